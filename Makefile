@@ -1,0 +1,107 @@
+# ksense build.  `make run` and `make test` are the two commands a fresh
+# Debian machine needs (as root); everything generated lands in $(BUILD).
+BUILD      ?= build
+CC         ?= cc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
+	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
+	linux-perf libclang-rt-14-dev iproute2 make gcc
+
+NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
+
+WARN       := -Wall -Wextra -Werror
+CFLAGS     ?= -O2 -g
+KS_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ipins -Iuser/lib -Ikern
+LDLIBS     := -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ikern
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BPF_SRCS   := kern/sched.bpf.c kern/softirq.bpf.c kern/tick.bpf.c
+BPF_TEST_SRCS := $(BPF_SRCS) kern/selftest.bpf.c
+BPF_HDRS   := $(wildcard kern/*.h) pins/ksense.h
+LIB_SRCS   := $(wildcard user/lib/*.c)
+LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
+CLI_SRCS   := $(wildcard user/ksense*.c user/cmd_*.c)
+TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
+TEST_HDRS  := $(wildcard selftests/*.h)
+
+.PHONY: all deps run test test-host bench clean help
+all: $(BUILD)/ksense $(BUILD)/test_progs
+
+help:
+	@echo "make deps     install missing Debian packages (apt-get; root)"
+	@echo "make          build $(BUILD)/ksense and $(BUILD)/test_progs"
+	@echo "make run      deps + build + ksense load + ksense top (root)"
+	@echo "make test     deps + build + every test (root for the BPF tests)"
+	@echo "make bench    overhead benchmark: bpf_stats ns/event, perf bench ratio"
+	@echo "make clean    remove $(BUILD)"
+
+# Installs only what is missing, so a provisioned machine needs no network.
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD) $(BUILD)/bpf $(BUILD)/obj $(BUILD)/asan:
+	@mkdir -p $@
+
+$(BUILD)/vmlinux.h: | $(BUILD)
+	@test -r $(VMLINUX_BTF) || { echo "error: no kernel BTF at $(VMLINUX_BTF) (CONFIG_DEBUG_INFO_BTF)"; exit 1; }
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: kern/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/ksense.bpf.o: $(patsubst kern/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/ksense_test.bpf.o: $(patsubst kern/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_TEST_SRCS))
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+SKELS := $(BUILD)/ksense.skel.h $(BUILD)/ksense_test.skel.h
+
+$(BUILD)/obj/%.o: user/lib/%.c $(LIB_HDRS) | $(BUILD)/obj
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -c $< -o $@
+
+$(BUILD)/libksense.a: $(patsubst user/lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+
+$(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $(CLI_SRCS) $(BUILD)/libksense.a $(LDLIBS) -o $@
+
+$(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/libksense.a $(SKELS)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(BUILD)/libksense.a \
+		$(LDLIBS) $(NL_LIBS) -lpthread -lm -o $@
+
+# The same tests built with ASan/UBSan (clang, for its runtime).
+$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
+		$(LDLIBS) $(NL_LIBS) -lpthread -lm -o $@
+
+run: deps all
+	$(BUILD)/ksense load
+	$(BUILD)/ksense top
+
+# Host and BPF tests; the sanitizer build runs the tests that need no
+# live workload, the plain build runs them all.
+test: deps all $(BUILD)/asan/test_progs
+	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t hist
+	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
+
+bench: deps all
+	tools/bench
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps shared by every kern/ .bpf.c file.  Declared __weak so each object can see
+ * them and `bpftool gen object` links them into one instance of each.
+ */
+#ifndef KSENSE_MAPS_BPF_H
+#define KSENSE_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "../pins/ksense.h"
+
+/* pinned: config, state, window, history */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_config);
+} ks_config SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_state);
+} ks_state SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_window);
+} ks_window SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KSENSE_HISTORY_LEN);
+	__type(key, __u32);
+	__type(value, struct ksense_window);
+} ks_history SEC(".maps") __weak;
+
+/* internal: kept alive by the programs that use them */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2); /* indexed by ksense_state.acc_slot */
+	__type(key, __u32);
+	__type(value, struct ksense_acc);
+} ks_acc SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_cpu);
+} ks_cpus SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_acc);
+} ks_merged SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ksense_task);
+} ks_tasks SEC(".maps") __weak;
+
+static const __u32 zero_key;
+
+/* Hide a value from the optimiser so the bounds check the verifier needs is
+ * not folded away (e.g. after i % N). */
+#define ks_barrier_var(v) asm volatile("" : "+r"(v))
+
+static __always_inline struct ksense_state *ksense_state(void)
+{
+	return bpf_map_lookup_elem(&ks_state, &zero_key);
+}
+
+/* The accumulator of the open window on this CPU. */
+static __always_inline struct ksense_acc *ksense_acc_open(void)
+{
+	struct ksense_state *st = ksense_state();
+	__u32 slot;
+
+	if (!st)
+		return NULL;
+	slot = st->acc_slot & 1;
+	return bpf_map_lookup_elem(&ks_acc, &slot);
+}
+
+static __always_inline struct ksense_cpu *ksense_cpu(void)
+{
+	return bpf_map_lookup_elem(&ks_cpus, &zero_key);
+}
+
+#endif /* KSENSE_MAPS_BPF_H */

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Scheduler sensors: run-queue latency, D-state episodes and area, CPU idle
+ * time, and discovery of the kernel's psi_system group.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "maps.bpf.h"
+#include "hist.bpf.h"
+
+#define KS_TASK_RUNNING         0x0000
+#define KS_TASK_UNINTERRUPTIBLE 0x0002
+#define KS_TASK_NOLOAD          0x0400 /* TASK_IDLE sleepers are not "stuck" */
+#define KS_PSI_MAX_DEPTH        32
+
+static __always_inline struct ksense_task *task_state(struct task_struct *p, bool create)
+{
+	return bpf_task_storage_get(&ks_tasks, p, 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline int mark_queued(struct task_struct *p)
+{
+	struct ksense_task *t;
+
+	if (!p->pid)
+		return 0;
+	t = task_state(p, true);
+	if (t)
+		t->queued_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(ksense_sched_wakeup, struct task_struct *p)
+{
+	return mark_queued(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(ksense_sched_wakeup_new, struct task_struct *p)
+{
+	return mark_queued(p);
+}
+
+/* Tasks in D: a per-CPU count changed where the task leaves or re-enters the
+ * CPU, and its time integral.  The sum over CPUs is the machine's count,
+ * even though a task may enter D on one CPU and come back on another. */
+static __always_inline void d_change(struct ksense_cpu *c, __u64 now, __s64 delta)
+{
+	if (c->d_last_ns)
+		c->d_area_ns += c->d_nr * (__s64)(now - c->d_last_ns);
+	c->d_nr += delta;
+	c->d_last_ns = now;
+}
+
+/* psi_system is not reachable by symbol here (no data ksyms), but it tops
+ * the parent chain of every non-root cgroup's psi group. */
+static __always_inline void find_psi_system(struct task_struct *p, struct ksense_state *st)
+{
+	struct psi_group *g, *parent;
+	int i;
+
+	g = BPF_CORE_READ(p, cgroups, dfl_cgrp, psi);
+	if (!g)
+		return;
+	for (i = 0; i < KS_PSI_MAX_DEPTH; i++) {
+		parent = BPF_CORE_READ(g, parent);
+		if (!parent)
+			break;
+		g = parent;
+	}
+	if (i == 0 || i == KS_PSI_MAX_DEPTH)
+		return; /* a root cgroup's own group, or too deep to trust */
+	st->psi_group_addr = (__u64)(unsigned long)g;
+	st->psi_source = KSENSE_PSI_KERNEL;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	struct ksense_state *st = ksense_state();
+	struct ksense_cpu *c = ksense_cpu();
+	struct ksense_acc *a = ksense_acc_open();
+	struct ksense_task *t;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!st || !c || !a)
+		return 0;
+
+	if (!prev->pid) {
+		if (c->idle_since_ns && now > c->idle_since_ns)
+			c->idle_ns += now - c->idle_since_ns;
+		c->idle_since_ns = 0;
+	} else if (preempt || prev_state == KS_TASK_RUNNING) {
+		t = task_state(prev, true);
+		if (t)
+			t->queued_ns = now;
+	} else if ((prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD)) {
+		t = task_state(prev, true);
+		if (t && !t->dstate_ns) {
+			t->dstate_ns = now;
+			d_change(c, now, 1);
+		}
+	}
+
+	if (!next->pid) {
+		c->idle_since_ns = now;
+	} else {
+		t = task_state(next, false);
+		if (t) {
+			if (t->queued_ns) {
+				if (now > t->queued_ns)
+					ksense_hist_add(&a->runq, now - t->queued_ns);
+				t->queued_ns = 0;
+			}
+			if (t->dstate_ns) {
+				if (now > t->dstate_ns)
+					ksense_hist_add(&a->dstate, now - t->dstate_ns);
+				t->dstate_ns = 0;
+				d_change(c, now, -1);
+			}
+		}
+	}
+
+	if (st->psi_source == KSENSE_PSI_NONE && prev->pid)
+		find_psi_system(prev, st);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Entry points for selftests only (linked into ksense_test.bpf.o, never into
+ * the object `ksense load` uses).  They drive the same recording and
+ * percentile code the sensors and the tick run.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
+#include "hist.bpf.h"
+
+#define KSENSE_TEST_MAX_VALUES 8192
+
+__u64 test_values[KSENSE_TEST_MAX_VALUES];
+__u32 test_nr;
+struct ksense_lat test_out;
+
+static long clear_step(__u64 i, void *unused)
+{
+	struct ksense_acc *m = bpf_map_lookup_elem(&ks_merged, &zero_key);
+
+	if (m && i < KSENSE_HIST_BUCKETS)
+		m->runq.buckets[i] = 0;
+	return 0;
+}
+
+static long add_step(__u64 i, void *unused)
+{
+	struct ksense_acc *m = bpf_map_lookup_elem(&ks_merged, &zero_key);
+
+	if (!m || i >= KSENSE_TEST_MAX_VALUES)
+		return 1;
+	ksense_hist_add(&m->runq, test_values[i]);
+	return 0;
+}
+
+/* Record test_values[0..test_nr) into an empty histogram and read it back
+ * as the tick would: test_out gets count/sum/avg/p50/p95/p99/max. */
+SEC("syscall")
+int ksense_test_hist(void *ctx)
+{
+	struct ksense_acc *m = bpf_map_lookup_elem(&ks_merged, &zero_key);
+	__u32 n = test_nr;
+
+	if (!m)
+		return -1;
+	if (n > KSENSE_TEST_MAX_VALUES)
+		n = KSENSE_TEST_MAX_VALUES;
+	m->runq.count = 0;
+	m->runq.sum_ns = 0;
+	m->runq.max_ns = 0;
+	bpf_loop(KSENSE_HIST_BUCKETS, clear_step, NULL, 0);
+	bpf_loop(n, add_step, NULL, 0);
+	ksense_lat_from_merged(KSENSE_SIG_RUNQ, &test_out);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tick: a bpf_timer that closes a window every config.window_ms.  It
+ * merges the per-CPU accumulators, computes the window's statistics and
+ * percentiles, reads the kernel's PSI group, and publishes the result to
+ * the `window` pin and the `history` ring.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "maps.bpf.h"
+#include "hist.bpf.h"
+
+#define KS_CLOCK_MONOTONIC 1
+#define KS_NSEC_PER_MSEC   1000000ull
+#define KS_FIXED_1         2048 /* the kernel's load-average fixed point */
+#define KS_PSI_STALE_NS    (5000ull * KS_NSEC_PER_MSEC) /* > 2 x PSI_FREQ */
+#define KS_PSI_NR          6
+
+struct merge_ctx {
+	__u32 slot;
+};
+
+/* Step i merges bucket i % B of CPU i / B into `merged` and clears it. */
+static long merge_step(__u64 i, struct merge_ctx *mc)
+{
+	__u64 cpu = i / KSENSE_HIST_BUCKETS, b = i % KSENSE_HIST_BUCKETS;
+	struct ksense_acc *a, *m;
+
+	ks_barrier_var(b);
+	a = bpf_map_lookup_percpu_elem(&ks_acc, &mc->slot, cpu);
+	m = bpf_map_lookup_elem(&ks_merged, &zero_key);
+	if (!a || !m || b >= KSENSE_HIST_BUCKETS)
+		return 0;
+	if (cpu == 0) {
+		m->runq.buckets[b] = 0;
+		m->dstate.buckets[b] = 0;
+		m->netrx.buckets[b] = 0;
+	}
+	m->runq.buckets[b] += a->runq.buckets[b];
+	m->dstate.buckets[b] += a->dstate.buckets[b];
+	m->netrx.buckets[b] += a->netrx.buckets[b];
+	a->runq.buckets[b] = 0;
+	a->dstate.buckets[b] = 0;
+	a->netrx.buckets[b] = 0;
+	return 0;
+}
+
+static __always_inline void merge_scalars(struct ksense_hist *dst, struct ksense_hist *src, bool first)
+{
+	if (first) {
+		dst->count = 0;
+		dst->sum_ns = 0;
+		dst->max_ns = 0;
+	}
+	dst->count += src->count;
+	dst->sum_ns += src->sum_ns;
+	if (src->max_ns > dst->max_ns)
+		dst->max_ns = src->max_ns;
+	src->count = 0;
+	src->sum_ns = 0;
+	src->max_ns = 0;
+}
+
+struct cpu_ctx {
+	__u32 slot;
+	__u64 now;
+	__u64 idle_ns;
+	__s64 d_area_ns;
+};
+
+/* Per CPU: fold the accumulator's scalars and difference the running idle
+ * and D-area counters against the tick's last snapshot. */
+static long cpu_step(__u64 cpu, struct cpu_ctx *cc)
+{
+	struct ksense_acc *a = bpf_map_lookup_percpu_elem(&ks_acc, &cc->slot, cpu);
+	struct ksense_cpu *c = bpf_map_lookup_percpu_elem(&ks_cpus, &zero_key, cpu);
+	struct ksense_acc *m = bpf_map_lookup_elem(&ks_merged, &zero_key);
+	__u64 idle, since, last;
+	__s64 area;
+
+	if (!a || !c || !m)
+		return 1;
+	merge_scalars(&m->runq, &a->runq, cpu == 0);
+	merge_scalars(&m->dstate, &a->dstate, cpu == 0);
+	merge_scalars(&m->netrx, &a->netrx, cpu == 0);
+
+	idle = c->idle_ns;
+	since = c->idle_since_ns;
+	if (since && cc->now > since)
+		idle += cc->now - since;
+	if (idle > c->tick_idle_ns)
+		cc->idle_ns += idle - c->tick_idle_ns;
+	c->tick_idle_ns = idle;
+
+	area = c->d_area_ns;
+	last = c->d_last_ns;
+	if (last && cc->now > last)
+		area += c->d_nr * (__s64)(cc->now - last);
+	cc->d_area_ns += area - c->tick_d_area_ns;
+	c->tick_d_area_ns = area;
+	return 0;
+}
+
+static __always_inline __u32 permille(__u64 part, __u64 whole)
+{
+	if (!whole)
+		return 0;
+	if (part >= whole)
+		return 1000;
+	return (__u32)(part * 1000 / whole);
+}
+
+static __always_inline __u32 psi_state(__u32 i)
+{
+	switch (i) {
+	case 0: return bpf_core_enum_value(enum psi_states, PSI_IO_SOME);
+	case 1: return bpf_core_enum_value(enum psi_states, PSI_IO_FULL);
+	case 2: return bpf_core_enum_value(enum psi_states, PSI_MEM_SOME);
+	case 3: return bpf_core_enum_value(enum psi_states, PSI_MEM_FULL);
+	case 4: return bpf_core_enum_value(enum psi_states, PSI_CPU_SOME);
+	default: return bpf_core_enum_value(enum psi_states, PSI_CPU_FULL);
+	}
+}
+
+/* Stall shares over the kernel's own averaging period: avg_total[] and
+ * avg_last_update move together in update_averages(), every PSI_FREQ (2 s)
+ * while anything is non-idle, so their deltas are an exact ratio.  When the
+ * kernel stops averaging because nothing stalls, the share is 0. */
+static __always_inline void read_psi(struct ksense_state *st, struct ksense_window *w, __u64 now)
+{
+	unsigned long avg10[KS_PSI_NR] = {};
+	__u64 total[KS_PSI_NR] = {}, last = 0;
+	void *g = (void *)(unsigned long)st->psi_group_addr;
+	__u32 off_total = bpf_core_field_offset(struct psi_group, avg_total);
+	__u32 off_last = bpf_core_field_offset(struct psi_group, avg_last_update);
+	__u32 off_avg = bpf_core_field_offset(struct psi_group, avg);
+	int i;
+
+	if (st->psi_source != KSENSE_PSI_KERNEL || !g)
+		return;
+	if (bpf_probe_read_kernel(&last, sizeof(last), g + off_last))
+		return;
+	for (i = 0; i < KS_PSI_NR; i++) {
+		__u32 s = psi_state(i);
+
+		bpf_probe_read_kernel(&total[i], sizeof(total[i]), g + off_total + s * sizeof(__u64));
+		bpf_probe_read_kernel(&avg10[i], sizeof(avg10[i]),
+				      g + off_avg + s * 3 * sizeof(unsigned long));
+	}
+
+	if (last != st->psi_avg_last_update) {
+		__u64 dt = last - st->psi_avg_last_update;
+
+		for (i = 0; i < KS_PSI_NR; i++) {
+			if (st->psi_avg_last_update && last > st->psi_avg_last_update)
+				st->psi_permille[i] = permille(total[i] - st->psi_avg_total[i], dt);
+			st->psi_avg_total[i] = total[i];
+		}
+		st->psi_avg_last_update = last;
+		st->psi_seen_ns = now;
+	} else if (now - st->psi_seen_ns > KS_PSI_STALE_NS) {
+		for (i = 0; i < KS_PSI_NR; i++)
+			st->psi_permille[i] = 0;
+	}
+
+	w->psi_io.some_avg10_permille = avg10[0] * 10 / KS_FIXED_1;
+	w->psi_io.full_avg10_permille = avg10[1] * 10 / KS_FIXED_1;
+	w->psi_mem.some_avg10_permille = avg10[2] * 10 / KS_FIXED_1;
+	w->psi_mem.full_avg10_permille = avg10[3] * 10 / KS_FIXED_1;
+	w->psi_cpu.some_avg10_permille = avg10[4] * 10 / KS_FIXED_1;
+	w->psi_cpu.full_avg10_permille = avg10[5] * 10 / KS_FIXED_1;
+	w->psi_io.some_permille = st->psi_permille[0];
+	w->psi_io.full_permille = st->psi_permille[1];
+	w->psi_mem.some_permille = st->psi_permille[2];
+	w->psi_mem.full_permille = st->psi_permille[3];
+	w->psi_cpu.some_permille = st->psi_permille[4];
+	w->psi_cpu.full_permille = st->psi_permille[5];
+	w->psi_source = KSENSE_PSI_KERNEL;
+}
+
+static __always_inline __u64 per_second_us(__u64 ns, __u64 duration_ns)
+{
+	/* ns per ns of window x 1e6 = us per second */
+	return duration_ns ? ns * 1000 / (duration_ns / 1000 ? duration_ns / 1000 : 1) : 0;
+}
+
+static __always_inline __u32 config_cpus(struct ksense_config *cfg)
+{
+	__u32 n = cfg->nr_cpus;
+
+	if (n == 0)
+		n = 1;
+	if (n > KSENSE_MAX_CPUS)
+		n = KSENSE_MAX_CPUS;
+	return n;
+}
+
+/* Close the open window at `now`.  Called only from the timer callback (and
+ * once at start with publish = false to take the first snapshots). */
+static __noinline int close_window(struct ksense_state *st, __u64 now, bool publish)
+{
+	struct ksense_config *cfg = bpf_map_lookup_elem(&ks_config, &zero_key);
+	struct cpu_ctx cc = { .now = now };
+	struct merge_ctx mc;
+	struct ksense_window *w, *cur;
+	__u64 dur, cap;
+	__u32 slot, ncpu;
+
+	if (!cfg || !st)
+		return 0;
+	ncpu = config_cpus(cfg);
+	mc.slot = st->acc_slot & 1;
+	cc.slot = mc.slot;
+	st->acc_slot = mc.slot ^ 1;
+
+	bpf_loop(ncpu, cpu_step, &cc, 0);
+	bpf_loop(ncpu * KSENSE_HIST_BUCKETS, merge_step, &mc, 0);
+
+	dur = now > st->window_start_ns ? now - st->window_start_ns : 0;
+	if (!publish || !dur) {
+		st->window_start_ns = now;
+		return 0;
+	}
+
+	st->seq++;
+	slot = st->seq % KSENSE_HISTORY_LEN;
+	w = bpf_map_lookup_elem(&ks_history, &slot);
+	cur = bpf_map_lookup_elem(&ks_window, &zero_key);
+	if (!w || !cur)
+		return 0;
+
+	w->seq = st->seq;
+	w->start_ns = st->window_start_ns;
+	w->end_ns = now;
+	w->duration_ns = dur;
+	ksense_lat_from_merged(KSENSE_SIG_RUNQ, &w->runq);
+	ksense_lat_from_merged(KSENSE_SIG_DSTATE, &w->dstate);
+	ksense_lat_from_merged(KSENSE_SIG_NETRX, &w->netrx);
+	w->dstate_ns = cc.d_area_ns > 0 ? cc.d_area_ns : 0;
+	w->netrx_ns = w->netrx.sum_ns;
+	w->dstate_us_per_s = per_second_us(w->dstate_ns, dur);
+	w->netrx_us_per_s = per_second_us(w->netrx_ns, dur);
+	cap = (__u64)ncpu * dur;
+	w->cpu_busy_ns = cap > cc.idle_ns ? cap - cc.idle_ns : 0;
+	w->cpu_busy_permille = permille(w->cpu_busy_ns, cap);
+	w->nr_cpus = ncpu;
+	read_psi(st, w, now);
+
+	*cur = *w;
+	st->window_start_ns = now;
+	return 0;
+}
+
+static __always_inline __u64 window_ns(void)
+{
+	struct ksense_config *cfg = bpf_map_lookup_elem(&ks_config, &zero_key);
+	__u32 ms = cfg ? cfg->window_ms : KSENSE_WINDOW_MS_DEFAULT;
+
+	if (ms < KSENSE_WINDOW_MS_MIN || ms > KSENSE_WINDOW_MS_MAX)
+		ms = KSENSE_WINDOW_MS_DEFAULT;
+	return ms * KS_NSEC_PER_MSEC;
+}
+
+static int tick(void *map, int *key, struct ksense_state *st)
+{
+	st->ticks++;
+	close_window(st, bpf_ktime_get_ns(), true);
+	/* Re-read the window length each time: `config` is live. */
+	bpf_timer_start(&st->timer, window_ns(), 0);
+	return 0;
+}
+
+/* Run once by `ksense load` through BPF_PROG_TEST_RUN.  The timer keeps the
+ * callback alive for as long as the pinned `state` map exists. */
+SEC("syscall")
+int ksense_start(void *ctx)
+{
+	struct ksense_state *st = ksense_state();
+	int err;
+
+	if (!st)
+		return -1;
+	if (st->flags & KSENSE_STATE_TIMER_ARMED)
+		return 0;
+	st->schema_version = KSENSE_SCHEMA_VERSION;
+	st->loaded_ns = bpf_ktime_get_ns();
+	close_window(st, st->loaded_ns, false);
+	err = bpf_timer_init(&st->timer, &ks_state, KS_CLOCK_MONOTONIC);
+	if (err)
+		return err;
+	err = bpf_timer_set_callback(&st->timer, tick);
+	if (err)
+		return err;
+	err = bpf_timer_start(&st->timer, window_ns(), 0);
+	if (err)
+		return err;
+	st->flags |= KSENSE_STATE_TIMER_ARMED;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

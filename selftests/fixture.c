@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "fixture.h"
+#include "pins.h"
+
+const char *fx_bin(void)
+{
+	const char *b = getenv("KSENSE_BIN");
+
+	return b && *b ? b : "build/ksense";
+}
+
+bool fx_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+int fx_run(char *out, size_t outlen, const char *extra_env, ...)
+{
+	const char *argv[32];
+	int pipefd[2], status, argc = 0;
+	size_t used = 0;
+	ssize_t n;
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = fx_bin();
+	va_start(ap, extra_env);
+	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		if (extra_env)
+			putenv((char *)extra_env);
+		execv(argv[0], (char **)argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], out + used, outlen - 1 - used)) > 0) {
+		used += n;
+		if (used >= outlen - 1) {
+			char sink[4096];
+
+			while (read(pipefd[0], sink, sizeof(sink)) > 0)
+				;
+			break;
+		}
+	}
+	out[used] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+const char *fx_root(void)
+{
+	static char root[128];
+
+	if (!root[0]) {
+		snprintf(root, sizeof(root), "/sys/fs/bpf/ksense-selftest-%d", getpid());
+		setenv("KSENSE_PIN_ROOT", root, 1);
+	}
+	return root;
+}
+
+static bool fx_loaded;
+
+static void fx_unload(void)
+{
+	char out[512];
+
+	if (fx_loaded)
+		fx_run(out, sizeof(out), NULL, "unload", NULL);
+}
+
+int fx_load(void)
+{
+	char out[8192], win[16];
+
+	if (fx_loaded)
+		return 0;
+	fx_root();
+	snprintf(win, sizeof(win), "%d", FIXTURE_WINDOW_MS);
+	if (fx_run(out, sizeof(out), NULL, "load", "--window-ms", win, NULL)) {
+		printf("  ksense load failed:\n%s\n", out);
+		return -1;
+	}
+	fx_loaded = true;
+	atexit(fx_unload);
+	return 0;
+}
+
+int fx_wait_window(__u64 after, struct ksense_window *w, int timeout_ms)
+{
+	int waited = 0;
+
+	for (;;) {
+		if (!ks_read_window(w) && w->seq > after)
+			return 0;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		usleep(10000);
+		waited += 10;
+	}
+}
+
+static void add_lat(struct ksense_lat *s, const struct ksense_lat *l)
+{
+	s->count += l->count;
+	s->sum_ns += l->sum_ns;
+	s->avg_ns = s->count ? s->sum_ns / s->count : 0;
+	if (l->p50_ns > s->p50_ns) s->p50_ns = l->p50_ns;
+	if (l->p95_ns > s->p95_ns) s->p95_ns = l->p95_ns;
+	if (l->p99_ns > s->p99_ns) s->p99_ns = l->p99_ns;
+	if (l->max_ns > s->max_ns) s->max_ns = l->max_ns;
+}
+
+static void add_psi(struct ksense_psi *s, const struct ksense_psi *p)
+{
+	s->some_avg10_permille += p->some_avg10_permille;
+	s->full_avg10_permille += p->full_avg10_permille;
+	s->some_permille += p->some_permille;
+	s->full_permille += p->full_permille;
+}
+
+static void div_psi(struct ksense_psi *s, int n)
+{
+	s->some_avg10_permille /= n;
+	s->full_avg10_permille /= n;
+	s->some_permille /= n;
+	s->full_permille /= n;
+}
+
+int fx_collect(int n, struct ksense_window *sum)
+{
+	struct ksense_window w;
+	__u64 busy = 0, seq;
+	int i, err;
+
+	memset(sum, 0, sizeof(*sum));
+	/* the window open now started before the caller's workload: skip it */
+	err = fx_wait_window(0, &w, 5000);
+	if (err)
+		return err;
+	err = fx_wait_window(w.seq, &w, 5000);
+	if (err)
+		return err;
+	seq = w.seq;
+	for (i = 0; i < n; i++) {
+		err = fx_wait_window(seq, &w, 5000);
+		if (err)
+			return err;
+		seq = w.seq;
+		if (!i)
+			sum->start_ns = w.start_ns;
+		sum->seq = w.seq;
+		sum->end_ns = w.end_ns;
+		sum->duration_ns += w.duration_ns;
+		add_lat(&sum->runq, &w.runq);
+		add_lat(&sum->dstate, &w.dstate);
+		add_lat(&sum->netrx, &w.netrx);
+		sum->dstate_ns += w.dstate_ns;
+		sum->netrx_ns += w.netrx_ns;
+		sum->cpu_busy_ns += w.cpu_busy_ns;
+		busy += w.cpu_busy_permille;
+		sum->nr_cpus = w.nr_cpus;
+		add_psi(&sum->psi_cpu, &w.psi_cpu);
+		add_psi(&sum->psi_io, &w.psi_io);
+		add_psi(&sum->psi_mem, &w.psi_mem);
+		sum->psi_source = w.psi_source;
+	}
+	sum->cpu_busy_permille = busy / n;
+	div_psi(&sum->psi_cpu, n);
+	div_psi(&sum->psi_io, n);
+	div_psi(&sum->psi_mem, n);
+	sum->dstate_us_per_s = sum->duration_ns ? sum->dstate_ns * 1000000 / sum->duration_ns : 0;
+	sum->netrx_us_per_s = sum->duration_ns ? sum->netrx_ns * 1000000 / sum->duration_ns : 0;
+	return 0;
+}

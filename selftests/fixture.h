@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared test fixture: the ksense CLI under test, a private pin tree, and
+ * reading windows out of it. */
+#ifndef KSENSE_FIXTURE_H
+#define KSENSE_FIXTURE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include "ksense.h"
+
+/* Window length of the fixture's tree: short, so tests run quickly. */
+#define FIXTURE_WINDOW_MS 250
+
+/* Path of the CLI: $KSENSE_BIN or build/ksense. */
+const char *fx_bin(void);
+/* Run the CLI with args (NULL-terminated), extra_env "K=V" or NULL; stdout
+ * and stderr together into out.  Returns the exit status, or -1. */
+int fx_run(char *out, size_t outlen, const char *extra_env, ...) __attribute__((sentinel));
+/* Point KSENSE_PIN_ROOT at a private tree for this process (idempotent). */
+const char *fx_root(void);
+/* Load the private tree once per process, unloaded at exit.  0 or -1. */
+int fx_load(void);
+bool fx_is_root(void);
+/* Wait for a window with seq > after; 0, or -ETIMEDOUT. */
+int fx_wait_window(__u64 after, struct ksense_window *w, int timeout_ms);
+/* Wait until `n` windows that start at or after now have closed; sum them.
+ * The sum's latency fields keep count/sum/max and the max of each
+ * percentile; cpu_busy_permille and PSI fields are averaged. */
+int fx_collect(int n, struct ksense_window *sum);
+
+#endif

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The ksense CLI end to end: load, idempotence, schema checks, unload, bad
+ * input.  Each test uses a pin root of its own. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include "test_progs.h"
+#include "fixture.h"
+#include "pins.h"
+
+static char out[65536];
+
+static void use_root(const char *tag)
+{
+	char root[128];
+
+	snprintf(root, sizeof(root), "/sys/fs/bpf/ksense-cli-%s-%d", tag, getpid());
+	setenv("KSENSE_PIN_ROOT", root, 1);
+}
+
+static bool exists(const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	return !ks_pin_path(path, sizeof(path), name) && !stat(path, &st);
+}
+
+static int count_staging(void)
+{
+	char cmd[128];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -d /sys/fs/bpf/ksense-staging-* 2>/dev/null | wc -l");
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (fscanf(p, "%d", &n) != 1)
+		n = -1;
+	pclose(p);
+	return n;
+}
+
+KS_TEST(cli_help)
+{
+	const char *cmds[] = { "load", "unload", "status", "top" };
+	unsigned int i;
+
+	ASSERT_EQ(fx_run(out, sizeof(out), NULL, "--help", NULL), 0, "ksense --help");
+	ASSERT_STRHAS(out, "Usage: ksense", "top-level usage");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, cmds[i], "--help", NULL), 0, cmds[i]);
+		ASSERT_STRHAS(out, "Usage: ksense", cmds[i]);
+	}
+	ASSERT_EQ(fx_run(out, sizeof(out), NULL, "frobnicate", NULL), 2, "unknown command");
+	ASSERT_STRHAS(out, "unknown command", "unknown command message");
+	ASSERT_EQ(fx_run(out, sizeof(out), NULL, "--frob", NULL), 2, "unknown option");
+	ASSERT_EQ(fx_run(out, sizeof(out), NULL, "load", "--frob", NULL), 2, "unknown load flag");
+	ASSERT_EQ(fx_run(out, sizeof(out), NULL, "status", "--frob", NULL), 2, "unknown status flag");
+}
+
+KS_TEST(cli_bad_window)
+{
+	const char *bad[] = { "KSENSE_WINDOW_MS=0", "KSENSE_WINDOW_MS=-5", "KSENSE_WINDOW_MS=abc",
+			      "KSENSE_WINDOW_MS=99999999999999999999", "KSENSE_WINDOW_MS=",
+			      "KSENSE_WINDOW_MS=250ms", "KSENSE_WINDOW_MS=60001", "KSENSE_WINDOW_MS= 5" };
+	unsigned int i;
+
+	use_root("badwin");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = fx_run(out, sizeof(out), bad[i], "load", NULL);
+
+		ASSERT_EQ(rc, 2, bad[i]);
+		ASSERT_STRHAS(out, "KSENSE_WINDOW_MS", "error names the variable");
+		ASSERT_FALSE(exists(KSENSE_PIN_STATE), "no tree after refusal");
+	}
+	ASSERT_EQ(fx_run(out, sizeof(out), NULL, "load", "--window-ms", "0", NULL), 2, "--window-ms 0");
+	ASSERT_FALSE(exists(KSENSE_PIN_STATE), "no tree after refusal");
+}
+
+KS_TEST(load_lifecycle)
+{
+	struct ksense_state st;
+	struct ksense_window w;
+	int fd, rc;
+	__u32 key = 0;
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return;
+	}
+	use_root("life");
+	fx_run(out, sizeof(out), NULL, "unload", NULL);
+
+	if (test__start_subtest("load")) {
+		rc = fx_run(out, sizeof(out), "KSENSE_WINDOW_MS=200", "load", NULL);
+		if (!ASSERT_EQ(rc, 0, "ksense load"))
+			printf("%s\n", out);
+		ASSERT_TRUE(exists(KSENSE_PIN_CONFIG), "config pinned");
+		ASSERT_TRUE(exists(KSENSE_PIN_STATE), "state pinned");
+		ASSERT_TRUE(exists(KSENSE_PIN_WINDOW), "window pinned");
+		ASSERT_TRUE(exists(KSENSE_PIN_HISTORY), "history pinned");
+		ASSERT_TRUE(exists("links/ksense_sched_switch"), "sched_switch link");
+		ASSERT_TRUE(exists("links/ksense_softirq_exit"), "softirq link");
+		ASSERT_EQ(count_staging(), 0, "no staging directory left");
+	}
+	if (test__start_subtest("windows_after_exit")) {
+		ASSERT_OK(fx_wait_window(2, &w, 5000), "window 3 closes after load exited");
+		ASSERT_OK(ks_read_state(&st), "read state");
+		ASSERT_TRUE(st.flags & KSENSE_STATE_TIMER_ARMED, "timer armed");
+	}
+	if (test__start_subtest("bpftool_named_fields")) {
+		char cmd[512];
+		FILE *p;
+		size_t n;
+
+		snprintf(cmd, sizeof(cmd), "bpftool map dump pinned %s/window 2>&1", getenv("KSENSE_PIN_ROOT"));
+		p = popen(cmd, "r");
+		if (ASSERT_OK_PTR(p, "popen bpftool")) {
+			n = fread(out, 1, sizeof(out) - 1, p);
+			out[n] = '\0';
+			pclose(p);
+			ASSERT_STRHAS(out, "\"runq\"", "runq struct");
+			ASSERT_STRHAS(out, "\"p99_ns\"", "p99_ns field");
+			ASSERT_STRHAS(out, "\"cpu_busy_permille\"", "cpu field");
+			ASSERT_STRHAS(out, "\"some_avg10_permille\"", "psi field");
+		}
+	}
+	if (test__start_subtest("status")) {
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "status", NULL), 0, "status");
+		ASSERT_STRHAS(out, "ksense_sched_switch", "program listed");
+		ASSERT_STRHAS(out, "armed", "tick armed");
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "status", "--json", NULL), 0, "status --json");
+		ASSERT_STRHAS(out, "\"loaded\":true", "json loaded");
+		ASSERT_STRHAS(out, "\"schema_version\":1", "json schema");
+		ASSERT_STRHAS(out, "\"attached\":true", "json attached");
+	}
+	if (test__start_subtest("double_load_idempotent")) {
+		ASSERT_OK(ks_read_state(&st), "state before");
+		rc = fx_run(out, sizeof(out), NULL, "load", NULL);
+		ASSERT_EQ(rc, 0, "second load succeeds");
+		ASSERT_STRHAS(out, "already loaded", "reports existing tree");
+		ASSERT_OK(fx_wait_window(st.seq, &w, 3000), "same tree keeps ticking");
+		ASSERT_GT(w.seq, st.seq, "history kept (seq not reset)");
+	}
+	if (test__start_subtest("schema_mismatch")) {
+		fd = ks_pin_open(KSENSE_PIN_STATE);
+		if (ASSERT_GE(fd, 0, "open state")) {
+			/* the timer field is skipped by map updates, so this only
+			 * rewrites the data */
+			ASSERT_OK(bpf_map_lookup_elem(fd, &key, &st), "lookup");
+			st.schema_version = KSENSE_SCHEMA_VERSION + 41;
+			ASSERT_OK(bpf_map_update_elem(fd, &key, &st, BPF_EXIST), "tamper");
+			close(fd);
+		}
+		rc = fx_run(out, sizeof(out), NULL, "load", NULL);
+		ASSERT_EQ(rc, 1, "load refuses another schema");
+		ASSERT_STRHAS(out, "--replace", "suggests --replace");
+		rc = fx_run(out, sizeof(out), NULL, "load", "--replace", NULL);
+		if (!ASSERT_EQ(rc, 0, "load --replace"))
+			printf("%s\n", out);
+		ASSERT_OK(ks_read_state(&st), "state after replace");
+		ASSERT_EQ(st.schema_version, KSENSE_SCHEMA_VERSION, "schema restored");
+	}
+	if (test__start_subtest("unload_leaves_nothing")) {
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "unload", NULL), 0, "unload");
+		ASSERT_FALSE(access(getenv("KSENSE_PIN_ROOT"), F_OK) == 0, "root gone");
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "status", NULL), 1, "status says not loaded");
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "unload", NULL), 0, "second unload is fine");
+	}
+	fx_run(out, sizeof(out), NULL, "unload", NULL);
+}

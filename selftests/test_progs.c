@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include "test_progs.h"
+#include "log.h"
+
+static struct ks_test *tests_head, **tests_tail = &tests_head;
+
+static struct {
+	const char *filters[32];
+	int nr_filters;
+	bool verbose;
+	bool list;
+} env;
+
+static struct {
+	const struct ks_test *test;
+	int num;
+	bool failed, skipped;
+	int sub_num;
+	char sub_name[128];
+	bool sub_failed, sub_skipped, in_sub;
+	struct timespec start;
+} cur;
+
+void ks_register_test(struct ks_test *t)
+{
+	*tests_tail = t;
+	tests_tail = &t->next;
+}
+
+bool test__verbose(void)
+{
+	return env.verbose;
+}
+
+double test__elapsed_s(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - cur.start.tv_sec) + (now.tv_nsec - cur.start.tv_nsec) / 1e9;
+}
+
+/* A filter "a" matches test a; "a/b" matches subtest b of a; globs allowed. */
+static bool name_matches(const char *test, const char *sub)
+{
+	char full[256];
+	int i;
+
+	if (!env.nr_filters)
+		return true;
+	for (i = 0; i < env.nr_filters; i++) {
+		const char *f = env.filters[i];
+		const char *slash = strchr(f, '/');
+
+		if (!sub) {
+			size_t n = slash ? (size_t)(slash - f) : strlen(f);
+			char tpat[128];
+
+			snprintf(tpat, sizeof(tpat), "%.*s", (int)n, f);
+			if (!fnmatch(tpat, test, 0))
+				return true;
+		} else {
+			if (!slash) {
+				if (!fnmatch(f, test, 0))
+					return true;
+				continue;
+			}
+			snprintf(full, sizeof(full), "%s/%s", test, sub);
+			if (!fnmatch(f, full, 0))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void end_subtest(void)
+{
+	if (!cur.in_sub)
+		return;
+	printf("#%d/%d %s/%s:%s\n", cur.num, cur.sub_num, cur.test->name, cur.sub_name,
+	       cur.sub_failed ? "FAIL" : cur.sub_skipped ? "SKIP" : "OK");
+	fflush(stdout);
+	cur.in_sub = false;
+}
+
+bool test__start_subtest(const char *name)
+{
+	end_subtest();
+	cur.sub_num++;
+	if (!name_matches(cur.test->name, name))
+		return false;
+	snprintf(cur.sub_name, sizeof(cur.sub_name), "%s", name);
+	cur.sub_failed = cur.sub_skipped = false;
+	cur.in_sub = true;
+	return true;
+}
+
+void test__fail(void)
+{
+	cur.failed = true;
+	if (cur.in_sub)
+		cur.sub_failed = true;
+}
+
+void test__skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  skip: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (cur.in_sub)
+		cur.sub_skipped = true;
+	else
+		cur.skipped = true;
+}
+
+void ks_assert_fail(const char *file, int line, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	test__fail();
+	printf("  %s:%d: FAIL %s: ", file, line, name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void usage(const char *prog)
+{
+	printf("Usage: %s [-v] [-l] [-t NAME[/SUB]]...\n\n"
+	       "Runs ksense's selftests (BPF tests need root).  NAME may be a glob.\n"
+	       "  -t NAME  run only matching tests (repeatable; comma lists allowed)\n"
+	       "  -l       list tests\n"
+	       "  -v       verbose\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+	int opt, passed = 0, failed = 0, skipped = 0, num = 0;
+	struct ks_test *t;
+	char *tok, *save;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((opt = getopt(argc, argv, "t:lvh")) != -1) {
+		switch (opt) {
+		case 't':
+			for (tok = strtok_r(optarg, ",", &save); tok && env.nr_filters < 32;
+			     tok = strtok_r(NULL, ",", &save))
+				env.filters[env.nr_filters++] = tok;
+			break;
+		case 'l': env.list = true; break;
+		case 'v': env.verbose = true; break;
+		case 'h': usage(argv[0]); return 0;
+		default: usage(argv[0]); return 2;
+		}
+	}
+	ks_log_init("test_progs", env.verbose);
+	ks_log_libbpf();
+	for (t = tests_head; t; t = t->next) {
+		num++;
+		if (!name_matches(t->name, NULL))
+			continue;
+		if (env.list) {
+			printf("%s\n", t->name);
+			continue;
+		}
+		memset(&cur, 0, sizeof(cur));
+		cur.test = t;
+		cur.num = num;
+		clock_gettime(CLOCK_MONOTONIC, &cur.start);
+		t->fn();
+		end_subtest();
+		printf("#%d %s:%s (%.1fs)\n", num, t->name,
+		       cur.failed ? "FAIL" : cur.skipped ? "SKIP" : "OK", test__elapsed_s());
+		if (cur.failed)
+			failed++;
+		else if (cur.skipped)
+			skipped++;
+		else
+			passed++;
+	}
+	if (env.list)
+		return 0;
+	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+	return failed ? 1 : 0;
+}

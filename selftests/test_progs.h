@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small test runner in the style of the kernel's test_progs: named tests
+ * that register themselves, subtests, ASSERT_* macros that name the check
+ * and return whether it held, `-t NAME` filters, and a closing line
+ * "N passed, N failed, N skipped".
+ */
+#ifndef KSENSE_TEST_PROGS_H
+#define KSENSE_TEST_PROGS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+struct ks_test {
+	const char *name;
+	void (*fn)(void);
+	struct ks_test *next;
+};
+
+void ks_register_test(struct ks_test *t);
+
+#define KS_TEST(tname)                                                        \
+	static void test_##tname(void);                                       \
+	static struct ks_test ks_test_##tname = { #tname, test_##tname, NULL }; \
+	__attribute__((constructor)) static void ks_register_##tname(void)   \
+	{                                                                     \
+		ks_register_test(&ks_test_##tname);                           \
+	}                                                                     \
+	static void test_##tname(void)
+
+/* Returns false when the subtest is filtered out: `if (!test__start_subtest(x)) ...` */
+bool test__start_subtest(const char *name);
+void test__skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void test__fail(void);
+bool test__verbose(void);
+/* Seconds since the test started, for messages. */
+double test__elapsed_s(void);
+
+void ks_assert_fail(const char *file, int line, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define ASSERT_TRUE(cond, name) ({                                            \
+	bool ___ok = (cond);                                                  \
+	if (!___ok)                                                           \
+		ks_assert_fail(__FILE__, __LINE__, name, "unexpected false: %s", #cond); \
+	___ok; })
+#define ASSERT_FALSE(cond, name) ASSERT_TRUE(!(cond), name)
+
+#define ASSERT_OK(expr, name) ({                                              \
+	long long ___r = (long long)(expr);                                   \
+	bool ___ok = ___r == 0;                                               \
+	if (!___ok)                                                           \
+		ks_assert_fail(__FILE__, __LINE__, name, "unexpected error: %lld", ___r); \
+	___ok; })
+
+#define ASSERT_OK_PTR(ptr, name) ({                                           \
+	const void *___p = (ptr);                                             \
+	bool ___ok = ___p != NULL;                                            \
+	if (!___ok)                                                           \
+		ks_assert_fail(__FILE__, __LINE__, name, "unexpected NULL");  \
+	___ok; })
+
+#define KS_ASSERT_CMP(a, b, op, name) ({                                      \
+	long long ___a = (long long)(a), ___b = (long long)(b);               \
+	bool ___ok = ___a op ___b;                                            \
+	if (!___ok)                                                           \
+		ks_assert_fail(__FILE__, __LINE__, name,                      \
+			       "unexpected %s: actual %lld " #op " %lld", #a, ___a, ___b); \
+	___ok; })
+
+#define ASSERT_EQ(a, b, name) KS_ASSERT_CMP(a, b, ==, name)
+#define ASSERT_NEQ(a, b, name) KS_ASSERT_CMP(a, b, !=, name)
+#define ASSERT_LT(a, b, name) KS_ASSERT_CMP(a, b, <, name)
+#define ASSERT_LE(a, b, name) KS_ASSERT_CMP(a, b, <=, name)
+#define ASSERT_GT(a, b, name) KS_ASSERT_CMP(a, b, >, name)
+#define ASSERT_GE(a, b, name) KS_ASSERT_CMP(a, b, >=, name)
+
+#define ASSERT_STRHAS(hay, needle, name) ({                                   \
+	const char *___h = (hay), *___n = (needle);                           \
+	bool ___ok = ___h && strstr(___h, ___n);                              \
+	if (!___ok)                                                           \
+		ks_assert_fail(__FILE__, __LINE__, name, "'%s' not found in output", ___n); \
+	___ok; })
+
+#endif

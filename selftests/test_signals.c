@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live sensor tests: a workload with a known effect runs for a few windows of
+ * the loaded pipeline, and every signal must move the way it has to.  The
+ * bounds are wide on purpose (machines are noisy); the directions are not.
+ */
+#include <unistd.h>
+#include "test_progs.h"
+#include "fixture.h"
+#include "pins.h"
+#include "workloads.h"
+
+#define WINDOWS 6
+
+static bool setup(void)
+{
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return false;
+	}
+	return ASSERT_OK(fx_load(), "fx_load");
+}
+
+static void print_window(const char *what, const struct ksense_window *w)
+{
+	printf("    %-8s runq n=%llu p99=%lluus | D n=%llu %lluus/s | netrx n=%llu %lluus/s | "
+	       "busy=%u‰ | psi cpu some=%u‰ avg10=%u‰ io some=%u‰\n", what,
+	       (unsigned long long)w->runq.count, (unsigned long long)w->runq.p99_ns / 1000,
+	       (unsigned long long)w->dstate.count, (unsigned long long)w->dstate_us_per_s,
+	       (unsigned long long)w->netrx.count, (unsigned long long)w->netrx_us_per_s,
+	       w->cpu_busy_permille, w->psi_cpu.some_permille, w->psi_cpu.some_avg10_permille,
+	       w->psi_io.some_permille);
+}
+
+/* Windows with nothing of ours running, then with the workload. */
+static bool measure(enum wl_kind kind, int nr, int cpu, int windows,
+		    struct ksense_window *idle, struct ksense_window *busy)
+{
+	struct workload wl;
+
+	if (!ASSERT_OK(fx_collect(windows, idle), "collect idle"))
+		return false;
+	if (!ASSERT_OK(wl_start(&wl, kind, nr, cpu), "wl_start"))
+		return false;
+	if (!ASSERT_OK(fx_collect(windows, busy), "collect busy")) {
+		wl_stop(&wl);
+		return false;
+	}
+	wl_stop(&wl);
+	print_window("idle", idle);
+	print_window("loaded", busy);
+	return true;
+}
+
+/* PSI trails by the kernel's 2 s averaging period: let the stall of an
+ * earlier subtest drain before measuring "idle". */
+static bool psi_settle(void)
+{
+	struct ksense_window w = {};
+	int i;
+
+	for (i = 0; i < 60; i++) {
+		if (fx_wait_window(w.seq, &w, 3000))
+			break;
+		if (w.psi_cpu.some_permille < 100 && w.psi_cpu.some_avg10_permille < 100)
+			return true;
+	}
+	return ASSERT_LT(w.psi_cpu.some_permille, 100, "PSI settles before measuring");
+}
+
+KS_TEST(signals)
+{
+	struct ksense_window idle, busy;
+
+	if (!setup())
+		return;
+
+	if (test__start_subtest("cpu_burner") &&
+	    measure(WL_SPIN, 1, -1, WINDOWS, &idle, &busy)) {
+		/* one spinning thread is one CPU's worth: 1000 / nr_cpus per-mille */
+		int expect = 1000 / (busy.nr_cpus ? busy.nr_cpus : 1);
+		int delta = (int)busy.cpu_busy_permille - (int)idle.cpu_busy_permille;
+
+		ASSERT_GE(delta, expect * 7 / 10, "busy rises by ~one CPU");
+		ASSERT_LE(delta, expect * 13 / 10, "busy rises by no more than ~one CPU");
+	}
+
+	if (test__start_subtest("runq_contention") &&
+	    measure(WL_SPIN, 4, 0, WINDOWS, &idle, &busy)) {
+		/* four spinners sharing CPU 0 each wait several slices */
+		ASSERT_GT(busy.runq.p99_ns, 4 * idle.runq.p99_ns, "p99 well above idle");
+		ASSERT_GT(busy.runq.p99_ns, 1000000, "p99 above 1 ms");
+		ASSERT_GT(busy.runq.sum_ns, 2 * idle.runq.sum_ns, "total wait grows");
+	}
+
+	if (test__start_subtest("psi_cpu_some") && psi_settle() &&
+	    measure(WL_SPIN, 4, 0, 12, &idle, &busy)) {
+		ASSERT_EQ(busy.psi_source, KSENSE_PSI_KERNEL, "PSI read from the kernel");
+		/* averaged over 12 windows (3 s) that include the kernel's 2 s lag */
+		ASSERT_GT(busy.psi_cpu.some_permille, 200, "cpu some stall is high");
+		ASSERT_GT(busy.psi_cpu.some_permille, idle.psi_cpu.some_permille + 100,
+			  "cpu some stall rises");
+		ASSERT_GT(busy.psi_cpu.some_avg10_permille, idle.psi_cpu.some_avg10_permille,
+			  "avg10 rises");
+	}
+
+	if (test__start_subtest("dstate_fsync") &&
+	    measure(WL_FSYNC, 1, -1, WINDOWS, &idle, &busy)) {
+		ASSERT_GT(busy.dstate.count, idle.dstate.count + 10, "D episodes from fsync");
+		ASSERT_GT(busy.dstate_ns, 2 * idle.dstate_ns + 10000000, "D time grows (>10 ms)");
+		ASSERT_GT(busy.dstate_us_per_s, idle.dstate_us_per_s, "D us/s grows");
+	}
+
+	if (test__start_subtest("netrx_loopback") &&
+	    measure(WL_UDP, 2, -1, WINDOWS, &idle, &busy)) {
+		ASSERT_GT(busy.netrx.count, idle.netrx.count + 100, "NET_RX runs from loopback");
+		ASSERT_GT(busy.netrx_ns, 2 * idle.netrx_ns, "NET_RX time grows");
+	}
+}
+
+KS_TEST(windows_advance)
+{
+	struct ksense_window a, b;
+	struct ksense_state st;
+
+	if (!setup())
+		return;
+	/* the loader exited long ago: only the pinned timer keeps ticking */
+	if (!ASSERT_OK(fx_wait_window(0, &a, 3000), "first window"))
+		return;
+	usleep(4 * FIXTURE_WINDOW_MS * 1000);
+	if (!ASSERT_OK(fx_wait_window(a.seq, &b, 3000), "later window"))
+		return;
+	ASSERT_GE(b.seq, a.seq + 3, "seq advances without a process");
+	ASSERT_GT(b.start_ns, a.start_ns, "windows move forward");
+	ASSERT_OK(ks_read_state(&st), "state");
+	ASSERT_EQ(st.schema_version, KSENSE_SCHEMA_VERSION, "schema in state");
+	ASSERT_GE(st.seq, b.seq, "state seq");
+	/* durations track the configured window (timer slack is small) */
+	ASSERT_GT(b.duration_ns, FIXTURE_WINDOW_MS * 1000000ull * 8 / 10, "duration lower");
+	ASSERT_LT(b.duration_ns, FIXTURE_WINDOW_MS * 1000000ull * 3, "duration upper");
+}

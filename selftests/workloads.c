@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include "workloads.h"
+
+struct wl_arg {
+	struct workload *w;
+	int idx;
+};
+
+static struct wl_arg args[WL_MAX_THREADS];
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *wl_thread(void *p)
+{
+	struct wl_arg *a = p;
+	struct workload *w = a->w;
+	char buf[4096];
+	volatile unsigned long long x = 0;
+
+	pin(w->cpu);
+	w->tid[a->idx] = (pid_t)syscall(SYS_gettid);
+	__atomic_add_fetch(&w->started, 1, __ATOMIC_SEQ_CST);
+	memset(buf, 'k', sizeof(buf));
+	while (!w->stop) {
+		switch (w->kind) {
+		case WL_SPIN:
+			x++;
+			break;
+		case WL_FSYNC:
+			/* fsync of fresh data waits for the disk in D state */
+			if (pwrite(w->fds[0], buf, sizeof(buf), (off_t)(w->ops % 256) * 4096) < 0 ||
+			    fsync(w->fds[0]))
+				return NULL;
+			__atomic_add_fetch(&w->ops, 1, __ATOMIC_RELAXED);
+			break;
+		case WL_UDP:
+			if (a->idx == 0) {
+				if (recv(w->fds[0], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+					__atomic_add_fetch(&w->ops, 1, __ATOMIC_RELAXED);
+				else
+					sched_yield();
+			} else {
+				send(w->fds[1], buf, 512, MSG_DONTWAIT);
+			}
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int udp_pair(struct workload *w)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	w->fds[0] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	w->fds[1] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (w->fds[0] < 0 || w->fds[1] < 0)
+		return -errno;
+	if (bind(w->fds[0], (struct sockaddr *)&sa, sizeof(sa)) ||
+	    getsockname(w->fds[0], (struct sockaddr *)&sa, &len) ||
+	    connect(w->fds[1], (struct sockaddr *)&sa, sizeof(sa)))
+		return -errno;
+	return 0;
+}
+
+int wl_start(struct workload *w, enum wl_kind kind, int nr, int cpu)
+{
+	int i, err;
+
+	memset(w, 0, sizeof(*w));
+	w->kind = kind;
+	w->cpu = cpu;
+	w->fds[0] = w->fds[1] = -1;
+	if (nr > WL_MAX_THREADS)
+		nr = WL_MAX_THREADS;
+	if (kind == WL_UDP) {
+		nr = 2;
+		err = udp_pair(w);
+		if (err)
+			goto fail;
+	} else if (kind == WL_FSYNC) {
+		snprintf(w->path, sizeof(w->path), "/var/tmp/ksense-fsync-%d", getpid());
+		w->fds[0] = open(w->path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+		if (w->fds[0] < 0) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		args[i].w = w;
+		args[i].idx = i;
+		err = -pthread_create(&w->th[i], NULL, wl_thread, &args[i]);
+		if (err) {
+			w->stop = true;
+			while (i-- > 0)
+				pthread_join(w->th[i], NULL);
+			goto fail;
+		}
+	}
+	w->nr = nr;
+	while (__atomic_load_n(&w->started, __ATOMIC_SEQ_CST) < nr)
+		usleep(1000);
+	return 0;
+fail:
+	wl_stop(w);
+	return err;
+}
+
+void wl_stop(struct workload *w)
+{
+	int i;
+
+	w->stop = true;
+	for (i = 0; i < w->nr; i++)
+		pthread_join(w->th[i], NULL);
+	w->nr = 0;
+	for (i = 0; i < 2; i++) {
+		if (w->fds[i] >= 0)
+			close(w->fds[i]);
+		w->fds[i] = -1;
+	}
+	if (w->path[0])
+		unlink(w->path);
+	w->path[0] = '\0';
+}

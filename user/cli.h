@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The ksense CLI's subcommands: each takes argv with argv[0] = its name and
+ * returns the process exit status. */
+#ifndef KSENSE_CLI_H
+#define KSENSE_CLI_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+int cmd_load(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+
+/* Strict unsigned parse: digits only, no sign, no trailing text, within
+ * [min, max].  0 or -EINVAL / -ERANGE. */
+int ks_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
+
+/* True when argv holds -h or --help; prints nothing. */
+bool ks_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ksense: load the in-kernel sensors and read what they measure. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "ksense.h"
+#include "log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "load",   cmd_load,   "load the BPF programs and pin them under the pin root" },
+	{ "unload", cmd_unload, "detach every program and remove the pin tree" },
+	{ "status", cmd_status, "schema, programs, run counts, age of the last window" },
+	{ "top",    cmd_top,    "live view of the latest window and recent history" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"Usage: ksense [-v] COMMAND [OPTIONS]\n"
+		"\n"
+		"ksense measures run-queue latency, D-state time, NET_RX softirq time,\n"
+		"CPU use and pressure stalls inside the kernel and closes a window of\n"
+		"statistics every KSENSE_WINDOW_MS (default 1000 ms) into pinned maps.\n"
+		"\nCommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\nOptions:\n"
+		"  -v, --verbose  debug logs, including libbpf's\n"
+		"  -h, --help     this text; `ksense COMMAND --help` for a command\n"
+		"\nEnvironment:\n"
+		"  KSENSE_PIN_ROOT   pin tree (default " KSENSE_PIN_ROOT ")\n"
+		"  KSENSE_WINDOW_MS  window length for `load`, %u..%u (default %u)\n"
+		"\nExamples:\n"
+		"  ksense load && ksense top\n"
+		"  bpftool map dump pinned " KSENSE_PIN_ROOT "/window\n"
+		"  ksense status --json\n",
+		KSENSE_WINDOW_MS_MIN, KSENSE_WINDOW_MS_MAX, KSENSE_WINDOW_MS_DEFAULT);
+}
+
+int ks_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = (__u32)v;
+	return 0;
+}
+
+bool ks_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	bool verbose = false;
+	size_t i;
+	int arg = 1;
+
+	while (arg < argc && argv[arg][0] == '-') {
+		if (!strcmp(argv[arg], "-v") || !strcmp(argv[arg], "--verbose")) {
+			verbose = true;
+		} else if (!strcmp(argv[arg], "-h") || !strcmp(argv[arg], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "ksense: unknown option '%s' (see ksense --help)\n", argv[arg]);
+			return 2;
+		}
+		arg++;
+	}
+	if (arg >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	ks_log_init("ksense", verbose);
+	ks_log_libbpf();
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[arg], commands[i].name))
+			return commands[i].fn(argc - arg, argv + arg);
+	fprintf(stderr, "ksense: unknown command '%s' (see ksense --help)\n", argv[arg]);
+	return 2;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Filesystems ksense needs mounted, and small directory helpers. */
+#ifndef KSENSE_FSUTIL_H
+#define KSENSE_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Mount bpffs at the parent of the pin root and tracefs at
+ * /sys/kernel/tracing when they are not mounted; 0 or negative errno. */
+int ks_ensure_bpffs(const char *dir);
+int ks_ensure_tracefs(void);
+/* The first cgroup2 mount point into buf; 0 or -ENOENT. */
+int ks_cgroup2_mount(char *buf, size_t len);
+/* Remove a pinned tree: every file, then the directories, depth first.
+ * 0, or the first negative errno (it keeps going past errors). */
+int ks_remove_tree(const char *path);
+bool ks_path_exists(const char *path);
+
+#endif

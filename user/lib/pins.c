@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "pins.h"
+
+const char *ks_pin_root(void)
+{
+	const char *r = getenv("KSENSE_PIN_ROOT");
+
+	return r && *r ? r : KSENSE_PIN_ROOT;
+}
+
+int ks_pin_path(char *buf, size_t len, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", ks_pin_root(), name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int ks_pin_open(const char *name)
+{
+	char path[512];
+	int fd, err;
+
+	err = ks_pin_path(path, sizeof(path), name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+bool ks_pins_present(void)
+{
+	char path[512];
+
+	return !ks_pin_path(path, sizeof(path), KSENSE_PIN_STATE) && access(path, F_OK) == 0;
+}
+
+static int read_pinned(const char *name, __u32 key, void *out)
+{
+	int fd = ks_pin_open(name), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &key, out))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int ks_read_state(struct ksense_state *out)
+{
+	return read_pinned(KSENSE_PIN_STATE, 0, out);
+}
+
+int ks_read_config(struct ksense_config *out)
+{
+	return read_pinned(KSENSE_PIN_CONFIG, 0, out);
+}
+
+int ks_write_config(const struct ksense_config *in)
+{
+	int fd = ks_pin_open(KSENSE_PIN_CONFIG), err = 0;
+	__u32 key = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &key, in, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int ks_read_window(struct ksense_window *out)
+{
+	return read_pinned(KSENSE_PIN_WINDOW, 0, out);
+}
+
+int ks_read_history(int fd, __u64 seq, struct ksense_window *out)
+{
+	__u32 slot = seq % KSENSE_HISTORY_LEN;
+
+	if (bpf_map_lookup_elem(fd, &slot, out))
+		return -errno;
+	return out->seq == seq ? 0 : -ENOENT;
+}
+
+__u64 ks_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}

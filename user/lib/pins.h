@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading the pinned tree: paths, fds, and typed reads of the contract. */
+#ifndef KSENSE_PINS_LIB_H
+#define KSENSE_PINS_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "ksense.h"
+
+/* The pin root: $KSENSE_PIN_ROOT or KSENSE_PIN_ROOT. */
+const char *ks_pin_root(void);
+/* root/name into buf; -ENAMETOOLONG when it does not fit. */
+int ks_pin_path(char *buf, size_t len, const char *name);
+/* bpf_obj_get of root/name; negative errno on failure. */
+int ks_pin_open(const char *name);
+bool ks_pins_present(void);
+
+/* Typed reads of key 0 (or slot) of a pinned map; 0 or negative errno. */
+int ks_read_state(struct ksense_state *out);
+int ks_read_config(struct ksense_config *out);
+int ks_write_config(const struct ksense_config *in);
+int ks_read_window(struct ksense_window *out);
+/* History slot of window `seq`; -ENOENT when that window was overwritten
+ * or not written yet. */
+int ks_read_history(int fd, __u64 seq, struct ksense_window *out);
+
+/* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
+__u64 ks_now_ns(void);
+
+#endif
