@@ -30,7 +30,9 @@ CLI_SRCS   := $(wildcard user/ksense*.c user/cmd_*.c)
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
 
-.PHONY: all deps run test test-host bench clean help
+.PHONY: all deps run test test-host bench clean help vmtest
+
+include tools/vmtest.mk
 all: $(BUILD)/ksense $(BUILD)/test_progs
 
 help:

@@ -80,14 +80,10 @@ static __always_inline struct ksense_state *ksense_state(void)
 }
 
 /* The accumulator of the open window on this CPU. */
-static __always_inline struct ksense_acc *ksense_acc_open(void)
+static __always_inline struct ksense_acc *ksense_acc_open(const struct ksense_state *st)
 {
-	struct ksense_state *st = ksense_state();
-	__u32 slot;
+	__u32 slot = st->acc_slot & 1;
 
-	if (!st)
-		return NULL;
-	slot = st->acc_slot & 1;
 	return bpf_map_lookup_elem(&ks_acc, &slot);
 }
 

@@ -84,12 +84,16 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 {
 	struct ksense_state *st = ksense_state();
 	struct ksense_cpu *c = ksense_cpu();
-	struct ksense_acc *a = ksense_acc_open();
 	struct ksense_task *t;
-	__u64 now = bpf_ktime_get_ns();
+	struct ksense_acc *a;
+	__u64 now;
 
-	if (!st || !c || !a)
+	if (!st || !c)
 		return 0;
+	a = ksense_acc_open(st);
+	if (!a)
+		return 0;
+	now = bpf_ktime_get_ns();
 
 	if (!prev->pid) {
 		if (c->idle_since_ns && now > c->idle_since_ns)

@@ -56,3 +56,21 @@ int ksense_test_hist(void *ctx)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Expected verifier rejections, declared beside the program: the test loads
+ * each "?"-section program (not autoloaded otherwise) and requires the load
+ * to fail with the declared message in the verifier log's tail. */
+#define __ksense_reject(msg) __attribute__((btf_decl_tag("ksense_reject:" msg)))
+
+__u32 reject_index;
+
+SEC("?syscall") __ksense_reject("unbounded memory access")
+int ksense_test_reject_oob(void *ctx)
+{
+	struct ksense_acc *m = bpf_map_lookup_elem(&ks_merged, &zero_key);
+
+	/* unchecked index: the verifier must refuse this */
+	if (m)
+		m->runq.buckets[reject_index] = 1;
+	return 0;
+}

@@ -24,6 +24,7 @@ int BPF_PROG(ksense_softirq_entry, unsigned int vec_nr)
 SEC("tp_btf/softirq_exit")
 int BPF_PROG(ksense_softirq_exit, unsigned int vec_nr)
 {
+	struct ksense_state *st;
 	struct ksense_cpu *c;
 	struct ksense_acc *a;
 	__u64 now;
@@ -31,8 +32,11 @@ int BPF_PROG(ksense_softirq_exit, unsigned int vec_nr)
 	if (vec_nr != NET_RX_SOFTIRQ)
 		return 0;
 	c = ksense_cpu();
-	a = ksense_acc_open();
-	if (!c || !a || !c->softirq_entry_ns)
+	st = ksense_state();
+	if (!c || !st || !c->softirq_entry_ns)
+		return 0;
+	a = ksense_acc_open(st);
+	if (!a)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (now > c->softirq_entry_ns)

@@ -139,6 +139,15 @@ KS_TEST(load_lifecycle)
 		ASSERT_STRHAS(out, "\"schema_version\":1", "json schema");
 		ASSERT_STRHAS(out, "\"attached\":true", "json attached");
 	}
+	if (test__start_subtest("top_once")) {
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "top", "--once", NULL), 0, "top --once");
+		ASSERT_STRHAS(out, "run-queue", "runq row");
+		ASSERT_STRHAS(out, "p99", "p99 column");
+		ASSERT_STRHAS(out, "pressure", "psi table");
+		ASSERT_FALSE(strchr(out, '\033'), "no escape codes when not a tty");
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "top", "-n", "2", "-i", "50", NULL), 0, "top -n 2");
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "top", "-i", "0", NULL), 2, "bad interval");
+	}
 	if (test__start_subtest("double_load_idempotent")) {
 		ASSERT_OK(ks_read_state(&st), "state before");
 		rc = fx_run(out, sizeof(out), NULL, "load", NULL);
@@ -170,6 +179,8 @@ KS_TEST(load_lifecycle)
 		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "unload", NULL), 0, "unload");
 		ASSERT_FALSE(access(getenv("KSENSE_PIN_ROOT"), F_OK) == 0, "root gone");
 		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "status", NULL), 1, "status says not loaded");
+		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "top", "--once", NULL), 1, "top says not loaded");
+		ASSERT_STRHAS(out, "ksense load", "top suggests load");
 		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "unload", NULL), 0, "second unload is fine");
 	}
 	fx_run(out, sizeof(out), NULL, "unload", NULL);

@@ -48,6 +48,8 @@ static void load_usage(FILE *out)
 		"\n"
 		"  --replace        unload whatever tree is there first\n"
 		"  --window-ms MS   window length, %u..%u (default $KSENSE_WINDOW_MS or %u)\n"
+		"\nEnvironment: KSENSE_WINDOW_MS, KSENSE_PIN_ROOT, KSENSE_VMLINUX_BTF (kernel\n"
+		"BTF file when /sys/kernel/btf/vmlinux is missing).\n"
 		"\nExamples:\n"
 		"  ksense load\n"
 		"  KSENSE_WINDOW_MS=500 ksense load --replace\n",
@@ -270,7 +272,9 @@ static int start_tick(struct ksense *skel)
 
 int cmd_load(int argc, char **argv)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	struct bpf_link *links[MAX_LINKS] = {};
+	const char *btf_path;
 	char parent[512], staging[700], path[1024], root_copy[512];
 	struct ksense *skel = NULL;
 	struct ksense_config cfg = {};
@@ -290,9 +294,13 @@ int cmd_load(int argc, char **argv)
 		fprintf(stderr, "ksense load: must run as root (loading BPF and mounting bpffs need it)\n");
 		return 1;
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		fprintf(stderr, "ksense load: no kernel BTF at /sys/kernel/btf/vmlinux "
-			"(the kernel needs CONFIG_DEBUG_INFO_BTF=y)\n");
+	btf_path = getenv("KSENSE_VMLINUX_BTF");
+	if (btf_path && !*btf_path)
+		btf_path = NULL;
+	if (access(btf_path ? btf_path : "/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "ksense load: no kernel BTF at %s: %s (the kernel needs "
+			"CONFIG_DEBUG_INFO_BTF=y, or set KSENSE_VMLINUX_BTF to its BTF file)\n",
+			btf_path ? btf_path : "/sys/kernel/btf/vmlinux", strerror(errno));
 		return 1;
 	}
 	snprintf(root_copy, sizeof(root_copy), "%s", ks_pin_root());
@@ -316,7 +324,8 @@ int cmd_load(int argc, char **argv)
 		fprintf(stderr, "ksense load: cannot count possible CPUs: %s\n", strerror(-ncpu));
 		return 1;
 	}
-	skel = ksense__open();
+	open_opts.btf_custom_path = btf_path;
+	skel = ksense__open_opts(&open_opts);
 	if (!skel) {
 		err = -errno;
 		fprintf(stderr, "ksense load: cannot open the BPF object: %s\n", strerror(errno));

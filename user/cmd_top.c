@@ -43,6 +43,11 @@
 #define SPARK_SUFFIX_COLS    22  /* "  %9s %9s": now and max */
 #define SPARK_MIN_COLS       8   /* below this the now/max columns give way */
 
+/* How long a vanished pin tree is waited for before the view gives up, and
+ * how often it is looked for meanwhile. */
+#define TREE_GONE_GRACE_NS   (2 * NS_PER_S)
+#define TREE_RETRY_NS        (100 * NS_PER_MS)
+
 #define DEFAULT_COLS         80  /* when TIOCGWINSZ has no answer */
 #define DEFAULT_ROWS         24
 #define LINE_BYTES           1024
@@ -729,34 +734,38 @@ static int read_tree(struct ksense_state *st, struct ksense_window *w, char *fai
 	return err;
 }
 
-static int refresh(struct frame *f, struct term *t, struct history *h,
-		   const struct top_opts *o, __u32 iteration, char *fail, size_t fail_len)
+/* Reads what one refresh shows; fails (with `fail` set) when the tree is
+ * missing, of another schema, or its history pin cannot be opened. */
+static int read_view(struct history *h, struct ksense_state *st, struct ksense_window *w,
+		     char *fail, size_t fail_len)
 {
-	struct ksense_state st;
-	struct ksense_window w;
 	int err;
 
-	err = read_tree(&st, &w, fail, fail_len);
+	err = read_tree(st, w, fail, fail_len);
 	if (err)
 		return err;
-	err = history_follow_load(h, &st);
+	err = history_follow_load(h, st);
 	if (err) {
 		ks_debug("cannot open the history pin", "err=\"%s\"", strerror(-err));
 		snprintf(fail, fail_len, "no ksense pin tree at %s (run `ksense load`)", ks_pin_root());
 		return err;
 	}
-	history_update(h, &w);
+	history_update(h, w);
+	return 0;
+}
+
+static int show(struct frame *f, struct term *t, const struct history *h,
+		const struct top_opts *o, __u32 iteration, const struct ksense_state *st,
+		const struct ksense_window *w)
+{
 	term_size(t);
 	frame_begin(f, t);
 	/* Plain blocks are separated by a blank line, so a log reads as a
 	 * series of snapshots. */
 	if (!t->live && iteration)
 		frame_line(f, "%s", "");
-	draw(f, t, h, o, &st, &w);
-	err = frame_flush(f);
-	if (err)
-		snprintf(fail, fail_len, "cannot write to stdout: %s", strerror(-err));
-	return err;
+	draw(f, t, h, o, st, w);
+	return frame_flush(f);
 }
 
 /* Sleeps until deadline_ns; returns early for a stop signal or q.  The stop
@@ -821,7 +830,7 @@ int cmd_top(int argc, char **argv)
 	char fail[512] = "";
 	bool mask_set = false, quit = false;
 	int handlers_set = 0, ret = 0, err, i;
-	__u64 next_ns;
+	__u64 next_ns, gone_since_ns = 0;
 	__u32 done = 0;
 
 	if (ks_wants_help(argc, argv)) {
@@ -877,20 +886,42 @@ int cmd_top(int argc, char **argv)
 
 	next_ns = ks_now_ns();
 	while (!stop_requested) {
-		err = refresh(frame, &term, &hist, &opts, done, fail, sizeof(fail));
+		__u64 period_ns = (__u64)opts.interval_ms * NS_PER_MS;
+
+		err = read_view(&hist, &st, &w, fail, sizeof(fail));
 		if (err) {
-			ret = 1;
-			goto cleanup;
+			/* `ksense load --replace` removes the old tree before
+			 * renaming the new one in; keep the last frame and look
+			 * again soon rather than end the view on that gap. */
+			__u64 now_ns = ks_now_ns();
+
+			if (!gone_since_ns)
+				gone_since_ns = now_ns;
+			if (now_ns - gone_since_ns >= TREE_GONE_GRACE_NS) {
+				ret = 1;
+				goto cleanup;
+			}
+			fail[0] = '\0';
+			next_ns = now_ns + (period_ns < TREE_RETRY_NS ? period_ns : TREE_RETRY_NS);
+		} else {
+			gone_since_ns = 0;
+			err = show(frame, &term, &hist, &opts, done, &st, &w);
+			if (err) {
+				snprintf(fail, sizeof(fail), "cannot write to stdout: %s", strerror(-err));
+				ret = 1;
+				goto cleanup;
+			}
+			if (done < UINT32_MAX)
+				done++;
+			if (opts.iterations && done >= opts.iterations)
+				break;
+			/* Fixed cadence, but a late refresh (stopped, slow
+			 * terminal) restarts the schedule rather than catching
+			 * up in a burst. */
+			next_ns += period_ns;
+			if (next_ns <= ks_now_ns())
+				next_ns = ks_now_ns() + period_ns;
 		}
-		if (done < UINT32_MAX)
-			done++;
-		if (opts.iterations && done >= opts.iterations)
-			break;
-		/* Fixed cadence, but a late refresh (stopped, slow terminal)
-		 * restarts the schedule rather than catching up in a burst. */
-		next_ns += (__u64)opts.interval_ms * NS_PER_MS;
-		if (next_ns <= ks_now_ns())
-			next_ns = ks_now_ns() + (__u64)opts.interval_ms * NS_PER_MS;
 		err = wait_until(&term, next_ns, &orig_mask, &quit);
 		if (err) {
 			snprintf(fail, sizeof(fail), "waiting for input: %s", strerror(-err));
