@@ -73,6 +73,8 @@ static const __u32 zero_key;
 /* Hide a value from the optimiser so the bounds check the verifier needs is
  * not folded away (e.g. after i % N). */
 #define ks_barrier_var(v) asm volatile("" : "+r"(v))
+/* Keep the compiler from moving stores across this point. */
+#define ks_barrier() asm volatile("" ::: "memory")
 
 static __always_inline struct ksense_state *ksense_state(void)
 {

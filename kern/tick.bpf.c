@@ -231,7 +231,11 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	if (!w || !cur)
 		return 0;
 
-	w->seq = st->seq;
+	/* Readers copy slots while we write them: seq is 0 while a slot is
+	 * being filled and is stored last, so a copy whose seq matches holds a
+	 * whole window (stores are not reordered past the barrier). */
+	w->seq = 0;
+	ks_barrier();
 	w->start_ns = st->window_start_ns;
 	w->end_ns = now;
 	w->duration_ns = dur;
@@ -248,7 +252,14 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	w->nr_cpus = ncpu;
 	read_psi(st, w, now);
 
-	*cur = *w;
+	ks_barrier();
+	w->seq = st->seq;
+	cur->seq = 0;
+	ks_barrier();
+	__builtin_memcpy((void *)cur + sizeof(cur->seq), (void *)w + sizeof(w->seq),
+			 sizeof(*w) - sizeof(w->seq));
+	ks_barrier();
+	cur->seq = st->seq;
 	st->window_start_ns = now;
 	return 0;
 }

@@ -72,7 +72,8 @@ struct ksense_psi {
 
 /* A closed window: the `window` pin (key 0) and every `history` slot. */
 struct ksense_window {
-	__u64 seq;                 /* 1 for the first window after load */
+	__u64 seq;                 /* 1 for the first window after load; 0 while
+	                            * the tick rewrites the slot (stored last) */
 	__u64 start_ns;            /* CLOCK_MONOTONIC */
 	__u64 end_ns;
 	__u64 duration_ns;

@@ -76,9 +76,31 @@ int ks_write_config(const struct ksense_config *in)
 	return err;
 }
 
+/* The latest whole window.  The `window` pin is rewritten in place every
+ * window, so a copy taken during the rewrite could mix two windows; a
+ * history slot is rewritten only KSENSE_HISTORY_LEN windows later and
+ * carries its seq, stored last.  So read the slot of the state's seq, or of
+ * the window before when the tick is filling that slot right now. */
 int ks_read_window(struct ksense_window *out)
 {
-	return read_pinned(KSENSE_PIN_WINDOW, 0, out);
+	struct ksense_state st;
+	int fd, err;
+
+	err = ks_read_state(&st);
+	if (err)
+		return err;
+	if (!st.seq) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	fd = ks_pin_open(KSENSE_PIN_HISTORY);
+	if (fd < 0)
+		return fd;
+	err = ks_read_history(fd, st.seq, out);
+	if (err == -ENOENT && st.seq > 1)
+		err = ks_read_history(fd, st.seq - 1, out);
+	close(fd);
+	return err;
 }
 
 int ks_read_history(int fd, __u64 seq, struct ksense_window *out)

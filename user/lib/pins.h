@@ -19,6 +19,8 @@ bool ks_pins_present(void);
 int ks_read_state(struct ksense_state *out);
 int ks_read_config(struct ksense_config *out);
 int ks_write_config(const struct ksense_config *in);
+/* The latest closed window, never a mix of two (see pins.c); all zero
+ * before the first window closes. */
 int ks_read_window(struct ksense_window *out);
 /* History slot of window `seq`; -ENOENT when that window was overwritten
  * or not written yet. */
