@@ -99,7 +99,7 @@ run: deps all
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
 test: deps all $(BUILD)/asan/test_progs
-	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t hist
+	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 
 bench: deps all

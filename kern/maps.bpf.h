@@ -10,7 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include "../pins/ksense.h"
 
-/* pinned: config, state, window, history */
+/* pinned: config, state, window, history, baseline, score, decision */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -38,6 +38,27 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ksense_window);
 } ks_history SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_baseline);
+} ks_baseline SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_score);
+} ks_score SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_decision);
+} ks_decision SEC(".maps") __weak;
 
 /* internal: kept alive by the programs that use them */
 struct {

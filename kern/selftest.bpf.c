@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include "maps.bpf.h"
 #include "hist.bpf.h"
+#include "analytics.h"
 
 #define KSENSE_TEST_MAX_VALUES 8192
 
@@ -72,5 +73,43 @@ int ksense_test_reject_oob(void *ctx)
 	/* unchecked index: the verifier must refuse this */
 	if (m)
 		m->runq.buckets[reject_index] = 1;
+	return 0;
+}
+
+/* Synthetic windows through the real analytics: the test fills test_cfg and
+ * test_windows[0..test_nr_windows), the program runs ksense_analyze on each
+ * in order, exactly as the tick does, and records the state after each. */
+#define KSENSE_TEST_MAX_WINDOWS 64
+
+struct ksense_config test_cfg;
+struct ksense_window test_windows[KSENSE_TEST_MAX_WINDOWS];
+struct ksense_baseline test_baselines[KSENSE_TEST_MAX_WINDOWS];
+struct ksense_score test_scores[KSENSE_TEST_MAX_WINDOWS];
+struct ksense_decision test_decisions[KSENSE_TEST_MAX_WINDOWS];
+__u32 test_nr_windows;
+
+static long analyze_step(__u64 i, void *unused)
+{
+	struct ksense_baseline *b = bpf_map_lookup_elem(&ks_baseline, &zero_key);
+	struct ksense_score *s = bpf_map_lookup_elem(&ks_score, &zero_key);
+	struct ksense_decision *d = bpf_map_lookup_elem(&ks_decision, &zero_key);
+
+	if (!b || !s || !d || i >= KSENSE_TEST_MAX_WINDOWS)
+		return 1;
+	ksense_analyze(&test_cfg, &test_windows[i], b, s, d);
+	test_baselines[i] = *b;
+	test_scores[i] = *s;
+	test_decisions[i] = *d;
+	return 0;
+}
+
+SEC("syscall")
+int ksense_test_analyze(void *ctx)
+{
+	__u32 n = test_nr_windows;
+
+	if (n > KSENSE_TEST_MAX_WINDOWS)
+		n = KSENSE_TEST_MAX_WINDOWS;
+	bpf_loop(n, analyze_step, NULL, 0);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include "maps.bpf.h"
 #include "hist.bpf.h"
+#include "analytics.h"
 
 #define KS_CLOCK_MONOTONIC 1
 #define KS_NSEC_PER_MSEC   1000000ull
@@ -180,6 +181,24 @@ static __always_inline void read_psi(struct ksense_state *st, struct ksense_wind
 	w->psi_source = KSENSE_PSI_KERNEL;
 }
 
+/* Baseline, friction, direction, energy, score and decision of window w.
+ * score and decision are rewritten in place while readers may copy them;
+ * their seq says which window a copy belongs to. */
+static __always_inline void analyze(const struct ksense_config *cfg, struct ksense_window *w,
+				    __u64 seq)
+{
+	struct ksense_baseline *b = bpf_map_lookup_elem(&ks_baseline, &zero_key);
+	struct ksense_score *s = bpf_map_lookup_elem(&ks_score, &zero_key);
+	struct ksense_decision *d = bpf_map_lookup_elem(&ks_decision, &zero_key);
+
+	if (!b || !s || !d)
+		return;
+	ksense_analyze(cfg, w, b, s, d);
+	/* w->seq is 0 while the slot is being filled (stored last) */
+	s->seq = seq;
+	d->seq = seq;
+}
+
 static __always_inline __u64 per_second_us(__u64 ns, __u64 duration_ns)
 {
 	/* ns per ns of window x 1e6 = us per second */
@@ -251,6 +270,7 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	w->cpu_busy_permille = permille(w->cpu_busy_ns, cap);
 	w->nr_cpus = ncpu;
 	read_psi(st, w, now);
+	analyze(cfg, w, st->seq);
 
 	ks_barrier();
 	w->seq = st->seq;

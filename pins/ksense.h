@@ -14,9 +14,12 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #include <linux/bpf.h>
+#ifndef __always_inline
+#define __always_inline inline __attribute__((__always_inline__))
+#endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 1
+#define KSENSE_SCHEMA_VERSION 2
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -25,6 +28,9 @@
 #define KSENSE_PIN_CONFIG    "config"
 #define KSENSE_PIN_WINDOW    "window"
 #define KSENSE_PIN_HISTORY   "history"
+#define KSENSE_PIN_BASELINE  "baseline"
+#define KSENSE_PIN_SCORE     "score"
+#define KSENSE_PIN_DECISION  "decision"
 
 /* Log-linear histogram: values 0..7 get one bucket each; above that every
  * power of two [2^m, 2^(m+1)) is split into 2^KSENSE_HIST_SUB_BITS equal
@@ -46,6 +52,63 @@ enum ksense_psi_source {
 	KSENSE_PSI_NONE = 0,    /* psi_system not found yet: PSI fields are 0 */
 	KSENSE_PSI_KERNEL = 1,  /* read from the kernel's psi_system in BPF */
 };
+
+enum ksense_baseline_state {
+	KSENSE_BASELINE_WARMUP = 0,  /* learning: friction and energy are empty */
+	KSENSE_BASELINE_FROZEN = 1,
+};
+
+enum ksense_band {
+	KSENSE_BAND_NONE = 0,        /* no score yet */
+	KSENSE_BAND_LOW = 1,
+	KSENSE_BAND_MEDIUM = 2,
+	KSENSE_BAND_HIGH = 3,
+};
+
+enum ksense_verdict {
+	KSENSE_VERDICT_NONE = 0,
+	KSENSE_VERDICT_ALLOW = 1,
+	KSENSE_VERDICT_DENY = 2,
+};
+
+/* Why the decision is what it is. */
+enum ksense_reason {
+	KSENSE_REASON_NONE = 0,
+	KSENSE_REASON_LOW = 1,           /* score < band_low_below: allow, clears */
+	KSENSE_REASON_HIGH = 2,          /* score >= band_high_from: deny */
+	KSENSE_REASON_MEDIUM_LOW = 3,    /* medium, <= medium_low_upper: allow */
+	KSENSE_REASON_MEDIUM_BAD = 4,    /* medium, > medium_mid_upper: a bad window */
+	KSENSE_REASON_MEDIUM_MID = 5,    /* medium, between: deny only when latched */
+};
+
+/* Fuzzy inputs, all on a 0..1000 scale. */
+enum ksense_input {
+	KSENSE_IN_FRICTION = 0,
+	KSENSE_IN_ENERGY = 1,
+	KSENSE_IN_CPU = 2,
+	KSENSE_IN_PSI = 3,
+	KSENSE_NR_INPUTS = 4,
+};
+
+/* Fuzzy sets; a rule's `when` uses ANY for "this input does not matter". */
+enum ksense_set {
+	KSENSE_SET_ANY = 0,
+	KSENSE_SET_LOW = 1,
+	KSENSE_SET_MEDIUM = 2,
+	KSENSE_SET_HIGH = 3,
+	KSENSE_NR_SETS = 3,
+};
+
+/* Baseline signals (index into ksense_baseline.sig and friction terms). */
+enum ksense_base_signal {
+	KSENSE_BS_RQ_P99 = 0,        /* runq.p99_ns */
+	KSENSE_BS_RQ_AVG = 1,        /* runq.avg_ns */
+	KSENSE_BS_DSTATE = 2,        /* dstate_us_per_s */
+	KSENSE_BS_NETRX = 3,         /* netrx_us_per_s */
+	KSENSE_NR_BASE_SIGNALS = 4,
+};
+
+#define KSENSE_MAX_RULES 16
 
 enum ksense_state_flags {
 	KSENSE_STATE_TIMER_ARMED = 1u << 0,
@@ -70,6 +133,22 @@ struct ksense_psi {
 	__u32 full_permille;
 };
 
+/* What the analytics made of one window (kept in every history slot). */
+struct ksense_verdict_rec {
+	__u32 baseline_state;      /* enum ksense_baseline_state */
+	__u32 friction_valid;      /* 0 during warm-up: friction/energy empty */
+	__u32 friction_permille;   /* Friction 0..100 as 0..1000 */
+	__s32 direction;           /* -1, 0, +1 */
+	__s32 slope_permille;      /* EWMA of friction's change per window */
+	__u32 energy_permille;     /* Energy 0..100 as 0..1000 */
+	__u32 cpu_permille;        /* fuzzy input CPUUtil */
+	__u32 psi_permille;        /* fuzzy input PSI: max some share of cpu/io/mem */
+	__u32 score;               /* 0..100 */
+	__u32 band;                /* enum ksense_band */
+	__u32 verdict;             /* enum ksense_verdict */
+	__u32 reason;              /* enum ksense_reason */
+};
+
 /* A closed window: the `window` pin (key 0) and every `history` slot. */
 struct ksense_window {
 	__u64 seq;                 /* 1 for the first window after load; 0 while
@@ -92,15 +171,110 @@ struct ksense_window {
 	struct ksense_psi psi_mem;
 	__u32 psi_source;          /* enum ksense_psi_source */
 	__u32 reserved0;
+	struct ksense_verdict_rec verdict; /* the analytics of this window */
+};
+
+/* Membership function: 0 below a, rising to 1000 at b, 1000 to c, falling
+ * to 0 at d.  Points on the inputs' 0..1000 scale; a == b (or c == d) is a
+ * vertical edge (a shoulder at 0 or 1000). */
+struct ksense_trapezoid {
+	__u16 a, b, c, d;
+};
+
+/* A zero-order Sugeno rule: IF every input whose `when` is not ANY is in
+ * that set THEN score = `score` (0..100).  Strength is the minimum of the
+ * memberships named. */
+struct ksense_rule {
+	__u8 when[KSENSE_NR_INPUTS];  /* enum ksense_set, indexed by ksense_input */
+	__u8 score;
+	__u8 reserved[3];
 };
 
 /* Run-time settings: the `config` pin (key 0).  Read by the tick each
- * window, so a change takes effect at the next window without reload. */
+ * window, so a change takes effect at the next window without reload.
+ * Documented key by key in pins/README.md and `ksense config show`. */
 struct ksense_config {
 	__u32 schema_version;
 	__u32 window_ms;
 	__u32 nr_cpus;             /* possible CPUs the tick merges */
+	__u32 warmup_s;            /* baseline learning time */
+	__u32 baseline_reset_gen;  /* bump to restart warm-up (ksense baseline reset) */
+	__u32 baseline_alpha_permille;   /* EWMA weight of a new window */
+	__u32 friction_k_permille;       /* k of (x - mean) / (k * dev + eps) */
+	__u32 friction_weight_permille[KSENSE_NR_BASE_SIGNALS]; /* sum 1000 */
 	__u32 reserved0;
+	__u64 friction_eps[KSENSE_NR_BASE_SIGNALS]; /* in each signal's unit */
+	__u32 direction_alpha_permille;  /* EWMA weight of friction's change */
+	__u32 direction_deadband_permille; /* |slope| at or below: direction 0 */
+	__u32 energy_half_life_s;
+	__u32 energy_threshold_permille; /* energy at or above counts "above" */
+	struct ksense_trapezoid mf[KSENSE_NR_INPUTS][KSENSE_NR_SETS];
+	struct ksense_rule rules[KSENSE_MAX_RULES];
+	__u32 nr_rules;
+	__u32 band_low_below;      /* score < this: Low (45) */
+	__u32 band_high_from;      /* score >= this: High (70) */
+	__u32 medium_low_upper;    /* FUZZY_MEDIUM_LOW_UPPER (55) */
+	__u32 medium_mid_upper;    /* FUZZY_MEDIUM_MID_UPPER (60) */
+	__u32 medium_bad_threshold; /* FUZZY_MEDIUM_BAD_THRESHOLD (2) */
+};
+
+/* EWMA of one baseline signal, in that signal's unit x 1000. */
+struct ksense_ewma {
+	__s64 mean_milli;
+	__s64 dev_milli;           /* mean absolute deviation */
+	__u64 last;                /* the latest sample, in the signal's unit */
+};
+
+/* The `baseline` pin (key 0): learned during warm-up, then frozen. */
+struct ksense_baseline {
+	__u32 state;               /* enum ksense_baseline_state */
+	__u32 reset_gen;           /* config.baseline_reset_gen last honoured */
+	__u64 started_ns;          /* end of the first window learned */
+	__u64 frozen_ns;           /* when it froze, 0 while warming up */
+	__u32 warmup_remaining_s;
+	__u32 samples;             /* windows learned */
+	struct ksense_ewma rq_p99_ns;
+	struct ksense_ewma rq_avg_ns;
+	struct ksense_ewma dstate_us_per_s;
+	struct ksense_ewma netrx_us_per_s;
+};
+
+/* The `score` pin (key 0): every quantity between the window and the
+ * decision, plus the state the next window continues from. */
+struct ksense_score {
+	__u64 seq;                 /* window this belongs to */
+	__u32 baseline_state;
+	__u32 friction_valid;      /* 0: warm-up, score from CPU and PSI only */
+	__u32 friction_permille;
+	__u32 friction_term_permille[KSENSE_NR_BASE_SIGNALS];
+	__s32 direction;
+	__s32 slope_permille;
+	__u32 energy_permille;
+	__u32 energy_peak_permille;   /* since the baseline froze */
+	__u32 reserved0;
+	__u64 energy_integral;        /* leaky integral of friction, permille x ms */
+	__u64 energy_ceiling;         /* the same integral of a constant 1000 */
+	__u64 energy_above_ms;        /* consecutive ms at or above the threshold */
+	__u32 input_permille[KSENSE_NR_INPUTS];
+	__u32 membership_permille[KSENSE_NR_INPUTS][KSENSE_NR_SETS];
+	__u32 rule_strength_permille[KSENSE_MAX_RULES];
+	__u32 top_rule;            /* index of the strongest rule */
+	__u32 score_permille;      /* Sugeno output, 0..1000 */
+	__u32 score;               /* 0..100, rounded */
+	__u32 rules_used;          /* rules that fired (strength > 0) */
+};
+
+/* The `decision` pin (key 0). */
+struct ksense_decision {
+	__u64 seq;
+	__u32 score;
+	__u32 band;                /* enum ksense_band */
+	__u32 verdict;             /* enum ksense_verdict */
+	__u32 reason;              /* enum ksense_reason */
+	__u32 bad_streak;          /* consecutive bad windows */
+	__u32 latched;             /* 1: medium-mid windows deny until a Low */
+	__u32 top_rule;
+	__u32 friction_valid;
 };
 
 /* Tick state: the `state` pin (key 0).  schema_version stays at offset 0 so
@@ -157,8 +331,14 @@ struct ksense_task {
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct ksense_lat) == 56, "ksense_lat layout");
 _Static_assert(sizeof(struct ksense_psi) == 16, "ksense_psi layout");
-_Static_assert(sizeof(struct ksense_window) == 304, "ksense_window layout");
-_Static_assert(sizeof(struct ksense_config) == 16, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layout");
+_Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
+_Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
+_Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
+_Static_assert(sizeof(struct ksense_config) == 344, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");
+_Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");
+_Static_assert(sizeof(struct ksense_decision) == 40, "ksense_decision layout");
 _Static_assert(KSENSE_HIST_BUCKETS == 320, "histogram bucket count");
 #endif
 

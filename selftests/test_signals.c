@@ -107,7 +107,8 @@ KS_TEST(signals)
 	if (test__start_subtest("dstate_fsync") &&
 	    measure(WL_FSYNC, 1, -1, WINDOWS, &idle, &busy)) {
 		ASSERT_GT(busy.dstate.count, idle.dstate.count + 10, "D episodes from fsync");
-		ASSERT_GT(busy.dstate_ns, 2 * idle.dstate_ns + 10000000, "D time grows (>10 ms)");
+		/* a synchronous fsync loop spends most of its time in D */
+		ASSERT_GT(busy.dstate_ns, idle.dstate_ns + 100000000, "D time grows by > 100 ms");
 		ASSERT_GT(busy.dstate_us_per_s, idle.dstate_us_per_s, "D us/s grows");
 	}
 

@@ -11,6 +11,8 @@ int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 
 /* Strict unsigned parse: digits only, no sign, no trailing text, within
  * [min, max].  0 or -EINVAL / -ERANGE. */

@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "pins.h"
+#include "settings.h"
 
 #define STAGING_PREFIX "ksense-staging-" /* bpffs refuses names with dots */
 #define PSI_CGROUP_PREFIX "ksense-load-"
@@ -32,7 +33,7 @@
 
 struct load_opts {
 	bool replace;
-	__u32 window_ms;
+	struct ksense_config cfg;
 };
 
 static void load_usage(FILE *out)
@@ -56,35 +57,36 @@ static void load_usage(FILE *out)
 		KSENSE_WINDOW_MS_MIN, KSENSE_WINDOW_MS_MAX, KSENSE_WINDOW_MS_DEFAULT);
 }
 
-static int parse_window(const char *what, const char *s, __u32 *out)
-{
-	if (ks_parse_u32(s, KSENSE_WINDOW_MS_MIN, KSENSE_WINDOW_MS_MAX, out)) {
-		fprintf(stderr, "ksense load: %s='%s' is not a whole number of milliseconds in %u..%u\n",
-			what, s, KSENSE_WINDOW_MS_MIN, KSENSE_WINDOW_MS_MAX);
-		return -EINVAL;
-	}
-	return 0;
-}
-
+/* The config pin's first contents: defaults, then the environment (every
+ * setting's variable, see `ksense config show`), then flags. */
 static int parse_load_args(int argc, char **argv, struct load_opts *o)
 {
-	const char *env = getenv("KSENSE_WINDOW_MS");
+	char err[512];
 	int i;
 
 	o->replace = false;
-	o->window_ms = KSENSE_WINDOW_MS_DEFAULT;
-	if (env && parse_window("KSENSE_WINDOW_MS", env, &o->window_ms))
+	ks_config_defaults(&o->cfg);
+	if (ks_config_from_env(&o->cfg, err, sizeof(err))) {
+		fprintf(stderr, "ksense load: %s\n", err);
 		return -EINVAL;
+	}
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--replace")) {
 			o->replace = true;
 		} else if (!strcmp(argv[i], "--window-ms") && i + 1 < argc) {
-			if (parse_window("--window-ms", argv[++i], &o->window_ms))
+			if (ks_setting_apply(&o->cfg, ks_setting_find("window_ms"), argv[++i], err,
+					     sizeof(err))) {
+				fprintf(stderr, "ksense load: --window-ms: %s\n", err);
 				return -EINVAL;
+			}
 		} else {
 			fprintf(stderr, "ksense load: unknown argument '%s' (see ksense load --help)\n", argv[i]);
 			return -EINVAL;
 		}
+	}
+	if (ks_config_validate(&o->cfg, err, sizeof(err))) {
+		fprintf(stderr, "ksense load: invalid configuration: %s\n", err);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -277,7 +279,6 @@ int cmd_load(int argc, char **argv)
 	const char *btf_path;
 	char parent[512], staging[700], path[1024], root_copy[512];
 	struct ksense *skel = NULL;
-	struct ksense_config cfg = {};
 	struct load_opts o;
 	struct bpf_program *prog;
 	bool staged = false, published = false;
@@ -348,10 +349,8 @@ int cmd_load(int argc, char **argv)
 	}
 	staged = true;
 
-	cfg.schema_version = KSENSE_SCHEMA_VERSION;
-	cfg.window_ms = o.window_ms;
-	cfg.nr_cpus = ncpu > KSENSE_MAX_CPUS ? KSENSE_MAX_CPUS : (__u32)ncpu;
-	err = bpf_map__update_elem(skel->maps.ks_config, &key, sizeof(key), &cfg, sizeof(cfg), 0);
+	o.cfg.nr_cpus = ncpu > KSENSE_MAX_CPUS ? KSENSE_MAX_CPUS : (__u32)ncpu;
+	err = bpf_map__update_elem(skel->maps.ks_config, &key, sizeof(key), &o.cfg, sizeof(o.cfg), 0);
 	if (err) {
 		fprintf(stderr, "ksense load: cannot write the config map: %s\n", strerror(-err));
 		goto cleanup;
@@ -359,7 +358,10 @@ int cmd_load(int argc, char **argv)
 	if ((err = pin_map(skel->maps.ks_config, staging, KSENSE_PIN_CONFIG)) ||
 	    (err = pin_map(skel->maps.ks_state, staging, KSENSE_PIN_STATE)) ||
 	    (err = pin_map(skel->maps.ks_window, staging, KSENSE_PIN_WINDOW)) ||
-	    (err = pin_map(skel->maps.ks_history, staging, KSENSE_PIN_HISTORY))) {
+	    (err = pin_map(skel->maps.ks_history, staging, KSENSE_PIN_HISTORY)) ||
+	    (err = pin_map(skel->maps.ks_baseline, staging, KSENSE_PIN_BASELINE)) ||
+	    (err = pin_map(skel->maps.ks_score, staging, KSENSE_PIN_SCORE)) ||
+	    (err = pin_map(skel->maps.ks_decision, staging, KSENSE_PIN_DECISION))) {
 		fprintf(stderr, "ksense load: cannot pin maps under %s: %s\n", staging, strerror(-err));
 		goto cleanup;
 	}
@@ -400,8 +402,8 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 	published = true;
-	printf("ksense: loaded %d programs at %s (schema %u, window %u ms, %u CPUs, PSI %s)\n",
-	       nlinks, ks_pin_root(), KSENSE_SCHEMA_VERSION, cfg.window_ms, cfg.nr_cpus,
+	printf("ksense: loaded %d programs at %s (schema %u, window %u ms, warm-up %u s, %u CPUs, PSI %s)\n",
+	       nlinks, ks_pin_root(), KSENSE_SCHEMA_VERSION, o.cfg.window_ms, o.cfg.warmup_s, o.cfg.nr_cpus,
 	       psi_found(skel) ? "from the kernel's psi_system" : "not found");
 
 cleanup:

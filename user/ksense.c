@@ -18,6 +18,8 @@ static const struct {
 	{ "unload", cmd_unload, "detach every program and remove the pin tree" },
 	{ "status", cmd_status, "schema, programs, run counts, age of the last window" },
 	{ "top",    cmd_top,    "live view of the latest window and recent history" },
+	{ "config", cmd_config, "show or change run-time settings (live, validated)" },
+	{ "baseline", cmd_baseline, "show the learned baseline or restart its warm-up" },
 };
 
 static void usage(FILE *out)

@@ -119,3 +119,19 @@ __u64 ks_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
+
+int ks_map_lookup(int fd, const void *key, void *value)
+{
+	return bpf_map_lookup_elem(fd, key, value) ? -errno : 0;
+}
+
+void ks_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int ks_read_pin(const char *name, void *out)
+{
+	return read_pinned(name, 0, out);
+}

@@ -26,6 +26,12 @@ int ks_read_window(struct ksense_window *out);
  * or not written yet. */
 int ks_read_history(int fd, __u64 seq, struct ksense_window *out);
 
+/* bpf_map_lookup_elem as 0 or negative errno; close that accepts < 0. */
+int ks_map_lookup(int fd, const void *key, void *value);
+void ks_close(int fd);
+/* Key 0 of a pinned map into out; 0 or negative errno. */
+int ks_read_pin(const char *name, void *out);
+
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 __u64 ks_now_ns(void);
 
