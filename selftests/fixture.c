@@ -77,10 +77,10 @@ const char *fx_root(void)
 {
 	static char root[128];
 
-	if (!root[0]) {
+	/* other tests point KSENSE_PIN_ROOT at trees of their own: re-aim */
+	if (!root[0])
 		snprintf(root, sizeof(root), "/sys/fs/bpf/ksense-selftest-%d", getpid());
-		setenv("KSENSE_PIN_ROOT", root, 1);
-	}
+	setenv("KSENSE_PIN_ROOT", root, 1);
 	return root;
 }
 
@@ -90,17 +90,19 @@ static void fx_unload(void)
 {
 	char out[512];
 
-	if (fx_loaded)
+	if (fx_loaded) {
+		fx_root();
 		fx_run(out, sizeof(out), NULL, "unload", NULL);
+	}
 }
 
 int fx_load(void)
 {
 	char out[8192], win[16];
 
+	fx_root();
 	if (fx_loaded)
 		return 0;
-	fx_root();
 	snprintf(win, sizeof(win), "%d", FIXTURE_WINDOW_MS);
 	if (fx_run(out, sizeof(out), NULL, "load", "--window-ms", win, NULL)) {
 		printf("  ksense load failed:\n%s\n", out);
