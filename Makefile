@@ -92,6 +92,9 @@ $(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SK
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
 		$(LDLIBS) $(NL_LIBS) -lpthread -lm -o $@
 
+$(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
+
 run: deps all
 	$(BUILD)/ksense load
 	$(BUILD)/ksense top
@@ -102,7 +105,7 @@ test: deps all $(BUILD)/asan/test_progs
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 
-bench: deps all
+bench: deps all $(BUILD)/bench_tick
 	tools/bench
 
 clean:

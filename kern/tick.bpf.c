@@ -332,3 +332,22 @@ int ksense_start(void *ctx)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Benchmark entries (not autoloaded; tools/bench_tick enables them on a
+ * private instance): one full tick on this instance's maps, and nothing,
+ * to subtract the cost of BPF_PROG_TEST_RUN itself. */
+SEC("?syscall")
+int ksense_bench_tick(void *ctx)
+{
+	struct ksense_state *st = ksense_state();
+
+	if (!st)
+		return -1;
+	return close_window(st, bpf_ktime_get_ns(), true);
+}
+
+SEC("?syscall")
+int ksense_bench_noop(void *ctx)
+{
+	return 0;
+}
