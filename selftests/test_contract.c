@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pinned contract cannot drift: every pin of a loaded tree has the value
+ * size of its struct in pins/ksense.h, carries BTF naming that struct, and
+ * the BTF layout (size, every member's offset) equals what the host
+ * compiler makes of the header.
+ */
+#include <stddef.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include "test_progs.h"
+#include "fixture.h"
+#include "pins.h"
+
+struct member_off {
+	const char *name;
+	size_t off;
+};
+
+#define M(type, field) { #field, offsetof(struct type, field) }
+
+static const struct member_off window_members[] = {
+	M(ksense_window, seq), M(ksense_window, start_ns), M(ksense_window, end_ns),
+	M(ksense_window, duration_ns), M(ksense_window, runq), M(ksense_window, dstate),
+	M(ksense_window, netrx), M(ksense_window, dstate_ns), M(ksense_window, netrx_ns),
+	M(ksense_window, dstate_us_per_s), M(ksense_window, netrx_us_per_s),
+	M(ksense_window, cpu_busy_ns), M(ksense_window, cpu_busy_permille),
+	M(ksense_window, nr_cpus), M(ksense_window, psi_cpu), M(ksense_window, psi_io),
+	M(ksense_window, psi_mem), M(ksense_window, psi_source), M(ksense_window, reserved0),
+	M(ksense_window, verdict), { NULL, 0 },
+};
+
+static const struct member_off state_members[] = {
+	M(ksense_state, schema_version), M(ksense_state, flags), M(ksense_state, seq),
+	M(ksense_state, window_start_ns), M(ksense_state, loaded_ns), M(ksense_state, ticks),
+	M(ksense_state, acc_slot), M(ksense_state, psi_source), M(ksense_state, psi_group_addr),
+	M(ksense_state, psi_avg_total), M(ksense_state, psi_avg_last_update),
+	M(ksense_state, psi_seen_ns), M(ksense_state, psi_permille), M(ksense_state, timer),
+	{ NULL, 0 },
+};
+
+static const struct member_off config_members[] = {
+	M(ksense_config, schema_version), M(ksense_config, window_ms), M(ksense_config, nr_cpus),
+	M(ksense_config, warmup_s), M(ksense_config, baseline_reset_gen),
+	M(ksense_config, baseline_alpha_permille), M(ksense_config, friction_k_permille),
+	M(ksense_config, friction_weight_permille), M(ksense_config, reserved0),
+	M(ksense_config, friction_eps), M(ksense_config, direction_alpha_permille),
+	M(ksense_config, direction_deadband_permille), M(ksense_config, energy_half_life_s),
+	M(ksense_config, energy_threshold_permille), M(ksense_config, mf), M(ksense_config, rules),
+	M(ksense_config, nr_rules), M(ksense_config, band_low_below), M(ksense_config, band_high_from),
+	M(ksense_config, medium_low_upper), M(ksense_config, medium_mid_upper),
+	M(ksense_config, medium_bad_threshold), { NULL, 0 },
+};
+
+static const struct member_off baseline_members[] = {
+	M(ksense_baseline, state), M(ksense_baseline, reset_gen), M(ksense_baseline, started_ns),
+	M(ksense_baseline, frozen_ns), M(ksense_baseline, warmup_remaining_s),
+	M(ksense_baseline, samples), M(ksense_baseline, rq_p99_ns), M(ksense_baseline, rq_avg_ns),
+	M(ksense_baseline, dstate_us_per_s), M(ksense_baseline, netrx_us_per_s), { NULL, 0 },
+};
+
+static const struct member_off score_members[] = {
+	M(ksense_score, seq), M(ksense_score, baseline_state), M(ksense_score, friction_valid),
+	M(ksense_score, friction_permille), M(ksense_score, friction_term_permille),
+	M(ksense_score, direction), M(ksense_score, slope_permille), M(ksense_score, energy_permille),
+	M(ksense_score, energy_peak_permille), M(ksense_score, reserved0),
+	M(ksense_score, energy_integral), M(ksense_score, energy_ceiling),
+	M(ksense_score, energy_above_ms), M(ksense_score, input_permille),
+	M(ksense_score, membership_permille), M(ksense_score, rule_strength_permille),
+	M(ksense_score, top_rule), M(ksense_score, score_permille), M(ksense_score, score),
+	M(ksense_score, rules_used), { NULL, 0 },
+};
+
+static const struct member_off decision_members[] = {
+	M(ksense_decision, seq), M(ksense_decision, score), M(ksense_decision, band),
+	M(ksense_decision, verdict), M(ksense_decision, reason), M(ksense_decision, bad_streak),
+	M(ksense_decision, latched), M(ksense_decision, top_rule), M(ksense_decision, friction_valid),
+	{ NULL, 0 },
+};
+
+static const struct {
+	const char *pin, *type;
+	size_t size;
+	const struct member_off *members;
+} pins[] = {
+	{ KSENSE_PIN_WINDOW, "ksense_window", sizeof(struct ksense_window), window_members },
+	{ KSENSE_PIN_HISTORY, "ksense_window", sizeof(struct ksense_window), window_members },
+	{ KSENSE_PIN_STATE, "ksense_state", sizeof(struct ksense_state), state_members },
+	{ KSENSE_PIN_CONFIG, "ksense_config", sizeof(struct ksense_config), config_members },
+	{ KSENSE_PIN_BASELINE, "ksense_baseline", sizeof(struct ksense_baseline), baseline_members },
+	{ KSENSE_PIN_SCORE, "ksense_score", sizeof(struct ksense_score), score_members },
+	{ KSENSE_PIN_DECISION, "ksense_decision", sizeof(struct ksense_decision), decision_members },
+};
+
+static void check_pin(unsigned int i)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	const struct btf_type *t;
+	const struct btf_member *m;
+	struct btf *btf = NULL;
+	unsigned int k, n;
+	int fd;
+
+	fd = ks_pin_open(pins[i].pin);
+	if (!ASSERT_GE(fd, 0, "open pin"))
+		return;
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(fd, &info, &len), "map info"))
+		goto out;
+	ASSERT_EQ(info.value_size, pins[i].size, "value size = sizeof");
+	if (!ASSERT_NEQ(info.btf_value_type_id, 0, "value has BTF"))
+		goto out;
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!ASSERT_OK_PTR(btf, "map BTF"))
+		goto out;
+	t = btf__type_by_id(btf, info.btf_value_type_id);
+	if (!ASSERT_OK_PTR(t, "value type") || !ASSERT_TRUE(btf_is_struct(t), "value is a struct"))
+		goto out;
+	ASSERT_OK(strcmp(btf__name_by_offset(btf, t->name_off), pins[i].type), "struct name");
+	ASSERT_EQ(t->size, pins[i].size, "BTF size = sizeof");
+	n = btf_vlen(t);
+	for (k = 0; pins[i].members[k].name; k++)
+		;
+	ASSERT_EQ(n, k, "member count");
+	m = btf_members(t);
+	for (k = 0; k < n && pins[i].members[k].name; k++, m++) {
+		const char *name = btf__name_by_offset(btf, m->name_off);
+
+		if (!ASSERT_OK(strcmp(name, pins[i].members[k].name), "member order") ||
+		    !ASSERT_EQ(btf_member_bit_offset(t, k) / 8, pins[i].members[k].off, name))
+			break;
+	}
+out:
+	btf__free(btf);
+	close(fd);
+}
+
+KS_TEST(contract_btf)
+{
+	unsigned int i;
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return;
+	}
+	if (!ASSERT_OK(fx_load(), "fx_load"))
+		return;
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
+		if (test__start_subtest(pins[i].pin))
+			check_pin(i);
+}
