@@ -33,6 +33,7 @@ TEST_HDRS  := $(wildcard selftests/*.h)
 .PHONY: all deps run test test-host bench clean help vmtest
 
 include tools/vmtest.mk
+include fuzz/fuzz.mk
 all: $(BUILD)/ksense $(BUILD)/test_progs
 
 help:
@@ -41,6 +42,7 @@ help:
 	@echo "make run      deps + build + ksense load + ksense top (root)"
 	@echo "make test     deps + build + every test (root for the BPF tests)"
 	@echo "make bench    overhead benchmark: bpf_stats ns/event, perf bench ratio"
+	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
 	@echo "make clean    remove $(BUILD)"
 
 # Installs only what is missing, so a provisioned machine needs no network.
