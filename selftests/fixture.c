@@ -154,6 +154,27 @@ static void div_psi(struct ksense_psi *s, int n)
 	s->full_permille /= n;
 }
 
+static __u64 last_p99[64];
+static int last_n;
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+__u64 fx_last_runq_p99_median(void)
+{
+	__u64 v[64];
+
+	if (!last_n)
+		return 0;
+	memcpy(v, last_p99, sizeof(v[0]) * last_n);
+	qsort(v, last_n, sizeof(v[0]), cmp_u64);
+	return v[last_n / 2];
+}
+
 int fx_collect(int n, struct ksense_window *sum)
 {
 	struct ksense_window w;
@@ -176,6 +197,9 @@ int fx_collect(int n, struct ksense_window *sum)
 		seq = w.seq;
 		if (!i)
 			sum->start_ns = w.start_ns;
+		if (i < 64)
+			last_p99[i] = w.runq.p99_ns;
+		last_n = i < 64 ? i + 1 : 64;
 		sum->seq = w.seq;
 		sum->end_ns = w.end_ns;
 		sum->duration_ns += w.duration_ns;

@@ -27,5 +27,8 @@ int fx_wait_window(__u64 after, struct ksense_window *w, int timeout_ms);
  * The sum's latency fields keep count/sum/max and the max of each
  * percentile; cpu_busy_permille and PSI fields are averaged. */
 int fx_collect(int n, struct ksense_window *sum);
+/* The median over the last fx_collect's windows of their run-queue p99:
+ * one noisy window cannot move it. */
+__u64 fx_last_runq_p99_median(void);
 
 #endif
