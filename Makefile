@@ -26,7 +26,9 @@ BPF_TEST_SRCS := $(BPF_SRCS) kern/selftest.bpf.c
 BPF_HDRS   := $(wildcard kern/*.h) pins/ksense.h
 LIB_SRCS   := $(wildcard user/lib/*.c)
 LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
-CLI_SRCS   := $(wildcard user/ksense*.c user/cmd_*.c)
+CLI_SRCS   := $(wildcard user/ksense.c user/cmd_*.c)
+WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
+TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
 
@@ -85,21 +87,30 @@ $(BUILD)/libksense.a: $(patsubst user/lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 $(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $(CLI_SRCS) $(BUILD)/libksense.a $(LDLIBS) -o $@
 
+$(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(TLS_LIBS) -o $@
+
 $(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(BUILD)/libksense.a \
-		$(LDLIBS) $(NL_LIBS) -lpthread -lm -o $@
+		$(LDLIBS) $(NL_LIBS) $(TLS_LIBS) -lpthread -lm -o $@
 
 # The same tests built with ASan/UBSan (clang, for its runtime).
 $(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
-		$(LDLIBS) $(NL_LIBS) -lpthread -lm -o $@
+		$(LDLIBS) $(NL_LIBS) $(TLS_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
 
+# The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
+# beside the live view; both stop when the view is closed.
 run: deps all
 	$(BUILD)/ksense load
-	$(BUILD)/ksense top
+	@$(BUILD)/ksense collect & collector=$$!; \
+	$(BUILD)/ksense top; status=$$?; \
+	kill $$collector 2>/dev/null; wait $$collector 2>/dev/null; \
+	echo "ksense: still loaded (build/ksense unload removes it); CSV in $${KSENSE_METRICS_CSV:-/tmp/ksense/kernel_metrics.csv}"; \
+	exit $$status
 
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.

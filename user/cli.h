@@ -11,6 +11,7 @@ int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 

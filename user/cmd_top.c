@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksense top: a live terminal view of the latest closed window and
- * sparklines of the last windows in the history ring.
+ * ksense top: a live terminal view of the latest closed window, what the
+ * in-kernel analytics made of it (baseline, friction, direction, energy,
+ * score, decision), and sparklines of the last windows in the history ring.
  *
  * Every number shown is a field the tick wrote into a pinned map; this file
  * only formats them (DESIGN.md §1: userspace never recomputes statistics).
@@ -89,9 +90,10 @@ struct term {
 	unsigned int rows;   /* usable rows, 0 = unlimited */
 };
 
-enum spark_unit { UNIT_NS, UNIT_PERMILLE, UNIT_US_PER_S };
+enum spark_unit { UNIT_NS, UNIT_PERMILLE, UNIT_US_PER_S, UNIT_SCORE };
 
 enum spark_signal {
+	SPARK_SCORE,
 	SPARK_RUNQ_P99,
 	SPARK_CPU_BUSY,
 	SPARK_DSTATE,
@@ -100,15 +102,19 @@ enum spark_signal {
 	SPARK_COUNT,
 };
 
+/* full_scale: a fixed top of the scale (0: the largest value shown), so a
+ * quiet score history does not look like a stressed one. */
 static const struct {
 	const char *label;
 	enum spark_unit unit;
+	__u64 full_scale;
 } spark_defs[SPARK_COUNT] = {
-	[SPARK_RUNQ_P99]     = { "runq p99",     UNIT_NS },
-	[SPARK_CPU_BUSY]     = { "cpu busy",     UNIT_PERMILLE },
-	[SPARK_DSTATE]       = { "D-state",      UNIT_US_PER_S },
-	[SPARK_NETRX]        = { "NET_RX",       UNIT_US_PER_S },
-	[SPARK_PSI_CPU_SOME] = { "psi cpu some", UNIT_PERMILLE },
+	[SPARK_SCORE]        = { "score",        UNIT_SCORE,    100 },
+	[SPARK_RUNQ_P99]     = { "runq p99",     UNIT_NS,       0 },
+	[SPARK_CPU_BUSY]     = { "cpu busy",     UNIT_PERMILLE, 0 },
+	[SPARK_DSTATE]       = { "D-state",      UNIT_US_PER_S, 0 },
+	[SPARK_NETRX]        = { "NET_RX",       UNIT_US_PER_S, 0 },
+	[SPARK_PSI_CPU_SOME] = { "psi cpu some", UNIT_PERMILLE, 0 },
 };
 
 /* What a sparkline needs of one window; 0 seq marks an empty slot. */
@@ -123,6 +129,18 @@ struct history {
 	int fd;
 	__u64 loaded_ns;     /* the load the fd and cache belong to */
 	struct spark_point pts[SPARK_WINDOWS];
+};
+
+/* The analytics pins of one refresh.  The headline numbers come from the
+ * window's own verdict record (consistent with the rest of the frame);
+ * these add what only the pins hold.  ok is false when a pin was
+ * unreadable, and that part of the view says so. */
+struct analytics {
+	bool baseline_ok, score_ok, decision_ok, config_ok;
+	struct ksense_baseline baseline;
+	struct ksense_score score;
+	struct ksense_decision decision;
+	struct ksense_config config;
 };
 
 struct frame {
@@ -146,8 +164,11 @@ static void top_usage(FILE *out)
 		"Usage: ksense top [-n N] [-i MS] [--once]\n"
 		"\n"
 		"Shows the latest closed window (run-queue latency, D-state episodes,\n"
-		"NET_RX softirq time, CPU busy, pressure stalls) and sparklines of the\n"
-		"last %d windows, read from the pinned maps under the pin root.\n"
+		"NET_RX softirq time, CPU busy, pressure stalls), what the in-kernel\n"
+		"analytics made of it (baseline warm-up or frozen; friction, direction\n"
+		"and energy, blank during warm-up; score, band, ALLOW/DENY and why; bad\n"
+		"streak and latch; the top rule) and sparklines of the last %d windows\n"
+		"(score on a fixed 0..100 scale), read from the pinned maps.\n"
 		"Press q or Ctrl-C to quit.  When stdout is not a terminal, prints one\n"
 		"plain block per refresh.\n"
 		"\n"
@@ -488,6 +509,9 @@ static void fmt_value(char *buf, size_t len, enum spark_unit unit, __u64 v)
 	case UNIT_US_PER_S:
 		fmt_us_per_s(buf, len, v);
 		break;
+	case UNIT_SCORE:
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+		break;
 	}
 }
 
@@ -499,6 +523,7 @@ static const char *psi_source_name(__u32 src)
 static void point_from_window(struct spark_point *p, const struct ksense_window *w)
 {
 	p->seq = w->seq;
+	p->value[SPARK_SCORE] = w->verdict.score;
 	p->value[SPARK_RUNQ_P99] = w->runq.p99_ns;
 	p->value[SPARK_CPU_BUSY] = w->cpu_busy_permille;
 	p->value[SPARK_DSTATE] = w->dstate_us_per_s;
@@ -559,7 +584,7 @@ static void draw_spark(struct frame *f, const struct term *t, const struct histo
 	static const char blocks_ascii[8] = { ' ', '.', ':', '-', '=', '+', '*', '#' };
 	char spark[SPARK_WINDOWS * 3 + 1], now[32] = "-", max[32];
 	const struct spark_point *p;
-	__u64 max_v = 0, v;
+	__u64 max_v = 0, scale, v;
 	size_t len = 0;
 	unsigned int i, level;
 
@@ -572,6 +597,7 @@ static void draw_spark(struct frame *f, const struct term *t, const struct histo
 		if (p && p->seq == last_seq - back && p->value[sig] > max_v)
 			max_v = p->value[sig];
 	}
+	scale = spark_defs[sig].full_scale ? spark_defs[sig].full_scale : max_v;
 	for (i = 0; i < width; i++) {
 		__u64 back = width - 1 - i;
 
@@ -583,7 +609,7 @@ static void draw_spark(struct frame *f, const struct term *t, const struct histo
 		v = p->value[sig];
 		/* Any non-zero value gets at least the second level, so a
 		 * quiet but non-idle window is told apart from an idle one. */
-		level = v && max_v ? 1u + (unsigned int)((double)v * 6.0 / (double)max_v) : 0u;
+		level = v && scale ? 1u + (unsigned int)((double)v * 6.0 / (double)scale) : 0u;
 		if (level > 7)
 			level = 7;
 		if (t->utf8) {
@@ -644,9 +670,164 @@ static void draw_psi(struct frame *f, const char *name, const struct ksense_psi 
 	frame_line(f, "%-12s %10s %11s %11s %11s", name, some_avg10, some_win, full_avg10, full_win);
 }
 
+static const char *band_name(__u32 band)
+{
+	switch (band) {
+	case KSENSE_BAND_LOW: return "low";
+	case KSENSE_BAND_MEDIUM: return "medium";
+	case KSENSE_BAND_HIGH: return "high";
+	default: return "none";
+	}
+}
+
+static const char *verdict_name(__u32 verdict)
+{
+	switch (verdict) {
+	case KSENSE_VERDICT_ALLOW: return "ALLOW";
+	case KSENSE_VERDICT_DENY: return "DENY";
+	default: return "-";
+	}
+}
+
+/* Which row of the decision table (pins/README.md) applied, with the
+ * thresholds of the live config when it could be read.  Short: it shares
+ * an 80-column line with the score. */
+static void fmt_reason(char *buf, size_t len, __u32 reason, const struct analytics *a)
+{
+	const struct ksense_config *c = &a->config;
+
+	switch (reason) {
+	case KSENSE_REASON_LOW:
+		if (a->config_ok)
+			snprintf(buf, len, "< %u, latch cleared", c->band_low_below);
+		else
+			snprintf(buf, len, "low, latch cleared");
+		break;
+	case KSENSE_REASON_HIGH:
+		if (a->config_ok)
+			snprintf(buf, len, ">= %u, bad window", c->band_high_from);
+		else
+			snprintf(buf, len, "high, bad window");
+		break;
+	case KSENSE_REASON_MEDIUM_LOW:
+		if (a->config_ok)
+			snprintf(buf, len, "medium <= %u", c->medium_low_upper);
+		else
+			snprintf(buf, len, "lower medium");
+		break;
+	case KSENSE_REASON_MEDIUM_BAD:
+		if (a->config_ok)
+			snprintf(buf, len, "medium > %u, bad window", c->medium_mid_upper);
+		else
+			snprintf(buf, len, "upper medium, bad window");
+		break;
+	case KSENSE_REASON_MEDIUM_MID:
+		if (a->config_ok)
+			snprintf(buf, len, "medium in (%u, %u], deny if latched", c->medium_low_upper,
+				 c->medium_mid_upper);
+		else
+			snprintf(buf, len, "mid medium, deny if latched");
+		break;
+	default:
+		snprintf(buf, len, "no decision yet");
+		break;
+	}
+}
+
+/* A rule as `ksense config set rules=` spells it: FECP:score. */
+static void fmt_rule(char *buf, size_t len, __u32 idx, const struct analytics *a)
+{
+	static const char set_chars[] = { '-', 'L', 'M', 'H' };
+	const struct ksense_rule *r;
+	char when[KSENSE_NR_INPUTS + 1];
+	unsigned int i;
+
+	if (!a->config_ok || idx >= a->config.nr_rules || idx >= KSENSE_MAX_RULES) {
+		snprintf(buf, len, "#%u", idx);
+		return;
+	}
+	r = &a->config.rules[idx];
+	for (i = 0; i < KSENSE_NR_INPUTS; i++)
+		when[i] = r->when[i] < sizeof(set_chars) ? set_chars[r->when[i]] : '?';
+	when[KSENSE_NR_INPUTS] = '\0';
+	snprintf(buf, len, "#%u %s:%u", idx, when, r->score);
+}
+
+/* 0..1000 as 0..100 with one decimal. */
+static void fmt_tenths(char *buf, size_t len, __u32 permille)
+{
+	snprintf(buf, len, "%u.%u", permille / 10, permille % 10);
+}
+
+static void draw_analytics(struct frame *f, const struct term *t, const struct ksense_window *w,
+			   const struct analytics *a)
+{
+	const struct ksense_verdict_rec *v = &w->verdict;
+	/* The seed's convention: an empty value, not 0, while warming up. */
+	const char *empty = t->utf8 ? "\u2014" : "-";
+	char friction[32], energy[32], peak[32], thr[32], reason[128], rule[48], fired[32] = "";
+	const char *arrow;
+
+	if (!a->baseline_ok)
+		frame_line(f, "%-12s n/a: baseline pin unreadable", "baseline");
+	else if (a->baseline.state == KSENSE_BASELINE_FROZEN)
+		frame_line(f, "%-12s frozen, %u window%s learned", "baseline", a->baseline.samples,
+			   a->baseline.samples == 1 ? "" : "s");
+	else
+		frame_line(f, "%-12s warm-up, %u s left, %u window%s learned", "baseline",
+			   a->baseline.warmup_remaining_s, a->baseline.samples,
+			   a->baseline.samples == 1 ? "" : "s");
+
+	if (!v->friction_valid) {
+		/* No width padding: the dash is one column but three bytes. */
+		frame_line(f, "%-12s %s   direction %s   energy %s   (warm-up: score from CPU and PSI)",
+			   "friction", empty, empty, empty);
+	} else {
+		if (v->direction > 0)
+			arrow = t->utf8 ? "\u2191" : "+";
+		else if (v->direction < 0)
+			arrow = t->utf8 ? "\u2193" : "-";
+		else
+			arrow = t->utf8 ? "\u2192" : "0";
+		fmt_tenths(friction, sizeof(friction), v->friction_permille);
+		fmt_tenths(energy, sizeof(energy), v->energy_permille);
+		/* slope is per-mille of friction per window: one decimal of
+		 * friction points, sign always shown. */
+		frame_line(f, "%-12s %s   direction %s %+.1f/window   energy %s", "friction", friction,
+			   arrow, (double)v->slope_permille / 10.0, energy);
+		if (a->score_ok && a->score.friction_valid) {
+			fmt_tenths(peak, sizeof(peak), a->score.energy_peak_permille);
+			if (a->config_ok)
+				fmt_tenths(thr, sizeof(thr), a->config.energy_threshold_permille);
+			else
+				snprintf(thr, sizeof(thr), "the threshold");
+			frame_line(f, "%-12s peak %s since frozen, %.1f s at or above %s", "energy",
+				   peak, (double)a->score.energy_above_ms / 1000.0, thr);
+		}
+	}
+
+	fmt_reason(reason, sizeof(reason), v->reason, a);
+	if (v->band == KSENSE_BAND_NONE)
+		frame_line(f, "%-12s %s  decision %s", "score", empty, verdict_name(v->verdict));
+	else
+		frame_line(f, "%-12s %u (%s)   decision %s   %s", "score", v->score,
+			   band_name(v->band), verdict_name(v->verdict), reason);
+	if (a->decision_ok) {
+		fmt_rule(rule, sizeof(rule), a->decision.top_rule, a);
+		if (a->score_ok)
+			snprintf(fired, sizeof(fired), " (%u fired)", a->score.rules_used);
+		/* Latched: mid-medium windows deny until a low one clears it. */
+		frame_line(f, "%-12s bad streak %u, %s   top rule %s%s", "decision",
+			   a->decision.bad_streak, a->decision.latched ? "LATCHED" : "not latched",
+			   rule, fired);
+	} else {
+		frame_line(f, "%-12s n/a: decision pin unreadable", "decision");
+	}
+}
+
 static void draw(struct frame *f, const struct term *t, const struct history *h,
 		 const struct top_opts *o, const struct ksense_state *st,
-		 const struct ksense_window *w)
+		 const struct ksense_window *w, const struct analytics *a)
 {
 	__u64 now_ns = ks_now_ns();
 	__u64 age_ns = now_ns > w->end_ns ? now_ns - w->end_ns : 0;
@@ -670,6 +851,8 @@ static void draw(struct frame *f, const struct term *t, const struct history *h,
 	frame_line(f, "ksense top  seq %llu  window %llu ms  age %llu ms  psi %s%s",
 		   (unsigned long long)w->seq, (unsigned long long)(w->duration_ns / NS_PER_MS),
 		   (unsigned long long)(age_ns / NS_PER_MS), psi_source_name(w->psi_source), warn);
+	frame_line(f, "%s", "");
+	draw_analytics(f, t, w, a);
 	frame_line(f, "%s", "");
 	frame_line(f, "%-12s %10s %9s %9s %9s %9s %9s", "latency", "count", "avg", "p50", "p95",
 		   "p99", "max");
@@ -737,7 +920,7 @@ static int read_tree(struct ksense_state *st, struct ksense_window *w, char *fai
 /* Reads what one refresh shows; fails (with `fail` set) when the tree is
  * missing, of another schema, or its history pin cannot be opened. */
 static int read_view(struct history *h, struct ksense_state *st, struct ksense_window *w,
-		     char *fail, size_t fail_len)
+		     struct analytics *a, char *fail, size_t fail_len)
 {
 	int err;
 
@@ -751,12 +934,21 @@ static int read_view(struct history *h, struct ksense_state *st, struct ksense_w
 		return err;
 	}
 	history_update(h, w);
+	/* Each pin is optional to the view: one that cannot be read greys
+	 * out its lines rather than ending the view. */
+	a->baseline_ok = !ks_read_pin(KSENSE_PIN_BASELINE, &a->baseline);
+	a->score_ok = !ks_read_pin(KSENSE_PIN_SCORE, &a->score);
+	a->decision_ok = !ks_read_pin(KSENSE_PIN_DECISION, &a->decision);
+	a->config_ok = !ks_read_config(&a->config);
+	if (!a->baseline_ok || !a->score_ok || !a->decision_ok || !a->config_ok)
+		ks_debug("an analytics pin is unreadable", "baseline=%d score=%d decision=%d config=%d",
+			 a->baseline_ok, a->score_ok, a->decision_ok, a->config_ok);
 	return 0;
 }
 
 static int show(struct frame *f, struct term *t, const struct history *h,
 		const struct top_opts *o, __u32 iteration, const struct ksense_state *st,
-		const struct ksense_window *w)
+		const struct ksense_window *w, const struct analytics *a)
 {
 	term_size(t);
 	frame_begin(f, t);
@@ -764,7 +956,7 @@ static int show(struct frame *f, struct term *t, const struct history *h,
 	 * series of snapshots. */
 	if (!t->live && iteration)
 		frame_line(f, "%s", "");
-	draw(f, t, h, o, st, w);
+	draw(f, t, h, o, st, w, a);
 	return frame_flush(f);
 }
 
@@ -824,6 +1016,7 @@ int cmd_top(int argc, char **argv)
 	struct history hist = { .fd = -1 };
 	struct ksense_state st;
 	struct ksense_window w;
+	struct analytics an = { 0 };
 	struct sigaction sa = { 0 }, old_sa[NR_STOP_SIGNALS];
 	sigset_t stop_mask, orig_mask;
 	struct frame *frame = NULL; /* 64 KiB: heap, not stack */
@@ -888,7 +1081,7 @@ int cmd_top(int argc, char **argv)
 	while (!stop_requested) {
 		__u64 period_ns = (__u64)opts.interval_ms * NS_PER_MS;
 
-		err = read_view(&hist, &st, &w, fail, sizeof(fail));
+		err = read_view(&hist, &st, &w, &an, fail, sizeof(fail));
 		if (err) {
 			/* `ksense load --replace` removes the old tree before
 			 * renaming the new one in; keep the last frame and look
@@ -905,7 +1098,7 @@ int cmd_top(int argc, char **argv)
 			next_ns = now_ns + (period_ns < TREE_RETRY_NS ? period_ns : TREE_RETRY_NS);
 		} else {
 			gone_since_ns = 0;
-			err = show(frame, &term, &hist, &opts, done, &st, &w);
+			err = show(frame, &term, &hist, &opts, done, &st, &w, &an);
 			if (err) {
 				snprintf(fail, sizeof(fail), "cannot write to stdout: %s", strerror(-err));
 				ret = 1;

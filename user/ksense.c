@@ -18,6 +18,7 @@ static const struct {
 	{ "unload", cmd_unload, "detach every program and remove the pin tree" },
 	{ "status", cmd_status, "schema, programs, run counts, age of the last window" },
 	{ "top",    cmd_top,    "live view of the latest window and recent history" },
+	{ "collect", cmd_collect, "append one CSV row per window to $KSENSE_METRICS_CSV" },
 	{ "config", cmd_config, "show or change run-time settings (live, validated)" },
 	{ "baseline", cmd_baseline, "show the learned baseline or restart its warm-up" },
 };
