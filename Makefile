@@ -9,7 +9,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
 	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
-	linux-perf libclang-rt-14-dev iproute2 make gcc
+	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -33,10 +33,10 @@ TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
 
 .PHONY: all deps run test test-host bench clean help vmtest
+all: $(BUILD)/ksense $(BUILD)/test_progs
 
 include tools/vmtest.mk
 include fuzz/fuzz.mk
-all: $(BUILD)/ksense $(BUILD)/test_progs
 
 help:
 	@echo "make deps     install missing Debian packages (apt-get; root)"
@@ -115,8 +115,9 @@ run: deps all
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
 test: deps all $(BUILD)/asan/test_progs
-	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*'
+	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
+	$(MAKE) --no-print-directory vmtest
 
 bench: deps all $(BUILD)/bench_tick
 	tools/bench

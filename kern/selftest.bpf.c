@@ -96,6 +96,9 @@ static long analyze_step(__u64 i, void *unused)
 
 	if (!b || !s || !d || i >= KSENSE_TEST_MAX_WINDOWS)
 		return 1;
+	/* 6.1's verifier does not carry the check over to the copy of i the
+	 * compiler spills: make it re-read the checked register */
+	ks_barrier_var(i);
 	ksense_analyze(&test_cfg, &test_windows[i], b, s, d);
 	test_baselines[i] = *b;
 	test_scores[i] = *s;

@@ -175,6 +175,21 @@ static int wait_prog_count(int want)
 	return n;
 }
 
+/* Programs of trees unloaded just before are freed after a grace period
+ * (slow under emulation): count once the number has stopped moving. */
+static int settled_prog_count(void)
+{
+	int i, n = count_ksense_progs(), same = 0, m;
+
+	for (i = 0; i < 300 && same < 5; i++) {
+		usleep(20000);
+		m = count_ksense_progs();
+		same = m == n ? same + 1 : 0;
+		n = m;
+	}
+	return n;
+}
+
 KS_TEST(load_kill9)
 {
 	const int delays_ms[] = { 0, 2, 5, 10, 20, 40, 80, 150, 300 };
@@ -189,7 +204,7 @@ KS_TEST(load_kill9)
 	snprintf(root, sizeof(root), "/sys/fs/bpf/ksense-kill-%d", getpid());
 	setenv("KSENSE_PIN_ROOT", root, 1);
 	fx_run(out, sizeof(out), NULL, "unload", NULL);
-	before = count_ksense_progs();
+	before = settled_prog_count();
 	for (i = 0; i < sizeof(delays_ms) / sizeof(delays_ms[0]); i++) {
 		struct timespec ts = { 0, delays_ms[i] * 1000000L };
 		struct ksense_state st;
@@ -218,5 +233,5 @@ KS_TEST(load_kill9)
 	}
 	/* stale staging trees were cleaned by the loads after the kills, and
 	 * nothing stayed attached without a pin */
-	ASSERT_EQ(wait_prog_count(before), before, "no leaked programs");
+	ASSERT_LE(wait_prog_count(before), before, "no leaked programs");
 }

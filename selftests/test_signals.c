@@ -63,10 +63,18 @@ static bool psi_settle(void)
 	struct ksense_window w = {};
 	int i;
 
-	for (i = 0; i < 60; i++) {
+	int calm = 0;
+
+	/* the kernel averages every 2 s: the stall share must stay low for
+	 * longer than one of its periods (12 windows of 250 ms = 3 s) */
+	for (i = 0; i < 120; i++) {
 		if (fx_wait_window(w.seq, &w, 3000))
 			break;
 		if (w.psi_cpu.some_permille < 100 && w.psi_cpu.some_avg10_permille < 100)
+			calm++;
+		else
+			calm = 0;
+		if (calm >= 12)
 			return true;
 	}
 	return ASSERT_LT(w.psi_cpu.some_permille, 100, "PSI settles before measuring");
