@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The k8s/ kustomize base renders offline and says what the design needs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "test_progs.h"
+
+static char out[1 << 17];
+
+static int run(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	if (!p)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay += strlen(needle))
+		n++;
+	return n;
+}
+
+KS_TEST(k8s_manifests)
+{
+	if (system("command -v kubectl >/dev/null 2>&1")) {
+		test__skip("kubectl not installed");
+		return;
+	}
+	if (!ASSERT_EQ(run("kubectl kustomize k8s/ 2>&1"), 0, "kubectl kustomize k8s/")) {
+		printf("%s\n", out);
+		return;
+	}
+	ASSERT_STRHAS(out, "kind: Namespace", "namespace");
+	ASSERT_STRHAS(out, "name: ksense-system", "ksense-system");
+	ASSERT_STRHAS(out, "kind: DaemonSet", "daemonset");
+	ASSERT_STRHAS(out, "- ksense\n        - load", "init step ksense load");
+	ASSERT_STRHAS(out, "privileged: true", "privileged init");
+	ASSERT_STRHAS(out, "path: /sys/fs/bpf", "bpffs hostPath");
+	ASSERT_STRHAS(out, "path: /sys/kernel/btf", "btf hostPath");
+	ASSERT_STRHAS(out, "path: /sys/kernel/tracing", "tracefs hostPath");
+	ASSERT_STRHAS(out, "- collect", "collector container");
+	ASSERT_STRHAS(out, "kind: ValidatingWebhookConfiguration", "webhook config");
+	ASSERT_STRHAS(out, "failurePolicy: Ignore", "failurePolicy Ignore");
+	ASSERT_STRHAS(out, "timeoutSeconds: 2", "timeout 2 s");
+	ASSERT_STRHAS(out, "sideEffects: None", "no side effects");
+	ASSERT_STRHAS(out, "- v1", "admissionReviewVersions v1");
+	ASSERT_STRHAS(out, "namespaceSelector:", "namespace allowlist");
+	ASSERT_STRHAS(out, "- CREATE", "pod create");
+	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
+	ASSERT_STRHAS(out, "deployments/scale", "scale RBAC");
+	ASSERT_STRHAS(out, "coordination.k8s.io", "lease RBAC");
+	ASSERT_EQ(count(out, "kind: ServiceAccount\nmetadata"), 3, "one service account per component");
+	ASSERT_EQ(count(out, "kind: Deployment\nmetadata"), 2, "scheduler and scaler");
+	if (ASSERT_EQ(run("cat k8s/test-pods.yaml"), 0, "test pods")) {
+		ASSERT_EQ(count(out, "kind: Pod\n"), 9, "nine pods");
+		ASSERT_EQ(count(out, "schedulerName: fuzzy-scheduler"), 9, "all for the fuzzy-scheduler");
+	}
+}
