@@ -33,7 +33,7 @@ TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
 
 .PHONY: all deps run test test-host bench clean help vmtest
-all: $(BUILD)/ksense $(BUILD)/test_progs
+all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/test_progs
 
 include tools/vmtest.mk
 include fuzz/fuzz.mk
@@ -121,6 +121,7 @@ test: deps all $(BUILD)/asan/test_progs
 
 bench: deps all $(BUILD)/bench_tick
 	tools/bench
+	tools/bench_webhook
 
 clean:
 	rm -rf $(BUILD)

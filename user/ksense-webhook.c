@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksense-webhook: the node daemon.  Serves the node's score and records
+ * Pod admissions over HTTPS, the agent endpoints over plain HTTP, and keeps
+ * the CSV logs.  It computes nothing: every number comes from the pins.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "app.h"
+#include "log.h"
+#include "pins.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ksense-webhook [OPTIONS]\n"
+		"\n"
+		"Serves this node's ksense score over HTTPS (GET /healthz, GET /score,\n"
+		"POST /validate for AdmissionReview v1, GET /metrics) and the same GET\n"
+		"endpoints over plain HTTP on the agent port, and writes fuzzy_monitor.csv\n"
+		"(one row per window) and fuzzy_score.csv (one row per recorded admission)\n"
+		"in the data directory.  Pod CREATE is always allowed: a node in deny gets\n"
+		"a warning and an audit annotation; the fuzzy-scheduler holds its pods.\n"
+		"\n"
+		"  --tls-addr ADDR     HTTPS listen address (default 0.0.0.0; '::' for IPv6)\n"
+		"  --tls-port PORT     HTTPS port, env KSENSE_WEBHOOK_PORT (default 8443)\n"
+		"  --no-tls            serve only the agent port\n"
+		"  --agent-addr ADDR   plain-HTTP listen address (default 0.0.0.0)\n"
+		"  --agent-port PORT   plain-HTTP port, env KSENSE_AGENT_PORT (default 5000)\n"
+		"  --no-agent          no plain-HTTP listener\n"
+		"  --cert FILE         PEM certificate, env KSENSE_TLS_CERT (default /etc/ksense/tls/tls.crt)\n"
+		"  --key FILE          PEM key, env KSENSE_TLS_KEY (default /etc/ksense/tls/tls.key)\n"
+		"  --data-dir DIR      CSV directory, env KSENSE_DATA_DIR (default /tmp/ksense)\n"
+		"  --namespaces LIST   record admissions only in these namespaces (comma\n"
+		"                      separated), env KSENSE_WEBHOOK_NAMESPACES (empty: all)\n"
+		"  --node NAME         node name in /score, env NODE_NAME (default hostname)\n"
+		"  --request-timeout-ms MS  time a client has to send a whole request (10000)\n"
+		"  --idle-timeout-ms MS     keep-alive connections idle longer are closed (60000)\n"
+		"  -v, --verbose       debug logs\n"
+		"  -h, --help          this text\n"
+		"\n"
+		"Signals: SIGHUP reloads the certificate and key (open connections keep\n"
+		"theirs); SIGTERM/SIGINT stop.  Pins are read from $KSENSE_PIN_ROOT\n"
+		"(default " KSENSE_PIN_ROOT "); run `ksense load` first.\n"
+		"\nExamples:\n"
+		"  tools/gen-webhook-certs --out /etc/ksense/tls\n"
+		"  ksense-webhook --cert /etc/ksense/tls/tls.crt --key /etc/ksense/tls/tls.key\n"
+		"  curl -k https://127.0.0.1:8443/score\n");
+}
+
+static int parse_port(const char *what, const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < 0 || v > 65535) {
+		fprintf(stderr, "ksense-webhook: %s='%s' is not a port number 0..65535\n", what, s);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_namespaces(struct ks_app *a, const char *list)
+{
+	char buf[4096], *tok, *save = NULL;
+
+	a->nr_namespaces = 0;
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", list) >= sizeof(buf)) {
+		fprintf(stderr, "ksense-webhook: namespace list too long\n");
+		return -EINVAL;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		if (a->nr_namespaces == KS_MAX_NAMESPACES || strlen(tok) >= sizeof(a->namespaces[0])) {
+			fprintf(stderr, "ksense-webhook: too many or too long namespaces (max %d of 63 chars)\n",
+				KS_MAX_NAMESPACES);
+			return -EINVAL;
+		}
+		strcpy(a->namespaces[a->nr_namespaces++], tok);
+	}
+	return 0;
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+int main(int argc, char **argv)
+{
+	static struct ks_app app;
+	struct ks_server_hooks hooks = {
+		.app = &app, .handle = ks_app_handle, .tick = ks_app_tick, .observe = ks_app_observe,
+	};
+	struct ks_server_opts o;
+	bool verbose = false;
+	int i, rc;
+
+	ks_server_opts_defaults(&o);
+	o.cert_path = env_or("KSENSE_TLS_CERT", "/etc/ksense/tls/tls.crt");
+	o.key_path = env_or("KSENSE_TLS_KEY", "/etc/ksense/tls/tls.key");
+	snprintf(app.data_dir, sizeof(app.data_dir), "%s", env_or("KSENSE_DATA_DIR", "/tmp/ksense"));
+	if (gethostname(app.node_name, sizeof(app.node_name) - 1))
+		strcpy(app.node_name, "unknown");
+	snprintf(app.node_name, sizeof(app.node_name), "%s", env_or("NODE_NAME", app.node_name));
+	if (getenv("KSENSE_WEBHOOK_PORT") && parse_port("KSENSE_WEBHOOK_PORT", getenv("KSENSE_WEBHOOK_PORT"), &o.tls_port))
+		return 2;
+	if (getenv("KSENSE_AGENT_PORT") && parse_port("KSENSE_AGENT_PORT", getenv("KSENSE_AGENT_PORT"), &o.agent_port))
+		return 2;
+	if (parse_namespaces(&app, env_or("KSENSE_WEBHOOK_NAMESPACES", "")))
+		return 2;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			verbose = true;
+		} else if (!strcmp(a, "--no-tls")) {
+			o.tls_addr = NULL;
+		} else if (!strcmp(a, "--no-agent")) {
+			o.agent_addr = NULL;
+		} else if (!v) {
+			fprintf(stderr, "ksense-webhook: unknown option or missing value: '%s' (see --help)\n", a);
+			return 2;
+		} else if (!strcmp(a, "--tls-addr")) {
+			o.tls_addr = v, i++;
+		} else if (!strcmp(a, "--agent-addr")) {
+			o.agent_addr = v, i++;
+		} else if (!strcmp(a, "--tls-port")) {
+			if (parse_port("--tls-port", v, &o.tls_port))
+				return 2;
+			i++;
+		} else if (!strcmp(a, "--agent-port")) {
+			if (parse_port("--agent-port", v, &o.agent_port))
+				return 2;
+			i++;
+		} else if (!strcmp(a, "--cert")) {
+			o.cert_path = v, i++;
+		} else if (!strcmp(a, "--key")) {
+			o.key_path = v, i++;
+		} else if (!strcmp(a, "--data-dir")) {
+			snprintf(app.data_dir, sizeof(app.data_dir), "%s", v), i++;
+		} else if (!strcmp(a, "--namespaces")) {
+			if (parse_namespaces(&app, v))
+				return 2;
+			i++;
+		} else if (!strcmp(a, "--request-timeout-ms") || !strcmp(a, "--idle-timeout-ms")) {
+			int ms;
+
+			if (parse_port(a, v, &ms) || ms < 100) {
+				fprintf(stderr, "ksense-webhook: %s takes 100..65535 ms\n", a);
+				return 2;
+			}
+			if (a[2] == 'r')
+				o.request_timeout_ms = o.handshake_timeout_ms = ms;
+			else
+				o.idle_timeout_ms = ms;
+			i++;
+		} else if (!strcmp(a, "--node")) {
+			snprintf(app.node_name, sizeof(app.node_name), "%s", v), i++;
+		} else {
+			fprintf(stderr, "ksense-webhook: unknown option '%s' (see --help)\n", a);
+			return 2;
+		}
+	}
+	if (!o.tls_addr && !o.agent_addr) {
+		fprintf(stderr, "ksense-webhook: --no-tls and --no-agent leave nothing to serve\n");
+		return 2;
+	}
+	ks_log_init("ksense-webhook", verbose);
+	if (!ks_pins_present())
+		ks_warn("no pin tree yet; /healthz answers 503 until `ksense load`", "root=%s", ks_pin_root());
+	if (ks_csvlog_open(&app.csv, app.data_dir)) {
+		fprintf(stderr, "ksense-webhook: cannot write CSV logs in %s\n", app.data_dir);
+		return 1;
+	}
+	rc = ks_server_run(&o, &hooks);
+	ks_csvlog_close(&app.csv);
+	if (rc) {
+		fprintf(stderr, "ksense-webhook: %s\n", strerror(-rc));
+		return 1;
+	}
+	return 0;
+}

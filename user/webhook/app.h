@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ksense-webhook's state and request handlers. */
+#ifndef KSENSE_WEBHOOK_APP_H
+#define KSENSE_WEBHOOK_APP_H
+
+#include <stdbool.h>
+#include "csvlog.h"
+#include "server.h"
+
+#define KS_MAX_NAMESPACES 64
+#define KS_LAT_BUCKETS 12
+
+enum ks_route { R_HEALTHZ, R_SCORE, R_VALIDATE, R_METRICS, R_OTHER, R_NR };
+
+struct ks_app {
+	char node_name[254];
+	char data_dir[512];
+	char namespaces[KS_MAX_NAMESPACES][64];
+	int nr_namespaces;            /* 0: every namespace */
+	struct ks_csvlog csv;
+	/* the daemon's own metrics */
+	unsigned long long requests[R_NR][6];  /* by status class 1xx..5xx, [0] other */
+	unsigned long long latency_bucket[R_NR][KS_LAT_BUCKETS + 1];
+	double latency_sum_s[R_NR];
+	unsigned long long admissions_recorded, admissions_denied_warned;
+};
+
+void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *resp);
+void ks_app_tick(void *app);
+void ks_app_observe(void *app, const struct ks_http_request *req, int status,
+		    unsigned long long latency_ns);
+
+#endif
