@@ -183,6 +183,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ks_log_init("ksense-webhook", verbose);
+	ks_pin_cache_refresh();
 	if (!ks_pins_present())
 		ks_warn("no pin tree yet; /healthz answers 503 until `ksense load`", "root=%s", ks_pin_root());
 	if (ks_csvlog_open(&app.csv, app.data_dir)) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <bpf/bpf.h>
 #include "pins.h"
 
@@ -22,7 +23,7 @@ int ks_pin_path(char *buf, size_t len, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int ks_pin_open(const char *name)
+static int pin_open_uncached(const char *name)
 {
 	char path[512];
 	int fd, err;
@@ -34,6 +35,59 @@ int ks_pin_open(const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A daemon answering thousands of reads a second keeps the pins open
+ * instead of resolving a path per read; it refreshes them on its tick, so a
+ * reload (a new tree) is picked up within one tick. */
+static const char *const cached_names[] = {
+	KSENSE_PIN_STATE, KSENSE_PIN_CONFIG, KSENSE_PIN_WINDOW, KSENSE_PIN_HISTORY,
+	KSENSE_PIN_BASELINE, KSENSE_PIN_SCORE, KSENSE_PIN_DECISION,
+};
+#define NR_CACHED (sizeof(cached_names) / sizeof(cached_names[0]))
+static int cached_fd[NR_CACHED] = { -1, -1, -1, -1, -1, -1, -1 };
+static bool cache_on;
+
+void ks_pin_cache_refresh(void)
+{
+	size_t i;
+
+	cache_on = true;
+	for (i = 0; i < NR_CACHED; i++) {
+		if (cached_fd[i] >= 0)
+			close(cached_fd[i]);
+		cached_fd[i] = pin_open_uncached(cached_names[i]);
+	}
+}
+
+int ks_pin_open(const char *name)
+{
+	size_t i;
+
+	if (cache_on)
+		for (i = 0; i < NR_CACHED; i++)
+			if (!strcmp(name, cached_names[i]) && cached_fd[i] >= 0)
+			{
+				int fd = fcntl(cached_fd[i], F_DUPFD_CLOEXEC, 0);
+
+				return fd < 0 ? -errno : fd;
+			}
+	return pin_open_uncached(name);
+}
+
+/* The cached fd itself (not to be closed), or a fresh one the caller closes
+ * (*owned set). */
+static int pin_fd(const char *name, bool *owned)
+{
+	size_t i;
+
+	*owned = false;
+	if (cache_on)
+		for (i = 0; i < NR_CACHED; i++)
+			if (!strcmp(name, cached_names[i]) && cached_fd[i] >= 0)
+				return cached_fd[i];
+	*owned = true;
+	return pin_open_uncached(name);
+}
+
 bool ks_pins_present(void)
 {
 	char path[512];
@@ -43,13 +97,15 @@ bool ks_pins_present(void)
 
 static int read_pinned(const char *name, __u32 key, void *out)
 {
-	int fd = ks_pin_open(name), err = 0;
+	bool owned;
+	int fd = pin_fd(name, &owned), err = 0;
 
 	if (fd < 0)
 		return fd;
 	if (bpf_map_lookup_elem(fd, &key, out))
 		err = -errno;
-	close(fd);
+	if (owned)
+		close(fd);
 	return err;
 }
 
@@ -84,6 +140,7 @@ int ks_write_config(const struct ksense_config *in)
 int ks_read_window(struct ksense_window *out)
 {
 	struct ksense_state st;
+	bool owned;
 	int fd, err;
 
 	err = ks_read_state(&st);
@@ -93,13 +150,14 @@ int ks_read_window(struct ksense_window *out)
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
-	fd = ks_pin_open(KSENSE_PIN_HISTORY);
+	fd = pin_fd(KSENSE_PIN_HISTORY, &owned);
 	if (fd < 0)
 		return fd;
 	err = ks_read_history(fd, st.seq, out);
 	if (err == -ENOENT && st.seq > 1)
 		err = ks_read_history(fd, st.seq - 1, out);
-	close(fd);
+	if (owned)
+		close(fd);
 	return err;
 }
 

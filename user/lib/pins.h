@@ -14,6 +14,9 @@ int ks_pin_path(char *buf, size_t len, const char *name);
 /* bpf_obj_get of root/name; negative errno on failure. */
 int ks_pin_open(const char *name);
 bool ks_pins_present(void);
+/* Keep the contract's pins open from now on (re-opened by every call, so a
+ * daemon calls it on its tick to follow reloads). */
+void ks_pin_cache_refresh(void);
 
 /* Typed reads of key 0 (or slot) of a pinned map; 0 or negative errno. */
 int ks_read_state(struct ksense_state *out);

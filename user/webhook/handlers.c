@@ -324,6 +324,7 @@ void ks_app_tick(void *app)
 {
 	struct ks_app *a = app;
 
+	ks_pin_cache_refresh(); /* follows `ksense load --replace` within a tick */
 	ks_csvlog_poll(&a->csv);
 }
 
