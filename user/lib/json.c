@@ -1,12 +1,58 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #define JSMN_STRICT
+#define JSMN_PARENT_LINKS
 #include <jsmn.h> /* the implementation, here and nowhere else */
 #include "json.h"
+
+/* Where the first top-level value ends (for messages only): strings and
+ * escapes skipped, brackets counted.  len when it never closes. */
+static size_t first_value_end(const char *s, size_t len)
+{
+	size_t i = 0, depth = 0;
+	bool in_str = false, started = false;
+
+	for (; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+			started = true;
+		} else if ((c == '}' || c == ']') && depth) {
+			if (--depth == 0 && started)
+				return i + 1;
+		}
+	}
+	return len;
+}
+
+static void describe_error(const char *src, size_t len, int rc, unsigned int pos, char *err, size_t errlen)
+{
+	size_t end = first_value_end(src, len);
+
+	while (end < len && (src[end] == ' ' || src[end] == '\n' || src[end] == '\r' || src[end] == '\t'))
+		end++;
+	if (end < len && end <= pos)
+		snprintf(err, errlen, "trailing data after the JSON value at byte %zu", end);
+	else if (rc == JSMN_ERROR_PART)
+		snprintf(err, errlen, "truncated JSON (input ends at byte %zu)", len);
+	else
+		snprintf(err, errlen, "invalid JSON at byte %u", pos);
+}
 
 int ks_json_parse(struct ks_json *j, const char *src, size_t len, char *err, size_t errlen)
 {
@@ -20,11 +66,13 @@ int ks_json_parse(struct ks_json *j, const char *src, size_t len, char *err, siz
 	}
 	jsmn_init(&p);
 	n = jsmn_parse(&p, src, len, NULL, 0);
-	if (n < 0 || n > KS_JSON_MAX_TOKENS) {
-		snprintf(err, errlen, n == JSMN_ERROR_PART ? "truncated JSON (ends at byte %zu)" :
-			 n > 0 ? "JSON with more than a million tokens" : "invalid JSON at byte %zu",
-			 n > 0 ? (size_t)0 : (size_t)p.pos);
+	if (n < 0) {
+		describe_error(src, len, n, p.pos, err, errlen);
 		return -EINVAL;
+	}
+	if (n > KS_JSON_MAX_TOKENS) {
+		snprintf(err, errlen, "JSON with more than %d tokens", KS_JSON_MAX_TOKENS);
+		return -E2BIG;
 	}
 	if (n == 0) {
 		snprintf(err, errlen, "empty JSON");
@@ -38,7 +86,8 @@ int ks_json_parse(struct ks_json *j, const char *src, size_t len, char *err, siz
 	jsmn_init(&p);
 	j->ntok = jsmn_parse(&p, src, len, j->tok, (unsigned int)n);
 	if (j->ntok != n) {
-		snprintf(err, errlen, "invalid JSON at byte %u", p.pos);
+		/* the counting pass does not see unclosed brackets; this one does */
+		describe_error(src, len, j->ntok, p.pos, err, errlen);
 		ks_json_free(j);
 		return -EINVAL;
 	}
