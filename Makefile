@@ -32,7 +32,7 @@ TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
 
-.PHONY: all deps run test test-host bench clean help vmtest
+.PHONY: all deps run test test-host bench clean help vmtest plot
 all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/test_progs
 
 include tools/vmtest.mk
@@ -45,6 +45,7 @@ help:
 	@echo "make test     deps + build + every test (root for the BPF tests)"
 	@echo "make bench    overhead benchmark: bpf_stats ns/event, perf bench ratio"
 	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
+	@echo "make plot     30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png"
 	@echo "make clean    remove $(BUILD)"
 
 # Installs only what is missing, so a provisioned machine needs no network.
@@ -118,6 +119,10 @@ test: deps all $(BUILD)/asan/test_progs
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
+
+# A fresh 30 s capture of ksense-webhook's CSVs, plotted to build/plot/fuzzy.png.
+plot: deps all
+	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
 bench: deps all $(BUILD)/bench_tick
 	tools/bench
