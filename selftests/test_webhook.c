@@ -321,6 +321,48 @@ KS_TEST(webhook)
 		raw_request(tls_port, "\x16\x03\x01\x00\x05garbage-not-tls", 20);
 		ASSERT_TRUE(wait_healthy(tls_port), "still serving after TLS garbage");
 	}
+	if (test__start_subtest("chunked_body")) {
+		char req[2048], body[1024];
+		int n;
+
+		n = snprintf(body, sizeof(body), review_fmt, "uid-chunked", "", "Pod", "default", "CREATE",
+			     "pc", "default");
+		snprintf(req, sizeof(req), "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%x\r\n%.*s\r\n%x\r\n%s\r\n0\r\n\r\n",
+			 n / 2, n / 2, body, n - n / 2, body + n / 2);
+		raw_request(agent_port, req, strlen(req));
+		ASSERT_STRHAS(out, "HTTP/1.1 200", "chunked AdmissionReview 200");
+		ASSERT_STRHAS(out, "uid-chunked", "uid echoed");
+	}
+	if (test__start_subtest("memory_bounded")) {
+		static char big[1024 * 1024 + 256];
+		char status[64];
+		long rss_kb = 0;
+		FILE *f;
+		int i, hlen;
+
+		/* many near-limit bodies and pipelined requests: the daemon frees
+		 * what a request needed and keeps no more */
+		hlen = snprintf(big, 256, "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+				"Content-Length: %d\r\n\r\n", 1024 * 1024 - 64);
+		memset(big + hlen, ' ', 1024 * 1024 - 64);
+		for (i = 0; i < 20; i++)
+			raw_request(agent_port, big, (size_t)hlen + 1024 * 1024 - 64);
+		snprintf(status, sizeof(status), "/proc/%d/status", pid);
+		f = fopen(status, "r");
+		if (ASSERT_OK_PTR(f, "proc status")) {
+			char line[256];
+
+			while (fgets(line, sizeof(line), f))
+				if (sscanf(line, "VmRSS: %ld", &rss_kb) == 1)
+					break;
+			fclose(f);
+		}
+		printf("    RSS after 20 bodies of 1 MiB: %ld KiB\n", rss_kb);
+		ASSERT_GT(rss_kb, 0, "RSS read");
+		ASSERT_LT(rss_kb, 16 * 1024, "RSS stays under 16 MiB");
+		ASSERT_TRUE(wait_healthy(tls_port), "still serving");
+	}
 	if (test__start_subtest("slow_client_timeout")) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(agent_port) };
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
