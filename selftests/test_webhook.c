@@ -461,3 +461,19 @@ out:
 	if (!test__verbose())
 		sh("rm -rf %s", dir);
 }
+
+KS_TEST(webhook_cli)
+{
+	ASSERT_EQ(sh("%s --help", webhook_bin()), 0, "--help");
+	ASSERT_STRHAS(out, "Usage: ksense-webhook", "usage text");
+	ASSERT_EQ(sh("%s --tls-port 70000 2>&1", webhook_bin()), 2, "bad port");
+	ASSERT_STRHAS(out, "not a port number", "says why");
+	ASSERT_EQ(sh("KSENSE_AGENT_PORT=abc %s 2>&1", webhook_bin()), 2, "bad env port");
+	ASSERT_EQ(sh("%s --frob 2>&1", webhook_bin()), 2, "unknown flag");
+	ASSERT_EQ(sh("%s --verbose=1 2>&1", webhook_bin()), 2, "value on a switch");
+	ASSERT_EQ(sh("%s --no-tls --no-agent 2>&1", webhook_bin()), 2, "nothing to serve");
+	ASSERT_EQ(sh("%s --cert=/nonexistent.crt --key=/nonexistent.key --no-agent --tls-port 0 "
+		     "--data-dir /tmp 2>&1", webhook_bin()), 1, "missing certificate");
+	ASSERT_STRHAS(out, "/nonexistent.crt", "names the file");
+	ASSERT_EQ(sh("%s --no-tls --agent-port 0 --data-dir /proc/nope 2>&1", webhook_bin()), 1, "bad data dir");
+}

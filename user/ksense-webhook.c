@@ -124,6 +124,22 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char opt[64];
+		const char *eq = strchr(a, '=');
+		int skip = 1; /* a separate value argument to step over */
+
+		/* --name=value as well as --name value */
+		if (!strncmp(a, "--", 2) && eq && (size_t)(eq - a) < sizeof(opt)) {
+			snprintf(opt, sizeof(opt), "%.*s", (int)(eq - a), a);
+			a = opt;
+			v = eq + 1;
+			skip = 0;
+		}
+		if (!skip && (!strcmp(a, "--help") || !strcmp(a, "--verbose") || !strcmp(a, "--no-tls") ||
+			      !strcmp(a, "--no-agent"))) {
+			fprintf(stderr, "ksense-webhook: %s takes no value\n", a);
+			return 2;
+		}
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
@@ -138,27 +154,27 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ksense-webhook: unknown option or missing value: '%s' (see --help)\n", a);
 			return 2;
 		} else if (!strcmp(a, "--tls-addr")) {
-			o.tls_addr = v, i++;
+			o.tls_addr = v; i += skip;
 		} else if (!strcmp(a, "--agent-addr")) {
-			o.agent_addr = v, i++;
+			o.agent_addr = v; i += skip;
 		} else if (!strcmp(a, "--tls-port")) {
 			if (parse_port("--tls-port", v, &o.tls_port))
 				return 2;
-			i++;
+			i += skip;
 		} else if (!strcmp(a, "--agent-port")) {
 			if (parse_port("--agent-port", v, &o.agent_port))
 				return 2;
-			i++;
+			i += skip;
 		} else if (!strcmp(a, "--cert")) {
-			o.cert_path = v, i++;
+			o.cert_path = v; i += skip;
 		} else if (!strcmp(a, "--key")) {
-			o.key_path = v, i++;
+			o.key_path = v; i += skip;
 		} else if (!strcmp(a, "--data-dir")) {
-			snprintf(app.data_dir, sizeof(app.data_dir), "%s", v), i++;
+			snprintf(app.data_dir, sizeof(app.data_dir), "%s", v); i += skip;
 		} else if (!strcmp(a, "--namespaces")) {
 			if (parse_namespaces(&app, v))
 				return 2;
-			i++;
+			i += skip;
 		} else if (!strcmp(a, "--request-timeout-ms") || !strcmp(a, "--idle-timeout-ms")) {
 			int ms;
 
@@ -170,9 +186,9 @@ int main(int argc, char **argv)
 				o.request_timeout_ms = o.handshake_timeout_ms = ms;
 			else
 				o.idle_timeout_ms = ms;
-			i++;
+			i += skip;
 		} else if (!strcmp(a, "--node")) {
-			snprintf(app.node_name, sizeof(app.node_name), "%s", v), i++;
+			snprintf(app.node_name, sizeof(app.node_name), "%s", v); i += skip;
 		} else {
 			fprintf(stderr, "ksense-webhook: unknown option '%s' (see --help)\n", a);
 			return 2;
