@@ -15,6 +15,9 @@
 const char *fx_bin(void);
 /* Run the CLI with args (NULL-terminated), extra_env "K=V" or NULL; stdout
  * and stderr together into out.  Returns the exit status, or -1. */
+/* Run a shell command line (printf-style); its stdout into out.  Returns
+ * the exit status, or -1. */
+int fx_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int fx_run(char *out, size_t outlen, const char *extra_env, ...) __attribute__((sentinel));
 /* Point KSENSE_PIN_ROOT at a private tree for this process (idempotent). */
 const char *fx_root(void);

@@ -5,22 +5,11 @@
 #include <string.h>
 #include <sys/wait.h>
 #include "test_progs.h"
+#include "fixture.h"
 
 static char out[1 << 17];
 
-static int run(const char *cmd)
-{
-	FILE *p = popen(cmd, "r");
-	size_t n;
-	int st;
-
-	if (!p)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define run(cmd) fx_sh(out, sizeof(out), "%s", cmd)
 
 static int count(const char *hay, const char *needle)
 {

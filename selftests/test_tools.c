@@ -7,29 +7,11 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "test_progs.h"
+#include "fixture.h"
 
 static char out[1 << 16];
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
 KS_TEST(tools_gen_webhook_certs)
 {

@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include "cli.h"
 #include "log.h"
+#include "fsutil.h"
 #include "pins.h"
 
 #define NS_PER_US            1000ull
@@ -273,25 +274,9 @@ static bool locale_is_utf8(void)
 	return false;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_str(int fd, const char *s)
 {
-	return write_all(fd, s, strlen(s));
+	return ks_write_all(fd, s, strlen(s));
 }
 
 /* Non-canonical, no echo: keys arrive one at a time and 'q' is not printed
@@ -449,7 +434,7 @@ static int frame_flush(struct frame *f)
 {
 	if (f->live)
 		frame_put(f, ESC_CLEAR_EOS, sizeof(ESC_CLEAR_EOS) - 1);
-	return write_all(STDOUT_FILENO, f->buf, f->len);
+	return ks_write_all(STDOUT_FILENO, f->buf, f->len);
 }
 
 /* Three significant digits in ns/us/ms/s; units switch where rounding would

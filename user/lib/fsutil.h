@@ -16,5 +16,7 @@ int ks_cgroup2_mount(char *buf, size_t len);
  * 0, or the first negative errno (it keeps going past errors). */
 int ks_remove_tree(const char *path);
 bool ks_path_exists(const char *path);
+/* write() until all of buf is written (EINTR retried); 0 or negative errno. */
+int ks_write_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "csvlog.h"
+#include "fsutil.h"
 #include "log.h"
 #include "pins.h"
 
@@ -60,22 +61,6 @@ void ks_mono_to_iso(__u64 mono_ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%03lldZ", base, (wall_ns % 1000000000LL) / 1000000LL);
 }
 
-static int write_line(int fd, const char *line, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, line, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		line += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The seq of the last whole row of an existing monitor file, or 0; a torn
  * last line (no newline: killed mid-write) is cut off. */
 static __u64 last_seq_of(int fd)
@@ -126,7 +111,7 @@ static int open_csv(const char *dir, const char *name, const char *header, int *
 		char line[512];
 		int n = snprintf(line, sizeof(line), "%s\n", header);
 
-		if (write_line(fd, line, (size_t)n)) {
+		if (ks_write_all(fd, line, (size_t)n)) {
 			close(fd);
 			return -EIO;
 		}
@@ -192,7 +177,7 @@ static int monitor_row(struct ks_csvlog *l, const struct ksense_window *w)
 		     v->cpu_permille / 10, v->cpu_permille % 10, v->psi_permille / 10, v->psi_permille % 10,
 		     w->runq.p99_ns / 1000.0, w->dstate_us_per_s / 1000.0, w->netrx_us_per_s / 1000.0,
 		     v->score, ks_band_name(v->band), ks_verdict_name(v->verdict));
-	return write_line(l->monitor_fd, line, (size_t)n);
+	return ks_write_all(l->monitor_fd, line, (size_t)n);
 }
 
 void ks_csvlog_poll(struct ks_csvlog *l)
@@ -261,5 +246,5 @@ int ks_csvlog_admission(struct ks_csvlog *l, const char *ns, const char *pod, co
 	csv_field(c, sizeof(c), uid);
 	n = snprintf(line, sizeof(line), "%s,%s,%s,%s,%u,%s,%s\n", ts, a, b, c, w->verdict.score,
 		     ks_band_name(w->verdict.band), ks_verdict_name(w->verdict.verdict));
-	return write_line(l->score_fd, line, (size_t)n);
+	return ks_write_all(l->score_fd, line, (size_t)n);
 }
