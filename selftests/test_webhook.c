@@ -410,7 +410,9 @@ KS_TEST(webhook)
 			printf("%s\n", out);
 		ASSERT_STRHAS(out, "\"warnings\":[", "warning when the node denies");
 		ASSERT_STRHAS(out, "\"ksense.io/decision\":\"deny\"", "audit decision deny");
-		ASSERT_EQ(count_in_file(csv, "deny"), 1, "CSV row says deny");
+		ASSERT_EQ(count_in_file(csv, uid), 1, "one CSV row");
+		sh("grep '%s' %s", uid, csv);
+		ASSERT_STRHAS(out, ",deny", "CSV row says deny");
 		if (restore[0])
 			ASSERT_EQ(sh("%s config set '%s' 2>&1", fx_bin(), restore), 0, "restore rules");
 	}
