@@ -93,7 +93,10 @@ KS_TEST(signals)
 		int expect = 1000 / (busy.nr_cpus ? busy.nr_cpus : 1);
 		int delta = (int)busy.cpu_busy_permille - (int)idle.cpu_busy_permille;
 
-		ASSERT_GE(delta, expect * 7 / 10, "busy rises by ~one CPU");
+		/* other load on the machine may come and go: the burner's own CPU
+		 * must show in full, the difference at least mostly */
+		ASSERT_GE((int)busy.cpu_busy_permille, expect * 9 / 10, "a whole CPU busy");
+		ASSERT_GE(delta, expect * 6 / 10, "busy rises by ~one CPU");
 		ASSERT_LE(delta, expect * 13 / 10, "busy rises by no more than ~one CPU");
 	}
 
