@@ -20,6 +20,7 @@
 #include "test_progs.h"
 #include "fixture.h"
 #include "pins.h"
+#include "agent_client.h"
 
 static char out[1 << 16];
 static char dir[128];
@@ -282,6 +283,36 @@ KS_TEST(webhook)
 		curl("GET", url, NULL);
 		ASSERT_STRHAS(out, "HTTP=200", "plain /score");
 		ASSERT_STRHAS(out, "\"score\":", "score json");
+	}
+	if (test__start_subtest("agent_client")) {
+		struct ks_agent_score sc;
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		socklen_t sl = sizeof(sa);
+		char err[256];
+		int lfd;
+
+		if (ASSERT_OK(ks_agent_score_get("127.0.0.1", agent_port, 1000, &sc, err, sizeof(err)), err)) {
+			ASSERT_LE(sc.score, 100, "score in range");
+			ASSERT_GT(sc.seq, 0, "window seq");
+			ASSERT_TRUE(!strcmp(sc.decision, "allow") || !strcmp(sc.decision, "deny"), "decision");
+		}
+		ASSERT_NEQ(ks_agent_score_get("127.0.0.1", 1, 500, &sc, err, sizeof(err)), 0, "refused");
+		ASSERT_STRHAS(err, "connect", "says connect");
+		/* a peer that accepts but never answers: the limit holds */
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		lfd = socket(AF_INET, SOCK_STREAM, 0);
+		if (ASSERT_OK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), "bind") &&
+		    ASSERT_OK(listen(lfd, 4), "listen") &&
+		    ASSERT_OK(getsockname(lfd, (struct sockaddr *)&sa, &sl), "name")) {
+			ASSERT_EQ(ks_agent_score_get("127.0.0.1", ntohs(sa.sin_port), 300, &sc, err, sizeof(err)),
+				  -ETIMEDOUT, "slow node times out");
+			ASSERT_STRHAS(err, "within 300 ms", "says how long");
+		}
+		close(lfd);
+		ASSERT_NEQ(ks_agent_score_parse("{\"score\":500,\"decision\":\"allow\"}", 34, &sc, err, sizeof(err)), 0,
+			   "score out of range");
+		ASSERT_NEQ(ks_agent_score_parse("{\"score\":5,\"decision\":\"maybe\"}", 32, &sc, err, sizeof(err)), 0,
+			   "bad decision");
 	}
 	if (test__start_subtest("malformed_http")) {
 		static char big[9000 + 64], body_hdr[128];
