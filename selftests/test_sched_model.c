@@ -150,3 +150,42 @@ KS_TEST(sched_filter)
 			   "unknown operator");
 	}
 }
+
+KS_TEST(sched_pick)
+{
+	struct sched_node nodes[4];
+	struct sched_candidate c[4];
+	struct sched_pod p;
+	char err[256], why[1024];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (!ASSERT_OK(sched_parse_node(node_json, sizeof(node_json) - 1, &nodes[i], err, sizeof(err)), "node"))
+			return;
+		snprintf(nodes[i].name, sizeof(nodes[i].name), "n%d", i);
+		nodes[i].nr_taints = 0;
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].node = &nodes[i];
+		c[i].have_score = true;
+	}
+	pod(&p, "\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"500m\"}}}]");
+	c[0].score = 40;
+	c[1].score = 20;
+	c[2].score = 20;
+	c[3].score = 10;
+	c[3].deny = true;
+	c[1].used_cpu_milli = 1000;
+	ASSERT_EQ(sched_pick(&p, c, 4, why, sizeof(why)), 2, "lowest score not in deny, tie to most free CPU");
+	c[2].have_score = false;
+	snprintf(c[2].score_err, sizeof(c[2].score_err), "timed out");
+	ASSERT_EQ(sched_pick(&p, c, 4, why, sizeof(why)), 1, "unscored node skipped");
+	nodes[0].ready = false;
+	c[1].used_cpu_milli = 1800;
+	ASSERT_EQ(sched_pick(&p, c, 4, why, sizeof(why)), -1, "nothing fits");
+	ASSERT_STRHAS(why, "n0: node is not Ready", "filtered reason");
+	ASSERT_STRHAS(why, "n1: insufficient cpu", "resource reason");
+	ASSERT_STRHAS(why, "n2: no score (timed out)", "score reason");
+	ASSERT_STRHAS(why, "n3: denied by ksense (score 10)", "deny reason");
+	ASSERT_EQ(sched_pick(&p, c, 0, why, sizeof(why)), -1, "no nodes");
+	ASSERT_STRHAS(why, "no nodes", "says so");
+}

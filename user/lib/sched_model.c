@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,4 +459,60 @@ bool sched_fits(const struct sched_pod *p, const struct sched_node *n, __s64 use
 		return false;
 	}
 	return true;
+}
+
+static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n < len - *off ? (size_t)n : len - *off;
+}
+
+int sched_pick(const struct sched_pod *p, const struct sched_candidate *c, int n, char *why,
+	       size_t whylen)
+{
+	int i, best = -1;
+	size_t off = 0;
+	char r[256];
+
+	why[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const struct sched_candidate *x = &c[i];
+		__s64 free_cpu = x->node->alloc_cpu_milli - x->used_cpu_milli;
+
+		if (!sched_fits(p, x->node, x->used_cpu_milli, x->used_mem_bytes, r, sizeof(r))) {
+			append(why, whylen, &off, "%s%s: %s", off ? "; " : "", x->node->name, r);
+			continue;
+		}
+		if (!x->have_score) {
+			append(why, whylen, &off, "%s%s: no score (%s)", off ? "; " : "", x->node->name,
+			       x->score_err[0] ? x->score_err : "agent unreachable");
+			continue;
+		}
+		if (x->deny) {
+			append(why, whylen, &off, "%s%s: denied by ksense (score %u)", off ? "; " : "",
+			       x->node->name, x->score);
+			continue;
+		}
+		if (best < 0 || x->score < c[best].score ||
+		    (x->score == c[best].score &&
+		     (free_cpu > c[best].node->alloc_cpu_milli - c[best].used_cpu_milli ||
+		      (free_cpu == c[best].node->alloc_cpu_milli - c[best].used_cpu_milli &&
+		       strcmp(x->node->name, c[best].node->name) < 0))))
+			best = i;
+	}
+	if (best >= 0)
+		why[0] = '\0';
+	else if (!n)
+		snprintf(why, whylen, "no nodes");
+	return best;
 }

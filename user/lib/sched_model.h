@@ -106,3 +106,21 @@ bool sched_fits(const struct sched_pod *p, const struct sched_node *n, __s64 use
 		__s64 used_mem_bytes, char *why, size_t whylen);
 
 #endif
+
+/* One candidate node as the scheduler sees it for one pod. */
+struct sched_candidate {
+	const struct sched_node *node;
+	__s64 used_cpu_milli;          /* requests of pods already bound there */
+	__s64 used_mem_bytes;
+	bool have_score;               /* false: the agent did not answer */
+	unsigned int score;
+	bool deny;
+	char score_err[128];           /* why there is no score */
+};
+
+/* Pick the node for p: filtered by sched_fits, nodes without a score or in
+ * deny dropped, then the lowest score, ties to the most free CPU, then the
+ * name (stable).  Returns the index in c, or -1 with the reason for every
+ * node in `why` ("n1: insufficient cpu ...; n2: denied (score 81)"). */
+int sched_pick(const struct sched_pod *p, const struct sched_candidate *c, int n, char *why,
+	       size_t whylen);
