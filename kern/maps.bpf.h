@@ -60,7 +60,41 @@ struct {
 	__type(value, struct ksense_decision);
 } ks_decision SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSENSE_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct ksense_cgroup);
+} ks_cgroups SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSENSE_MAX_STACKS);
+	__type(key, struct ksense_stack_key);
+	__type(value, __u64);
+} ks_stacks SEC(".maps") __weak;
+
 /* internal: kept alive by the programs that use them */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, KSENSE_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct ksense_cg_acc);
+} ks_cg_acc SEC(".maps") __weak;
+
+/* block requests in flight: request address -> when issued, by whom */
+struct ksense_rq {
+	__u64 issue_ns;
+	__u64 cgroup_id;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct ksense_rq);
+} ks_rqs SEC(".maps") __weak;
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2); /* indexed by ksense_state.acc_slot */
@@ -108,6 +142,21 @@ static __always_inline struct ksense_acc *ksense_acc_open(const struct ksense_st
 	__u32 slot = st->acc_slot & 1;
 
 	return bpf_map_lookup_elem(&ks_acc, &slot);
+}
+
+/* This CPU's accumulator of cgroup cgid, created on first use. */
+static __always_inline struct ksense_cg_acc *ksense_cg(__u64 cgid)
+{
+	static const struct ksense_cg_acc zero_acc;
+	struct ksense_cg_acc *a;
+
+	if (!cgid)
+		return NULL;
+	a = bpf_map_lookup_elem(&ks_cg_acc, &cgid);
+	if (a)
+		return a;
+	bpf_map_update_elem(&ks_cg_acc, &cgid, &zero_acc, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ks_cg_acc, &cgid);
 }
 
 static __always_inline struct ksense_cpu *ksense_cpu(void)

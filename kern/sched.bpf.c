@@ -21,15 +21,42 @@ static __always_inline struct ksense_task *task_state(struct task_struct *p, boo
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
+static __always_inline __u64 task_cgroup_id(struct task_struct *p)
+{
+	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
+}
+
+/* A sleeper woke: its cgroup waited off CPU from switch-out until now. */
+static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now)
+{
+	struct ksense_cg_acc *a;
+
+	if (!t->offcpu_ns)
+		return;
+	a = ksense_cg(task_cgroup_id(p));
+	if (a && now > t->offcpu_ns) {
+		if (t->offcpu_d)
+			a->d_ns += now - t->offcpu_ns;
+		else
+			a->s_ns += now - t->offcpu_ns;
+		a->wakeups++;
+	}
+	t->offcpu_ns = 0;
+}
+
 static __always_inline int mark_queued(struct task_struct *p)
 {
 	struct ksense_task *t;
+	__u64 now;
 
 	if (!p->pid)
 		return 0;
 	t = task_state(p, true);
-	if (t)
-		t->queued_ns = bpf_ktime_get_ns();
+	if (!t)
+		return 0;
+	now = bpf_ktime_get_ns();
+	t->queued_ns = now;
+	end_offcpu(p, t, now);
 	return 0;
 }
 
@@ -78,6 +105,34 @@ static __always_inline void find_psi_system(struct task_struct *p, struct ksense
 	st->psi_source = KSENSE_PSI_KERNEL;
 }
 
+/* prev leaves the CPU: its cgroup's on-CPU time, and what it waits for. */
+static __always_inline void switched_out(struct task_struct *prev, struct ksense_task *t, __u64 now,
+					 bool preempt, unsigned int prev_state, struct ksense_cpu *c)
+{
+	bool runnable = preempt || prev_state == KS_TASK_RUNNING;
+	bool d = (prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD);
+
+	if (t->oncpu_ns) {
+		struct ksense_cg_acc *a = ksense_cg(task_cgroup_id(prev));
+
+		if (a && now > t->oncpu_ns)
+			a->on_cpu_ns += now - t->oncpu_ns;
+		t->oncpu_ns = 0;
+	}
+	if (runnable) {
+		t->queued_ns = now;
+		return;
+	}
+	if (!(prev_state & KS_TASK_NOLOAD)) {
+		t->offcpu_ns = now;
+		t->offcpu_d = d;
+	}
+	if (d && !t->dstate_ns) {
+		t->dstate_ns = now;
+		d_change(c, now, 1);
+	}
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
@@ -99,23 +154,18 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 		if (c->idle_since_ns && now > c->idle_since_ns)
 			c->idle_ns += now - c->idle_since_ns;
 		c->idle_since_ns = 0;
-	} else if (preempt || prev_state == KS_TASK_RUNNING) {
+	} else {
 		t = task_state(prev, true);
 		if (t)
-			t->queued_ns = now;
-	} else if ((prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD)) {
-		t = task_state(prev, true);
-		if (t && !t->dstate_ns) {
-			t->dstate_ns = now;
-			d_change(c, now, 1);
-		}
+			switched_out(prev, t, now, preempt, prev_state, c);
 	}
 
 	if (!next->pid) {
 		c->idle_since_ns = now;
 	} else {
-		t = task_state(next, false);
+		t = task_state(next, true);
 		if (t) {
+			t->oncpu_ns = now;
 			if (t->queued_ns) {
 				if (now > t->queued_ns)
 					ksense_hist_add(&a->runq, now - t->queued_ns);

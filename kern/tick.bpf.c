@@ -12,6 +12,7 @@
 #include "maps.bpf.h"
 #include "hist.bpf.h"
 #include "analytics.h"
+#include "cgclass.h"
 
 #define KS_CLOCK_MONOTONIC 1
 #define KS_NSEC_PER_MSEC   1000000ull
@@ -199,6 +200,55 @@ static __always_inline void analyze(const struct ksense_config *cfg, struct ksen
 	d->seq = seq;
 }
 
+struct cg_ctx {
+	const struct ksense_config *cfg;
+	__u64 dur_ns;
+	__u64 seq;
+	__u32 ncpu;
+};
+
+struct cg_sum_ctx {
+	__u64 cgid;
+	struct ksense_cg_acc sum;
+};
+
+static long cg_sum_step(__u64 cpu, struct cg_sum_ctx *c)
+{
+	struct ksense_cg_acc *a = bpf_map_lookup_percpu_elem(&ks_cg_acc, &c->cgid, cpu);
+
+	if (!a)
+		return 0;
+	c->sum.on_cpu_ns += a->on_cpu_ns;
+	c->sum.d_ns += a->d_ns;
+	c->sum.s_ns += a->s_ns;
+	c->sum.wakeups += a->wakeups;
+	c->sum.samples += a->samples;
+	c->sum.io_count += a->io_count;
+	c->sum.io_bytes += a->io_bytes;
+	c->sum.io_lat_ns += a->io_lat_ns;
+	__builtin_memset(a, 0, sizeof(*a));
+	return 0;
+}
+
+/* One cgroup: sum and clear its per-CPU accumulators, classify, publish. */
+static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *unused, struct cg_ctx *cc)
+{
+	static const struct ksense_cgroup fresh; /* .rodata: keeps the stack small */
+	struct cg_sum_ctx c = { .cgid = *key };
+	struct ksense_cgroup *cg;
+
+	bpf_loop(cc->ncpu, cg_sum_step, &c, 0);
+	cg = bpf_map_lookup_elem(&ks_cgroups, &c.cgid);
+	if (!cg) {
+		bpf_map_update_elem(&ks_cgroups, &c.cgid, &fresh, BPF_NOEXIST);
+		cg = bpf_map_lookup_elem(&ks_cgroups, &c.cgid);
+		if (!cg)
+			return 0;
+	}
+	ksense_cg_classify(cc->cfg, cg, c.cgid, &c.sum, cc->dur_ns, cc->seq);
+	return 0;
+}
+
 static __always_inline __u64 per_second_us(__u64 ns, __u64 duration_ns)
 {
 	/* ns per ns of window x 1e6 = us per second */
@@ -271,6 +321,11 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	w->nr_cpus = ncpu;
 	read_psi(st, w, now);
 	analyze(cfg, w, st->seq);
+	{
+		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq, .ncpu = ncpu };
+
+		bpf_for_each_map_elem(&ks_cg_acc, cg_step, &cgc, 0);
+	}
 
 	ks_barrier();
 	w->seq = st->seq;

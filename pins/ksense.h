@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 2
+#define KSENSE_SCHEMA_VERSION 3
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -31,6 +31,12 @@
 #define KSENSE_PIN_BASELINE  "baseline"
 #define KSENSE_PIN_SCORE     "score"
 #define KSENSE_PIN_DECISION  "decision"
+#define KSENSE_PIN_CGROUPS   "cgroups"
+#define KSENSE_PIN_STACKS    "stacks"
+
+#define KSENSE_MAX_CGROUPS   4096  /* LRU: the least recently active go first */
+#define KSENSE_MAX_STACKS    16384
+#define KSENSE_SAMPLE_HZ     99
 
 /* Log-linear histogram: values 0..7 get one bucket each; above that every
  * power of two [2^m, 2^(m+1)) is split into 2^KSENSE_HIST_SUB_BITS equal
@@ -109,6 +115,15 @@ enum ksense_base_signal {
 };
 
 #define KSENSE_MAX_RULES 16
+
+/* A cgroup's bottleneck over recent windows (the `cgroups` pin). */
+enum ksense_class {
+	KSENSE_CLASS_UNKNOWN = 0,
+	KSENSE_CLASS_IDLE = 1,
+	KSENSE_CLASS_CPU = 2,      /* working hard: scaling out helps */
+	KSENSE_CLASS_BLOCK = 3,    /* waiting on disk: more replicas add contention */
+	KSENSE_CLASS_OFFCPU = 4,   /* waiting on something else (a peer, a lock) */
+};
 
 enum ksense_state_flags {
 	KSENSE_STATE_TIMER_ARMED = 1u << 0,
@@ -216,6 +231,11 @@ struct ksense_config {
 	__u32 medium_low_upper;    /* FUZZY_MEDIUM_LOW_UPPER (55) */
 	__u32 medium_mid_upper;    /* FUZZY_MEDIUM_MID_UPPER (60) */
 	__u32 medium_bad_threshold; /* FUZZY_MEDIUM_BAD_THRESHOLD (2) */
+	/* per-cgroup classes, shares in permille of the window (of one CPU) */
+	__u32 cg_cpu_min_permille;      /* on-CPU at or above: CPU (500) */
+	__u32 cg_block_min_permille;    /* D time at or above: BLOCK (200) */
+	__u32 cg_offcpu_min_permille;   /* S time at or above, with wakeups: OFFCPU (500) */
+	__u32 cg_hysteresis_windows;    /* windows a new class must hold (3) */
 };
 
 /* EWMA of one baseline signal, in that signal's unit x 1000. */
@@ -326,6 +346,52 @@ struct ksense_cpu {
 struct ksense_task {
 	__u64 queued_ns;           /* runnable since, 0 when on CPU or asleep */
 	__u64 dstate_ns;           /* entered D at, 0 otherwise */
+	__u64 oncpu_ns;            /* switched in at, 0 when off CPU */
+	__u64 offcpu_ns;           /* switched out asleep at, 0 otherwise */
+	__u32 offcpu_d;            /* that sleep is uninterruptible */
+	__u32 reserved0;
+};
+
+/* Per-CPU accumulators of one cgroup over the open window. */
+struct ksense_cg_acc {
+	__u64 on_cpu_ns;
+	__u64 d_ns;                /* off CPU, uninterruptible, until woken */
+	__u64 s_ns;                /* off CPU, interruptible, until woken */
+	__u64 wakeups;
+	__u64 samples;             /* 99 Hz on-CPU samples */
+	__u64 io_count;
+	__u64 io_bytes;
+	__u64 io_lat_ns;
+};
+
+/* The `cgroups` pin: key cgroup id (cgroup2 inode number). */
+struct ksense_cgroup {
+	__u64 cgroup_id;
+	__u64 seq;                 /* window of the last update */
+	__u32 class;               /* enum ksense_class, after hysteresis */
+	__u32 candidate;           /* the latest windows' class */
+	__u32 streak;              /* windows the candidate has held */
+	__u32 on_cpu_permille;     /* of one CPU */
+	__u32 d_permille;          /* task-time in D per window time */
+	__u32 s_permille;
+	__u64 on_cpu_ns;           /* the last window's sums */
+	__u64 d_ns;
+	__u64 s_ns;
+	__u64 wakeups;
+	__u64 samples;
+	__u64 io_count;
+	__u64 io_bytes;
+	__u64 io_lat_avg_ns;
+	__u64 idle_windows;        /* consecutive windows with nothing at all */
+};
+
+/* The `stacks` pin: on-CPU samples by cgroup, process and the sampled
+ * user-space address (the first frame of the user stack). */
+struct ksense_stack_key {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 reserved0;
+	__u64 addr;
 };
 
 #ifndef __VMLINUX_H__
@@ -335,7 +401,9 @@ _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layo
 _Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
-_Static_assert(sizeof(struct ksense_config) == 344, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_config) == 360, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_cgroup) == 112, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
 _Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");
 _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");
 _Static_assert(sizeof(struct ksense_decision) == 40, "ksense_decision layout");

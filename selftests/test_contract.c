@@ -50,7 +50,18 @@ static const struct member_off config_members[] = {
 	M(ksense_config, energy_threshold_permille), M(ksense_config, mf), M(ksense_config, rules),
 	M(ksense_config, nr_rules), M(ksense_config, band_low_below), M(ksense_config, band_high_from),
 	M(ksense_config, medium_low_upper), M(ksense_config, medium_mid_upper),
-	M(ksense_config, medium_bad_threshold), { NULL, 0 },
+	M(ksense_config, medium_bad_threshold), M(ksense_config, cg_cpu_min_permille),
+	M(ksense_config, cg_block_min_permille), M(ksense_config, cg_offcpu_min_permille),
+	M(ksense_config, cg_hysteresis_windows), { NULL, 0 },
+};
+
+static const struct member_off cgroup_members[] = {
+	M(ksense_cgroup, cgroup_id), M(ksense_cgroup, seq), M(ksense_cgroup, class),
+	M(ksense_cgroup, candidate), M(ksense_cgroup, streak), M(ksense_cgroup, on_cpu_permille),
+	M(ksense_cgroup, d_permille), M(ksense_cgroup, s_permille), M(ksense_cgroup, on_cpu_ns),
+	M(ksense_cgroup, d_ns), M(ksense_cgroup, s_ns), M(ksense_cgroup, wakeups), M(ksense_cgroup, samples),
+	M(ksense_cgroup, io_count), M(ksense_cgroup, io_bytes), M(ksense_cgroup, io_lat_avg_ns),
+	M(ksense_cgroup, idle_windows), { NULL, 0 },
 };
 
 static const struct member_off baseline_members[] = {
@@ -91,6 +102,7 @@ static const struct {
 	{ KSENSE_PIN_BASELINE, "ksense_baseline", sizeof(struct ksense_baseline), baseline_members },
 	{ KSENSE_PIN_SCORE, "ksense_score", sizeof(struct ksense_score), score_members },
 	{ KSENSE_PIN_DECISION, "ksense_decision", sizeof(struct ksense_decision), decision_members },
+	{ KSENSE_PIN_CGROUPS, "ksense_cgroup", sizeof(struct ksense_cgroup), cgroup_members },
 };
 
 static void check_pin(unsigned int i)

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ksense.skel.h"
@@ -29,7 +31,7 @@
 
 #define STAGING_PREFIX "ksense-staging-" /* bpffs refuses names with dots */
 #define PSI_CGROUP_PREFIX "ksense-load-"
-#define MAX_LINKS 16
+#define MAX_LINKS (16 + KSENSE_MAX_CPUS) /* tracepoints + one sampler per CPU */
 
 struct load_opts {
 	bool replace;
@@ -261,6 +263,54 @@ static int check_existing(const struct load_opts *o)
 	return 0;
 }
 
+/* The 99 Hz on-CPU sampler: a software clock event on every online CPU,
+ * each attached through a BPF link pinned as links/<prog>_cpuN (the link
+ * keeps the event alive after we exit). */
+static int attach_samplers(struct bpf_program *prog, const char *staging, struct bpf_link **links,
+			   int *nlinks, int ncpu)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = KSENSE_SAMPLE_HZ,
+		.freq = 1,
+	};
+	char path[1024];
+	int cpu, fd, err, attached = 0;
+
+	for (cpu = 0; cpu < ncpu && cpu < KSENSE_MAX_CPUS; cpu++) {
+		fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* offline CPU */
+			err = -errno;
+			fprintf(stderr, "ksense load: perf_event_open (cpu %d): %s\n", cpu, strerror(errno));
+			return err;
+		}
+		links[*nlinks] = bpf_program__attach_perf_event(prog, fd);
+		if (!links[*nlinks]) {
+			err = -errno;
+			close(fd);
+			fprintf(stderr, "ksense load: cannot attach the sampler on cpu %d: %s\n", cpu, strerror(-err));
+			return err;
+		}
+		snprintf(path, sizeof(path), "%s/" KSENSE_PIN_LINKS "/%s_cpu%d", staging,
+			 bpf_program__name(prog), cpu);
+		err = bpf_link__pin(links[(*nlinks)++], path);
+		if (err) {
+			fprintf(stderr, "ksense load: cannot pin %s: %s\n", path, strerror(-err));
+			return err;
+		}
+		attached++;
+	}
+	if (!attached) {
+		fprintf(stderr, "ksense load: no CPU took the on-CPU sampler\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
 static int start_tick(struct ksense *skel)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run);
@@ -361,13 +411,16 @@ int cmd_load(int argc, char **argv)
 	    (err = pin_map(skel->maps.ks_history, staging, KSENSE_PIN_HISTORY)) ||
 	    (err = pin_map(skel->maps.ks_baseline, staging, KSENSE_PIN_BASELINE)) ||
 	    (err = pin_map(skel->maps.ks_score, staging, KSENSE_PIN_SCORE)) ||
-	    (err = pin_map(skel->maps.ks_decision, staging, KSENSE_PIN_DECISION))) {
+	    (err = pin_map(skel->maps.ks_decision, staging, KSENSE_PIN_DECISION)) ||
+	    (err = pin_map(skel->maps.ks_cgroups, staging, KSENSE_PIN_CGROUPS)) ||
+	    (err = pin_map(skel->maps.ks_stacks, staging, KSENSE_PIN_STACKS))) {
 		fprintf(stderr, "ksense load: cannot pin maps under %s: %s\n", staging, strerror(-err));
 		goto cleanup;
 	}
 
 	bpf_object__for_each_program(prog, skel->obj) {
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL ||
+		    bpf_program__type(prog) == BPF_PROG_TYPE_PERF_EVENT)
 			continue;
 		if (nlinks == MAX_LINKS) {
 			err = -E2BIG;
@@ -389,6 +442,9 @@ int cmd_load(int argc, char **argv)
 		}
 	}
 
+	err = attach_samplers(skel->progs.ksense_cpu_sample, staging, links, &nlinks, ncpu);
+	if (err)
+		goto cleanup;
 	discover_psi(skel);
 	err = start_tick(skel);
 	if (err) {
@@ -409,8 +465,13 @@ int cmd_load(int argc, char **argv)
 cleanup:
 	/* Closing our link fds detaches nothing that is pinned; unpinning the
 	 * staging tree on failure detaches everything. */
-	for (i = 0; i < nlinks; i++)
+	for (i = 0; i < nlinks; i++) {
+		/* libbpf's detach of a perf link disables the perf event itself,
+		 * pin or no pin: a published link is let go without detaching */
+		if (published)
+			bpf_link__disconnect(links[i]);
 		bpf_link__destroy(links[i]);
+	}
 	if (staged && !published && ks_remove_tree(staging))
 		fprintf(stderr, "ksense load: could not remove %s; the next load will\n", staging);
 	ksense__destroy(skel);

@@ -76,6 +76,14 @@ const struct ks_setting ks_settings[] = {
 	    "Medium above this: a bad window; between: deny only when latched"),
 	U32("medium_bad_threshold", "FUZZY_MEDIUM_BAD_THRESHOLD", medium_bad_threshold, 1, 1000, 2,
 	    "windows", "consecutive bad windows that latch deny"),
+	U32("cg_cpu_min_permille", "KSENSE_CG_CPU_MIN_PERMILLE", cg_cpu_min_permille, 1, 64000, 500,
+	    "permille of a CPU", "a cgroup on CPU at least this much (and more than in D) is CPU"),
+	U32("cg_block_min_permille", "KSENSE_CG_BLOCK_MIN_PERMILLE", cg_block_min_permille, 1, 64000, 200,
+	    "permille", "task-time in D at least this share of the window: BLOCK"),
+	U32("cg_offcpu_min_permille", "KSENSE_CG_OFFCPU_MIN_PERMILLE", cg_offcpu_min_permille, 1, 64000, 500,
+	    "permille", "interruptible waits (ended by wakeups) at least this share: OFFCPU"),
+	U32("cg_hysteresis_windows", "KSENSE_CG_HYSTERESIS_WINDOWS", cg_hysteresis_windows, 1, 100, 3,
+	    "windows", "a new class must hold this many windows before it replaces the old"),
 };
 
 const size_t ks_nr_settings = sizeof(ks_settings) / sizeof(ks_settings[0]);
