@@ -28,7 +28,7 @@ int ksense_cpu_sample(struct bpf_perf_event_data *ctx)
 	a = ksense_cg(key.cgroup_id);
 	if (!a)
 		return 0;
-	a->samples++;
+	ks_cg_add(a->samples, 1);
 	n = bpf_get_stack(ctx, frames, sizeof(frames), BPF_F_USER_STACK);
 	if (n < (long)sizeof(frames[0]) || !frames[0])
 		return 0; /* a kernel thread, or no user stack to read */
@@ -102,10 +102,10 @@ int BPF_PROG(ksense_block_complete, struct request *rq, blk_status_t error, unsi
 	now = bpf_ktime_get_ns();
 	a = ksense_cg(r->cgroup_id);
 	if (a) {
-		a->io_count++;
-		a->io_bytes += r->bytes;
+		ks_cg_add(a->io_count, 1);
+		ks_cg_add(a->io_bytes, r->bytes);
 		if (now > r->issue_ns)
-			a->io_lat_ns += now - r->issue_ns;
+			ks_cg_add(a->io_lat_ns, now - r->issue_ns);
 	}
 	bpf_map_delete_elem(&ks_rqs, &key);
 	return 0;

@@ -75,8 +75,10 @@ struct {
 } ks_stacks SEC(".maps") __weak;
 
 /* internal: kept alive by the programs that use them */
+/* Shared by all CPUs (atomic adds): the tick then needs no per-CPU merge
+ * loop inside its per-cgroup callback, which 6.1's verifier refuses. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KSENSE_MAX_CGROUPS);
 	__type(key, __u64);
 	__type(value, struct ksense_cg_acc);
@@ -144,7 +146,8 @@ static __always_inline struct ksense_acc *ksense_acc_open(const struct ksense_st
 	return bpf_map_lookup_elem(&ks_acc, &slot);
 }
 
-/* This CPU's accumulator of cgroup cgid, created on first use. */
+/* The accumulator of cgroup cgid, created on first use; add with
+ * ks_cg_add (other CPUs add to it too). */
 static __always_inline struct ksense_cg_acc *ksense_cg(__u64 cgid)
 {
 	static const struct ksense_cg_acc zero_acc;
@@ -158,6 +161,8 @@ static __always_inline struct ksense_cg_acc *ksense_cg(__u64 cgid)
 	bpf_map_update_elem(&ks_cg_acc, &cgid, &zero_acc, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&ks_cg_acc, &cgid);
 }
+
+#define ks_cg_add(field, v) __sync_fetch_and_add(&(field), (v))
 
 static __always_inline struct ksense_cpu *ksense_cpu(void)
 {

@@ -204,48 +204,36 @@ struct cg_ctx {
 	const struct ksense_config *cfg;
 	__u64 dur_ns;
 	__u64 seq;
-	__u32 ncpu;
 };
 
-struct cg_sum_ctx {
-	__u64 cgid;
-	struct ksense_cg_acc sum;
-};
+/* Take a counter's value and subtract exactly that: adds racing with us
+ * on other CPUs stay for the next window (no xchg needed, BPF ISA v1). */
+#define ks_take(field) ({ __u64 ___v = (field); __sync_fetch_and_add(&(field), -___v); ___v; })
 
-static long cg_sum_step(__u64 cpu, struct cg_sum_ctx *c)
-{
-	struct ksense_cg_acc *a = bpf_map_lookup_percpu_elem(&ks_cg_acc, &c->cgid, cpu);
-
-	if (!a)
-		return 0;
-	c->sum.on_cpu_ns += a->on_cpu_ns;
-	c->sum.d_ns += a->d_ns;
-	c->sum.s_ns += a->s_ns;
-	c->sum.wakeups += a->wakeups;
-	c->sum.samples += a->samples;
-	c->sum.io_count += a->io_count;
-	c->sum.io_bytes += a->io_bytes;
-	c->sum.io_lat_ns += a->io_lat_ns;
-	__builtin_memset(a, 0, sizeof(*a));
-	return 0;
-}
-
-/* One cgroup: sum and clear its per-CPU accumulators, classify, publish. */
-static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *unused, struct cg_ctx *cc)
+/* One cgroup: take its accumulators, classify, publish. */
+static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, struct cg_ctx *cc)
 {
 	static const struct ksense_cgroup fresh; /* .rodata: keeps the stack small */
-	struct cg_sum_ctx c = { .cgid = *key };
+	struct ksense_cg_acc sum;
 	struct ksense_cgroup *cg;
+	__u64 cgid = *key;
 
-	bpf_loop(cc->ncpu, cg_sum_step, &c, 0);
-	cg = bpf_map_lookup_elem(&ks_cgroups, &c.cgid);
+	sum.on_cpu_ns = ks_take(a->on_cpu_ns);
+	sum.d_ns = ks_take(a->d_ns);
+	sum.s_ns = ks_take(a->s_ns);
+	sum.wakeups = ks_take(a->wakeups);
+	sum.samples = ks_take(a->samples);
+	sum.io_count = ks_take(a->io_count);
+	sum.io_bytes = ks_take(a->io_bytes);
+	sum.io_lat_ns = ks_take(a->io_lat_ns);
+	cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 	if (!cg) {
-		bpf_map_update_elem(&ks_cgroups, &c.cgid, &fresh, BPF_NOEXIST);
-		cg = bpf_map_lookup_elem(&ks_cgroups, &c.cgid);
+		bpf_map_update_elem(&ks_cgroups, &cgid, &fresh, BPF_NOEXIST);
+		cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 		if (!cg)
 			return 0;
 	}
-	ksense_cg_classify(cc->cfg, cg, c.cgid, &c.sum, cc->dur_ns, cc->seq);
+	ksense_cg_classify(cc->cfg, cg, cgid, &sum, cc->dur_ns, cc->seq);
 	return 0;
 }
 
@@ -322,7 +310,7 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	read_psi(st, w, now);
 	analyze(cfg, w, st->seq);
 	{
-		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq, .ncpu = ncpu };
+		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq };
 
 		bpf_for_each_map_elem(&ks_cg_acc, cg_step, &cgc, 0);
 	}
