@@ -24,6 +24,7 @@
 #include "fixture.h"
 #include "fsutil.h"
 #include "pins.h"
+#include "symbolize.h"
 
 #define NR_WL 4
 
@@ -193,6 +194,18 @@ KS_TEST(cgroup_classes)
 		       (unsigned long long)in_fn);
 		ASSERT_GT(total, 10, "burner sampled at 99 Hz");
 		ASSERT_GE(in_fn * 10, total * 8, "most samples in the hot function");
+		{
+			struct ks_symbolizer *sy = ks_symbolizer_new();
+			char name[256];
+
+			/* the burner is a separate process: name its address from
+			 * its own mappings, as the agent does */
+			if (ASSERT_OK_PTR(sy, "symbolizer")) {
+				ASSERT_EQ(ks_symbolize(sy, pids[0], fn + 8, name, sizeof(name)), 0, "symbolized");
+				ASSERT_STRHAS(name, "ksense_burn_cycles+0x8", "burner's hot function by name");
+				ks_symbolizer_free(sy);
+			}
+		}
 	}
 out:
 	for (i = 0; i <= NR_WL; i++)

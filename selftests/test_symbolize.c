@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Address -> function names with libelf, in this (PIE) process. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include "test_progs.h"
+#include "symbolize.h"
+
+__attribute__((noinline)) int ksense_symbolize_probe(int x)
+{
+	return x * 3 + 1;
+}
+
+KS_TEST(symbolize)
+{
+	struct ks_symbolizer *s = ks_symbolizer_new();
+	char out[256];
+	void *anon;
+	int rc;
+
+	if (!ASSERT_OK_PTR(s, "new"))
+		return;
+	ASSERT_EQ(ks_symbolize(s, getpid(), (unsigned long)ksense_symbolize_probe + 4, out, sizeof(out)), 0,
+		  "own function");
+	ASSERT_STRHAS(out, "ksense_symbolize_probe+0x4", "name and offset");
+	/* libc is stripped of .symtab on Debian: .dynsym names it */
+	rc = ks_symbolize(s, getpid(), (unsigned long)&getpid, out, sizeof(out));
+	ASSERT_EQ(rc, 0, "libc function");
+	ASSERT_STRHAS(out, "getpid", "dynamic symbol");
+	anon = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ASSERT_TRUE(anon != MAP_FAILED, "mmap")) {
+		ASSERT_EQ(ks_symbolize(s, getpid(), (unsigned long)anon + 16, out, sizeof(out)), 1, "anon fallback");
+		ASSERT_STRHAS(out, "+0x10", "offset in the mapping");
+		munmap(anon, 4096);
+	}
+	ASSERT_EQ(ks_symbolize(s, getpid(), 8, out, sizeof(out)), 1, "unmapped address");
+	ASSERT_STRHAS(out, "[unknown]", "unknown");
+	ASSERT_LT(ks_symbolize(s, 999999999, 0x1000, out, sizeof(out)), 0, "no such process");
+	/* cached: the second lookup of the same file gives the same answer */
+	ASSERT_EQ(ks_symbolize(s, getpid(), (unsigned long)ksense_symbolize_probe, out, sizeof(out)), 0, "again");
+	ASSERT_STRHAS(out, "ksense_symbolize_probe+0x0", "cache");
+	ks_symbolizer_free(s);
+}
