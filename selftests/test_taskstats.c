@@ -72,6 +72,12 @@ KS_TEST(taskstats_runq)
 		goto out;
 	if (!ASSERT_OK(fx_collect(WINDOWS, &idle), "idle windows"))
 		goto out;
+	if (idle.cpu_busy_permille >= 400) {
+		/* other work contending for CPU 0 would wait too, and ksense
+		 * rightly counts it: the comparison needs a quiet machine */
+		test__skip("the machine is %u permille busy without our threads", idle.cpu_busy_permille);
+		goto out;
+	}
 	/* threads created after enabling: their delay stats exist */
 	if (!ASSERT_OK(wl_start(&wl, WL_SPIN, THREADS, 0), "contending threads"))
 		goto out;
