@@ -90,6 +90,19 @@ KS_TEST(admission_parse)
 			free(s);
 		}
 	}
+	if (test__start_subtest("nesting_within_limit")) {
+		char s[2048];
+		size_t len = 0, k;
+
+		len = (size_t)sprintf(s, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"x\":");
+		for (k = 0; k < 100; k++)
+			s[len++] = '[';
+		for (k = 0; k < 100; k++)
+			s[len++] = ']';
+		len += (size_t)sprintf(s + len, ",\"request\":{\"uid\":\"d\",\"operation\":\"DELETE\",\"kind\":{\"kind\":\"Pod\"}}}");
+		ASSERT_OK(ks_admission_parse(s, len, &r, err, sizeof(err)), "100 levels parse");
+		ASSERT_OK(strcmp(r.uid, "d"), "member after the nested value");
+	}
 	if (test__start_subtest("deep_nesting")) {
 		size_t depth = 20000, len = 0, k;
 		char *s = malloc(depth * 2 + 256);
@@ -103,8 +116,9 @@ KS_TEST(admission_parse)
 				s[len++] = ']';
 			len += (size_t)sprintf(s + len, ",\"request\":{\"uid\":\"deep\",\"operation\":\"DELETE\","
 					       "\"kind\":{\"kind\":\"Pod\"}}}");
-			ASSERT_OK(ks_admission_parse(s, len, &r, err, sizeof(err)), "deep arrays, no recursion");
-			ASSERT_OK(strcmp(r.uid, "deep"), "member after the deep value");
+			/* 20000 levels: refused up front (jsmn would take seconds) */
+			ASSERT_NEQ(ks_admission_parse(s, len, &r, err, sizeof(err)), 0, "too deep refused");
+			ASSERT_STRHAS(err, "nested deeper than", "says why");
 			free(s);
 		}
 	}

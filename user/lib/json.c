@@ -40,6 +40,32 @@ static size_t first_value_end(const char *s, size_t len)
 	return len;
 }
 
+/* Offset where nesting first exceeds max, or len when it never does. */
+static size_t too_deep_at(const char *s, size_t len, size_t max)
+{
+	size_t i, depth = 0;
+	bool in_str = false;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return i;
+		} else if ((c == '}' || c == ']') && depth) {
+			depth--;
+		}
+	}
+	return len;
+}
+
 static void describe_error(const char *src, size_t len, int rc, unsigned int pos, char *err, size_t errlen)
 {
 	size_t end = first_value_end(src, len);
@@ -63,6 +89,14 @@ int ks_json_parse(struct ks_json *j, const char *src, size_t len, char *err, siz
 	if (len > KS_JSON_MAX_BYTES) {
 		snprintf(err, errlen, "JSON body of %zu bytes is over the %d byte limit", len, KS_JSON_MAX_BYTES);
 		return -E2BIG;
+	}
+	{
+		size_t at = too_deep_at(src, len, KS_JSON_MAX_DEPTH);
+
+		if (at < len) {
+			snprintf(err, errlen, "JSON nested deeper than %d levels at byte %zu", KS_JSON_MAX_DEPTH, at);
+			return -E2BIG;
+		}
 	}
 	jsmn_init(&p);
 	n = jsmn_parse(&p, src, len, NULL, 0);

@@ -18,6 +18,9 @@
 
 #define KS_JSON_MAX_BYTES  (1024 * 1024)
 #define KS_JSON_MAX_TOKENS 1000000
+/* jsmn finds what a bracket closes by walking up the open tokens, so its
+ * cost grows with length x depth; real Kubernetes objects nest < 30 deep */
+#define KS_JSON_MAX_DEPTH  128
 
 struct ks_json {
 	const char *src;
