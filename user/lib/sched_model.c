@@ -104,9 +104,11 @@ static int read_map(const struct ks_json *j, int i, struct sched_kv *kv, int max
 	for (k = 0, el = (arr) + 1; (arr) >= 0 && (j)->tok[arr].type == JSMN_ARRAY && \
 	     k < (j)->tok[arr].size; k++, el = ks_json_next(j, el))
 
-static __s64 requests_of(const struct ks_json *j, int containers, const char *res)
+/* The containers' requests of res ("cpu" in milli units, else units),
+ * summed, or the largest one (init containers run one at a time). */
+static __s64 requests_of(const struct ks_json *j, int containers, const char *res, bool largest)
 {
-	__s64 sum = 0, v;
+	__s64 total = 0, v;
 	int k, el;
 	char q[64];
 
@@ -116,28 +118,14 @@ static __s64 requests_of(const struct ks_json *j, int containers, const char *re
 		if (r < 0)
 			continue;
 		str_at(j, r, q, sizeof(q));
-		if (!(strcmp(res, "cpu") ? sched_quantity_units(q, &v) : sched_quantity_milli(q, &v)))
-			sum += v;
-	}
-	return sum;
-}
-
-static __s64 max_request_of(const struct ks_json *j, int containers, const char *res)
-{
-	__s64 max = 0, v;
-	int k, el;
-	char q[64];
-
-	FOR_EACH_ELEM(j, containers, el, k) {
-		int r = ks_json_member(j, ks_json_member(j, ks_json_member(j, el, "resources"), "requests"), res);
-
-		if (r < 0)
+		if (strcmp(res, "cpu") ? sched_quantity_units(q, &v) : sched_quantity_milli(q, &v))
 			continue;
-		str_at(j, r, q, sizeof(q));
-		if (!(strcmp(res, "cpu") ? sched_quantity_units(q, &v) : sched_quantity_milli(q, &v)) && v > max)
-			max = v;
+		if (!largest)
+			total += v;
+		else if (v > total)
+			total = v;
 	}
-	return max;
+	return total;
 }
 
 int sched_parse_node(const char *json, size_t len, struct sched_node *n, char *err, size_t errlen)
@@ -320,10 +308,10 @@ int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err
 		goto out;
 	/* effective request: the larger of the summed containers and the
 	 * largest init container, as the kube-scheduler computes it */
-	p->req_cpu_milli = requests_of(&j, ks_json_path(&j, "spec.containers"), "cpu");
-	p->req_mem_bytes = requests_of(&j, ks_json_path(&j, "spec.containers"), "memory");
-	init_cpu = max_request_of(&j, ks_json_path(&j, "spec.initContainers"), "cpu");
-	init_mem = max_request_of(&j, ks_json_path(&j, "spec.initContainers"), "memory");
+	p->req_cpu_milli = requests_of(&j, ks_json_path(&j, "spec.containers"), "cpu", false);
+	p->req_mem_bytes = requests_of(&j, ks_json_path(&j, "spec.containers"), "memory", false);
+	init_cpu = requests_of(&j, ks_json_path(&j, "spec.initContainers"), "cpu", true);
+	init_mem = requests_of(&j, ks_json_path(&j, "spec.initContainers"), "memory", true);
 	if (init_cpu > p->req_cpu_milli)
 		p->req_cpu_milli = init_cpu;
 	if (init_mem > p->req_mem_bytes)
