@@ -9,7 +9,8 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
 	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
-	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox
+	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox \
+	libyaml-dev python3
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -29,6 +30,7 @@ LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
 CLI_SRCS   := $(wildcard user/ksense.c user/cmd_*.c)
 WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
+KUBE_LIBS  := $(TLS_LIBS) -lyaml
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
 
@@ -93,12 +95,12 @@ $(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/l
 
 $(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(BUILD)/libksense.a \
-		$(LDLIBS) $(NL_LIBS) $(TLS_LIBS) -lpthread -lm -o $@
+		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The same tests built with ASan/UBSan (clang, for its runtime).
 $(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
-		$(LDLIBS) $(NL_LIBS) $(TLS_LIBS) -lpthread -lm -o $@
+		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
@@ -116,7 +118,7 @@ run: deps all
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
 test: deps all $(BUILD)/asan/test_progs
-	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*'
+	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched_model*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 

@@ -10,7 +10,7 @@ $(BUILD)/fuzz:
 
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/fuzz
 	$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(KS_CFLAGS) $< $(LIB_SRCS) $(LDLIBS) -o $@
+		$(KS_CFLAGS) $< $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -o $@
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)

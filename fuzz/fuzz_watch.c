@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer harness for the Kubernetes watch stream decoder and the List
+ * splitter (user/lib/kube_stream.c).
+ *
+ * The first input byte picks the framing (bit 0: chunked or identity) and
+ * the event cap (bit 1: 4 KiB, else the real 16 MiB); the rest is the
+ * response body.  It is decoded twice, fed whole and fed in pieces whose
+ * sizes come from a generator seeded by a hash of the input (so a crash
+ * reproduces from the file alone); the decoder is a byte-driven state
+ * machine, so both runs must deliver the same events, end with the same
+ * result and the same resourceVersion.  Invariants checked (abort on
+ * violation; ASan/UBSan catch the rest): a delivered event has type ADDED,
+ * MODIFIED or DELETED, its text is the object (starts '{', ends '}', is
+ * token 0 of the view) and fits the cap; rv stays a terminated string; the
+ * line buffer stays within the cap; a nonzero result is sticky; an error
+ * comes with a message.  The same bytes also go through kube_list_split,
+ * kube_chunked_feed and kube_status_message.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "json.h"
+#include "kube.h"
+
+#define CHECK(cond)                                                              \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			fprintf(stderr, "fuzz_watch: %s:%d: check failed: %s\n", \
+				__FILE__, __LINE__, #cond);                       \
+			abort();                                                 \
+		}                                                                \
+	} while (0)
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *s = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* Tiny cuts are where framing bugs live; big ones copy in bulk. */
+static size_t next_piece(uint64_t *rng)
+{
+	uint64_t r = xorshift(rng);
+
+	switch (r & 3) {
+	case 0:
+		return 1;
+	case 1:
+		return 1 + (r >> 8) % 16;
+	case 2:
+		return 1 + (r >> 8) % 512;
+	default:
+		return 1 + (r >> 8) % 65536;
+	}
+}
+
+struct run {
+	uint64_t h;
+	size_t max_event;
+	unsigned long events;
+};
+
+static int on_event(void *arg, const char *type, const char *json, size_t len, const struct ks_json *j)
+{
+	struct run *r = arg;
+	char name[64];
+
+	CHECK(!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED"));
+	CHECK(json && len >= 2 && len <= r->max_event);
+	CHECK(json[0] == '{' && json[len - 1] == '}');
+	CHECK(j && j->ntok >= 1 && j->tok[0].type == JSMN_OBJECT);
+	CHECK(j->src + j->tok[0].start == json && (size_t)(j->tok[0].end - j->tok[0].start) == len);
+	CHECK(ks_json_next(j, 0) == j->ntok);
+	/* paths from the object work and stay inside the view */
+	(void)ks_json_string(j, ks_json_path(j, "metadata.name"), name, sizeof(name));
+	r->h = fnv1a(r->h, type, strlen(type) + 1);
+	r->h = fnv1a(r->h, json, len);
+	r->events++;
+	return 0;
+}
+
+static int run(const char *s, size_t size, bool chunked, size_t max_event, bool split, uint64_t seed,
+	       struct run *r, char *rv_out)
+{
+	struct kube_watch_decoder d;
+	uint64_t rng = seed | 1;
+	size_t off = 0, piece;
+	char err[512];
+	int rc = 0, again;
+
+	memset(r, 0, sizeof(*r));
+	r->h = 0xcbf29ce484222325ull;
+	r->max_event = max_event;
+	kube_watch_decoder_init(&d, chunked, max_event, "1");
+	d.quiet = true;
+	while (off < size && !rc) {
+		piece = split ? next_piece(&rng) : size - off;
+		if (piece > size - off)
+			piece = size - off;
+		err[0] = '\0';
+		rc = kube_watch_decoder_feed(&d, s + off, piece, on_event, r, err, sizeof(err));
+		CHECK(d.line.len <= max_event && (!d.line.data || d.line.cap <= max_event + 1));
+		CHECK(memchr(d.rv, '\0', sizeof(d.rv)));
+		off += piece;
+	}
+	if (!rc) {
+		err[0] = '\0';
+		rc = kube_watch_decoder_finish(&d, on_event, r, err, sizeof(err));
+		/* EOF always ends a stream one way or another */
+		CHECK(rc != 0);
+	}
+	CHECK(rc == KUBE_WATCH_CLOSED || rc == KUBE_WATCH_GONE || rc < 0);
+	if (rc < 0 || rc == KUBE_WATCH_GONE)
+		CHECK(err[0] && memchr(err, '\0', sizeof(err)));
+	again = kube_watch_decoder_feed(&d, s, size, on_event, r, err, sizeof(err));
+	CHECK(again == rc);
+	memcpy(rv_out, d.rv, sizeof(d.rv));
+	kube_watch_decoder_free(&d);
+	return rc;
+}
+
+static int on_item(void *arg, const char *json, size_t len, const struct ks_json *j)
+{
+	(void)arg;
+	CHECK(json && j && len >= 2 && json[0] == '{' && json[len - 1] == '}');
+	CHECK(j->ntok >= 1 && j->tok[0].type == JSMN_OBJECT && (size_t)j->tok[0].end == len);
+	return 0;
+}
+
+static int null_sink(void *arg, const char *data, size_t len)
+{
+	size_t *total = arg;
+
+	CHECK(data || !len);
+	*total += len;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char rv1[KUBE_RV_MAX], rv2[KUBE_RV_MAX], rv[KUBE_RV_MAX], cont[512], err[512], msg[256];
+	const char *s = (const char *)data + 1;
+	struct kube_chunked ch;
+	struct run a, b;
+	bool chunked;
+	size_t max_event, n, used, total = 0;
+	uint64_t seed;
+	int rc1, rc2, rc;
+
+	if (size < 1)
+		return 0;
+	chunked = data[0] & 1;
+	max_event = data[0] & 2 ? 4096 : KUBE_EVENT_MAX;
+	n = size - 1;
+	seed = fnv1a(0xcbf29ce484222325ull, data, size);
+	rc1 = run(s, n, chunked, max_event, false, 0, &a, rv1);
+	rc2 = run(s, n, chunked, max_event, true, seed, &b, rv2);
+	CHECK(rc1 == rc2);
+	CHECK(a.h == b.h && a.events == b.events);
+	CHECK(!strcmp(rv1, rv2));
+
+	rc = kube_list_split(s, n, on_item, NULL, rv, sizeof(rv), cont, sizeof(cont), err, sizeof(err));
+	CHECK(rc == 0 || rc == -EBADMSG || rc == -ENOMEM);
+	CHECK(memchr(rv, '\0', sizeof(rv)) && memchr(cont, '\0', sizeof(cont)));
+
+	kube_chunked_init(&ch);
+	rc = kube_chunked_feed(&ch, s, n, &used, null_sink, &total, err, sizeof(err));
+	CHECK(used <= n && total <= n);
+	CHECK(rc == 0 || rc == 1 || rc == -EPROTO);
+	CHECK(rc != 0 || used == n);
+
+	kube_status_message(s, n, msg, sizeof(msg));
+	CHECK(strlen(msg) < sizeof(msg));
+	return 0;
+}

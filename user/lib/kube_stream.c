@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Socket-free decoders for the Kubernetes client: chunked transfer coding,
+ * the watch event stream built on it, JSON of Kubernetes-object size, and
+ * splitting a List into items without tokenizing the whole list.  All of
+ * them take input in arbitrary pieces or arbitrary bytes and fail with a
+ * message, never a crash; fuzz/fuzz_watch.c holds them to that.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "json.h" /* first: it configures jsmn (strict, parent links) */
+#include "kube.h"
+#include "log.h"
+
+/* ---- JSON of any Kubernetes size ---- */
+
+/* ks_json_parse stops at 1 MiB; an object can be larger (etcd takes 1.5
+ * MiB, a watch event wraps it).  A 16 MiB event of ordinary objects has
+ * ~1.5M tokens; this bounds the token array (20 bytes each) for hostile
+ * input. */
+#define KUBE_JSON_MAX_TOKENS (4 * 1000 * 1000)
+
+static int kube_json_parse(struct ks_json *j, const char *src, size_t len, size_t max_bytes, char *err,
+			   size_t errlen)
+{
+	return ks_json_parse_limits(j, src, len, max_bytes, KUBE_JSON_MAX_TOKENS, err, errlen);
+}
+
+/* The first bytes of s, printable, for messages. */
+static const char *snippet(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 4 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[o++] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+	}
+	if (i < n && o + 4 <= outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- chunked transfer coding ---- */
+
+enum {
+	CH_SIZE,       /* hex digits of a chunk size */
+	CH_SIZE_WS,    /* whitespace after the digits */
+	CH_EXT,        /* chunk extension, skipped to the line end */
+	CH_SIZE_LF,    /* CR seen at the end of the size line */
+	CH_DATA,
+	CH_DATA_END,   /* CR LF (or LF) after the data */
+	CH_DATA_LF,
+	CH_TRAILER,    /* trailer lines until an empty one */
+	CH_TRAILER_LF,
+	CH_DONE,
+};
+
+#define CH_MAX_LINE     4096
+#define CH_MAX_TRAILERS 65536
+/* 2^60: any real chunk is far smaller; this keeps the arithmetic exact */
+#define CH_MAX_SIZE     (1ull << 60)
+
+void kube_chunked_init(struct kube_chunked *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->state = CH_SIZE;
+}
+
+bool kube_chunked_done(const struct kube_chunked *d)
+{
+	return d->state == CH_DONE;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int ch_fail(struct kube_chunked *d, uint64_t at, unsigned char c, const char *what, char *err,
+		   size_t errlen)
+{
+	snprintf(err, errlen, "chunked body: byte %llu: %s, got %s%c%s(0x%02x)", (unsigned long long)at,
+		 what, c >= 0x20 && c < 0x7f ? "'" : "", c >= 0x20 && c < 0x7f ? (char)c : ' ',
+		 c >= 0x20 && c < 0x7f ? "' " : "", c);
+	d->error = -EPROTO;
+	return d->error;
+}
+
+/* The end of a size line: a zero size starts the trailers. */
+static void ch_size_line_done(struct kube_chunked *d)
+{
+	d->line_len = 0;
+	d->state = d->left ? CH_DATA : CH_TRAILER;
+}
+
+int kube_chunked_feed(struct kube_chunked *d, const char *in, size_t len, size_t *used,
+		      kube_sink_fn sink, void *arg, char *err, size_t errlen)
+{
+	size_t i = 0;
+	int rc = 0;
+
+	*used = 0;
+	if (d->error) {
+		snprintf(err, errlen, "chunked body: already failed at byte %llu", (unsigned long long)d->off);
+		return d->error;
+	}
+	while (i < len && d->state != CH_DONE) {
+		unsigned char c = (unsigned char)in[i];
+		uint64_t at = d->off + i;
+		int h;
+
+		switch (d->state) {
+		case CH_DATA: {
+			size_t n = len - i;
+
+			if ((uint64_t)n > d->left)
+				n = (size_t)d->left;
+			d->left -= n;
+			i += n;
+			if (!d->left)
+				d->state = CH_DATA_END;
+			rc = sink(arg, in + i - n, n);
+			if (rc)
+				goto out;
+			continue;
+		}
+		case CH_SIZE:
+			h = hexval(c);
+			if (h >= 0) {
+				if (d->left > (CH_MAX_SIZE >> 4)) {
+					rc = ch_fail(d, at, c, "chunk size over 2^60", err, errlen);
+					goto out;
+				}
+				d->left = d->left << 4 | (uint64_t)h;
+				d->ndigits++;
+			} else if (!d->ndigits) {
+				rc = ch_fail(d, at, c, "expected a hex chunk size", err, errlen);
+				goto out;
+			} else if (c == ' ' || c == '\t') {
+				d->state = CH_SIZE_WS;
+			} else if (c == ';') {
+				d->state = CH_EXT;
+			} else if (c == '\r') {
+				d->state = CH_SIZE_LF;
+			} else if (c == '\n') {
+				ch_size_line_done(d);
+			} else {
+				rc = ch_fail(d, at, c, "malformed chunk size", err, errlen);
+				goto out;
+			}
+			break;
+		case CH_SIZE_WS:
+			if (c == ';') {
+				d->state = CH_EXT;
+			} else if (c == '\r') {
+				d->state = CH_SIZE_LF;
+			} else if (c == '\n') {
+				ch_size_line_done(d);
+			} else if (c != ' ' && c != '\t') {
+				rc = ch_fail(d, at, c, "malformed chunk size", err, errlen);
+				goto out;
+			}
+			break;
+		case CH_EXT:
+			/* extensions carry nothing a watch needs; control bytes in
+			 * them mean the framing is already lost */
+			if (c == '\r') {
+				d->state = CH_SIZE_LF;
+			} else if (c == '\n') {
+				ch_size_line_done(d);
+			} else if (c < 0x20 && c != '\t') {
+				rc = ch_fail(d, at, c, "control byte in a chunk extension", err, errlen);
+				goto out;
+			}
+			break;
+		case CH_SIZE_LF:
+			if (c != '\n') {
+				rc = ch_fail(d, at, c, "expected LF after CR in a chunk size line", err, errlen);
+				goto out;
+			}
+			ch_size_line_done(d);
+			break;
+		case CH_DATA_END:
+			if (c == '\r') {
+				d->state = CH_DATA_LF;
+			} else if (c == '\n') {
+				d->state = CH_SIZE;
+				d->ndigits = 0;
+			} else {
+				rc = ch_fail(d, at, c, "expected CRLF after chunk data", err, errlen);
+				goto out;
+			}
+			break;
+		case CH_DATA_LF:
+			if (c != '\n') {
+				rc = ch_fail(d, at, c, "expected LF after chunk data", err, errlen);
+				goto out;
+			}
+			d->state = CH_SIZE;
+			d->ndigits = 0;
+			break;
+		case CH_TRAILER:
+			if (c == '\r') {
+				d->state = CH_TRAILER_LF;
+			} else if (c == '\n') {
+				if (!d->line_len)
+					d->state = CH_DONE;
+				d->line_len = 0;
+			} else if (c < 0x20 && c != '\t') {
+				rc = ch_fail(d, at, c, "control byte in a trailer", err, errlen);
+				goto out;
+			} else if (++d->line_len > CH_MAX_LINE) {
+				rc = ch_fail(d, at, c, "trailer line over 4 KiB", err, errlen);
+				goto out;
+			} else if (++d->trailer_bytes > CH_MAX_TRAILERS) {
+				rc = ch_fail(d, at, c, "trailers over 64 KiB", err, errlen);
+				goto out;
+			}
+			break;
+		case CH_TRAILER_LF:
+			if (c != '\n') {
+				rc = ch_fail(d, at, c, "expected LF after CR in a trailer", err, errlen);
+				goto out;
+			}
+			d->state = d->line_len ? CH_TRAILER : CH_DONE;
+			d->line_len = 0;
+			break;
+		}
+		i++;
+		/* a size line is bounded even when its extension never ends */
+		if ((d->state == CH_SIZE || d->state == CH_SIZE_WS || d->state == CH_EXT ||
+		     d->state == CH_SIZE_LF) && ++d->line_len > CH_MAX_LINE) {
+			rc = ch_fail(d, at, c, "chunk size line over 4 KiB", err, errlen);
+			goto out;
+		}
+	}
+	if (d->state == CH_DONE)
+		rc = 1;
+out:
+	d->off += i;
+	*used = i;
+	return rc;
+}
+
+/* ---- watch event stream ---- */
+
+void kube_watch_decoder_init(struct kube_watch_decoder *d, bool chunked, size_t max_event,
+			     const char *rv)
+{
+	memset(d, 0, sizeof(*d));
+	kube_chunked_init(&d->ch);
+	d->chunked = chunked;
+	d->max_event = max_event ? max_event : KUBE_EVENT_MAX;
+	ks_buf_init(&d->line, d->max_event);
+	if (rv)
+		snprintf(d->rv, sizeof(d->rv), "%s", rv);
+}
+
+void kube_watch_decoder_free(struct kube_watch_decoder *d)
+{
+	ks_buf_free(&d->line);
+}
+
+struct feed_ctx {
+	struct kube_watch_decoder *d;
+	kube_event_fn cb;
+	void *arg;
+	char *err;
+	size_t errlen;
+};
+
+/* metadata.resourceVersion of the object at token 0 of v into rv. */
+static int take_rv(struct kube_watch_decoder *d, const struct ks_json *v, char *err, size_t errlen)
+{
+	char rv[KUBE_RV_MAX];
+	int i = ks_json_member(v, ks_json_member(v, 0, "metadata"), "resourceVersion");
+
+	if (i < 0)
+		return 0; /* objects without one (a Status) leave rv alone */
+	if (ks_json_string(v, i, rv, sizeof(rv)) || !rv[0]) {
+		snprintf(err, errlen, "watch event %llu: metadata.resourceVersion is not a string of 1..%d bytes",
+			 d->events, KUBE_RV_MAX - 1);
+		return -EBADMSG;
+	}
+	memcpy(d->rv, rv, sizeof(rv));
+	return 0;
+}
+
+static int decode_event(struct feed_ctx *f, const char *s, size_t n)
+{
+	struct kube_watch_decoder *d = f->d;
+	struct ks_json j = { 0 }, v;
+	char why[160], type[32], msg[256], snip[64];
+	int rc, t, o, code;
+
+	/* blank lines (keep-alive newlines, CRLF ends) carry no event */
+	while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r')) {
+		s++;
+		n--;
+	}
+	if (!n)
+		return 0;
+	d->events++;
+	rc = kube_json_parse(&j, s, n, d->max_event, why, sizeof(why));
+	if (rc) {
+		snprintf(f->err, f->errlen, "watch event %llu (stream byte %llu): %s: %s", d->events,
+			 (unsigned long long)d->stream_off, why, snippet(s, n, snip, sizeof(snip)));
+		return rc == -ENOMEM ? rc : -EBADMSG;
+	}
+	rc = -EBADMSG;
+	if (!ks_json_is_object(&j, 0)) {
+		snprintf(f->err, f->errlen, "watch event %llu: a JSON %s, not an object: %s", d->events,
+			 ks_json_type_name(&j, 0), snippet(s, n, snip, sizeof(snip)));
+		goto out;
+	}
+	t = ks_json_member(&j, 0, "type");
+	if (ks_json_string(&j, t, type, sizeof(type))) {
+		snprintf(f->err, f->errlen, "watch event %llu: \"type\" is %s, not a short string: %s", d->events,
+			 t < 0 ? "missing" : ks_json_type_name(&j, t), snippet(s, n, snip, sizeof(snip)));
+		goto out;
+	}
+	o = ks_json_member(&j, 0, "object");
+	if (!ks_json_is_object(&j, o)) {
+		snprintf(f->err, f->errlen, "watch event %llu (%s): \"object\" is %s, not an object", d->events,
+			 snippet(type, strlen(type), snip, sizeof(snip)), ks_json_type_name(&j, o));
+		goto out;
+	}
+	/* a view whose root is the object: callers use paths from it */
+	v = (struct ks_json){ .src = j.src, .len = j.len, .tok = j.tok + o, .ntok = ks_json_next(&j, o) - o };
+	if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
+		rc = take_rv(d, &v, f->err, f->errlen);
+		if (!rc)
+			rc = f->cb ? f->cb(f->arg, type, s + j.tok[o].start,
+					   (size_t)(j.tok[o].end - j.tok[o].start), &v) : 0;
+	} else if (!strcmp(type, "BOOKMARK")) {
+		d->bookmarks++;
+		rc = take_rv(d, &v, f->err, f->errlen);
+	} else if (!strcmp(type, "ERROR")) {
+		/* a Status: code 410 means rv is older than the server keeps */
+		t = ks_json_member(&v, 0, "code");
+		code = ks_json_is_number(&v, t) ? atoi(v.src + v.tok[t].start) : 0;
+		if (ks_json_string(&v, ks_json_member(&v, 0, "message"), msg, sizeof(msg)))
+			snprintf(msg, sizeof(msg), "(no message)");
+		snippet(msg, strlen(msg), msg, sizeof(msg));
+		if (code == 410) {
+			snprintf(f->err, f->errlen, "watch expired (ERROR event, 410): %s", msg);
+			rc = KUBE_WATCH_GONE;
+		} else {
+			snprintf(f->err, f->errlen, "watch ERROR event, code %d: %s", code, msg);
+			rc = -EPROTO;
+		}
+	} else {
+		d->skipped++;
+		if (!d->quiet)
+			ks_warn("skipping watch event of unknown type", "type=\"%s\" event=%llu stream_byte=%llu",
+				snippet(type, strlen(type), snip, sizeof(snip)), d->events,
+				(unsigned long long)d->stream_off);
+		rc = 0;
+	}
+out:
+	ks_json_free(&j);
+	return rc;
+}
+
+/* Decoded stream bytes in: split into lines, decode each whole line. */
+static int line_sink(void *arg, const char *data, size_t len)
+{
+	struct feed_ctx *f = arg;
+	struct kube_watch_decoder *d = f->d;
+	int rc;
+
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) : len;
+
+		if (d->line.len + n > d->max_event) {
+			snprintf(f->err, f->errlen, "watch event %llu (stream byte %llu) is over the %zu byte limit",
+				 d->events + 1, (unsigned long long)d->stream_off, d->max_event);
+			return -E2BIG;
+		}
+		if (!nl) {
+			rc = ks_buf_append(&d->line, data, n);
+			if (rc) {
+				snprintf(f->err, f->errlen, "out of memory for a watch event of %zu bytes",
+					 d->line.len + n);
+				return rc;
+			}
+			d->stream_off += n;
+			return 0;
+		}
+		if (!d->line.len) {
+			/* the usual case, a whole event in one read: no copy */
+			rc = decode_event(f, data, n);
+		} else {
+			rc = ks_buf_append(&d->line, data, n);
+			if (rc) {
+				snprintf(f->err, f->errlen, "out of memory for a watch event of %zu bytes",
+					 d->line.len + n);
+				return rc;
+			}
+			rc = decode_event(f, d->line.data, d->line.len);
+			ks_buf_reset(&d->line);
+			/* one huge event must not pin its buffer for the stream's life */
+			if (d->line.cap > (1u << 20))
+				ks_buf_free(&d->line);
+		}
+		d->stream_off += n + 1;
+		if (rc)
+			return rc;
+		data += n + 1;
+		len -= n + 1;
+	}
+	return 0;
+}
+
+int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size_t len,
+			    kube_event_fn cb, void *arg, char *err, size_t errlen)
+{
+	struct feed_ctx f = { d, cb, arg, err, errlen };
+	size_t used;
+	int rc;
+
+	if (d->error) {
+		snprintf(err, errlen, "watch stream already ended (%d) after %llu events", d->error, d->events);
+		return d->error;
+	}
+	if (!d->chunked) {
+		rc = line_sink(&f, data, len);
+	} else {
+		rc = kube_chunked_feed(&d->ch, data, len, &used, line_sink, &f, err, errlen);
+		if (rc == 1) {
+			/* the terminal chunk: a last event may lack its newline */
+			rc = d->line.len ? decode_event(&f, d->line.data, d->line.len) : 0;
+			ks_buf_reset(&d->line);
+			if (!rc)
+				rc = KUBE_WATCH_CLOSED;
+		}
+	}
+	if (rc)
+		d->error = rc;
+	return rc;
+}
+
+int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, void *arg,
+			      char *err, size_t errlen)
+{
+	struct feed_ctx f = { d, cb, arg, err, errlen };
+	char why[256];
+	size_t pending = d->line.len;
+	int rc;
+
+	if (d->error)
+		return d->error;
+	if (d->chunked) {
+		snprintf(err, errlen, "connection dropped %s after %llu events",
+			 pending ? "mid-event" : "before the terminal chunk", d->events);
+		rc = KUBE_WATCH_CLOSED;
+	} else if (pending) {
+		/* an identity-framed stream ends at EOF; its last line may be whole */
+		rc = decode_event(&f, d->line.data, d->line.len);
+		if (rc == -EBADMSG) {
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "connection dropped mid-event (%zu bytes: %s)", pending, why);
+			rc = KUBE_WATCH_CLOSED;
+		} else if (!rc) {
+			rc = KUBE_WATCH_CLOSED;
+		}
+	} else {
+		rc = KUBE_WATCH_CLOSED;
+	}
+	ks_buf_reset(&d->line);
+	d->error = rc;
+	return rc;
+}
+
+/* ---- List splitting ---- */
+
+/* A lenient lexer: it finds where values end (strings, brackets, bare
+ * words) so a List can be cut into items; every item is then parsed
+ * strictly on its own. */
+struct scan {
+	const char *s;
+	size_t len, i;
+};
+
+#define SCAN_MAX_DEPTH 1024
+
+static void sc_ws(struct scan *c)
+{
+	while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\n' || c->s[c->i] == '\r' ||
+				 c->s[c->i] == '\t'))
+		c->i++;
+}
+
+static int sc_string(struct scan *c)
+{
+	for (c->i++; c->i < c->len; c->i++) {
+		unsigned char ch = (unsigned char)c->s[c->i];
+
+		if (ch == '\\')
+			c->i++;
+		else if (ch == '"') {
+			c->i++;
+			return 0;
+		} else if (ch < 0x20)
+			return -1;
+	}
+	return -1;
+}
+
+static bool is_word(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       ch == '-' || ch == '+' || ch == '.';
+}
+
+static int sc_value(struct scan *c)
+{
+	unsigned char stack[SCAN_MAX_DEPTH / 8] = { 0 };
+	size_t depth = 0;
+
+	for (;;) {
+		char ch;
+
+		sc_ws(c);
+		if (c->i >= c->len)
+			return -1;
+		ch = c->s[c->i];
+		if (ch == '"') {
+			if (sc_string(c))
+				return -1;
+		} else if (ch == '{' || ch == '[') {
+			if (depth >= SCAN_MAX_DEPTH)
+				return -1;
+			if (ch == '{')
+				stack[depth / 8] |= (unsigned char)(1u << (depth % 8));
+			else
+				stack[depth / 8] &= (unsigned char)~(1u << (depth % 8));
+			depth++;
+			c->i++;
+			continue;
+		} else if (ch == '}' || ch == ']') {
+			if (!depth || (ch == '}') != !!(stack[(depth - 1) / 8] & (1u << ((depth - 1) % 8))))
+				return -1;
+			depth--;
+			c->i++;
+		} else if (ch == ',' || ch == ':') {
+			if (!depth)
+				return -1;
+			c->i++;
+			continue;
+		} else if (is_word(ch)) {
+			while (c->i < c->len && is_word(c->s[c->i]))
+				c->i++;
+		} else {
+			return -1;
+		}
+		if (!depth)
+			return 0;
+	}
+}
+
+/* A member name at c->i into name (cut to fit; only compared). */
+static int sc_key(struct scan *c, char *name, size_t namelen)
+{
+	size_t start = c->i + 1, n;
+
+	if (c->i >= c->len || c->s[c->i] != '"' || sc_string(c))
+		return -1;
+	n = c->i - 1 - start;
+	if (n >= namelen)
+		n = namelen - 1;
+	memcpy(name, c->s + start, n);
+	name[n] = '\0';
+	return 0;
+}
+
+int kube_list_split(const char *body, size_t len, kube_item_fn cb, void *arg, char *rv, size_t rvlen,
+		    char *cont, size_t contlen, char *err, size_t errlen)
+{
+	struct scan c = { body, len, 0 };
+	struct ks_json j = { 0 };
+	char key[32], why[160];
+	size_t nitems = 0, start;
+	bool items = false;
+	int rc, i;
+
+	if (rvlen)
+		rv[0] = '\0';
+	if (contlen)
+		cont[0] = '\0';
+	sc_ws(&c);
+	if (c.i >= len || body[c.i] != '{') {
+		snprintf(err, errlen, "list response is not a JSON object (byte %zu)", c.i);
+		return -EBADMSG;
+	}
+	c.i++;
+	sc_ws(&c);
+	if (c.i < len && body[c.i] == '}')
+		c.i++;
+	else
+		for (;;) {
+			sc_ws(&c);
+			if (sc_key(&c, key, sizeof(key)))
+				goto bad;
+			sc_ws(&c);
+			if (c.i >= len || body[c.i] != ':')
+				goto bad;
+			c.i++;
+			sc_ws(&c);
+			start = c.i;
+			if (!strcmp(key, "items") && c.i < len && body[c.i] == '[') {
+				items = true;
+				c.i++;
+				sc_ws(&c);
+				if (c.i < len && body[c.i] == ']') {
+					c.i++;
+				} else {
+					for (;;) {
+						sc_ws(&c);
+						start = c.i;
+						if (sc_value(&c))
+							goto bad;
+						rc = kube_json_parse(&j, body + start, c.i - start, KUBE_EVENT_MAX,
+								     why, sizeof(why));
+						if (rc) {
+							snprintf(err, errlen, "list item %zu (byte %zu): %s", nitems,
+								 start, why);
+							return rc == -ENOMEM ? rc : -EBADMSG;
+						}
+						if (!ks_json_is_object(&j, 0)) {
+							ks_json_free(&j);
+							snprintf(err, errlen, "list item %zu (byte %zu) is not an object",
+								 nitems, start);
+							return -EBADMSG;
+						}
+						rc = cb ? cb(arg, body + start, c.i - start, &j) : 0;
+						ks_json_free(&j);
+						if (rc)
+							return rc;
+						nitems++;
+						sc_ws(&c);
+						if (c.i < len && body[c.i] == ',') {
+							c.i++;
+							continue;
+						}
+						if (c.i < len && body[c.i] == ']') {
+							c.i++;
+							break;
+						}
+						goto bad;
+					}
+				}
+			} else {
+				if (sc_value(&c))
+					goto bad;
+				if (!strcmp(key, "items")) {
+					if (c.i - start != 4 || memcmp(body + start, "null", 4)) {
+						snprintf(err, errlen, "list \"items\" is not an array (byte %zu)", start);
+						return -EBADMSG;
+					}
+					items = true;
+				}
+				if (!strcmp(key, "metadata")) {
+					rc = ks_json_parse(&j, body + start, c.i - start, why, sizeof(why));
+					if (rc) {
+						snprintf(err, errlen, "list metadata (byte %zu): %s", start, why);
+						return -EBADMSG;
+					}
+					i = ks_json_member(&j, 0, "resourceVersion");
+					if (i >= 0 && rvlen && ks_json_string(&j, i, rv, rvlen)) {
+						ks_json_free(&j);
+						snprintf(err, errlen, "list metadata.resourceVersion is not a string of "
+							 "under %zu bytes", rvlen);
+						return -EBADMSG;
+					}
+					i = ks_json_member(&j, 0, "continue");
+					if (i >= 0 && contlen && ks_json_string(&j, i, cont, contlen)) {
+						ks_json_free(&j);
+						snprintf(err, errlen, "list metadata.continue is not a string of "
+							 "under %zu bytes", contlen);
+						return -EBADMSG;
+					}
+					ks_json_free(&j);
+				}
+			}
+			sc_ws(&c);
+			if (c.i < len && body[c.i] == ',') {
+				c.i++;
+				continue;
+			}
+			if (c.i < len && body[c.i] == '}') {
+				c.i++;
+				break;
+			}
+			goto bad;
+		}
+	sc_ws(&c);
+	if (c.i != len) {
+		snprintf(err, errlen, "trailing data after the list at byte %zu", c.i);
+		return -EBADMSG;
+	}
+	if (!items) {
+		/* "items": null is an empty list; no member at all is not a list */
+		snprintf(err, errlen, "response has no \"items\" array: not a List");
+		return -EBADMSG;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "malformed list JSON at byte %zu of %zu", c.i, len);
+	return -EBADMSG;
+}
