@@ -40,6 +40,9 @@ static void usage(FILE *out)
 		"  --node NAME         node name in /score, env NODE_NAME (default hostname)\n"
 		"  --request-timeout-ms MS  time a client has to send a whole request (10000)\n"
 		"  --idle-timeout-ms MS     keep-alive connections idle longer are closed (60000)\n"
+		"  --test-score-file FILE  TEST ONLY: /score answers '<0..100> <allow|deny>'\n"
+		"                      read from FILE on each request instead of the pins\n"
+		"                      (env KSENSE_TEST_SCORE_FILE; scheduler tests and bench)\n"
 		"  -v, --verbose       debug logs\n"
 		"  -h, --help          this text\n"
 		"\n"
@@ -117,6 +120,8 @@ int main(int argc, char **argv)
 	snprintf(app.node_name, sizeof(app.node_name), "%s", env_or("NODE_NAME", app.node_name));
 	if (getenv("KSENSE_WEBHOOK_PORT") && parse_port("KSENSE_WEBHOOK_PORT", getenv("KSENSE_WEBHOOK_PORT"), &o.tls_port))
 		return 2;
+	if (getenv("KSENSE_TEST_SCORE_FILE"))
+		snprintf(app.test_score_file, sizeof(app.test_score_file), "%s", getenv("KSENSE_TEST_SCORE_FILE"));
 	if (getenv("KSENSE_AGENT_PORT") && parse_port("KSENSE_AGENT_PORT", getenv("KSENSE_AGENT_PORT"), &o.agent_port))
 		return 2;
 	if (parse_namespaces(&app, env_or("KSENSE_WEBHOOK_NAMESPACES", "")))
@@ -187,6 +192,8 @@ int main(int argc, char **argv)
 			else
 				o.idle_timeout_ms = ms;
 			i += skip;
+		} else if (!strcmp(a, "--test-score-file")) {
+			snprintf(app.test_score_file, sizeof(app.test_score_file), "%s", v); i += skip;
 		} else if (!strcmp(a, "--node")) {
 			snprintf(app.node_name, sizeof(app.node_name), "%s", v); i += skip;
 		} else {
@@ -194,6 +201,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (app.test_score_file[0])
+		ks_warn("TEST MODE: /score is read from a file, not from the kernel", "file=%s",
+			app.test_score_file);
 	if (!o.tls_addr && !o.agent_addr) {
 		fprintf(stderr, "ksense-webhook: --no-tls and --no-agent leave nothing to serve\n");
 		return 2;

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include "agent_client.h"
-#include "json.h"
 
-#define RESPONSE_MAX_BYTES 65536
+#define DEFAULT_MAX_BYTES (64u << 10)
+#define HEAD_MAX_BYTES    4096u
+#define MANY_MAX          4096
+
+enum { G_CONNECTING = 1, G_SENDING, G_RECEIVING, G_DONE };
 
 static long long ms_now(void)
 {
@@ -22,21 +27,241 @@ static long long ms_now(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Wait for fd to be ready for `events` until the deadline; 0, -ETIMEDOUT. */
-static int wait_fd(int fd, short events, long long deadline)
+static void finish(struct ks_agent_get *g, int rc)
 {
-	struct pollfd p = { .fd = fd, .events = events };
-	long long left = deadline - ms_now();
-	int rc;
+	if (g->fd >= 0)
+		close(g->fd);
+	g->fd = -1;
+	g->rc = rc;
+	g->state = G_DONE;
+}
 
-	if (left <= 0)
-		return -ETIMEDOUT;
-	do {
-		rc = poll(&p, 1, (int)left);
-	} while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return -errno;
-	return rc == 0 ? -ETIMEDOUT : 0;
+static void fail(struct ks_agent_get *g, int rc, const char *fmt, const char *what)
+{
+	snprintf(g->err, sizeof(g->err), fmt, g->host, g->port, what);
+	finish(g, rc);
+}
+
+/* Numeric addresses only: agents are found by pod IP, and a resolver
+ * call would block the loop every other agent is waiting in. */
+static void start(struct ks_agent_get *g)
+{
+	struct sockaddr_storage ss = {};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
+	int n;
+
+	g->fd = -1;
+	g->rc = -EINPROGRESS;
+	g->status = 0;
+	g->body = g->raw = NULL;
+	g->body_len = g->raw_len = g->sent = 0;
+	g->err[0] = '\0';
+	if (!g->max_bytes)
+		g->max_bytes = DEFAULT_MAX_BYTES;
+	if (!g->host || !g->path || g->port <= 0 || g->port > 65535) {
+		snprintf(g->err, sizeof(g->err), "no address for the agent");
+		finish(g, -EINVAL);
+		return;
+	}
+	if (inet_pton(AF_INET, g->host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((unsigned short)g->port);
+		sl = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, g->host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((unsigned short)g->port);
+		sl = sizeof(*s6);
+	} else {
+		fail(g, -EHOSTUNREACH, "%s:%d: %s", "not an IP address");
+		return;
+	}
+	n = snprintf(g->req, sizeof(g->req),
+		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ksense\r\nAccept: application/json\r\n"
+		     "Connection: close\r\n\r\n", g->path, g->host);
+	if (n < 0 || (size_t)n >= sizeof(g->req)) {
+		fail(g, -ENAMETOOLONG, "%s:%d: %s", "request path too long");
+		return;
+	}
+	g->req_len = (size_t)n;
+	g->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (g->fd < 0) {
+		fail(g, -errno, "%s:%d: socket: %s", strerror(errno));
+		return;
+	}
+	if (connect(g->fd, (struct sockaddr *)&ss, sl) && errno != EINPROGRESS) {
+		fail(g, -errno, "connect %s:%d: %s", strerror(errno));
+		return;
+	}
+	g->state = G_CONNECTING;
+}
+
+/* The head is complete and Content-Length says how much body follows:
+ * done as soon as it is all here, without waiting for the close. */
+static int parse_head(struct ks_agent_get *g, bool eof)
+{
+	char *end = memmem(g->raw, g->raw_len, "\r\n\r\n", 4), *cl;
+	size_t head, want;
+
+	if (!end)
+		return eof ? -EPROTO : 0;
+	head = (size_t)(end - g->raw) + 4;
+	if (sscanf(g->raw, "HTTP/1.%*1[01] %3d", &g->status) != 1 || g->status < 100)
+		return -EPROTO;
+	cl = strcasestr(g->raw, "\r\ncontent-length:");
+	if (cl && cl < end) {
+		want = strtoull(cl + 17, NULL, 10);
+		if (want > g->max_bytes)
+			return -E2BIG;
+		if (g->raw_len - head < want)
+			return eof ? -EPIPE : 0;
+		g->body_len = want;
+	} else if (memmem(g->raw, head, "chunked", 7)) {
+		return -EPROTO; /* the agent never sends it */
+	} else {
+		if (!eof)
+			return 0;
+		g->body_len = g->raw_len - head;
+	}
+	g->body = malloc(g->body_len + 1);
+	if (!g->body)
+		return -ENOMEM;
+	memcpy(g->body, g->raw + head, g->body_len);
+	g->body[g->body_len] = '\0';
+	return 1;
+}
+
+static void on_ready(struct ks_agent_get *g, short revents)
+{
+	size_t cap = g->max_bytes + HEAD_MAX_BYTES;
+	int soerr = 0, rc;
+	socklen_t sl = sizeof(soerr);
+	ssize_t n;
+
+	if (g->state == G_CONNECTING) {
+		if (getsockopt(g->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr) {
+			fail(g, -(soerr ?: errno), "connect %s:%d: %s", strerror(soerr ?: errno));
+			return;
+		}
+		g->state = G_SENDING;
+	}
+	if (g->state == G_SENDING) {
+		n = send(g->fd, g->req + g->sent, g->req_len - g->sent, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n < 0) {
+			fail(g, -errno, "%s:%d: send: %s", strerror(errno));
+			return;
+		}
+		g->sent += (size_t)n;
+		if (g->sent == g->req_len)
+			g->state = G_RECEIVING;
+		return;
+	}
+	if (g->state != G_RECEIVING || !(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	if (!g->raw) {
+		g->raw = malloc(cap + 1);
+		if (!g->raw) {
+			fail(g, -ENOMEM, "%s:%d: %s", "out of memory");
+			return;
+		}
+	}
+	n = recv(g->fd, g->raw + g->raw_len, cap - g->raw_len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		fail(g, -errno, "%s:%d: recv: %s", strerror(errno));
+		return;
+	}
+	g->raw_len += (size_t)n;
+	g->raw[g->raw_len] = '\0';
+	rc = parse_head(g, n == 0);
+	if (rc == 0 && g->raw_len == cap)
+		rc = -E2BIG;
+	if (rc == 0)
+		return;
+	if (rc < 0) {
+		fail(g, rc, "%s:%d: %s",
+		     rc == -E2BIG ? "response too large" : rc == -EPIPE ? "connection closed mid-body" :
+		     rc == -ENOMEM ? "out of memory" : "not an HTTP/1.1 response");
+		return;
+	}
+	finish(g, 0);
+}
+
+int ks_agent_get_many(struct ks_agent_get *g, int n, int timeout_ms)
+{
+	long long deadline = ms_now() + (timeout_ms > 0 ? timeout_ms : 1);
+	struct pollfd *pfd;
+	int *idx, i, np, ok = 0;
+
+	if (n <= 0)
+		return 0;
+	if (n > MANY_MAX)
+		n = MANY_MAX;
+	pfd = calloc((size_t)n, sizeof(*pfd));
+	idx = calloc((size_t)n, sizeof(*idx));
+	for (i = 0; i < n; i++)
+		start(&g[i]);
+	if (!pfd || !idx) {
+		for (i = 0; i < n; i++)
+			if (g[i].state != G_DONE) {
+				snprintf(g[i].err, sizeof(g[i].err), "out of memory");
+				finish(&g[i], -ENOMEM);
+			}
+		goto out;
+	}
+	for (;;) {
+		long long left = deadline - ms_now();
+
+		for (i = np = 0; i < n; i++) {
+			if (g[i].state == G_DONE)
+				continue;
+			pfd[np].fd = g[i].fd;
+			pfd[np].events = g[i].state == G_RECEIVING ? POLLIN : POLLOUT;
+			pfd[np].revents = 0;
+			idx[np++] = i;
+		}
+		if (!np)
+			break;
+		if (left <= 0) {
+			for (i = 0; i < np; i++) {
+				struct ks_agent_get *t = &g[idx[i]];
+				char what[64];
+
+				snprintf(what, sizeof(what), "%sno answer within %d ms",
+					 t->state == G_CONNECTING ? "connect: " : "", timeout_ms);
+				fail(t, -ETIMEDOUT, "%s:%d: %s", what);
+			}
+			break;
+		}
+		if (poll(pfd, (nfds_t)np, (int)(left > INT_MAX ? INT_MAX : left)) < 0 && errno != EINTR) {
+			for (i = 0; i < np; i++)
+				fail(&g[idx[i]], -errno, "%s:%d: poll: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < np; i++)
+			if (pfd[i].revents)
+				on_ready(&g[idx[i]], pfd[i].revents);
+	}
+out:
+	for (i = 0; i < n; i++) {
+		free(g[i].raw);
+		g[i].raw = NULL;
+		ok += g[i].rc == 0;
+	}
+	free(pfd);
+	free(idx);
+	return ok;
+}
+
+void ks_agent_get_free(struct ks_agent_get *g)
+{
+	free(g->body);
+	g->body = NULL;
+	g->body_len = 0;
 }
 
 int ks_agent_score_parse(const char *body, size_t len, struct ks_agent_score *out, char *err,
@@ -52,14 +277,14 @@ int ks_agent_score_parse(const char *body, size_t len, struct ks_agent_score *ou
 		return rc;
 	rc = -EINVAL;
 	i = ks_json_path(&j, "score");
-	if (i < 0 || j.tok[i].type != JSMN_PRIMITIVE || j.tok[i].end - j.tok[i].start >= (int)sizeof(num)) {
+	if (!ks_json_is_number(&j, i) || j.tok[i].end - j.tok[i].start >= (int)sizeof(num)) {
 		snprintf(err, errlen, "/score without a numeric score");
 		goto out;
 	}
 	snprintf(num, sizeof(num), "%.*s", j.tok[i].end - j.tok[i].start, body + j.tok[i].start);
 	out->score = (unsigned int)strtoul(num, NULL, 10);
-	if (out->score > 100) {
-		snprintf(err, errlen, "/score score %u out of 0..100", out->score);
+	if (num[0] == '-' || out->score > 100) {
+		snprintf(err, errlen, "/score score %s out of 0..100", num);
 		goto out;
 	}
 	if (ks_json_string(&j, ks_json_path(&j, "decision"), out->decision, sizeof(out->decision)) ||
@@ -70,10 +295,10 @@ int ks_agent_score_parse(const char *body, size_t len, struct ks_agent_score *ou
 	out->deny = !strcmp(out->decision, "deny");
 	ks_json_string(&j, ks_json_path(&j, "band"), out->band, sizeof(out->band));
 	i = ks_json_path(&j, "seq");
-	if (i >= 0 && j.tok[i].type == JSMN_PRIMITIVE)
+	if (ks_json_is_number(&j, i))
 		out->seq = strtoull(body + j.tok[i].start, NULL, 10);
 	i = ks_json_path(&j, "window_age_ms");
-	if (i >= 0 && j.tok[i].type == JSMN_PRIMITIVE)
+	if (ks_json_is_number(&j, i))
 		out->window_age_ms = strtoull(body + j.tok[i].start, NULL, 10);
 	rc = 0;
 out:
@@ -81,96 +306,85 @@ out:
 	return rc;
 }
 
+int ks_agent_score_from(const struct ks_agent_get *g, struct ks_agent_score *out, char *err,
+			size_t errlen)
+{
+	size_t k;
+
+	if (g->rc) {
+		snprintf(err, errlen, "%s", g->err);
+		return g->rc;
+	}
+	if (g->status != 200) {
+		/* the body's first line, printable, for the node's reason */
+		for (k = 0; k < g->body_len && k < 100 && g->body[k] >= ' ' && g->body[k] < 127; k++)
+			;
+		snprintf(err, errlen, "%s:%d %s answered %d: %.*s", g->host, g->port, g->path, g->status,
+			 (int)k, g->body);
+		return -EIO;
+	}
+	return ks_agent_score_parse(g->body, g->body_len, out, err, errlen);
+}
+
 int ks_agent_score_get(const char *host, int port, int timeout_ms, struct ks_agent_score *out,
 		       char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV }, *ai = NULL;
-	long long deadline = ms_now() + timeout_ms;
-	char portstr[16], req[512], *resp = NULL, *body;
-	size_t got = 0;
-	int fd = -1, rc, status = 0;
-	socklen_t sl = sizeof(rc);
-	ssize_t n;
+	struct ks_agent_get g = { .host = host, .port = port, .path = "/score" };
+	int rc;
 
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	rc = getaddrinfo(host, portstr, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "resolve %s: %s", host, gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		goto out;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
-		rc = -errno;
-		snprintf(err, errlen, "connect %s:%d: %s", host, port, strerror(errno));
-		goto out;
-	}
-	rc = wait_fd(fd, POLLOUT, deadline);
-	if (!rc && getsockopt(fd, SOL_SOCKET, SO_ERROR, &status, &sl) == 0 && status)
-		rc = -status;
-	if (rc) {
-		snprintf(err, errlen, "connect %s:%d: %s", host, port,
-			 rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
-		goto out;
-	}
-	n = snprintf(req, sizeof(req), "GET /score HTTP/1.1\r\nHost: %s\r\nUser-Agent: ksense-scheduler\r\n"
-		     "Accept: application/json\r\nConnection: close\r\n\r\n", host);
-	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-		rc = -EIO;
-		snprintf(err, errlen, "send to %s:%d failed", host, port);
-		goto out;
-	}
-	resp = malloc(RESPONSE_MAX_BYTES + 1);
-	if (!resp) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		rc = wait_fd(fd, POLLIN, deadline);
-		if (rc) {
-			snprintf(err, errlen, "%s:%d /score: no answer within %d ms", host, port, timeout_ms);
-			goto out;
-		}
-		n = recv(fd, resp + got, RESPONSE_MAX_BYTES - got, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "%s:%d: %s", host, port, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == RESPONSE_MAX_BYTES) {
-			rc = -E2BIG;
-			snprintf(err, errlen, "%s:%d /score response over %d bytes", host, port, RESPONSE_MAX_BYTES);
-			goto out;
-		}
-	}
-	resp[got] = '\0';
-	body = strstr(resp, "\r\n\r\n");
-	if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1 || !body) {
-		rc = -EPROTO;
-		snprintf(err, errlen, "%s:%d: not an HTTP response", host, port);
-		goto out;
-	}
-	body += 4;
-	if (status != 200) {
-		rc = -EIO;
-		snprintf(err, errlen, "%s:%d /score answered %d: %.120s", host, port, status, body);
-		goto out;
-	}
-	rc = ks_agent_score_parse(body, got - (size_t)(body - resp), out, err, errlen);
-out:
-	free(resp);
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
+	memset(out, 0, sizeof(*out));
+	ks_agent_get_many(&g, 1, timeout_ms);
+	rc = ks_agent_score_from(&g, out, err, errlen);
+	ks_agent_get_free(&g);
 	return rc;
+}
+
+static int str_at(const struct ks_json *j, int root, const char *path, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	return ks_json_string(j, ks_json_path_at(j, root, path), out, outlen);
+}
+
+int ks_agent_from_pod(const struct ks_json *j, int root, int default_port, struct ks_agent_ep *ep,
+		      char *err, size_t errlen)
+{
+	char phase[32], port[16];
+	int ann, i;
+	char *end;
+	long v;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->port = default_port;
+	str_at(j, root, "metadata.name", ep->pod, sizeof(ep->pod));
+	str_at(j, root, "spec.nodeName", ep->node, sizeof(ep->node));
+	str_at(j, root, "status.podIP", ep->host, sizeof(ep->host));
+	str_at(j, root, "status.phase", phase, sizeof(phase));
+	ann = ks_json_path_at(j, root, "metadata.annotations");
+	i = ann >= 0 ? ks_json_member(j, ann, KS_AGENT_PORT_ANNOTATION) : -1;
+	if (i >= 0) {
+		if (ks_json_string(j, i, port, sizeof(port))) {
+			snprintf(err, errlen, "pod %s: annotation %s is not a string", ep->pod,
+				 KS_AGENT_PORT_ANNOTATION);
+			return -EINVAL;
+		}
+		errno = 0;
+		v = strtol(port, &end, 10);
+		if (!port[0] || *end || errno || v < 1 || v > 65535) {
+			snprintf(err, errlen, "pod %s: annotation %s=\"%s\" is not a port 1..65535", ep->pod,
+				 KS_AGENT_PORT_ANNOTATION, port);
+			return -EINVAL;
+		}
+		ep->port = (int)v;
+	}
+	if (ks_json_path_at(j, root, "metadata.deletionTimestamp") >= 0 &&
+	    !ks_json_is_null(j, ks_json_path_at(j, root, "metadata.deletionTimestamp"))) {
+		snprintf(err, errlen, "pod %s is terminating", ep->pod);
+		return -ENOENT;
+	}
+	if (!ep->node[0] || !ep->host[0] || strcmp(phase, "Running")) {
+		snprintf(err, errlen, "pod %s not serving (node \"%s\", phase \"%s\", ip \"%s\")", ep->pod,
+			 ep->node, phase, ep->host);
+		return -ENOENT;
+	}
+	return 0;
 }

@@ -17,6 +17,9 @@ struct ks_app {
 	char data_dir[512];
 	char namespaces[KS_MAX_NAMESPACES][64];
 	int nr_namespaces;            /* 0: every namespace */
+	/* TEST ONLY (--test-score-file): /score answers from this file, so
+	 * several agents on loopback can play nodes with chosen scores */
+	char test_score_file[512];
 	struct ks_csvlog csv;
 	/* the daemon's own metrics */
 	unsigned long long requests[R_NR][6];  /* by status class 1xx..5xx, [0] other */

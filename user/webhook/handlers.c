@@ -90,6 +90,33 @@ static void num_or_null(struct ks_buf *b, const char *key, bool valid, double v)
 		ks_buf_printf(b, "\"%s\":null,", key);
 }
 
+/* The file holds "<score 0..100> <allow|deny>"; it is read on every
+ * request so a test can move a node's score while the daemon runs. */
+static void test_score(struct ks_app *a, struct ks_response *r)
+{
+	char text[64] = "", decision[16] = "";
+	unsigned int score = 0;
+	FILE *f = fopen(a->test_score_file, "re");
+	size_t n = 0;
+	int tail = -1;
+
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	if (!f || sscanf(text, "%3u %15s %n", &score, decision, &tail) != 2 || tail != (int)n || score > 100 ||
+	    (strcmp(decision, "allow") && strcmp(decision, "deny"))) {
+		error_json(r, 503, "test score file unreadable or not '<0..100> <allow|deny>'");
+		return;
+	}
+	ks_buf_printf(&r->body, "{\"node\":");
+	ks_buf_json_str(&r->body, a->node_name);
+	ks_buf_printf(&r->body, ",\"seq\":1,\"window_age_ms\":0,\"score\":%u,\"band\":\"%s\",\"decision\":\"%s\","
+		      "\"score_from\":\"test-score-file\"}\n", score,
+		      score >= 70 ? "high" : score >= 45 ? "medium" : "low", decision);
+}
+
 static void score(struct ks_app *a, struct ks_response *r)
 {
 	struct ksense_decision d = {};
@@ -302,6 +329,8 @@ void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struc
 		}
 		if (route == R_HEALTHZ)
 			healthz(r);
+		else if (route == R_SCORE && a->test_score_file[0])
+			test_score(a, r);
 		else if (route == R_SCORE)
 			score(a, r);
 		else
