@@ -107,6 +107,11 @@ void test__fail(void)
 		cur.sub_failed = true;
 }
 
+bool test__failed(void)
+{
+	return cur.failed;
+}
+
 void test__skip(const char *fmt, ...)
 {
 	va_list ap;

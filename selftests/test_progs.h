@@ -33,6 +33,8 @@ void ks_register_test(struct ks_test *t);
 bool test__start_subtest(const char *name);
 void test__skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void test__fail(void);
+/* Whether anything in the current test failed so far (to dump logs). */
+bool test__failed(void);
 bool test__verbose(void);
 /* Seconds since the test started, for messages. */
 double test__elapsed_s(void);
@@ -81,6 +83,14 @@ void ks_assert_fail(const char *file, int line, const char *name, const char *fm
 	bool ___ok = ___h && strstr(___h, ___n);                              \
 	if (!___ok)                                                           \
 		ks_assert_fail(__FILE__, __LINE__, name, "'%s' not found in output", ___n); \
+	___ok; })
+
+#define ASSERT_STREQ(actual, expected, name) ({                              \
+	const char *___a = (actual), *___e = (expected);                      \
+	bool ___ok = ___a && !strcmp(___a, ___e);                             \
+	if (!___ok)                                                           \
+		ks_assert_fail(__FILE__, __LINE__, name, "actual '%s' != expected '%s'", \
+			       ___a ? ___a : "(null)", ___e);                 \
 	___ok; })
 
 #endif

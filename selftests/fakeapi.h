@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test fixture for the daemons that talk to Kubernetes: the fake API
+ * server (selftests/fake_apiserver.py, plain HTTP on loopback), a
+ * kubeconfig pointing at it, a client for seeding and reading it, and
+ * ksense-webhook agents on loopback playing nodes with chosen scores.
+ */
+#ifndef KSENSE_SELFTEST_FAKEAPI_H
+#define KSENSE_SELFTEST_FAKEAPI_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "buf.h"
+#include "kube.h"
+
+#define FAKEAPI_SCRIPT "selftests/fake_apiserver.py"
+
+struct fakeapi {
+	pid_t pid;
+	int port;
+	char dir[256];          /* scratch directory, removed by fakeapi_stop */
+	char kubeconfig[320];
+	struct kube_client *kc;
+};
+
+/* NULL when python3 or the script is missing (the caller skips). */
+const char *fakeapi_missing(void);
+int fakeapi_start(struct fakeapi *f, const char *tag);
+void fakeapi_stop(struct fakeapi *f);
+/* HTTP status, or a negative errno; out may be NULL. */
+int fakeapi_call(struct fakeapi *f, const char *method, const char *path, const char *body, struct ks_buf *out);
+/* POST /fake/objects {"objects": [objs_json...], "defaults": true}; 0 or -1. */
+int fakeapi_seed(struct fakeapi *f, const char *objects_json);
+/* A path in f->dir. */
+const char *fakeapi_path(struct fakeapi *f, const char *name);
+
+/* Spawns argv with stdout+stderr to log and extra env ("K=V", NULL-ended). */
+pid_t fx_spawn(const char *log, char *const argv[], const char *const env[]);
+/* SIGTERM, then SIGKILL after 5 s; the exit status (or -1). */
+int fx_stop(pid_t pid);
+/* How many times needle occurs in file. */
+int fx_count_in_file(const char *path, const char *needle);
+
+struct fake_agent {
+	pid_t pid;
+	int port;
+	char score_file[400];
+	char log[400];
+};
+
+/* A ksense-webhook --test-score-file on loopback, an ephemeral port. */
+int fake_agent_start(struct fakeapi *f, struct fake_agent *a, const char *node, const char *score_line);
+int fake_agent_set(struct fake_agent *a, const char *score_line);
+void fake_agent_stop(struct fake_agent *a);
+/* JSON of a Node and of its agent pod (annotation ksense.io/agent-port),
+ * for fakeapi_seed. */
+int fake_node_json(char *out, size_t len, const char *node, int cpu_milli, const struct fake_agent *a);
+
+#endif

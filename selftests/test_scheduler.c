@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksense-scheduler against the fake API server, with ksense-webhook
+ * agents on loopback (--test-score-file) playing the nodes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "fakeapi.h"
+#include "json.h"
+#include "test_progs.h"
+
+static const char *sched_bin(void)
+{
+	return getenv("KSENSE_SCHEDULER_BIN") ?: "build/ksense-scheduler";
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Starts the scheduler with test-friendly timings plus extra args. */
+static pid_t start_sched(struct fakeapi *f, const char *log, const char *identity, const char *const *extra,
+			 const char *const *env)
+{
+	char *argv[40] = { (char *)sched_bin(), "--kubeconfig", f->kubeconfig, "--identity", (char *)identity,
+			   "--backoff-initial-ms", "200", "--backoff-max-ms", "1000", "--score-ttl-ms", "200",
+			   "--lease-duration-s", "3", "--renew-deadline-s", "2", "--retry-period-s", "1", "-v" };
+	int n = 18;
+
+	for (; extra && *extra && n < 38; extra++)
+		argv[n++] = (char *)*extra;
+	argv[n] = NULL;
+	return fx_spawn(log, argv, env);
+}
+
+static int seed_pods(struct fakeapi *f, const char *prefix, int from, int to, const char *cpu)
+{
+	struct ks_buf b;
+	int i, rc;
+
+	ks_buf_init(&b, 16u << 20);
+	for (i = from; i < to; i++)
+		ks_buf_printf(&b, "%s{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s-%d\","
+			      "\"namespace\":\"default\"},\"spec\":{\"schedulerName\":\"fuzzy-scheduler\","
+			      "\"containers\":[{\"name\":\"pause\",\"image\":\"registry.k8s.io/pause:3.9\","
+			      "\"resources\":{\"requests\":{\"cpu\":\"%s\",\"memory\":\"16Mi\"}}}]}}",
+			      i > from ? "," : "", prefix, i, cpu);
+	rc = fakeapi_seed(f, b.data);
+	ks_buf_free(&b);
+	return rc;
+}
+
+/* spec.nodeName of default/name into node ("" pending); 0 or -1. */
+static int node_of(struct fakeapi *f, const char *name, char *node, size_t len)
+{
+	char path[300], err[256];
+	struct ks_json j;
+	struct ks_buf b;
+	int rc = -1;
+
+	node[0] = '\0';
+	ks_buf_init(&b, 1 << 20);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/default/pods/%s", name);
+	if (fakeapi_call(f, "GET", path, NULL, &b) == 200 && !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+		ks_json_string(&j, ks_json_path(&j, "spec.nodeName"), node, len);
+		ks_json_free(&j);
+		rc = 0;
+	}
+	ks_buf_free(&b);
+	return rc;
+}
+
+/* Counts pods named prefix-* bound (per node into counts by node index "nK"). */
+struct bound_count {
+	int bound, pending;
+	int on[8];         /* by node number n1..n7 */
+};
+
+static int count_bound(struct fakeapi *f, const char *prefix, int from, int to, struct bound_count *bc)
+{
+	char name[128], node[254];
+	int i;
+
+	memset(bc, 0, sizeof(*bc));
+	for (i = from; i < to; i++) {
+		snprintf(name, sizeof(name), "%s-%d", prefix, i);
+		if (node_of(f, name, node, sizeof(node)))
+			return -1;
+		if (!node[0]) {
+			bc->pending++;
+			continue;
+		}
+		bc->bound++;
+		if (node[0] == 'n' && node[1] >= '1' && node[1] <= '7' && !node[2])
+			bc->on[node[1] - '0']++;
+	}
+	return 0;
+}
+
+static bool wait_bound(struct fakeapi *f, const char *prefix, int from, int to, int timeout_ms,
+		       struct bound_count *bc)
+{
+	long long end = now_ms() + timeout_ms;
+
+	do {
+		if (!count_bound(f, prefix, from, to, bc) && bc->bound == to - from)
+			return true;
+		usleep(100 * 1000);
+	} while (now_ms() < end);
+	return false;
+}
+
+/* The bindings the fake server recorded: 201s and other codes for pods
+ * whose name starts with prefix; max 201s for any one pod. */
+struct bind_log {
+	int ok, failed, max_ok_per_pod;
+	double t[64];      /* times of the first 64 successful bindings */
+	int nt;
+};
+
+static int read_bindings(struct fakeapi *f, const char *prefix, struct bind_log *bl)
+{
+	char err[256], pod[254], seen[512][64];
+	int nseen = 0, okc[512] = { 0 }, arr, i, el, code;
+	struct ks_json j;
+	struct ks_buf b;
+
+	memset(bl, 0, sizeof(*bl));
+	ks_buf_init(&b, 256u << 20);
+	if (fakeapi_call(f, "GET", "/fake/state?resource=nodes", NULL, &b) != 200 ||
+	    ks_json_parse_limits(&j, b.data, b.len, 256u << 20, 4000000, err, sizeof(err))) {
+		ks_buf_free(&b);
+		return -1;
+	}
+	arr = ks_json_path(&j, "bindings");
+	for (i = 0; (el = ks_json_index(&j, arr, i)) >= 0; i++) {
+		int k;
+
+		ks_json_string(&j, ks_json_member(&j, el, "pod"), pod, sizeof(pod));
+		if (strncmp(pod, prefix, strlen(prefix)))
+			continue;
+		k = ks_json_member(&j, el, "code");
+		code = k >= 0 ? atoi(j.src + j.tok[k].start) : 0;
+		if (code != 201) {
+			bl->failed++;
+			continue;
+		}
+		bl->ok++;
+		k = ks_json_member(&j, el, "time");
+		if (k >= 0 && bl->nt < 64)
+			bl->t[bl->nt++] = strtod(j.src + j.tok[k].start, NULL);
+		for (k = 0; k < nseen && strcmp(seen[k], pod); k++)
+			;
+		if (k == nseen && nseen < 512)
+			snprintf(seen[nseen++], sizeof(seen[0]), "%.63s", pod);
+		if (k < 512 && ++okc[k] > bl->max_ok_per_pod)
+			bl->max_ok_per_pod = okc[k];
+	}
+	ks_json_free(&j);
+	ks_buf_free(&b);
+	return 0;
+}
+
+/* The message of the newest Event with reason about default/pod, "" if none. */
+static int event_of(struct fakeapi *f, const char *pod, const char *reason, char *msg, size_t len)
+{
+	char err[256], name[254], why[64];
+	int items, i, el, found = 0;
+	struct ks_json j;
+	struct ks_buf b;
+
+	msg[0] = '\0';
+	ks_buf_init(&b, 64u << 20);
+	if (fakeapi_call(f, "GET", "/api/v1/namespaces/default/events", NULL, &b) != 200 ||
+	    ks_json_parse_limits(&j, b.data, b.len, 64u << 20, 2000000, err, sizeof(err))) {
+		ks_buf_free(&b);
+		return 0;
+	}
+	items = ks_json_path(&j, "items");
+	for (i = 0; (el = ks_json_index(&j, items, i)) >= 0; i++) {
+		ks_json_string(&j, ks_json_path_at(&j, el, "involvedObject.name"), name, sizeof(name));
+		ks_json_string(&j, ks_json_member(&j, el, "reason"), why, sizeof(why));
+		if (strcmp(name, pod) || strcmp(why, reason))
+			continue;
+		ks_json_string(&j, ks_json_member(&j, el, "message"), msg, len);
+		found++;
+	}
+	ks_json_free(&j);
+	ks_buf_free(&b);
+	return found;
+}
+
+static bool wait_event(struct fakeapi *f, const char *pod, const char *reason, const char *needle, char *msg,
+		       size_t len, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+
+	do {
+		if (event_of(f, pod, reason, msg, len) && (!needle || strstr(msg, needle)))
+			return true;
+		usleep(100 * 1000);
+	} while (now_ms() < end);
+	return false;
+}
+
+static int control(struct fakeapi *f, const char *body)
+{
+	return fakeapi_call(f, "POST", "/fake/control", body, NULL);
+}
+
+static void dump_log(const char *path)
+{
+	char cmd[700];
+
+	printf("  --- %s (tail) ---\n", path);
+	fflush(stdout);
+	snprintf(cmd, sizeof(cmd), "tail -n 25 %s", path);
+	if (system(cmd)) {
+	}
+}
+
+/* A peer that accepts connections and never answers: a slow agent. */
+static int silent_listener(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+KS_TEST(scheduler)
+{
+	struct fake_agent ag[4] = {};
+	struct fakeapi f;
+	struct bound_count bc;
+	struct bind_log bl;
+	char nodes[4096], msg[4096], log[600], node[254];
+	const char *scores[4] = { "", "90 deny", "40 allow", "60 allow" };
+	int i, slow_fd = -1, slow_port = 0, rc;
+	pid_t sp = -1;
+
+	if (fakeapi_missing()) {
+		test__skip("%s", fakeapi_missing());
+		return;
+	}
+	if (!ASSERT_OK(fakeapi_start(&f, "sched"), "fake API server"))
+		return;
+	for (i = 1; i <= 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		if (!ASSERT_OK(fake_agent_start(&f, &ag[i], name, scores[i]), "agent"))
+			goto out;
+		fake_node_json(nodes, sizeof(nodes), name, 4000, &ag[i]);
+		if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed node"))
+			goto out;
+	}
+	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "sched.log"));
+	sp = start_sched(&f, log, "sched-a", NULL, NULL);
+
+	if (test__start_subtest("least_stressed_node")) {
+		/* n1 is in deny with the highest score, n2 lowest */
+		ASSERT_OK(seed_pods(&f, "calm", 0, 6, "100m"), "pods");
+		if (ASSERT_TRUE(wait_bound(&f, "calm", 0, 6, 15000, &bc), "all bound"))
+			ASSERT_EQ(bc.on[2], 6, "every pod on n2, the lowest score");
+		ASSERT_EQ(bc.on[1], 0, "none on n1, in deny");
+		ASSERT_OK(read_bindings(&f, "calm", &bl), "bindings");
+		ASSERT_EQ(bl.ok, 6, "six bindings");
+		ASSERT_EQ(bl.failed, 0, "no failed binding");
+		ASSERT_TRUE(wait_event(&f, "calm-0", "Scheduled", "n2", msg, sizeof(msg), 5000), "Scheduled event");
+	}
+	if (test__start_subtest("no_node_fits_pending_with_event")) {
+		ASSERT_OK(seed_pods(&f, "huge", 0, 1, "64"), "pod asking 64 CPUs");
+		if (ASSERT_TRUE(wait_event(&f, "huge-0", "FailedScheduling", NULL, msg, sizeof(msg), 10000),
+				"FailedScheduling event")) {
+			ASSERT_STRHAS(msg, "0/3 nodes are available", "counts nodes");
+			ASSERT_STRHAS(msg, "n2: insufficient cpu", "names n2's filter");
+			ASSERT_STRHAS(msg, "n3: insufficient cpu", "names n3's filter");
+		}
+		node_of(&f, "huge-0", node, sizeof(node));
+		ASSERT_STREQ(node, "", "still Pending");
+		/* retried with backoff, but one Event per distinct reason */
+		usleep(1500 * 1000);
+		ASSERT_LE(event_of(&f, "huge-0", "FailedScheduling", msg, sizeof(msg)), 1, "no Event storm");
+		fakeapi_call(&f, "DELETE", "/api/v1/namespaces/default/pods/huge-0", NULL, NULL);
+	}
+	if (test__start_subtest("all_denied_then_score_drops")) {
+		fake_agent_set(&ag[2], "95 deny");
+		fake_agent_set(&ag[3], "80 deny");
+		usleep(400 * 1000); /* past the score TTL */
+		ASSERT_OK(seed_pods(&f, "wait", 0, 1, "100m"), "pod");
+		if (ASSERT_TRUE(wait_event(&f, "wait-0", "FailedScheduling", "n3: denied", msg, sizeof(msg), 10000),
+				"FailedScheduling names the denial")) {
+			ASSERT_STRHAS(msg, "n1: denied by ksense (score 90)", "n1 with its score");
+			ASSERT_STRHAS(msg, "n2: denied by ksense (score 95)", "n2 with its score");
+		}
+		node_of(&f, "wait-0", node, sizeof(node));
+		ASSERT_STREQ(node, "", "pending while every node denies");
+		fake_agent_set(&ag[3], "10 allow");
+		if (ASSERT_TRUE(wait_bound(&f, "wait", 0, 1, 10000, &bc), "bound once n3 recovers"))
+			ASSERT_EQ(bc.on[3], 1, "on n3");
+		fake_agent_set(&ag[2], "40 allow");
+		fake_agent_set(&ag[3], "60 allow");
+	}
+	if (test__start_subtest("watch_dropped_and_410")) {
+		/* pods arrive while the watches are cut and their history is
+		 * compacted: resume gets 410, the relist must find them all */
+		for (i = 0; i < 4; i++) {
+			ASSERT_OK(seed_pods(&f, "churn", i * 5, i * 5 + 5, "10m"), "pods");
+			ASSERT_EQ(control(&f, i % 2 ? "{\"compact\":true,\"drop_watches\":true}" : "{\"drop_watches\":true}"),
+				  200, "fault");
+			ASSERT_EQ(control(&f, "{\"split_chunks\":true}"), 200, "split chunks");
+			usleep(150 * 1000);
+		}
+		ASSERT_TRUE(wait_bound(&f, "churn", 0, 20, 20000, &bc), "all 20 bound");
+		ASSERT_OK(read_bindings(&f, "churn", &bl), "bindings");
+		ASSERT_EQ(bl.ok, 20, "20 successful bindings");
+		ASSERT_EQ(bl.max_ok_per_pod, 1, "no pod bound twice");
+		ASSERT_EQ(bl.failed, 0, "no binding refused (none attempted twice)");
+		ASSERT_GE(fx_count_in_file(log, "listing again"), 1, "a 410 made it list again");
+		control(&f, "{\"split_chunks\":false}");
+	}
+	if (test__start_subtest("slow_wrong_and_dead_agents_skipped")) {
+		char extra[4096];
+
+		/* n4's agent accepts and never answers; n5's port is closed;
+		 * both score better on paper (they have no score at all) */
+		slow_fd = silent_listener(&slow_port);
+		ASSERT_GE(slow_fd, 0, "listener");
+		ag[0].port = slow_port;
+		fake_node_json(extra, sizeof(extra), "n4", 64000, &ag[0]);
+		ASSERT_OK(fakeapi_seed(&f, extra), "n4");
+		ag[0].port = 1;
+		fake_node_json(extra, sizeof(extra), "n5", 64000, &ag[0]);
+		ASSERT_OK(fakeapi_seed(&f, extra), "n5");
+		ASSERT_OK(seed_pods(&f, "skip", 0, 3, "100m"), "pods");
+		if (ASSERT_TRUE(wait_bound(&f, "skip", 0, 3, 15000, &bc), "bound despite bad agents"))
+			ASSERT_EQ(bc.on[2], 3, "on n2, the best node with a score");
+		ASSERT_GE(fx_count_in_file(log, "node=n4"), 1, "n4 logged");
+		ASSERT_GE(fx_count_in_file(log, "no answer within"), 1, "says the agent was slow");
+		ASSERT_GE(fx_count_in_file(log, "node=n5"), 1, "n5 logged");
+	}
+	if (test__start_subtest("sigterm_releases_lease")) {
+		rc = fx_stop(sp);
+		sp = -1;
+		ASSERT_EQ(rc, 0, "exit 0 on SIGTERM");
+		ASSERT_GE(fx_count_in_file(log, "lease released"), 1, "lease released");
+		ASSERT_EQ(fx_count_in_file(log, "level=error"), 0, "no errors logged");
+	}
+out:
+	if (sp > 0)
+		fx_stop(sp);
+	if (slow_fd >= 0)
+		close(slow_fd);
+	for (i = 1; i <= 3; i++)
+		fake_agent_stop(&ag[i]);
+	if (test__failed())
+		dump_log(log);
+	fakeapi_stop(&f);
+}
+
+KS_TEST(scheduler_replicas)
+{
+	struct fake_agent ag[3] = {};
+	struct fakeapi f;
+	struct bound_count bc;
+	struct bind_log bl;
+	char nodes[4096], loga[600], logb[600];
+	int i, la, lb;
+	pid_t a = -1, b = -1;
+
+	if (fakeapi_missing()) {
+		test__skip("%s", fakeapi_missing());
+		return;
+	}
+	if (!ASSERT_OK(fakeapi_start(&f, "replicas"), "fake API server"))
+		return;
+	for (i = 1; i <= 2; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		if (!ASSERT_OK(fake_agent_start(&f, &ag[i], name, i == 1 ? "30 allow" : "50 allow"), "agent"))
+			goto out;
+		fake_node_json(nodes, sizeof(nodes), name, 64000, &ag[i]);
+		if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed node"))
+			goto out;
+	}
+	snprintf(loga, sizeof(loga), "%s", fakeapi_path(&f, "a.log"));
+	snprintf(logb, sizeof(logb), "%s", fakeapi_path(&f, "b.log"));
+	a = start_sched(&f, loga, "replica-a", NULL, NULL);
+	b = start_sched(&f, logb, "replica-b", NULL, NULL);
+	ASSERT_OK(seed_pods(&f, "rep", 0, 30, "10m"), "30 pods");
+	ASSERT_TRUE(wait_bound(&f, "rep", 0, 30, 20000, &bc), "all bound");
+	la = fx_count_in_file(loga, "became leader");
+	lb = fx_count_in_file(logb, "became leader");
+	ASSERT_EQ(la + lb, 1, "exactly one leader");
+	/* the leader goes; the other takes over (the lease is released) */
+	if (la) {
+		ASSERT_EQ(fx_stop(a), 0, "leader a stops");
+		a = -1;
+	} else {
+		ASSERT_EQ(fx_stop(b), 0, "leader b stops");
+		b = -1;
+	}
+	ASSERT_OK(seed_pods(&f, "rep", 30, 40, "10m"), "10 more pods");
+	ASSERT_TRUE(wait_bound(&f, "rep", 30, 40, 20000, &bc), "bound by the new leader");
+	ASSERT_EQ(fx_count_in_file(la ? logb : loga, "became leader"), 1, "the other took over");
+	ASSERT_OK(read_bindings(&f, "rep", &bl), "bindings");
+	ASSERT_EQ(bl.ok, 40, "40 successful bindings");
+	ASSERT_EQ(bl.max_ok_per_pod, 1, "each pod bound exactly once");
+out:
+	if (a > 0)
+		fx_stop(a);
+	if (b > 0)
+		fx_stop(b);
+	for (i = 1; i <= 2; i++)
+		fake_agent_stop(&ag[i]);
+	if (test__failed()) {
+		dump_log(loga);
+		dump_log(logb);
+	}
+	fakeapi_stop(&f);
+}
+
+KS_TEST(scheduler_seed_pacing)
+{
+	struct fake_agent ag = {};
+	struct fakeapi f;
+	struct bound_count bc;
+	struct bind_log bl;
+	char nodes[4096], log[600];
+	const char *env[] = { "FUZZY_SCHEDULER_MAX_PER_CYCLE=1", "FUZZY_SCHEDULER_POLL_S=1", NULL };
+	pid_t sp = -1;
+
+	if (fakeapi_missing()) {
+		test__skip("%s", fakeapi_missing());
+		return;
+	}
+	if (!ASSERT_OK(fakeapi_start(&f, "pacing"), "fake API server"))
+		return;
+	if (!ASSERT_OK(fake_agent_start(&f, &ag, "n1", "20 allow"), "agent"))
+		goto out;
+	fake_node_json(nodes, sizeof(nodes), "n1", 64000, &ag);
+	if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed node"))
+		goto out;
+	ASSERT_OK(seed_pods(&f, "paced", 0, 3, "10m"), "3 pods");
+	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "sched.log"));
+	sp = start_sched(&f, log, "paced", (const char *const[]){ "--no-leader-elect", NULL }, env);
+	if (ASSERT_TRUE(wait_bound(&f, "paced", 0, 3, 15000, &bc), "all bound") &&
+	    ASSERT_OK(read_bindings(&f, "paced", &bl), "bindings") && ASSERT_EQ(bl.nt, 3, "3 binding times")) {
+		/* one pod per POLL_S cycle, as the seed did (lower bound only) */
+		ASSERT_GE(bl.t[1] - bl.t[0], 0.7, "second a cycle later");
+		ASSERT_GE(bl.t[2] - bl.t[1], 0.7, "third a cycle later");
+	}
+	ASSERT_GE(fx_count_in_file(log, "max_per_cycle=1"), 1, "setting logged");
+out:
+	if (sp > 0)
+		fx_stop(sp);
+	fake_agent_stop(&ag);
+	if (test__failed())
+		dump_log(log);
+	fakeapi_stop(&f);
+}
+
+static int run_capture(char *out, size_t len, const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	if (!p)
+		return -1;
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+KS_TEST(scheduler_cli)
+{
+	char out[16384], cmd[1024], dir[128], log[256];
+	const char *bin = sched_bin();
+	pid_t pid;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/ksense-sched-cli-%d", getpid());
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
+	if (!ASSERT_OK(system(cmd), "mkdir"))
+		return;
+	snprintf(cmd, sizeof(cmd), "%s --help 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 0, "--help exits 0");
+	ASSERT_STRHAS(out, "FUZZY_SCHEDULER_POLL_S", "documents POLL_S");
+	ASSERT_STRHAS(out, "FUZZY_SCHEDULER_PLACEMENT_DELAY_S", "documents PLACEMENT_DELAY_S");
+	ASSERT_STRHAS(out, "--kubeconfig", "documents --kubeconfig");
+	snprintf(cmd, sizeof(cmd), "%s --frobnicate 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "unknown option exits 2");
+	ASSERT_STRHAS(out, "unknown option '--frobnicate'", "names it");
+	snprintf(cmd, sizeof(cmd), "FUZZY_SCHEDULER_POLL_S=soon %s --kubeconfig /dev/null 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "bad env exits 2");
+	ASSERT_STRHAS(out, "FUZZY_SCHEDULER_POLL_S='soon'", "names the variable");
+	snprintf(cmd, sizeof(cmd), "%s --profile fast 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "unknown profile exits 2");
+	/* a kubeconfig that is not one */
+	snprintf(log, sizeof(log), "%s/bad.kubeconfig", dir);
+	f = fopen(log, "w");
+	if (f) {
+		fprintf(f, "clusters: [ {name: x, cluster: {server: 17}\n");
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "%s --kubeconfig %s 2>&1", bin, log);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "bad kubeconfig exits 2");
+	ASSERT_STRHAS(out, "bad.kubeconfig", "names the file");
+	snprintf(cmd, sizeof(cmd), "%s --kubeconfig %s/missing 2>&1", bin, dir);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "missing kubeconfig exits 2");
+	/* an unreachable server: keeps retrying, does not crash, stops on SIGTERM */
+	snprintf(log, sizeof(log), "%s/unreachable.kubeconfig", dir);
+	f = fopen(log, "w");
+	if (f) {
+		fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:1\n"
+			   "users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n"
+			   "    user: u\ncurrent-context: x\n");
+		fclose(f);
+	}
+	{
+		char *argv[] = { (char *)bin, "--kubeconfig", log, NULL };
+		char slog[256];
+
+		snprintf(slog, sizeof(slog), "%s/unreachable.log", dir);
+		pid = fx_spawn(slog, argv, NULL);
+		usleep(1500 * 1000);
+		ASSERT_EQ(waitpid(pid, NULL, WNOHANG), 0, "still running");
+		ASSERT_EQ(fx_stop(pid), 0, "exits 0 on SIGTERM");
+		ASSERT_GE(fx_count_in_file(slog, "retrying"), 1, "says it retries");
+		ASSERT_GE(fx_count_in_file(slog, "127.0.0.1:1"), 1, "names the server");
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd)) {
+	}
+}

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksense-scheduler: binds pods that ask for the fuzzy-scheduler to the
+ * least-stressed node whose ksense decision is not deny.  Event-driven:
+ * pods and nodes are watched, every node's /score is asked of its ksense
+ * agent, and a pending pod is bound as soon as a node can take it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include "log.h"
+#include "scheduler/sched.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ksense-scheduler [OPTIONS]\n"
+		"\n"
+		"Watches pods with spec.schedulerName=fuzzy-scheduler and no node, filters the\n"
+		"nodes (Ready, not cordoned, taints and tolerations, nodeSelector, required node\n"
+		"affinity, CPU and memory requests against allocatable), asks each remaining\n"
+		"node's ksense agent for its /score, drops nodes in deny, and binds the pod to\n"
+		"the lowest score (ties: most free CPU) through the pods/binding subresource.\n"
+		"When no node fits the pod stays Pending with a FailedScheduling Event naming\n"
+		"each node's reason, and is retried with backoff and whenever a node or a\n"
+		"score changes.  Two or more replicas elect one leader with a Lease.\n"
+		"\n"
+		"Cluster access:\n"
+		"  --kubeconfig FILE       kubeconfig (else $KUBECONFIG, ~/.kube/config, in-cluster)\n"
+		"  --context NAME          kubeconfig context (default: current-context)\n"
+		"  --qps N --burst N       client-side request limit (default 50, 100)\n"
+		"Scheduling:\n"
+		"  --scheduler-name NAME   pods' spec.schedulerName to serve (default fuzzy-scheduler)\n"
+		"  --agent-namespace NS    where the ksense agents run (default ksense-system)\n"
+		"  --agent-selector K=V    the agents' pod label (default\n"
+		"                          app.kubernetes.io/name=ksense-node)\n"
+		"  --agent-port PORT       agent port unless the pod's ksense.io/agent-port\n"
+		"                          annotation says otherwise (default 5000)\n"
+		"  --score-timeout-ms MS   one /score round over all nodes (default 300)\n"
+		"  --score-ttl-ms MS       a node's score is reused this long (default 1000,\n"
+		"                          the kernel window)\n"
+		"  --backoff-initial-ms MS --backoff-max-ms MS\n"
+		"                          retry of an unschedulable pod (default 1000, 10000)\n"
+		"  --no-scheduled-events   no Normal 'Scheduled' Event per binding\n"
+		"  --profile seed          the replaced seed's pacing: POLL_S=10, MAX_PER_CYCLE=1,\n"
+		"                          PLACEMENT_DELAY_S=5 (env FUZZY_SCHEDULER_PROFILE)\n"
+		"Leader election:\n"
+		"  --no-leader-elect       act alone (one replica only)\n"
+		"  --lease-namespace NS    (default $POD_NAMESPACE, else ksense-system)\n"
+		"  --lease-name NAME       (default fuzzy-scheduler)\n"
+		"  --identity ID           (default $POD_NAME, else hostname_pid)\n"
+		"  --lease-duration-s S --renew-deadline-s S --retry-period-s S\n"
+		"                          (default 15, 10, 2, as client-go)\n"
+		"Other:\n"
+		"  --latency-log FILE      append 'ns/name node ms-pending' per binding (bench)\n"
+		"  -v, --verbose           debug logs\n"
+		"  -h, --help              this text\n"
+		"\n"
+		"Environment (the seed's settings, same meaning):\n"
+		"  FUZZY_SCHEDULER_POLL_S             resync period: unschedulable pods are\n"
+		"                                     retried and scores re-read (default 30;\n"
+		"                                     binding itself is event-driven)\n"
+		"  FUZZY_SCHEDULER_MAX_PER_CYCLE      pods bound per cycle, a cycle every\n"
+		"                                     POLL_S when set (default 0: no limit)\n"
+		"  FUZZY_SCHEDULER_PLACEMENT_DELAY_S  pause after each binding so the node's\n"
+		"                                     score sees the new pod (default 0)\n"
+		"\n"
+		"Logs are logfmt on stderr.  SIGTERM/SIGINT stop (the leader releases the Lease).\n"
+		"Exit status: 0 on a signal, 2 on bad options or configuration.\n");
+}
+
+static int parse_int(const char *what, const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < lo || v > hi) {
+		fprintf(stderr, "ksense-scheduler: %s='%s' is not an integer in %ld..%ld\n", what, s, lo, hi);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int env_int(const char *name, long lo, long hi, int *out)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? parse_int(name, v, lo, hi, out) : 0;
+}
+
+static void defaults(struct sched_opts *o)
+{
+	const char *pod = getenv("POD_NAME"), *ns = getenv("POD_NAMESPACE");
+	char host[128] = "ksense-scheduler";
+
+	memset(o, 0, sizeof(*o));
+	strcpy(o->scheduler_name, "fuzzy-scheduler");
+	strcpy(o->agent_namespace, KS_AGENT_NAMESPACE);
+	strcpy(o->agent_label_key, "app.kubernetes.io/name");
+	strcpy(o->agent_label_value, "ksense-node");
+	o->agent_port = KS_AGENT_PORT;
+	o->score_timeout_ms = 300;
+	o->score_ttl_ms = 1000;
+	o->poll_s = 30;
+	o->backoff_initial_ms = 1000;
+	o->backoff_max_ms = 10000;
+	o->scheduled_events = true;
+	o->leader_elect = true;
+	snprintf(o->lease_namespace, sizeof(o->lease_namespace), "%s", ns && *ns ? ns : KS_AGENT_NAMESPACE);
+	strcpy(o->lease_name, "fuzzy-scheduler");
+	gethostname(host, sizeof(host) - 1);
+	if (pod && *pod)
+		snprintf(o->identity, sizeof(o->identity), "%s", pod);
+	else
+		snprintf(o->identity, sizeof(o->identity), "%s_%d", host, (int)getpid());
+	o->lease_duration_s = 15;
+	o->renew_deadline_s = 10;
+	o->retry_period_s = 2;
+}
+
+static int set_profile(struct sched_opts *o, const char *p)
+{
+	if (!strcmp(p, "seed")) {
+		o->poll_s = 10;
+		o->max_per_cycle = 1;
+		o->placement_delay_s = 5;
+		return 0;
+	}
+	if (!strcmp(p, "default") || !*p)
+		return 0;
+	fprintf(stderr, "ksense-scheduler: unknown profile '%s' (seed or default)\n", p);
+	return -EINVAL;
+}
+
+struct cli {
+	const char *kubeconfig, *context;
+	int qps, burst;
+	bool verbose;
+};
+
+static int copy(char *dst, size_t len, const char *what, const char *v)
+{
+	if (!*v || strlen(v) >= len) {
+		fprintf(stderr, "ksense-scheduler: %s must be 1..%zu characters\n", what, len - 1);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+static bool known(const char *name)
+{
+	static const char *const with_value[] = {
+		"--kubeconfig", "--context", "--qps", "--burst", "--scheduler-name", "--agent-namespace",
+		"--agent-selector", "--agent-port", "--score-timeout-ms", "--score-ttl-ms",
+		"--backoff-initial-ms", "--backoff-max-ms", "--profile", "--lease-namespace", "--lease-name",
+		"--identity", "--lease-duration-s", "--renew-deadline-s", "--retry-period-s", "--latency-log",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+		if (!strcmp(name, with_value[i]))
+			return true;
+	return false;
+}
+
+/* 0 go on, 1 exit 0 (help), -1 exit 2 */
+static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c, const char **latency_log)
+{
+	const char *profile = getenv("FUZZY_SCHEDULER_PROFILE");
+	int i;
+
+	if (profile && set_profile(o, profile))
+		return -1;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq = strchr(a, '=');
+		char name[64];
+		const char *v = NULL;
+		int skip = 0;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 1;
+		}
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			c->verbose = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-leader-elect")) {
+			o->leader_elect = false;
+			continue;
+		}
+		if (!strcmp(a, "--no-scheduled-events")) {
+			o->scheduled_events = false;
+			continue;
+		}
+		if (strncmp(a, "--", 2) || (eq ? (size_t)(eq - a) : strlen(a)) >= sizeof(name)) {
+			fprintf(stderr, "ksense-scheduler: unknown argument '%s' (see --help)\n", a);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(eq ? eq - a : (long)strlen(a)), a);
+		if (!known(name)) {
+			fprintf(stderr, "ksense-scheduler: unknown option '%s' (see --help)\n", name);
+			return -1;
+		}
+		if (eq) {
+			v = eq + 1;
+		} else if (i + 1 < argc) {
+			v = argv[i + 1];
+			skip = 1;
+		} else {
+			fprintf(stderr, "ksense-scheduler: %s needs a value (see --help)\n", name);
+			return -1;
+		}
+		i += skip;
+		if (!strcmp(name, "--kubeconfig")) {
+			c->kubeconfig = v;
+		} else if (!strcmp(name, "--context")) {
+			c->context = v;
+		} else if (!strcmp(name, "--qps")) {
+			if (parse_int(name, v, 0, 100000, &c->qps))
+				return -1;
+		} else if (!strcmp(name, "--burst")) {
+			if (parse_int(name, v, 1, 100000, &c->burst))
+				return -1;
+		} else if (!strcmp(name, "--scheduler-name")) {
+			if (copy(o->scheduler_name, sizeof(o->scheduler_name), name, v))
+				return -1;
+		} else if (!strcmp(name, "--agent-namespace")) {
+			if (copy(o->agent_namespace, sizeof(o->agent_namespace), name, v))
+				return -1;
+		} else if (!strcmp(name, "--agent-selector")) {
+			const char *e = strchr(v, '=');
+
+			if (!e || e == v || strchr(e + 1, '=') || strchr(v, ',') ||
+			    (size_t)(e - v) >= sizeof(o->agent_label_key) || strlen(e + 1) >= sizeof(o->agent_label_value)) {
+				fprintf(stderr, "ksense-scheduler: --agent-selector takes one KEY=VALUE label\n");
+				return -1;
+			}
+			snprintf(o->agent_label_key, sizeof(o->agent_label_key), "%.*s", (int)(e - v), v);
+			snprintf(o->agent_label_value, sizeof(o->agent_label_value), "%s", e + 1);
+		} else if (!strcmp(name, "--agent-port")) {
+			if (parse_int(name, v, 1, 65535, &o->agent_port))
+				return -1;
+		} else if (!strcmp(name, "--score-timeout-ms")) {
+			if (parse_int(name, v, 10, 60000, &o->score_timeout_ms))
+				return -1;
+		} else if (!strcmp(name, "--score-ttl-ms")) {
+			if (parse_int(name, v, 0, 3600000, &o->score_ttl_ms))
+				return -1;
+		} else if (!strcmp(name, "--backoff-initial-ms")) {
+			if (parse_int(name, v, 1, 3600000, &o->backoff_initial_ms))
+				return -1;
+		} else if (!strcmp(name, "--backoff-max-ms")) {
+			if (parse_int(name, v, 1, 3600000, &o->backoff_max_ms))
+				return -1;
+		} else if (!strcmp(name, "--profile")) {
+			if (set_profile(o, v))
+				return -1;
+		} else if (!strcmp(name, "--lease-namespace")) {
+			if (copy(o->lease_namespace, sizeof(o->lease_namespace), name, v))
+				return -1;
+		} else if (!strcmp(name, "--lease-name")) {
+			if (copy(o->lease_name, sizeof(o->lease_name), name, v))
+				return -1;
+		} else if (!strcmp(name, "--identity")) {
+			if (copy(o->identity, sizeof(o->identity), name, v))
+				return -1;
+		} else if (!strcmp(name, "--lease-duration-s")) {
+			if (parse_int(name, v, 1, 3600, &o->lease_duration_s))
+				return -1;
+		} else if (!strcmp(name, "--renew-deadline-s")) {
+			if (parse_int(name, v, 1, 3600, &o->renew_deadline_s))
+				return -1;
+		} else if (!strcmp(name, "--retry-period-s")) {
+			if (parse_int(name, v, 1, 3600, &o->retry_period_s))
+				return -1;
+		} else if (!strcmp(name, "--latency-log")) {
+			*latency_log = v;
+		} else {
+			fprintf(stderr, "ksense-scheduler: unknown option '%s' (see --help)\n", name);
+			return -1;
+		}
+	}
+	/* the seed's variables, given explicitly, win over a profile */
+	if (env_int("FUZZY_SCHEDULER_POLL_S", 1, 86400, &o->poll_s) ||
+	    env_int("FUZZY_SCHEDULER_MAX_PER_CYCLE", 0, 1000000, &o->max_per_cycle) ||
+	    env_int("FUZZY_SCHEDULER_PLACEMENT_DELAY_S", 0, 86400, &o->placement_delay_s))
+		return -1;
+	if (o->backoff_max_ms < o->backoff_initial_ms) {
+		fprintf(stderr, "ksense-scheduler: --backoff-max-ms is below --backoff-initial-ms\n");
+		return -1;
+	}
+	if (o->leader_elect && !(o->renew_deadline_s < o->lease_duration_s && o->retry_period_s < o->renew_deadline_s)) {
+		fprintf(stderr, "ksense-scheduler: leader election needs retry-period < renew-deadline < "
+				"lease-duration (got %d, %d, %d)\n",
+			o->retry_period_s, o->renew_deadline_s, o->lease_duration_s);
+		return -1;
+	}
+	return 0;
+}
+
+static long long min_ll(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
+static int run(struct scheduler *s, int sfd)
+{
+	informer_init(&s->nodes, "nodes", "/api/v1/nodes", s->kc, &sched_node_ops, s);
+	informer_init(&s->pods, "pods", "/api/v1/pods", s->kc, &sched_pod_ops, s);
+	s->next_resync_ms = informer_now_ms() + 1000LL * s->o.poll_s;
+	for (;;) {
+		long long now = informer_now_ms(), wake = now + 1000, due;
+		struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN },
+					 { .fd = informer_fd(&s->nodes), .events = POLLIN },
+					 { .fd = informer_fd(&s->pods), .events = POLLIN } };
+		int timeout;
+
+		/* nodes first, so the pods' first list finds them */
+		wake = min_ll(wake, informer_step(&s->nodes, now));
+		if (s->nodes.synced)
+			wake = min_ll(wake, informer_step(&s->pods, now));
+		wake = min_ll(wake, sched_lease_step(s, now));
+		if (now >= s->next_resync_ms) {
+			sched_requeue_all(s, "resync period");
+			if (s->leader)
+				sched_refresh_scores(s, now, true);
+			s->next_resync_ms = now + 1000LL * s->o.poll_s;
+		}
+		wake = min_ll(wake, s->next_resync_ms);
+		if (s->leader) {
+			sched_cycle(s, informer_now_ms());
+			due = sched_next_due(s);
+			if (due >= 0) {
+				/* waiting pods: notice a score change within a TTL */
+				sched_refresh_scores(s, informer_now_ms(), false);
+				wake = min_ll(wake, informer_now_ms() + (s->o.score_ttl_ms ?: 1000));
+				wake = min_ll(wake, due > s->next_cycle_ms ? due : s->next_cycle_ms);
+			}
+		}
+		pfd[1].fd = informer_fd(&s->nodes);
+		pfd[2].fd = informer_fd(&s->pods);
+		now = informer_now_ms();
+		timeout = wake <= now ? 0 : (int)min_ll(wake - now, INT_MAX);
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+			ks_err("poll", "err=\"%s\"", strerror(errno));
+			return 1;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				ks_info("stopping", "signal=%u", si.ssi_signo);
+			return 0;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct scheduler s;
+	struct kube_config kc;
+	struct cli c = { .qps = 50, .burst = 100 };
+	char err[1024];
+	sigset_t mask;
+	int rc, sfd = -1, status = 2;
+
+	defaults(&s.o);
+	rc = parse_args(argc, argv, &s.o, &c, &s.latency_log);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	ks_log_init("ksense-scheduler", c.verbose);
+	if (kube_config_load(&kc, c.kubeconfig, c.context, err, sizeof(err))) {
+		fprintf(stderr, "ksense-scheduler: %s\n", err);
+		return 2;
+	}
+	s.kc = kube_client_new(&kc, c.qps, c.burst, err, sizeof(err));
+	if (!s.kc) {
+		fprintf(stderr, "ksense-scheduler: %s: %s\n", kc.source, err);
+		kube_config_free(&kc);
+		return 2;
+	}
+	ks_info("starting", "server=%s config=\"%s\" scheduler=%s leader_elect=%d identity=%s poll_s=%d "
+		"max_per_cycle=%d placement_delay_s=%d", kc.server, kc.source, s.o.scheduler_name, s.o.leader_elect,
+		s.o.identity, s.o.poll_s, s.o.max_per_cycle, s.o.placement_delay_s);
+	kube_config_free(&kc);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		ks_err("signalfd", "err=\"%s\"", strerror(errno));
+		goto out;
+	}
+	if (sched_cache_init(&s)) {
+		ks_err("out of memory", "what=cache%s", "");
+		goto out;
+	}
+	status = run(&s, sfd);
+	sched_lease_release(&s);
+	ks_info("stopped", "bound=%llu conflicts=%llu bind_errors=%llu unschedulable=%llu events=%llu "
+		"event_errors=%llu score_rounds=%llu score_failures=%llu", s.st.bound, s.st.bind_conflicts,
+		s.st.bind_errors, s.st.unschedulable, s.st.events_posted, s.st.event_errors, s.st.score_rounds,
+		s.st.score_failures);
+out:
+	informer_close(&s.pods);
+	informer_close(&s.nodes);
+	sched_cache_free(&s);
+	kube_client_free(s.kc);
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}

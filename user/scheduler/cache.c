@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the pod and node watches say, kept as the scheduler needs it: the
+ * requests every bound pod holds on its node, our pending pods with their
+ * retry time, and each node's agent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "sched.h"
+
+#define NBUCKETS 4096
+
+static unsigned int hash_key(const char *s)
+{
+	unsigned int h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+int sched_cache_init(struct scheduler *s)
+{
+	s->nbuckets = NBUCKETS;
+	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+	return s->buckets ? 0 : -ENOMEM;
+}
+
+static struct pod_ent **pod_slot(struct scheduler *s, const char *key)
+{
+	struct pod_ent **pp = &s->buckets[hash_key(key) % s->nbuckets];
+
+	while (*pp && strcmp((*pp)->key, key))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+struct node_ent *sched_node_find(struct scheduler *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->nnodes; i++)
+		if (!strcmp(s->node[i].n.name, name))
+			return &s->node[i];
+	return NULL;
+}
+
+static void uncount(struct scheduler *s, struct pod_ent *p)
+{
+	struct node_ent *n;
+
+	if (!p->counted_node[0])
+		return;
+	n = sched_node_find(s, p->counted_node);
+	if (n) {
+		n->used_cpu_milli -= p->counted_cpu_milli;
+		n->used_mem_bytes -= p->counted_mem_bytes;
+	}
+	p->counted_node[0] = '\0';
+	p->counted_cpu_milli = p->counted_mem_bytes = 0;
+}
+
+static void count(struct scheduler *s, struct pod_ent *p, const char *node, __s64 cpu, __s64 mem)
+{
+	struct node_ent *n = sched_node_find(s, node);
+
+	snprintf(p->counted_node, sizeof(p->counted_node), "%s", node);
+	p->counted_cpu_milli = cpu;
+	p->counted_mem_bytes = mem;
+	if (n) {
+		n->used_cpu_milli += cpu;
+		n->used_mem_bytes += mem;
+	}
+}
+
+void sched_assume(struct scheduler *s, struct pod_ent *p, const char *node)
+{
+	__s64 cpu = p->pending ? p->pending->req_cpu_milli : 0, mem = p->pending ? p->pending->req_mem_bytes : 0;
+
+	uncount(s, p);
+	count(s, p, node, cpu, mem);
+	free(p->pending);
+	p->pending = NULL;
+}
+
+static void agent_forget(struct scheduler *s, const char *pod_key)
+{
+	int i;
+
+	for (i = 0; i < s->nagents; i++)
+		if (!strcmp(s->agents[i].pod_key, pod_key)) {
+			s->agents[i] = s->agents[--s->nagents];
+			return;
+		}
+}
+
+const struct ks_agent_ep *sched_agent_of(const struct scheduler *s, const char *node)
+{
+	int i;
+
+	for (i = 0; i < s->nagents; i++)
+		if (!strcmp(s->agents[i].ep.node, node))
+			return &s->agents[i].ep;
+	return NULL;
+}
+
+/* Agent pods are matched by namespace and one label; a node learns its
+ * agent when both are known, in either order (see node_apply). */
+static bool is_agent_pod(struct scheduler *s, const struct ks_json *j)
+{
+	char ns[SCHED_NAME_LEN] = "", val[SCHED_VAL_LEN] = "";
+	int labels;
+
+	ks_json_string(j, ks_json_path(j, "metadata.namespace"), ns, sizeof(ns));
+	if (strcmp(ns, s->o.agent_namespace))
+		return false;
+	labels = ks_json_path(j, "metadata.labels");
+	if (labels < 0 || ks_json_string(j, ks_json_member(j, labels, s->o.agent_label_key), val, sizeof(val)))
+		return false;
+	return !strcmp(val, s->o.agent_label_value);
+}
+
+/* Kept apart from the nodes: an agent pod may be seen before its node. */
+static void agent_apply(struct scheduler *s, const char *key, const struct ks_json *j)
+{
+	struct ks_agent_ep ep;
+	char err[256];
+	int rc;
+
+	agent_forget(s, key);
+	rc = ks_agent_from_pod(j, 0, s->o.agent_port, &ep, err, sizeof(err));
+	if (rc) {
+		if (rc != -ENOENT)
+			ks_warn("agent pod skipped", "pod=%s err=\"%s\"", key, err);
+		return;
+	}
+	if (s->nagents == s->agent_cap) {
+		int cap = s->agent_cap ? 2 * s->agent_cap : 64;
+		struct agent_ent *na = realloc(s->agents, (size_t)cap * sizeof(*na));
+
+		if (!na) {
+			ks_err("out of memory", "what=agent%s", "");
+			return;
+		}
+		s->agents = na;
+		s->agent_cap = cap;
+	}
+	snprintf(s->agents[s->nagents].pod_key, sizeof(s->agents[0].pod_key), "%s", key);
+	s->agents[s->nagents++].ep = ep;
+	ks_debug("agent", "node=%s pod=%s addr=%s:%d", ep.node, key, ep.host, ep.port);
+}
+
+static bool finished(const struct sched_pod *p)
+{
+	return !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
+}
+
+static void pod_remove(struct scheduler *s, struct pod_ent **slot)
+{
+	struct pod_ent *p = *slot;
+
+	uncount(s, p);
+	if (p->is_agent)
+		agent_forget(s, p->key);
+	*slot = p->hnext;
+	free(p->pending);
+	free(p);
+	s->npods--;
+}
+
+static void pod_apply(void *arg, const char *type, const char *json, size_t len, const struct ks_json *j,
+		      unsigned long gen)
+{
+	struct scheduler *s = arg;
+	struct sched_pod *sp = malloc(sizeof(*sp));
+	struct pod_ent **slot, *p;
+	char key[sizeof(p->key)], err[256];
+	long long now = informer_now_ms();
+	bool ours;
+
+	if (!sp) {
+		ks_err("out of memory", "what=pod%s", "");
+		return;
+	}
+	if (sched_parse_pod(json, len, sp, err, sizeof(err))) {
+		ks_warn("pod skipped: cannot parse", "event=%s err=\"%s\"", type, err);
+		goto out;
+	}
+	snprintf(key, sizeof(key), "%s/%s", sp->ns, sp->name);
+	slot = pod_slot(s, key);
+	if (!strcmp(type, "DELETED")) {
+		if (*slot)
+			pod_remove(s, slot);
+		goto out;
+	}
+	p = *slot;
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			ks_err("out of memory", "what=pod%s", "");
+			goto out;
+		}
+		snprintf(p->key, sizeof(p->key), "%s", key);
+		*slot = p;
+		s->npods++;
+	}
+	p->gen = gen;
+	/* a pod deleted and created again under the same name is another pod */
+	if (strcmp(p->uid, sp->uid)) {
+		snprintf(p->uid, sizeof(p->uid), "%s", sp->uid);
+		p->attempts = 0;
+		p->last_event_msg[0] = '\0';
+		p->pending_since_ms = 0;
+	}
+	uncount(s, p);
+	if (sp->node_name[0] && !finished(sp))
+		count(s, p, sp->node_name, sp->req_cpu_milli, sp->req_mem_bytes);
+	p->is_agent = is_agent_pod(s, j);
+	if (p->is_agent)
+		agent_apply(s, key, j);
+	else
+		agent_forget(s, key);
+	ours = !sp->node_name[0] && !sp->terminating && !strcmp(sp->scheduler_name, s->o.scheduler_name) &&
+	       (!sp->phase[0] || !strcmp(sp->phase, "Pending"));
+	if (ours) {
+		if (!p->pending) {
+			p->due_ms = now;
+			p->pending_since_ms = p->pending_since_ms ?: now;
+			s->queue_dirty = true;
+		}
+		free(p->pending);
+		p->pending = sp;
+		sp = NULL;
+	} else {
+		free(p->pending);
+		p->pending = NULL;
+	}
+out:
+	free(sp);
+}
+
+static void pod_synced(void *arg, unsigned long gen)
+{
+	struct scheduler *s = arg;
+	unsigned int b;
+
+	for (b = 0; b < s->nbuckets; b++) {
+		struct pod_ent **pp = &s->buckets[b];
+
+		while (*pp) {
+			if ((*pp)->gen < gen)
+				pod_remove(s, pp);
+			else
+				pp = &(*pp)->hnext;
+		}
+	}
+}
+
+/* Usage and the agent belong to pods, which may have arrived before
+ * their node: recount from the pods when a node appears. */
+static void node_adopt(struct scheduler *s, struct node_ent *n)
+{
+	unsigned int b;
+	struct pod_ent *p;
+
+	n->used_cpu_milli = n->used_mem_bytes = 0;
+	for (b = 0; b < s->nbuckets; b++)
+		for (p = s->buckets[b]; p; p = p->hnext)
+			if (!strcmp(p->counted_node, n->n.name)) {
+				n->used_cpu_milli += p->counted_cpu_milli;
+				n->used_mem_bytes += p->counted_mem_bytes;
+			}
+}
+
+static void node_remove(struct scheduler *s, int i)
+{
+	s->node[i] = s->node[--s->nnodes];
+}
+
+/* Node heartbeats change only status timestamps: only what the filter
+ * reads wakes the queue. */
+static bool node_changed(const struct sched_node *a, const struct sched_node *b)
+{
+	return a->ready != b->ready || a->unschedulable != b->unschedulable ||
+	       a->alloc_cpu_milli != b->alloc_cpu_milli || a->alloc_mem_bytes != b->alloc_mem_bytes ||
+	       a->nr_labels != b->nr_labels || a->nr_taints != b->nr_taints ||
+	       memcmp(a->labels, b->labels, sizeof(a->labels[0]) * (size_t)a->nr_labels) ||
+	       memcmp(a->taints, b->taints, sizeof(a->taints[0]) * (size_t)a->nr_taints);
+}
+
+static void node_apply(void *arg, const char *type, const char *json, size_t len, const struct ks_json *j,
+		       unsigned long gen)
+{
+	struct scheduler *s = arg;
+	struct sched_node *sn = malloc(sizeof(*sn));
+	struct node_ent *n;
+	char err[256];
+
+	(void)j;
+	if (!sn) {
+		ks_err("out of memory", "what=node%s", "");
+		return;
+	}
+	if (sched_parse_node(json, len, sn, err, sizeof(err))) {
+		ks_warn("node skipped: cannot parse", "event=%s err=\"%s\"", type, err);
+		goto out;
+	}
+	n = sched_node_find(s, sn->name);
+	if (!strcmp(type, "DELETED")) {
+		if (n) {
+			ks_info("node removed", "node=%s", sn->name);
+			node_remove(s, (int)(n - s->node));
+		}
+		goto out;
+	}
+	if (!n) {
+		if (s->nnodes == s->node_cap) {
+			int cap = s->node_cap ? 2 * s->node_cap : 64;
+			struct node_ent *nn = realloc(s->node, (size_t)cap * sizeof(*nn));
+
+			if (!nn) {
+				ks_err("out of memory", "what=node%s", "");
+				goto out;
+			}
+			s->node = nn;
+			s->node_cap = cap;
+		}
+		n = &s->node[s->nnodes++];
+		memset(n, 0, sizeof(*n));
+		n->n = *sn;
+		node_adopt(s, n);
+		ks_info("node added", "node=%s ready=%d cpu_m=%lld", sn->name, sn->ready,
+			(long long)sn->alloc_cpu_milli);
+		sched_requeue_all(s, "node added");
+	} else {
+		bool changed = node_changed(&n->n, sn);
+
+		n->n = *sn;
+		if (changed)
+			sched_requeue_all(s, "node changed");
+	}
+	n->gen = gen;
+out:
+	free(sn);
+}
+
+static void node_synced(void *arg, unsigned long gen)
+{
+	struct scheduler *s = arg;
+	int i;
+
+	for (i = s->nnodes - 1; i >= 0; i--)
+		if (s->node[i].gen < gen)
+			node_remove(s, i);
+}
+
+const struct informer_ops sched_pod_ops = { .apply = pod_apply, .synced = pod_synced };
+const struct informer_ops sched_node_ops = { .apply = node_apply, .synced = node_synced };
+
+void sched_requeue_all(struct scheduler *s, const char *why)
+{
+	long long now = informer_now_ms();
+	unsigned int b, moved = 0;
+	struct pod_ent *p;
+
+	for (b = 0; b < s->nbuckets; b++)
+		for (p = s->buckets[b]; p; p = p->hnext)
+			if (p->pending && p->unschedulable && p->due_ms > now) {
+				p->due_ms = now;
+				moved++;
+			}
+	if (moved) {
+		s->queue_dirty = true;
+		ks_debug("unschedulable pods retried now", "pods=%u why=\"%s\"", moved, why);
+	}
+}
+
+long long sched_next_due(const struct scheduler *s)
+{
+	long long best = -1;
+	unsigned int b;
+	struct pod_ent *p;
+
+	for (b = 0; b < s->nbuckets; b++)
+		for (p = s->buckets[b]; p; p = p->hnext)
+			if (p->pending && (best < 0 || p->due_ms < best))
+				best = p->due_ms;
+	return best;
+}
+
+static int by_since(const void *a, const void *b)
+{
+	const struct pod_ent *x = *(struct pod_ent *const *)a, *y = *(struct pod_ent *const *)b;
+
+	if (x->pending_since_ms != y->pending_since_ms)
+		return x->pending_since_ms < y->pending_since_ms ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+int sched_due_pods(struct scheduler *s, long long now, struct pod_ent **out, int max)
+{
+	unsigned int b;
+	struct pod_ent *p;
+	int n = 0;
+
+	for (b = 0; b < s->nbuckets; b++)
+		for (p = s->buckets[b]; p; p = p->hnext)
+			if (p->pending && p->due_ms <= now && n < (int)s->npods)
+				out[n++] = p;
+	qsort(out, (size_t)n, sizeof(*out), by_since);
+	return max > 0 && n > max ? max : n;
+}
+
+void sched_cache_free(struct scheduler *s)
+{
+	unsigned int b;
+
+	for (b = 0; b < s->nbuckets; b++)
+		while (s->buckets[b])
+			pod_remove(s, &s->buckets[b]);
+	free(s->buckets);
+	free(s->agents);
+	free(s->node);
+	s->node = NULL;
+	s->nnodes = s->node_cap = 0;
+}
