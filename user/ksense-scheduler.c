@@ -53,7 +53,7 @@ static void usage(FILE *out)
 		"Leader election:\n"
 		"  --no-leader-elect       act alone (one replica only)\n"
 		"  --lease-namespace NS    (default $POD_NAMESPACE, else ksense-system)\n"
-		"  --lease-name NAME       (default fuzzy-scheduler)\n"
+		"  --lease-name NAME       (default ksense-scheduler)\n"
 		"  --identity ID           (default $POD_NAME, else hostname_pid)\n"
 		"  --lease-duration-s S --renew-deadline-s S --retry-period-s S\n"
 		"                          (default 15, 10, 2, as client-go)\n"
@@ -116,7 +116,7 @@ static void defaults(struct sched_opts *o)
 	o->scheduled_events = true;
 	o->leader_elect = true;
 	snprintf(o->lease_namespace, sizeof(o->lease_namespace), "%s", ns && *ns ? ns : KS_AGENT_NAMESPACE);
-	strcpy(o->lease_name, "fuzzy-scheduler");
+	strcpy(o->lease_name, "ksense-scheduler");
 	gethostname(host, sizeof(host) - 1);
 	if (pod && *pod)
 		snprintf(o->identity, sizeof(o->identity), "%s", pod);
