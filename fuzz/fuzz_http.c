@@ -21,57 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pieces.h"
 #include "http.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "fuzz_http: %s:%d: check failed: %s\n",  \
-				__FILE__, __LINE__, #cond);                       \
-			abort();                                                 \
-		}                                                                \
-	} while (0)
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *s = data;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-/* Piece sizes favour tiny cuts (1 byte, a few bytes) but also take big
- * ones so bodies are copied in bulk across boundaries. */
-static size_t next_piece(uint64_t *rng)
-{
-	uint64_t r = xorshift(rng);
-
-	switch (r & 3) {
-	case 0:
-		return 1;
-	case 1:
-		return 1 + (r >> 8) % 16;
-	case 2:
-		return 1 + (r >> 8) % 512;
-	default:
-		return 1 + (r >> 8) % 65536;
-	}
-}
+#define CHECK FUZZ_CHECK
 
 static void respond(int status, const char *ctype, const char *body, size_t body_len, bool keep_alive)
 {
@@ -124,7 +77,7 @@ static uint64_t run(const uint8_t *data, size_t size, bool split, uint64_t seed)
 
 	ks_http_parser_init(&p);
 	while (off < size) {
-		piece = split ? next_piece(&rng) : size - off;
+		piece = split ? fuzz_next_piece(&rng) : size - off;
 		if (piece > size - off)
 			piece = size - off;
 		pos = 0;
@@ -140,21 +93,21 @@ static uint64_t run(const uint8_t *data, size_t size, bool split, uint64_t seed)
 			}
 			pos += used;
 			at = off + pos;
-			h = fnv1a(h, &rc, sizeof(rc));
-			h = fnv1a(h, &at, sizeof(at));
+			h = fuzz_fnv1a(h, &rc, sizeof(rc));
+			h = fuzz_fnv1a(h, &at, sizeof(at));
 			if (rc == KS_HTTP_DONE) {
 				/* A request always ends on a byte it consumed. */
 				CHECK(used > 0);
 				check_request(&req);
-				h = fnv1a(h, req.method, strlen(req.method));
-				h = fnv1a(h, req.path, strlen(req.path) + 1);
-				h = fnv1a(h, req.query, strlen(req.query) + 1);
-				h = fnv1a(h, req.host, strlen(req.host) + 1);
-				h = fnv1a(h, req.content_type, strlen(req.content_type) + 1);
-				h = fnv1a(h, &req.keep_alive, sizeof(req.keep_alive));
-				h = fnv1a(h, &req.expect_continue, sizeof(req.expect_continue));
-				h = fnv1a(h, &req.chunked, sizeof(req.chunked));
-				h = fnv1a(h, req.body, req.body_len);
+				h = fuzz_fnv1a(h, req.method, strlen(req.method));
+				h = fuzz_fnv1a(h, req.path, strlen(req.path) + 1);
+				h = fuzz_fnv1a(h, req.query, strlen(req.query) + 1);
+				h = fuzz_fnv1a(h, req.host, strlen(req.host) + 1);
+				h = fuzz_fnv1a(h, req.content_type, strlen(req.content_type) + 1);
+				h = fuzz_fnv1a(h, &req.keep_alive, sizeof(req.keep_alive));
+				h = fuzz_fnv1a(h, &req.expect_continue, sizeof(req.expect_continue));
+				h = fuzz_fnv1a(h, &req.chunked, sizeof(req.chunked));
+				h = fuzz_fnv1a(h, req.body, req.body_len);
 				respond(200, req.content_type[0] ? req.content_type : NULL, req.body,
 					req.body_len, req.keep_alive);
 				ks_http_parser_reset(&p);
@@ -178,7 +131,7 @@ out:
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint64_t seed = fnv1a(0xcbf29ce484222325ull, data, size);
+	uint64_t seed = fuzz_fnv1a(0xcbf29ce484222325ull, data, size);
 
 	CHECK(run(data, size, false, 0) == run(data, size, true, seed));
 	return 0;

@@ -22,57 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pieces.h"
 #include "json.h"
 #include "kube.h"
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "fuzz_watch: %s:%d: check failed: %s\n", \
-				__FILE__, __LINE__, #cond);                       \
-			abort();                                                 \
-		}                                                                \
-	} while (0)
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *s = data;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-/* Tiny cuts are where framing bugs live; big ones copy in bulk. */
-static size_t next_piece(uint64_t *rng)
-{
-	uint64_t r = xorshift(rng);
-
-	switch (r & 3) {
-	case 0:
-		return 1;
-	case 1:
-		return 1 + (r >> 8) % 16;
-	case 2:
-		return 1 + (r >> 8) % 512;
-	default:
-		return 1 + (r >> 8) % 65536;
-	}
-}
+#define CHECK FUZZ_CHECK
 
 struct run {
 	uint64_t h;
@@ -93,8 +47,8 @@ static int on_event(void *arg, const char *type, const char *json, size_t len, c
 	CHECK(ks_json_next(j, 0) == j->ntok);
 	/* paths from the object work and stay inside the view */
 	(void)ks_json_string(j, ks_json_path(j, "metadata.name"), name, sizeof(name));
-	r->h = fnv1a(r->h, type, strlen(type) + 1);
-	r->h = fnv1a(r->h, json, len);
+	r->h = fuzz_fnv1a(r->h, type, strlen(type) + 1);
+	r->h = fuzz_fnv1a(r->h, json, len);
 	r->events++;
 	return 0;
 }
@@ -114,7 +68,7 @@ static int run(const char *s, size_t size, bool chunked, size_t max_event, bool 
 	kube_watch_decoder_init(&d, chunked, max_event, "1");
 	d.quiet = true;
 	while (off < size && !rc) {
-		piece = split ? next_piece(&rng) : size - off;
+		piece = split ? fuzz_next_piece(&rng) : size - off;
 		if (piece > size - off)
 			piece = size - off;
 		err[0] = '\0';
@@ -172,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chunked = data[0] & 1;
 	max_event = data[0] & 2 ? 4096 : KUBE_EVENT_MAX;
 	n = size - 1;
-	seed = fnv1a(0xcbf29ce484222325ull, data, size);
+	seed = fuzz_fnv1a(0xcbf29ce484222325ull, data, size);
 	rc1 = run(s, n, chunked, max_event, false, 0, &a, rv1);
 	rc2 = run(s, n, chunked, max_event, true, seed, &b, rv2);
 	CHECK(rc1 == rc2);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hex.h"
 #include "http.h"
 
 enum parser_state {
@@ -84,17 +85,6 @@ static bool is_tchar(unsigned char c)
 static bool is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* RFC 3986 pchar plus '/' and '?' ('%' is checked by the caller). */
@@ -368,7 +358,7 @@ static int version_done(struct ks_http_parser *p)
 static int target_char(struct ks_http_parser *p, unsigned char c)
 {
 	if (p->pct_hex_left) {
-		if (hex_value(c) < 0)
+		if (ks_hex_digit(c) < 0)
 			return KS_HTTP_E_TARGET;
 		p->pct_hex_left--;
 	} else if (c == '%') {
@@ -410,13 +400,13 @@ static int chunk_line_char(struct ks_http_parser *p, unsigned char c)
 		return KS_HTTP_E_LINE_ENDING;
 	switch (p->state) {
 	case S_CHUNK_SIZE:
-		d = hex_value(c);
+		d = ks_hex_digit(c);
 		if (d < 0)
 			return KS_HTTP_E_CHUNK;
 		p->state = S_CHUNK_SIZE_MORE;
 		return chunk_size_digit(p, d);
 	case S_CHUNK_SIZE_MORE:
-		d = hex_value(c);
+		d = ks_hex_digit(c);
 		if (d >= 0)
 			return chunk_size_digit(p, d);
 		if (c == ';')

@@ -6,6 +6,7 @@
  * check and the depth limit exist.
  */
 #define KS_JSON_JSMN_IMPLEMENTATION /* jsmn's function bodies: here and nowhere else */
+#include "hex.h"
 #include "json.h"
 
 #include <errno.h>
@@ -36,17 +37,6 @@ static bool is_ws(char c)
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -133,7 +123,7 @@ static int scan_string(struct scanner *sc)
 				for (k = 2; k < 6; k++) {
 					if (sc->pos + (size_t)k >= sc->len)
 						return SCAN_PART;
-					if (hex_val(s[sc->pos + (size_t)k]) < 0) {
+					if (ks_hex_digit((unsigned char)s[sc->pos + (size_t)k]) < 0) {
 						sc->pos += (size_t)k;
 						return bad(sc, "\\u needs four hex digits");
 					}
@@ -480,7 +470,7 @@ static int unescape_one(const char **sp, const char *e, char out[4])
 		if (e - s < 4)
 			return -EINVAL;
 		for (cp = 0, k = 0; k < 4; k++) {
-			int h = hex_val(s[k]);
+			int h = ks_hex_digit((unsigned char)s[k]);
 
 			if (h < 0)
 				return -EINVAL;
@@ -491,7 +481,7 @@ static int unescape_one(const char **sp, const char *e, char out[4])
 			if (e - s < 6 || s[0] != '\\' || s[1] != 'u')
 				return -EINVAL;
 			for (lo = 0, k = 2; k < 6; k++) {
-				int h = hex_val(s[k]);
+				int h = ks_hex_digit((unsigned char)s[k]);
 
 				if (h < 0)
 					return -EINVAL;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json.h" /* first: it configures jsmn (strict, parent links) */
+#include "hex.h"
 #include "kube.h"
 #include "log.h"
 
@@ -77,17 +78,6 @@ bool kube_chunked_done(const struct kube_chunked *d)
 	return d->state == CH_DONE;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int ch_fail(struct kube_chunked *d, uint64_t at, unsigned char c, const char *what, char *err,
 		   size_t errlen)
 {
@@ -137,7 +127,7 @@ int kube_chunked_feed(struct kube_chunked *d, const char *in, size_t len, size_t
 			continue;
 		}
 		case CH_SIZE:
-			h = hexval(c);
+			h = ks_hex_digit(c);
 			if (h >= 0) {
 				if (d->left > (CH_MAX_SIZE >> 4)) {
 					rc = ch_fail(d, at, c, "chunk size over 2^60", err, errlen);
