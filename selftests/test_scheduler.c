@@ -72,9 +72,10 @@ static int node_of(struct fakeapi *f, const char *name, char *node, size_t len)
 	int rc = -1;
 
 	node[0] = '\0';
-	ks_buf_init(&b, 1 << 20);
+	ks_buf_init(&b, 8u << 20);
 	snprintf(path, sizeof(path), "/api/v1/namespaces/default/pods/%s", name);
-	if (fakeapi_call(f, "GET", path, NULL, &b) == 200 && !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+	if (fakeapi_call(f, "GET", path, NULL, &b) == 200 &&
+	    !ks_json_parse_limits(&j, b.data, b.len, 8u << 20, 1000000, err, sizeof(err))) {
 		ks_json_string(&j, ks_json_path(&j, "spec.nodeName"), node, len);
 		ks_json_free(&j);
 		rc = 0;
@@ -216,6 +217,27 @@ static bool wait_event(struct fakeapi *f, const char *pod, const char *reason, c
 	return false;
 }
 
+/* A log line holding both a and b appears within timeout_ms. */
+static bool wait_log(const char *path, const char *a, const char *b, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	char line[8192];
+
+	do {
+		FILE *f = fopen(path, "r");
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f))
+			found = strstr(line, a) && strstr(line, b);
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(100 * 1000);
+	} while (now_ms() < end);
+	return false;
+}
+
 static int control(struct fakeapi *f, const char *body)
 {
 	return fakeapi_call(f, "POST", "/fake/control", body, NULL);
@@ -324,21 +346,26 @@ KS_TEST(scheduler)
 		fake_agent_set(&ag[3], "60 allow");
 	}
 	if (test__start_subtest("watch_dropped_and_410")) {
-		/* pods arrive while the watches are cut and their history is
-		 * compacted: resume gets 410, the relist must find them all */
-		for (i = 0; i < 4; i++) {
-			ASSERT_OK(seed_pods(&f, "churn", i * 5, i * 5 + 5, "10m"), "pods");
-			ASSERT_EQ(control(&f, i % 2 ? "{\"compact\":true,\"drop_watches\":true}" : "{\"drop_watches\":true}"),
-				  200, "fault");
-			ASSERT_EQ(control(&f, "{\"split_chunks\":true}"), 200, "split chunks");
-			usleep(150 * 1000);
-		}
+		/* pods arrive while the watches are cut; once, the pods watch
+		 * cannot come back before the history is compacted, so its
+		 * resume gets 410 and only a relist can find them */
+		ASSERT_EQ(control(&f, "{\"drop_watches\":true}"), 200, "drop");
+		ASSERT_OK(seed_pods(&f, "churn", 0, 5, "10m"), "pods");
+		ASSERT_EQ(control(&f, "{\"fail_next\":{\"method\":\"GET\",\"path_regex\":\"pods.*watch=\","
+				      "\"code\":500,\"count\":3}}"), 200, "fail the next pod watches");
+		ASSERT_EQ(control(&f, "{\"drop_watches\":true}"), 200, "drop");
+		ASSERT_OK(seed_pods(&f, "churn", 5, 10, "10m"), "pods");
+		ASSERT_EQ(control(&f, "{\"compact\":true}"), 200, "compact");
+		ASSERT_EQ(control(&f, "{\"split_chunks\":true}"), 200, "split chunks");
+		ASSERT_OK(seed_pods(&f, "churn", 10, 15, "10m"), "pods");
+		ASSERT_EQ(control(&f, "{\"drop_watches\":true}"), 200, "drop mid-stream");
+		ASSERT_OK(seed_pods(&f, "churn", 15, 20, "10m"), "pods");
 		ASSERT_TRUE(wait_bound(&f, "churn", 0, 20, 20000, &bc), "all 20 bound");
 		ASSERT_OK(read_bindings(&f, "churn", &bl), "bindings");
 		ASSERT_EQ(bl.ok, 20, "20 successful bindings");
 		ASSERT_EQ(bl.max_ok_per_pod, 1, "no pod bound twice");
 		ASSERT_EQ(bl.failed, 0, "no binding refused (none attempted twice)");
-		ASSERT_GE(fx_count_in_file(log, "listing again"), 1, "a 410 made it list again");
+		ASSERT_TRUE(wait_log(log, "resource=pods rv=", "listing again", 5000), "a 410 made it list pods again");
 		control(&f, "{\"split_chunks\":false}");
 	}
 	if (test__start_subtest("slow_wrong_and_dead_agents_skipped")) {
@@ -354,12 +381,44 @@ KS_TEST(scheduler)
 		ag[0].port = 1;
 		fake_node_json(extra, sizeof(extra), "n5", 64000, &ag[0]);
 		ASSERT_OK(fakeapi_seed(&f, extra), "n5");
+		ASSERT_TRUE(wait_log(log, "node=n5", "node added", 10000), "n5 known");
 		ASSERT_OK(seed_pods(&f, "skip", 0, 3, "100m"), "pods");
 		if (ASSERT_TRUE(wait_bound(&f, "skip", 0, 3, 15000, &bc), "bound despite bad agents"))
 			ASSERT_EQ(bc.on[2], 3, "on n2, the best node with a score");
-		ASSERT_GE(fx_count_in_file(log, "node=n4"), 1, "n4 logged");
-		ASSERT_GE(fx_count_in_file(log, "no answer within"), 1, "says the agent was slow");
-		ASSERT_GE(fx_count_in_file(log, "node=n5"), 1, "n5 logged");
+		ASSERT_TRUE(wait_log(log, "node=n4", "no answer within 300 ms", 5000), "n4 skipped: slow");
+		ASSERT_TRUE(wait_log(log, "node=n5", "Connection refused", 5000), "n5 skipped: down");
+	}
+	if (test__start_subtest("wrong_agent_skipped")) {
+		char extra[4096];
+
+		/* n6's agent answers 503 with an error body: wrong, not slow */
+		if (ASSERT_OK(fake_agent_start(&f, &ag[0], "n6", "not a score"), "agent n6")) {
+			fake_node_json(extra, sizeof(extra), "n6", 64000, &ag[0]);
+			ASSERT_OK(fakeapi_seed(&f, extra), "n6");
+			ASSERT_TRUE(wait_log(log, "node=n6", "node added", 10000), "n6 known");
+			ASSERT_OK(seed_pods(&f, "wrong", 0, 2, "100m"), "pods");
+			if (ASSERT_TRUE(wait_bound(&f, "wrong", 0, 2, 15000, &bc), "bound"))
+				ASSERT_EQ(bc.on[2], 2, "on n2, not n6");
+			ASSERT_TRUE(wait_log(log, "node=n6", "answered 503", 5000), "n6 skipped: its answer logged");
+			fake_agent_stop(&ag[0]);
+		}
+	}
+	if (test__start_subtest("huge_pod_bound")) {
+		/* 1.2 MiB of annotation: bigger than an AdmissionReview may be,
+		 * smaller than etcd's object limit */
+		size_t big = 1200u << 10;
+		struct ks_buf b;
+
+		ks_buf_init(&b, 4u << 20);
+		ks_buf_printf(&b, "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"huge-ann-0\","
+			      "\"namespace\":\"default\",\"annotations\":{\"blob\":\"");
+		for (i = 0; i < (int)(big / 64); i++)
+			ks_buf_printf(&b, "%s", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+		ks_buf_printf(&b, "\"}},\"spec\":{\"schedulerName\":\"fuzzy-scheduler\",\"containers\":"
+			      "[{\"name\":\"c\",\"image\":\"pause\"}]}}");
+		ASSERT_OK(fakeapi_seed(&f, b.data), "huge pod");
+		ks_buf_free(&b);
+		ASSERT_TRUE(wait_bound(&f, "huge-ann", 0, 1, 15000, &bc), "bound");
 	}
 	if (test__start_subtest("sigterm_releases_lease")) {
 		rc = fx_stop(sp);

@@ -7,6 +7,10 @@
 #include "json.h"
 #include "sched_model.h"
 
+/* etcd keeps objects up to 1.5 MiB (its request limit); a watch event can
+ * carry one whole, so the model reads at least that much. */
+#define SCHED_OBJECT_MAX (3u << 20)
+
 /* Quantities: [+-]digits[.digits][e[+-]digits] or a suffix: decimal m k M G
  * T P E, binary Ki Mi Gi Ti Pi Ei.  Result scaled by `scale` (1000 for
  * milli units); fractions below the unit round up, as the API server's
@@ -135,7 +139,7 @@ int sched_parse_node(const char *json, size_t len, struct sched_node *n, char *e
 	char q[64];
 
 	memset(n, 0, sizeof(*n));
-	rc = ks_json_parse(&j, json, len, err, errlen);
+	rc = ks_json_parse_limits(&j, json, len, SCHED_OBJECT_MAX, KS_JSON_MAX_TOKENS, err, errlen);
 	if (rc)
 		return rc;
 	rc = -EINVAL;
@@ -264,7 +268,7 @@ int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err
 	__s64 init_cpu, init_mem;
 
 	memset(p, 0, sizeof(*p));
-	rc = ks_json_parse(&j, json, len, err, errlen);
+	rc = ks_json_parse_limits(&j, json, len, SCHED_OBJECT_MAX, KS_JSON_MAX_TOKENS, err, errlen);
 	if (rc)
 		return rc;
 	rc = -EINVAL;
