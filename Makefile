@@ -29,13 +29,14 @@ LIB_SRCS   := $(wildcard user/lib/*.c)
 LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
 CLI_SRCS   := $(wildcard user/ksense.c user/cmd_*.c)
 WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
+SCALER_SRCS := user/ksense-scaler.c $(wildcard user/scaler/*.c)
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 KUBE_LIBS  := $(TLS_LIBS) -lyaml
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
 
 .PHONY: all deps run test test-host bench clean help vmtest plot
-all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/test_progs
+all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scaler $(BUILD)/test_progs
 
 include tools/vmtest.mk
 include fuzz/fuzz.mk
@@ -92,6 +93,10 @@ $(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
 
 $(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(TLS_LIBS) -o $@
+
+# Needs no BPF and no skeleton: it only talks to the API and the agents.
+$(BUILD)/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -lm -o $@
 
 $(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(BUILD)/libksense.a \
