@@ -33,7 +33,9 @@ SCALER_SRCS := user/ksense-scaler.c $(wildcard user/scaler/*.c)
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 KUBE_LIBS  := $(TLS_LIBS) -lyaml
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
-TEST_HDRS  := $(wildcard selftests/*.h)
+TEST_HDRS  := $(wildcard selftests/*.h) $(wildcard user/scaler/*.h)
+# The scaler's /pods parser is unit-tested in test_scaler.c.
+TEST_SCALER_SRCS := user/scaler/pods_report.c
 
 .PHONY: all deps run test test-host bench clean help vmtest plot
 all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scaler $(BUILD)/test_progs
@@ -98,14 +100,18 @@ $(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/l
 $(BUILD)/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(BUILD)/libksense.a
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -lm -o $@
 
-$(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/libksense.a $(SKELS)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(BUILD)/libksense.a \
+$(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(BUILD)/libksense.a $(SKELS)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(BUILD)/libksense.a \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The same tests built with ASan/UBSan (clang, for its runtime).
-$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
+$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(LIB_SRCS) \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
+
+# The scaler with the sanitizers, run by the sanitizer test pass.
+$(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
@@ -122,8 +128,8 @@ run: deps all
 
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
-test: deps all $(BUILD)/asan/test_progs
-	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched_model*'
+test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scaler
+	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched_model*,scaler*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 
