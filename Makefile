@@ -48,7 +48,7 @@ help:
 	@echo "make          build $(BUILD)/ksense and $(BUILD)/test_progs"
 	@echo "make run      deps + build + ksense load + ksense top (root)"
 	@echo "make test     deps + build + every test (root for the BPF tests)"
-	@echo "make bench    overhead benchmark: bpf_stats ns/event, perf bench ratio"
+	@echo "make bench    overhead benchmark: bpf_stats ns/event, perf bench ratio, scaler reaction time"
 	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
 	@echo "make plot     30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png"
 	@echo "make clean    remove $(BUILD)"
@@ -140,6 +140,7 @@ plot: deps all
 bench: deps all $(BUILD)/bench_tick
 	tools/bench
 	tools/bench_webhook
+	tools/bench_scaler
 
 clean:
 	rm -rf $(BUILD)
