@@ -202,7 +202,8 @@ static int ev_item(void *arg, const char *json, size_t len, const struct ks_json
 	return 0;
 }
 
-/* Events of the scaler on Deployment `name` with `reason`: how many objects. */
+/* Events of the scaler on Deployment `name` with `reason`: how many objects
+ * (the last one's message into msg). */
 static int events_of(const char *name, const char *reason, char *msg, size_t msglen)
 {
 	struct ev_count c = { .name = name, .reason = reason };
@@ -215,14 +216,12 @@ static int events_of(const char *name, const char *reason, char *msg, size_t msg
 	return c.n;
 }
 
+/* 1 when any Event in default came from the scaler. */
 static int total_events(void)
 {
-	char err[256], rv[KUBE_RV_MAX];
 	struct ks_buf b;
 	int n = -1;
 
-	(void)err;
-	(void)rv;
 	ks_buf_init(&b, 4 << 20);
 	if (api("GET", "/api/v1/namespaces/default/events", NULL, &b) == 200)
 		n = b.data && strstr(b.data, "ksense-scaler") ? 1 : 0;
@@ -485,7 +484,7 @@ static void test_once_and_conflict(void)
 
 static void test_api_down(void)
 {
-	char *log, kc2[512], args[1024];
+	char *log, kc2[512];
 	pid_t pid;
 	int st, i;
 
@@ -520,8 +519,6 @@ static void test_api_down(void)
 	log = read_text(tpath("down.log"));
 	ASSERT_STRHAS(log, "retry_in_s=", "backs off");
 	ASSERT_STRHAS(log, "attempt=2", "retried");
-	snprintf(args, sizeof(args), "%s", log);
-	(void)args;
 }
 
 static void test_cli(void)
