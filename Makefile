@@ -30,13 +30,16 @@ LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
 CLI_SRCS   := $(wildcard user/ksense.c user/cmd_*.c)
 WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
 SCHEDULER_SRCS := user/ksense-scheduler.c $(wildcard user/scheduler/*.c)
+SCALER_SRCS := user/ksense-scaler.c $(wildcard user/scaler/*.c)
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 KUBE_LIBS  := $(TLS_LIBS) -lyaml
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
-TEST_HDRS  := $(wildcard selftests/*.h)
+TEST_HDRS  := $(wildcard selftests/*.h) $(wildcard user/scaler/*.h)
+# The scaler's /pods parser is unit-tested in test_scaler.c.
+TEST_SCALER_SRCS := user/scaler/pods_report.c
 
 .PHONY: all deps run test test-host bench clean help vmtest plot
-all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/test_progs
+all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs
 
 include tools/vmtest.mk
 include fuzz/fuzz.mk
@@ -46,7 +49,7 @@ help:
 	@echo "make          build $(BUILD)/ksense and $(BUILD)/test_progs"
 	@echo "make run      deps + build + ksense load + ksense top (root)"
 	@echo "make test     deps + build + every test (root for the BPF tests)"
-	@echo "make bench    benchmarks: BPF ns/event and perf ratio, webhook req/s, scheduler pods/s"
+	@echo "make bench    benchmarks: BPF ns/event and perf ratio, webhook req/s, scheduler pods/s, scaler reaction"
 	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
 	@echo "make plot     30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png"
 	@echo "make clean    remove $(BUILD)"
@@ -97,18 +100,26 @@ $(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/l
 $(BUILD)/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(BUILD)/libksense.a
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -o $@
 
-$(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/libksense.a $(SKELS)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(BUILD)/libksense.a \
+# Needs no BPF and no skeleton: it only talks to the API and the agents.
+$(BUILD)/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -lm -o $@
+
+$(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(BUILD)/libksense.a $(SKELS)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(BUILD)/libksense.a \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The same tests built with ASan/UBSan (clang, for its runtime).
-$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
+$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(LIB_SRCS) \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The daemon built with the sanitizers too: the scheduler tests run it.
 $(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -o $@
+
+# The scaler with the sanitizers, run by the sanitizer test pass.
+$(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
@@ -125,9 +136,10 @@ run: deps all
 
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
-test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler
+test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
-		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*'
+		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler \
+		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 
@@ -139,6 +151,7 @@ bench: deps all $(BUILD)/bench_tick
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler
+	tools/bench_scaler
 
 clean:
 	rm -rf $(BUILD)

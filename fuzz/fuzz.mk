@@ -22,3 +22,8 @@ fuzz: $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=1100000 -print_final_stats=1 \
 			$$corpus $$( [ -d $$seeds ] && echo $$seeds ) 2>&1 | tail -n 12; \
 	done
+
+# The /pods parser is the scaler's, not the library's.
+$(BUILD)/fuzz/fuzz_pods: fuzz/fuzz_pods.c user/scaler/pods_report.c user/scaler/scaler.h $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/fuzz
+	$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(KS_CFLAGS) -Iuser/scaler $< user/scaler/pods_report.c $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -lm -o $@

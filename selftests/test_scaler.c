@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksense-scaler end to end: the fake API server (selftests/fake_apiserver.py,
+ * whose controllers give Deployments ReplicaSets and pods with
+ * ownerReferences) and two fake agents (selftests/fake_agent.py), one
+ * serving a /pods report written here, one serving garbage.  The scaler
+ * runs as a process for a bounded number of polls; the replica counts and
+ * Events are then read back from the API.  No root needed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "test_progs.h"
+#include "fixture.h"
+#include "kube.h"
+#include "scaler.h"
+
+static char tdir[128];
+
+static const char *tpath(const char *name)
+{
+	static char bufs[8][512];
+	static int n;
+	char *p = bufs[n++ % 8];
+
+	snprintf(p, 512, "%s/%s", tdir, name);
+	return p;
+}
+
+static const char *scaler_bin(void)
+{
+	const char *b = getenv("KSENSE_SCALER_BIN");
+
+	return b && *b ? b : "build/ksense-scaler";
+}
+
+static int write_text(const char *path, const char *text)
+{
+	char tmp[600];
+	FILE *f;
+
+	/* renamed into place: the agent never serves half a file */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	fclose(f);
+	return rename(tmp, path) ? -errno : 0;
+}
+
+static char *read_text(const char *path)
+{
+	static char buf[1 << 20];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A python3 helper with --port 0 --port-file; its pid and port. */
+static pid_t start_py(const char *name, int *port, ...)
+{
+	char portfile[512], log[512], buf[32];
+	const char *argv[24];
+	va_list ap;
+	pid_t pid;
+	int i, n = 0;
+
+	snprintf(portfile, sizeof(portfile), "%s", tpath(name));
+	strcat(portfile, ".port");
+	snprintf(log, sizeof(log), "%s.log", portfile);
+	unlink(portfile);
+	argv[n++] = "python3";
+	va_start(ap, port);
+	while (n < 18 && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	argv[n++] = "--port";
+	argv[n++] = "0";
+	argv[n++] = "--port-file";
+	argv[n++] = portfile;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(log, "w", stderr))
+			_exit(127);
+		dup2(2, 1);
+		execvp("python3", (char **)argv);
+		_exit(127);
+	}
+	for (i = 0; pid > 0 && i < 100; i++) {
+		FILE *f = fopen(portfile, "r");
+
+		if (f) {
+			bool ok = fgets(buf, sizeof(buf), f) != NULL;
+
+			fclose(f);
+			if (ok && (*port = atoi(buf)) > 0)
+				return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(100 * 1000);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+static void stop_pid(pid_t pid)
+{
+	int i;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (i = 0; i < 50 && waitpid(pid, NULL, WNOHANG) != pid; i++)
+		usleep(100 * 1000);
+	if (i == 50) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static struct kube_client *kc;
+
+/* HTTP status of a request to the fake server (body into out when given). */
+static int api(const char *method, const char *path, const char *body, struct ks_buf *out)
+{
+	char err[512];
+	int status = 0, rc;
+
+	rc = kube_request(kc, method, path, NULL, body, body ? strlen(body) : 0, &status, out, err, sizeof(err));
+	if (rc) {
+		printf("  %s %s: %s\n", method, path, err);
+		return rc;
+	}
+	return status;
+}
+
+static int replicas_of(const char *name)
+{
+	char path[256], err[256];
+	struct ks_json j;
+	struct ks_buf b;
+	int r = -1, i;
+
+	ks_buf_init(&b, 1 << 20);
+	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/default/deployments/%s", name);
+	if (api("GET", path, NULL, &b) == 200 && !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+		i = ks_json_path(&j, "spec.replicas");
+		r = ks_json_is_number(&j, i) ? atoi(j.src + j.tok[i].start) : 0;
+		ks_json_free(&j);
+	}
+	ks_buf_free(&b);
+	return r;
+}
+
+struct ev_count {
+	const char *name, *reason;
+	int n;
+	unsigned int count;  /* the Events' count fields summed */
+	char message[1024];
+};
+
+static int ev_item(void *arg, const char *json, size_t len, const struct ks_json *j)
+{
+	struct ev_count *c = arg;
+	char name[256] = "", reason[64] = "", comp[64] = "";
+	int i;
+
+	(void)len;
+	if (!json) {
+		c->n = 0;
+		return 0;
+	}
+	ks_json_string(j, ks_json_path(j, "involvedObject.name"), name, sizeof(name));
+	ks_json_string(j, ks_json_path(j, "reason"), reason, sizeof(reason));
+	ks_json_string(j, ks_json_path(j, "source.component"), comp, sizeof(comp));
+	if (strcmp(name, c->name) || strcmp(reason, c->reason) || strcmp(comp, "ksense-scaler"))
+		return 0;
+	c->n++;
+	i = ks_json_path(j, "count");
+	c->count += ks_json_is_number(j, i) ? (unsigned int)atoi(j->src + j->tok[i].start) : 0;
+	ks_json_string(j, ks_json_path(j, "message"), c->message, sizeof(c->message));
+	return 0;
+}
+
+/* Events of the scaler on Deployment `name` with `reason`: how many objects
+ * (the last one's message into msg). */
+static int events_of(const char *name, const char *reason, char *msg, size_t msglen)
+{
+	struct ev_count c = { .name = name, .reason = reason };
+	char err[256], rv[KUBE_RV_MAX];
+
+	if (kube_list(kc, "/api/v1/namespaces/default/events", 500, ev_item, &c, rv, sizeof(rv), err, sizeof(err)))
+		return -1;
+	if (msg)
+		snprintf(msg, msglen, "%s", c.message);
+	return c.n;
+}
+
+/* 1 when any Event in default came from the scaler. */
+static int total_events(void)
+{
+	struct ks_buf b;
+	int n = -1;
+
+	ks_buf_init(&b, 4 << 20);
+	if (api("GET", "/api/v1/namespaces/default/events", NULL, &b) == 200)
+		n = b.data && strstr(b.data, "ksense-scaler") ? 1 : 0;
+	ks_buf_free(&b);
+	return n;
+}
+
+struct workload {
+	const char *name;
+	const char *annotations; /* JSON members, may be "" */
+	int replicas;
+	const char *report;      /* the pod entry's class and numbers */
+};
+
+/* Every Deployment the rules are tried on, and what its pods report. */
+static const struct workload workloads[] = {
+	{ "burner", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"3\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":950,\"s_ms_per_s\":3.1,\"samples\":99,\"top\":[{\"function\":"
+	  "\"main.burnCycles\",\"module\":\"/app/burner\",\"share_permille\":870}]" },
+	{ "writer", "\"ksense.io/autoscale\":\"true\"", 1,
+	  "\"class\":\"BLOCK\",\"oncpu_permille\":40,\"d_ms_per_s\":610,\"block_ios_per_s\":800,\"block_ms_per_s\":"
+	  "420.5,\"block_lat_avg_us\":5300,\"top\":[{\"function\":\"fdatasync\",\"module\":\"/lib/libc.so.6\","
+	  "\"share_permille\":300}]" },
+	{ "waiter", "\"ksense.io/autoscale\":\"true\",\"ksense.io/dependency\":\"db\"", 1,
+	  "\"class\":\"OFFCPU\",\"oncpu_permille\":10,\"s_ms_per_s\":870,\"top\":[{\"function\":\"recv\","
+	  "\"share_permille\":500}]" },
+	{ "db", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":990,\"top\":[{\"function\":\"query_exec\",\"share_permille\":700}]" },
+	{ "lonely", "\"ksense.io/autoscale\":\"true\"", 1,
+	  "\"class\":\"OFFCPU\",\"oncpu_permille\":5,\"s_ms_per_s\":900.5,\"top\":[{\"function\":\"epoll_wait\","
+	  "\"share_permille\":640}]" },
+	{ "idle", "\"ksense.io/autoscale\":\"true\",\"ksense.io/min-replicas\":\"2\"", 3,
+	  "\"class\":\"IDLE\",\"oncpu_permille\":1" },
+	{ "badmin", "\"ksense.io/autoscale\":\"true\",\"ksense.io/min-replicas\":\"abc\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	{ "minmax", "\"ksense.io/autoscale\":\"true\",\"ksense.io/min-replicas\":\"5\",\"ksense.io/max-replicas\":\"2\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	{ "negmax", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"-4\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	{ "plain", "", 1, "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	{ "over", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 4,
+	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+};
+#define NWORK (int)(sizeof(workloads) / sizeof(workloads[0]))
+
+struct report_ctx {
+	struct ks_buf *out;
+	int n;
+};
+
+/* One /pods entry per existing pod, classed by its Deployment. */
+static int report_item(void *arg, const char *json, size_t len, const struct ks_json *j)
+{
+	struct report_ctx *c = arg;
+	char name[256] = "", uid[64] = "";
+	int w;
+
+	(void)len;
+	if (!json)
+		return 0;
+	ks_json_string(j, ks_json_path(j, "metadata.name"), name, sizeof(name));
+	ks_json_string(j, ks_json_path(j, "metadata.uid"), uid, sizeof(uid));
+	for (w = 0; w < NWORK; w++) {
+		size_t l = strlen(workloads[w].name);
+
+		/* "<deploy>-<hash>-<suffix>" */
+		if (strncmp(name, workloads[w].name, l) || name[l] != '-' || strchr(name + l + 1, '-') == NULL)
+			continue;
+		ks_buf_printf(c->out, "%s{\"uid\":\"%s\",\"namespace\":\"default\",\"name\":\"%s\",%s,"
+			      "\"containers\":[{\"name\":\"c\"}],\"future_field\":{\"x\":[1]}}",
+			      c->n++ ? "," : "", uid, name, workloads[w].report);
+		break;
+	}
+	return 0;
+}
+
+static int agent1_port, agent2_port;
+
+/* A fresh cluster: the two agents' pods, every workload's Deployment (its
+ * pods made by the fake controllers), and agent 1's report of them. */
+static int setup_cluster(void)
+{
+	char body[2048], err[256], rv[KUBE_RV_MAX];
+	struct report_ctx rc;
+	struct ks_buf b, rep;
+	int w, st, ret = -1;
+
+	ks_buf_init(&b, 4 << 20);
+	ks_buf_init(&rep, 1 << 20);
+	if (api("POST", "/fake/reset", "{}", &b) != 200)
+		goto out;
+	snprintf(body, sizeof(body),
+		 "{\"objects\":["
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ksense-node-a\",\"namespace\":"
+		 "\"ksense-system\",\"labels\":{\"app.kubernetes.io/name\":\"ksense-node\"},\"annotations\":"
+		 "{\"ksense.io/agent-port\":\"%d\"}},\"spec\":{\"nodeName\":\"node-a\",\"containers\":[{\"name\":\"a\","
+		 "\"image\":\"ksense/node\"}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"127.0.0.1\"}},"
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ksense-node-b\",\"namespace\":"
+		 "\"ksense-system\",\"labels\":{\"app.kubernetes.io/name\":\"ksense-node\"},\"annotations\":"
+		 "{\"ksense.io/agent-port\":\"%d\"}},\"spec\":{\"nodeName\":\"node-b\",\"containers\":[{\"name\":\"a\","
+		 "\"image\":\"ksense/node\"}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"127.0.0.1\"}},"
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ksense-node-c\",\"namespace\":"
+		 "\"ksense-system\",\"labels\":{\"app.kubernetes.io/name\":\"ksense-node\"}},\"spec\":{\"nodeName\":"
+		 "\"node-c\",\"containers\":[{\"name\":\"a\",\"image\":\"ksense/node\"}]},\"status\":{\"phase\":\"Pending\"}}"
+		 "]}", agent1_port, agent2_port);
+	if ((st = api("POST", "/fake/objects", body, &b)) != 200) {
+		printf("  seed agents: %d %s\n", st, b.data ? b.data : "");
+		goto out;
+	}
+	for (w = 0; w < NWORK; w++) {
+		const struct workload *wl = &workloads[w];
+
+		snprintf(body, sizeof(body),
+			 "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"%s\","
+			 "\"annotations\":{%s}},\"spec\":{\"replicas\":%d,\"selector\":{\"matchLabels\":{\"app\":\"%s\"}},"
+			 "\"template\":{\"metadata\":{\"labels\":{\"app\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":"
+			 "\"c\",\"image\":\"x\"}]}}}}", wl->name, wl->annotations, wl->replicas, wl->name, wl->name);
+		if ((st = api("POST", "/apis/apps/v1/namespaces/default/deployments", body, &b)) != 201) {
+			printf("  create %s: %d %s\n", wl->name, st, b.data ? b.data : "");
+			goto out;
+		}
+	}
+	/* the agent also reports a pod whose owner is gone and one of another namespace */
+	ks_buf_printf(&rep, "{\"node\":\"node-a\",\"seq\":7,\"window_ms\":1000,\"pods\":["
+		      "{\"uid\":\"gone\",\"namespace\":\"default\",\"name\":\"vanished-5d8f-xyz12\",\"class\":\"CPU\","
+		      "\"oncpu_permille\":999},{\"namespace\":\"default\",\"name\":\"broken\",\"class\":\"???\"}");
+	rc.out = &rep;
+	rc.n = 2;
+	if (kube_list(kc, "/api/v1/namespaces/default/pods", 500, report_item, &rc, rv, sizeof(rv), err, sizeof(err))) {
+		printf("  list pods: %s\n", err);
+		goto out;
+	}
+	ks_buf_printf(&rep, "]}");
+	if (write_text(tpath("agent1.json"), rep.data) || write_text(tpath("agent2.json"), "{\"pods\":[{\"name\":"))
+		goto out;
+	ret = 0;
+out:
+	ks_buf_free(&b);
+	ks_buf_free(&rep);
+	return ret;
+}
+
+/* Run the scaler to its end; its exit status, its log in log_out (static). */
+static int run_scaler(char **log_out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run_scaler(char **log_out, const char *fmt, ...)
+{
+	char args[2048], out[256];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	st = fx_sh(out, sizeof(out), "timeout 60 %s --kubeconfig %s %s >%s 2>&1", scaler_bin(), tpath("kubeconfig"),
+		   args, tpath("scaler.log"));
+	*log_out = read_text(tpath("scaler.log"));
+	if (test__verbose())
+		printf("%s", *log_out);
+	return st;
+}
+
+#define FAST "--interval-s 0.2 --up-cooldown-s 0 --down-stabilization-s 0.5 --agent-timeout-ms 500"
+
+static void test_rules(void)
+{
+	char *log, msg[1024];
+	int st;
+
+	if (!ASSERT_OK(setup_cluster(), "setup"))
+		return;
+	st = run_scaler(&log, FAST " --max-polls 12");
+	ASSERT_EQ(st, 0, "exit status");
+	/* CPU: one step per --up-windows (2) polls, never past max 3 */
+	ASSERT_EQ(replicas_of("burner"), 3, "burner scaled up to its max");
+	ASSERT_EQ(events_of("burner", "ScaledUp", msg, sizeof(msg)), 2, "two ScaledUp Events");
+	ASSERT_STRHAS(msg, "main.burnCycles", "ScaledUp names the hot function");
+	ASSERT_EQ(events_of("burner", "ScaleUpLimited", NULL, 0), 1, "one ScaleUpLimited Event at max");
+	/* BLOCK: never scaled, one Event (rate-limited) that says why */
+	ASSERT_EQ(replicas_of("writer"), 1, "writer not scaled");
+	ASSERT_EQ(events_of("writer", "ScaleUpRefused", msg, sizeof(msg)), 1, "one ScaleUpRefused Event");
+	ASSERT_STRHAS(msg, "wait on disk", "refusal says disk");
+	ASSERT_STRHAS(msg, "420.5 ms/s", "refusal has block ms/s");
+	ASSERT_STRHAS(msg, "5300 us", "refusal has the latency");
+	/* OFFCPU: the CPU-bound dependency scales, the waiter does not */
+	ASSERT_EQ(replicas_of("waiter"), 1, "waiter not scaled");
+	ASSERT_EQ(replicas_of("db"), 2, "dependency scaled to its max");
+	ASSERT_EQ(events_of("waiter", "DependencyScaled", msg, sizeof(msg)), 1, "waiter's DependencyScaled Event");
+	ASSERT_STRHAS(msg, "default/db", "names the dependency");
+	ASSERT_EQ(replicas_of("lonely"), 1, "waiter without dependency not scaled");
+	ASSERT_EQ(events_of("lonely", "OffCpuWait", msg, sizeof(msg)), 1, "OffCpuWait Event");
+	ASSERT_STRHAS(msg, "epoll_wait", "names the wait's top function");
+	ASSERT_STRHAS(msg, "S 900.5 ms/s", "has S ms/s");
+	/* IDLE: down after the stabilization window, not below min 2 */
+	ASSERT_EQ(replicas_of("idle"), 2, "idle scaled down to min");
+	ASSERT_EQ(events_of("idle", "ScaledDown", NULL, 0), 1, "one ScaledDown Event");
+	/* bad annotations: an Event, no scaling */
+	ASSERT_EQ(replicas_of("badmin"), 1, "non-numeric min: not scaled");
+	ASSERT_EQ(events_of("badmin", "InvalidAnnotation", msg, sizeof(msg)), 1, "InvalidAnnotation (abc)");
+	ASSERT_STRHAS(msg, "min-replicas=\"abc\"", "names the annotation");
+	ASSERT_EQ(replicas_of("minmax"), 1, "min > max: not scaled");
+	ASSERT_EQ(events_of("minmax", "InvalidAnnotation", msg, sizeof(msg)), 1, "InvalidAnnotation (min > max)");
+	ASSERT_STRHAS(msg, "is above", "says min is above max");
+	ASSERT_EQ(replicas_of("negmax"), 1, "negative max: not scaled");
+	ASSERT_EQ(events_of("negmax", "InvalidAnnotation", NULL, 0), 1, "InvalidAnnotation (negative)");
+	/* not opted in: untouched, no Event; beyond max: never further up, not clamped */
+	ASSERT_EQ(replicas_of("plain"), 1, "not annotated: untouched");
+	ASSERT_EQ(events_of("plain", "ScaledUp", NULL, 0), 0, "not annotated: no Event");
+	ASSERT_EQ(replicas_of("over"), 4, "above max: left alone");
+	ASSERT_EQ(events_of("over", "ScaleUpLimited", NULL, 0), 1, "above max: ScaleUpLimited");
+	/* the garbage agent and the broken entries were skipped, not fatal */
+	ASSERT_STRHAS(log, "agent skipped: malformed /pods", "garbage agent logged");
+	ASSERT_STRHAS(log, "pod entries skipped", "bad entry logged");
+	ASSERT_STRHAS(log, "level=info prog=ksense-scaler msg=\"scaled\" deployment=default/burner from=1 to=2",
+		      "logfmt line of the action");
+	ASSERT_STRHAS(log, "top_function=\"main.burnCycles\"", "logfmt evidence has the top function");
+	if (!ASSERT_FALSE(strstr(log, "node-c"), "a non-serving agent pod is no error"))
+		printf("%s", log);
+}
+
+static void test_dry_run(void)
+{
+	char *log;
+	int st;
+
+	if (!ASSERT_OK(setup_cluster(), "setup"))
+		return;
+	st = run_scaler(&log, FAST " --max-polls 8 --dry-run");
+	ASSERT_EQ(st, 0, "exit status");
+	ASSERT_EQ(replicas_of("burner"), 1, "burner unchanged");
+	ASSERT_EQ(replicas_of("db"), 1, "db unchanged");
+	ASSERT_EQ(replicas_of("idle"), 3, "idle unchanged");
+	ASSERT_EQ(total_events(), 0, "no Event posted");
+	ASSERT_STRHAS(log, "msg=\"would scale\" dry_run=1 deployment=default/burner from=1 to=2", "would scale up");
+	ASSERT_STRHAS(log, "msg=\"would scale\" dry_run=1 deployment=default/idle from=3 to=2", "would scale down");
+	ASSERT_STRHAS(log, "would post event", "would post Events");
+}
+
+static void test_once_and_conflict(void)
+{
+	char *log, body[512];
+	struct ks_buf b;
+	int st;
+
+	if (!ASSERT_OK(setup_cluster(), "setup"))
+		return;
+	st = run_scaler(&log, "--once --up-windows 1");
+	ASSERT_EQ(st, 0, "--once exit status");
+	ASSERT_EQ(replicas_of("burner"), 2, "--once: one step");
+	/* a 409 on the scale: logged, retried on the next poll */
+	ks_buf_init(&b, 1 << 20);
+	snprintf(body, sizeof(body), "{\"fail_next\":{\"method\":\"PATCH\",\"path_regex\":\"deployments/burner/scale\","
+		 "\"code\":409,\"count\":1}}");
+	ASSERT_EQ(api("POST", "/fake/control", body, &b), 200, "inject 409");
+	ks_buf_free(&b);
+	st = run_scaler(&log, FAST " --up-windows 1 --max-polls 3");
+	ASSERT_EQ(st, 0, "exit status");
+	ASSERT_STRHAS(log, "scale conflict", "409 logged");
+	ASSERT_EQ(replicas_of("burner"), 3, "scaled on the next poll");
+}
+
+static void test_api_down(void)
+{
+	char *log, kc2[512];
+	pid_t pid;
+	int st, i;
+
+	snprintf(kc2, sizeof(kc2), "%s", tpath("kubeconfig-down"));
+	/* port 1 on loopback: nothing listens there, the connect is refused */
+	write_text(kc2, "apiVersion: v1\nkind: Config\ncurrent-context: d\nclusters: [{name: d, cluster: {server: "
+		   "'http://127.0.0.1:1'}}]\ncontexts: [{name: d, context: {cluster: d}}]\n");
+	st = run_scaler(&log, "--once --kubeconfig %s", kc2);
+	ASSERT_EQ(st, 1, "--once with the API down: exit 1");
+	ASSERT_STRHAS(log, "poll failed", "says the poll failed");
+	ASSERT_STRHAS(log, "127.0.0.1", "names the server");
+	/* looping: keeps retrying with backoff, SIGTERM ends it cleanly */
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(tpath("down.log"), "w", stderr))
+			_exit(127);
+		execl(scaler_bin(), scaler_bin(), "--kubeconfig", kc2, "--interval-s", "0.1", (char *)NULL);
+		_exit(127);
+	}
+	if (!ASSERT_GT(pid, 0, "fork"))
+		return;
+	usleep(1500 * 1000);
+	ASSERT_EQ(waitpid(pid, &st, WNOHANG), 0, "still running after 1.5 s");
+	kill(pid, SIGTERM);
+	for (i = 0; i < 50 && waitpid(pid, &st, WNOHANG) != pid; i++)
+		usleep(100 * 1000);
+	if (!ASSERT_LT(i, 50, "stopped on SIGTERM")) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	log = read_text(tpath("down.log"));
+	ASSERT_STRHAS(log, "retry_in_s=", "backs off");
+	ASSERT_STRHAS(log, "attempt=2", "retried");
+}
+
+static void test_cli(void)
+{
+	static const char *const flags[] = {
+		"--interval-s", "KSENSE_SCALER_INTERVAL_S", "--agent-timeout-ms", "--agent-namespace", "--agent-selector",
+		"--agent-port", "--kubeconfig", "--context", "--namespace", "--cpu-threshold-permille", "--up-windows",
+		"--up-cooldown-s", "--down-stabilization-s", "--event-interval-s", "--dry-run", "--once", "--max-polls",
+		"--verbose", "--help", "ksense.io/autoscale", "ksense.io/min-replicas", "ksense.io/max-replicas",
+		"ksense.io/dependency", "ksense.io/agent-port", "KUBECONFIG", "SIGTERM",
+	};
+	char out[16384];
+	size_t i;
+	int st;
+
+	st = fx_sh(out, sizeof(out), "%s --help 2>&1", scaler_bin());
+	ASSERT_EQ(st, 0, "--help exit 0");
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!ASSERT_STRHAS(out, flags[i], "help lists it"))
+			printf("  missing: %s\n", flags[i]);
+	st = fx_sh(out, sizeof(out), "%s --no-such-flag 2>&1", scaler_bin());
+	ASSERT_EQ(st, 2, "bad flag: exit 2");
+	ASSERT_STRHAS(out, "unknown option '--no-such-flag'", "names the flag");
+	st = fx_sh(out, sizeof(out), "%s --interval-s abc 2>&1", scaler_bin());
+	ASSERT_EQ(st, 2, "bad interval: exit 2");
+	ASSERT_STRHAS(out, "--interval-s='abc' is not a number", "says why");
+	ASSERT_EQ(strchr(out, '\n'), strrchr(out, '\n'), "one line");
+	st = fx_sh(out, sizeof(out), "KSENSE_SCALER_INTERVAL_S=-1 %s 2>&1", scaler_bin());
+	ASSERT_EQ(st, 2, "bad env: exit 2");
+	ASSERT_STRHAS(out, "KSENSE_SCALER_INTERVAL_S='-1'", "names the variable");
+	st = fx_sh(out, sizeof(out), "%s --cpu-threshold-permille 0 2>&1", scaler_bin());
+	ASSERT_EQ(st, 2, "zero threshold: exit 2");
+	st = fx_sh(out, sizeof(out), "%s --up-windows 2.5 2>&1", scaler_bin());
+	ASSERT_EQ(st, 2, "fractional windows: exit 2");
+	st = fx_sh(out, sizeof(out), "%s --once=1 2>&1", scaler_bin());
+	ASSERT_EQ(st, 2, "flag with a value: exit 2");
+	st = fx_sh(out, sizeof(out), "%s --namespace 2>&1", scaler_bin());
+	ASSERT_EQ(st, 2, "missing value: exit 2");
+}
+
+static void test_parse(void)
+{
+	static const char ok[] =
+		"{\"node\":\"n1\",\"seq\":123,\"window_ms\":1000,\"new\":{\"a\":[]},\"pods\":["
+		"{\"uid\":\"u\",\"namespace\":\"default\",\"name\":\"b-1\",\"class\":\"CPU\",\"oncpu_permille\":950,"
+		"\"d_ms_per_s\":0.0,\"s_ms_per_s\":3.1,\"samples\":99,\"top\":[{\"function\":\"main.burnCycles\","
+		"\"module\":\"/app/burner\",\"share_permille\":870},{\"module\":\"/lib/x.so\"},{\"function\":\"f3\"},"
+		"{\"function\":\"f4\"}],\"containers\":[]},"
+		"{\"namespace\":\"default\",\"name\":\"neg\",\"class\":\"CPU\",\"oncpu_permille\":-5},"
+		"{\"namespace\":\"default\",\"name\":\"str\",\"class\":\"IDLE\",\"s_ms_per_s\":\"3\"},"
+		"{\"namespace\":\"default\",\"class\":\"IDLE\"},"
+		"{\"namespace\":\"default\",\"name\":\"null-ok\",\"class\":\"IDLE\",\"d_ms_per_s\":null},"
+		"7]}";
+	struct ks_pods_report r;
+	char err[256];
+
+	if (ASSERT_OK(ks_pods_parse(ok, strlen(ok), &r, err, sizeof(err)), "parse")) {
+		ASSERT_EQ(strcmp(r.node, "n1"), 0, "node");
+		ASSERT_EQ(r.seq, 123, "seq");
+		ASSERT_EQ(r.npods, 2, "two usable pods");
+		ASSERT_EQ(r.skipped, 4, "four skipped");
+		ASSERT_STRHAS(r.first_skip, "pods[1]: bad or missing oncpu_permille", "first skip reason");
+		ASSERT_EQ(r.pods[0].cls, KS_CLASS_CPU, "class");
+		ASSERT_EQ((int)r.pods[0].oncpu_permille, 950, "oncpu");
+		ASSERT_EQ(r.pods[0].ntop, KS_PODS_TOP, "top capped");
+		ASSERT_EQ(strcmp(r.pods[0].top[0].function, "main.burnCycles"), 0, "top function");
+		ASSERT_EQ(r.pods[0].top[0].share_permille, 870, "share");
+		ASSERT_EQ(strcmp(r.pods[1].name, "null-ok"), 0, "null number is absent");
+		ks_pods_free(&r);
+	}
+	ASSERT_EQ(ks_pods_parse("[]", 2, &r, err, sizeof(err)), -EINVAL, "array body");
+	ASSERT_STRHAS(err, "not an object", "says so");
+	ASSERT_EQ(ks_pods_parse("{\"pods\":{}}", 11, &r, err, sizeof(err)), -EINVAL, "pods not an array");
+	ASSERT_EQ(ks_pods_parse("{\"pods\":[", 9, &r, err, sizeof(err)), -EINVAL, "truncated");
+	ASSERT_EQ(ks_pods_parse("", 0, &r, err, sizeof(err)), -EINVAL, "empty");
+	ASSERT_OK(ks_pods_parse("{\"pods\":[]}", 11, &r, err, sizeof(err)), "no pods is fine");
+	ks_pods_free(&r);
+}
+
+KS_TEST(scaler)
+{
+	pid_t api_pid = -1, ag1 = -1, ag2 = -1;
+	struct kube_config c = { 0 };
+	char err[512], text[512];
+	int api_port = 0;
+
+	if (test__start_subtest("scaler_parse"))
+		test_parse();
+	if (access(scaler_bin(), X_OK)) {
+		test__skip("%s not built", scaler_bin());
+		return;
+	}
+	if (test__start_subtest("scaler_cli"))
+		test_cli();
+	snprintf(tdir, sizeof(tdir), "/tmp/ksense-scaler-XXXXXX");
+	if (!mkdtemp(tdir)) {
+		test__fail();
+		return;
+	}
+	api_pid = start_py("api", &api_port, "selftests/fake_apiserver.py", NULL);
+	ag1 = start_py("agent1", &agent1_port, "selftests/fake_agent.py", "--pods-file", tpath("agent1.json"), NULL);
+	ag2 = start_py("agent2", &agent2_port, "selftests/fake_agent.py", "--pods-file", tpath("agent2.json"), NULL);
+	if (api_pid <= 0 || ag1 <= 0 || ag2 <= 0) {
+		test__skip("python3 fake servers did not start");
+		goto out;
+	}
+	snprintf(text, sizeof(text), "apiVersion: v1\nkind: Config\ncurrent-context: f\nclusters: [{name: f, cluster: "
+		 "{server: 'http://127.0.0.1:%d'}}]\ncontexts: [{name: f, context: {cluster: f}}]\n", api_port);
+	write_text(tpath("kubeconfig"), text);
+	if (!ASSERT_OK(kube_config_load(&c, tpath("kubeconfig"), NULL, err, sizeof(err)), "kubeconfig"))
+		goto out;
+	kc = kube_client_new(&c, 0, 1, err, sizeof(err));
+	if (!ASSERT_OK_PTR(kc, "client"))
+		goto out;
+	if (test__start_subtest("scaler_rules"))
+		test_rules();
+	if (test__start_subtest("scaler_dry_run"))
+		test_dry_run();
+	if (test__start_subtest("scaler_once_conflict"))
+		test_once_and_conflict();
+	if (test__start_subtest("scaler_api_down"))
+		test_api_down();
+out:
+	kube_client_free(kc);
+	kc = NULL;
+	kube_config_free(&c);
+	stop_pid(ag2);
+	stop_pid(ag1);
+	stop_pid(api_pid);
+	if (tdir[0] && !getenv("KSENSE_KEEP_TMP")) {
+		snprintf(text, sizeof(text), "rm -rf '%s'", tdir);
+		if (system(text))
+			printf("  could not remove %s\n", tdir);
+	}
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The only writes ksense-scaler makes: the scale subresource's PATCH and
+ * core v1 Events.  A scale carries the Deployment's resourceVersion, so a
+ * Deployment changed since this poll's list (someone ran kubectl scale)
+ * gets a 409 instead of being overwritten; the next poll decides again on
+ * fresh data.  Events about a lasting condition (a refusal, a wait, a bad
+ * annotation) are posted once per --event-interval-s per Deployment and
+ * reason, and then the same Event's count and lastTimestamp are patched,
+ * as the kubelet's event correlator does: `kubectl describe` shows
+ * "(x42 over 10m)" instead of 300 rows.  Scale Events are never folded:
+ * each one records a change.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "buf.h"
+#include "kube.h"
+#include "log.h"
+#include "scaler.h"
+
+static void rfc3339_now(char *out, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int ks_act_scale(struct ks_scaler *s, struct ks_deploy *d, int to, const char *reason, const char *msg,
+		 const char *evidence_kv, double now_s)
+{
+	char path[512], err[512], smsg[256];
+	struct ks_buf body, resp;
+	int status = 0, rc;
+
+	if (s->cfg.dry_run) {
+		ks_info("would scale", "dry_run=1 deployment=%s/%s from=%d to=%d reason=%s %s", d->ns, d->name,
+			d->replicas, to, reason, evidence_kv);
+		return 0;
+	}
+	ks_buf_init(&body, 4096);
+	ks_buf_init(&resp, 1u << 20);
+	ks_buf_printf(&body, "{\"metadata\":{\"resourceVersion\":");
+	ks_buf_json_str(&body, d->rv);
+	ks_buf_printf(&body, "},\"spec\":{\"replicas\":%d}}", to);
+	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments/%s/scale", d->ns, d->name);
+	rc = kube_request(s->kube, "PATCH", path, "application/merge-patch+json", body.data, body.len, &status,
+			  &resp, err, sizeof(err));
+	if (rc) {
+		ks_err("scale failed", "deployment=%s/%s from=%d to=%d err=\"%s\"", d->ns, d->name, d->replicas,
+		       to, err);
+		goto out;
+	}
+	if (status == 409) {
+		ks_warn("scale conflict: the Deployment changed since it was listed; deciding again next poll",
+			"deployment=%s/%s from=%d to=%d", d->ns, d->name, d->replicas, to);
+		rc = -EEXIST;
+		goto out;
+	}
+	if (status != 200) {
+		rc = kube_status_errno(status);
+		ks_err("scale failed", "deployment=%s/%s from=%d to=%d status=%d err=\"%s\"", d->ns, d->name,
+		       d->replicas, to, status, kube_status_message(resp.data, resp.len, smsg, sizeof(smsg)));
+		goto out;
+	}
+	ks_info("scaled", "deployment=%s/%s from=%d to=%d reason=%s %s", d->ns, d->name, d->replicas, to,
+		reason, evidence_kv);
+	s->actions++;
+	d->replicas = to;
+	/* a scale is a change: its own Event, never folded into an earlier one */
+	ks_act_event(s, d, "Normal", reason, msg, NULL, now_s);
+out:
+	ks_buf_free(&body);
+	ks_buf_free(&resp);
+	return rc;
+}
+
+static struct ks_event_state *event_state(struct ks_scaler *s, const struct ks_deploy *d, const char *reason)
+{
+	struct ks_event_state *e;
+	char key[400];
+	int i;
+
+	snprintf(key, sizeof(key), "%s/%s/%s", d->ns, d->name, reason);
+	for (i = 0; i < s->nevents; i++)
+		if (!strcmp(s->events[i].key, key))
+			return &s->events[i];
+	if (s->nevents == s->capevents) {
+		int ncap = s->capevents ? s->capevents * 2 : 16;
+		void *q = realloc(s->events, (size_t)ncap * sizeof(*s->events));
+
+		if (!q)
+			return NULL;
+		s->events = q;
+		s->capevents = ncap;
+	}
+	e = &s->events[s->nevents++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	snprintf(e->ns, sizeof(e->ns), "%s", d->ns);
+	return e;
+}
+
+/* POST a new Event (name into name_out) or PATCH the existing one; the
+ * HTTP status, or negative errno on transport failure. */
+static int post_event(struct ks_scaler *s, const struct ks_deploy *d, const char *type, const char *reason,
+		      const char *msg, unsigned int count, const char *patch_name, char *name_out,
+		      size_t name_len, char *err, size_t errlen)
+{
+	char path[700], now[32], smsg[256], name[320];
+	struct ks_buf b, resp;
+	struct timespec ts;
+	int status = 0, rc;
+
+	ks_buf_init(&b, 16384);
+	ks_buf_init(&resp, 1u << 20);
+	rfc3339_now(now, sizeof(now));
+	if (patch_name) {
+		ks_buf_printf(&b, "{\"count\":%u,\"lastTimestamp\":\"%s\",\"message\":", count, now);
+		ks_buf_json_str(&b, msg);
+		ks_buf_printf(&b, "}");
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events/%s", d->ns, patch_name);
+		rc = kube_request(s->kube, "PATCH", path, "application/merge-patch+json", b.data, b.len, &status,
+				  &resp, err, errlen);
+		goto out;
+	}
+	/* as client-go names them: the object's name and the time in hex */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(name, sizeof(name), "%.200s.%llx", d->name,
+		 (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
+	ks_buf_printf(&b, "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\"},"
+		      "\"involvedObject\":{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"namespace\":\"%s\","
+		      "\"name\":\"%s\",\"uid\":\"%s\",\"resourceVersion\":\"%s\"},\"reason\":\"%s\",\"message\":",
+		      name, d->ns, d->ns, d->name, d->uid, d->rv, reason);
+	ks_buf_json_str(&b, msg);
+	ks_buf_printf(&b, ",\"type\":\"%s\",\"source\":{\"component\":\"ksense-scaler\"},\"reportingComponent\":"
+		      "\"ksense-scaler\",\"reportingInstance\":", type);
+	ks_buf_json_str(&b, s->instance);
+	ks_buf_printf(&b, ",\"count\":%u,\"firstTimestamp\":\"%s\",\"lastTimestamp\":\"%s\"}", count, now, now);
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", d->ns);
+	rc = kube_request(s->kube, "POST", path, NULL, b.data, b.len, &status, &resp, err, errlen);
+	if (!rc)
+		snprintf(name_out, name_len, "%s", name);
+out:
+	if (!rc && status >= 300)
+		snprintf(err, errlen, "%s", kube_status_message(resp.data, resp.len, smsg, sizeof(smsg)));
+	ks_buf_free(&b);
+	ks_buf_free(&resp);
+	return rc ? rc : status;
+}
+
+void ks_act_event(struct ks_scaler *s, const struct ks_deploy *d, const char *type, const char *reason,
+		  const char *msg, const char *evidence_kv, double now_s)
+{
+	struct ks_event_state *e = NULL, one;
+	enum ks_log_level lvl = strcmp(type, "Warning") ? KS_LOG_INFO : KS_LOG_WARN;
+	char err[512];
+	int st;
+
+	if (evidence_kv) { /* a lasting condition: rate-limited */
+		e = event_state(s, d, reason);
+		if (!e) {
+			ks_err("out of memory for Event state", "deployment=%s/%s reason=%s", d->ns, d->name, reason);
+			return;
+		}
+		e->seen_poll = s->poll;
+		e->count++;
+		if (e->last_post_s > 0 && now_s - e->last_post_s < s->cfg.event_interval_s) {
+			ks_debug("event folded", "deployment=%s/%s reason=%s count=%u", d->ns, d->name, reason, e->count);
+			return;
+		}
+		ks_log(lvl, msg, "deployment=%s/%s reason=%s type=%s%s %s", d->ns, d->name, reason, type,
+		       s->cfg.dry_run ? " dry_run=1" : "", evidence_kv);
+	} else {
+		memset(&one, 0, sizeof(one));
+		one.count = 1;
+		e = &one;
+	}
+	if (s->cfg.dry_run) {
+		ks_info("would post event", "dry_run=1 deployment=%s/%s reason=%s type=%s", d->ns, d->name, reason,
+			type);
+		e->last_post_s = now_s;
+		return;
+	}
+	if (e->event_name[0]) {
+		st = post_event(s, d, type, reason, msg, e->count, e->event_name, NULL, 0, err, sizeof(err));
+		if (st == 404) /* expired or deleted: start a new one */
+			e->event_name[0] = '\0';
+		else
+			goto done;
+	}
+	st = post_event(s, d, type, reason, msg, e->count, NULL, e->event_name, sizeof(e->event_name), err,
+			sizeof(err));
+done:
+	if (st < 200 || st >= 300) {
+		/* not marked as posted: the next poll tries again */
+		ks_warn("event not posted", "deployment=%s/%s reason=%s status=%d err=\"%s\"", d->ns, d->name, reason,
+			st, err);
+		if (st == 409 || st == 404)
+			e->event_name[0] = '\0';
+		return;
+	}
+	e->last_post_s = now_s;
+}

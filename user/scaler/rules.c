@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rules.  Per Deployment and poll, the pods the agents reported are
+ * reduced to a majority class and mean rates; then:
+ *   CPU    over --cpu-threshold-permille for --up-windows polls in a row:
+ *          one replica more (not past max, not within --up-cooldown-s)
+ *   BLOCK  never more replicas (they would queue on the same disk): Event
+ *   OFFCPU scale the dependency named in ksense.io/dependency when it is
+ *          CPU-bound by the CPU rule and itself opted in; else an Event
+ *          naming the wait
+ *   IDLE   for --down-stabilization-s: one replica fewer (not below min),
+ *          and the window starts again
+ * A tie between classes goes to the one that scales least
+ * (BLOCK, OFFCPU, CPU, IDLE): a split Deployment is never scaled up.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "scaler.h"
+
+/* Digits only, 1..KS_REPLICAS_LIMIT: "3", not "+3", "3.0", " 3" or "-1". */
+static int parse_replicas(const char *s, int *out)
+{
+	long v = 0;
+	const char *p;
+
+	if (!*s || strlen(s) > 6)
+		return -1;
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > KS_REPLICAS_LIMIT)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* A DNS-1123 subdomain (Deployment names) or label (namespaces). */
+static bool dns_name(const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+
+	if (!n || n > max || s[0] == '-' || s[0] == '.' || s[n - 1] == '-' || s[n - 1] == '.')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+static int ann_str(const struct ks_json *j, int ann, const char *key, char *out, size_t outlen, bool *present)
+{
+	int i = ks_json_member(j, ann, key);
+
+	*present = i >= 0;
+	out[0] = '\0';
+	if (i < 0)
+		return 0;
+	return ks_json_string(j, i, out, outlen) ? -1 : 0;
+}
+
+void ks_rules_annotations(struct ks_deploy *d, const struct ks_json *j, int root)
+{
+	int ann = ks_json_path_at(j, root, "metadata.annotations");
+	char v[320], *slash;
+	bool has_min, has_max, has_dep;
+
+	d->min = KS_DEFAULT_MIN_REPLICAS;
+	d->max = KS_DEFAULT_MAX_REPLICAS;
+	if (ann_str(j, ann, KS_ANN_AUTOSCALE, v, sizeof(v), &has_min) || strcmp(v, "true"))
+		return; /* not opted in: its annotations are none of our business */
+	d->autoscale = true;
+	if (ann_str(j, ann, KS_ANN_MIN, v, sizeof(v), &has_min) || (has_min && parse_replicas(v, &d->min))) {
+		snprintf(d->invalid_why, sizeof(d->invalid_why), "%s=\"%.40s\" is not an integer 1..%d", KS_ANN_MIN,
+			 v, KS_REPLICAS_LIMIT);
+		goto invalid;
+	}
+	if (ann_str(j, ann, KS_ANN_MAX, v, sizeof(v), &has_max) || (has_max && parse_replicas(v, &d->max))) {
+		snprintf(d->invalid_why, sizeof(d->invalid_why), "%s=\"%.40s\" is not an integer 1..%d", KS_ANN_MAX,
+			 v, KS_REPLICAS_LIMIT);
+		goto invalid;
+	}
+	/* only a minimum given above the default maximum: the maximum follows it */
+	if (!has_max && d->min > d->max)
+		d->max = d->min;
+	if (d->min > d->max) {
+		snprintf(d->invalid_why, sizeof(d->invalid_why), "%s=%d is above %s=%d", KS_ANN_MIN, d->min,
+			 KS_ANN_MAX, d->max);
+		goto invalid;
+	}
+	if (ann_str(j, ann, KS_ANN_DEPENDENCY, v, sizeof(v), &has_dep))
+		v[0] = '\1'; /* not a string: fails the check below */
+	if (has_dep) {
+		slash = strchr(v, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(d->dep_ns, sizeof(d->dep_ns), "%s", v);
+			snprintf(d->dep_name, sizeof(d->dep_name), "%s", slash + 1);
+		} else {
+			snprintf(d->dep_ns, sizeof(d->dep_ns), "%s", d->ns);
+			snprintf(d->dep_name, sizeof(d->dep_name), "%s", v);
+		}
+		if (!dns_name(d->dep_ns, 63) || !dns_name(d->dep_name, 253) ||
+		    (!strcmp(d->dep_ns, d->ns) && !strcmp(d->dep_name, d->name))) {
+			if (slash)
+				*slash = '/';
+			snprintf(d->invalid_why, sizeof(d->invalid_why),
+				 "%s=\"%.80s\" is not \"name\" or \"namespace/name\" of another Deployment",
+				 KS_ANN_DEPENDENCY, v);
+			d->dep_name[0] = '\0';
+			goto invalid;
+		}
+	}
+	return;
+invalid:
+	d->invalid = true;
+}
+
+void ks_rules_add_pod(struct ks_deploy *d, const struct ks_pod_report *p)
+{
+	d->nclass[p->cls]++;
+	d->oncpu_permille += p->oncpu_permille;
+	d->d_ms_per_s += p->d_ms_per_s;
+	d->s_ms_per_s += p->s_ms_per_s;
+	d->block_ms_per_s += p->block_ms_per_s;
+	d->block_lat_avg_us += p->block_lat_avg_us;
+	/* the evidence shown: the top function of the busiest reporting pod */
+	if (p->ntop > 0 && (!d->npods || !d->top.function[0] || p->samples > d->top_samples)) {
+		d->top = p->top[0];
+		d->top_samples = p->samples;
+	}
+	d->npods++;
+}
+
+static struct ks_deploy_state *state_of(struct ks_scaler *s, struct ks_deploy *d)
+{
+	struct ks_deploy_state *st;
+	int i;
+
+	for (i = 0; i < s->nstates; i++)
+		if (!strcmp(s->states[i].uid, d->uid))
+			return &s->states[i];
+	if (s->nstates == s->capstates) {
+		int ncap = s->capstates ? s->capstates * 2 : 16;
+		void *q = realloc(s->states, (size_t)ncap * sizeof(*s->states));
+
+		if (!q)
+			return NULL;
+		/* ks_deploy.st of earlier Deployments point into the old array */
+		for (i = 0; i < s->ndeps; i++)
+			if (s->deps[i].st)
+				s->deps[i].st = (struct ks_deploy_state *)q + (s->deps[i].st - s->states);
+		s->states = q;
+		s->capstates = ncap;
+	}
+	st = &s->states[s->nstates++];
+	memset(st, 0, sizeof(*st));
+	snprintf(st->uid, sizeof(st->uid), "%s", d->uid);
+	st->last_scale_s = -1;
+	return st;
+}
+
+static void close_poll(struct ks_scaler *s, struct ks_deploy *d, double now_s)
+{
+	static const enum ks_class order[] = { KS_CLASS_BLOCK, KS_CLASS_OFFCPU, KS_CLASS_CPU, KS_CLASS_IDLE };
+	struct ks_deploy_state *st = d->st;
+	size_t k;
+	int best = -1;
+
+	if (d->npods) {
+		d->oncpu_permille /= d->npods;
+		d->d_ms_per_s /= d->npods;
+		d->s_ms_per_s /= d->npods;
+		d->block_ms_per_s /= d->npods;
+		d->block_lat_avg_us /= d->npods;
+		for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+			if (best < 0 || d->nclass[order[k]] > d->nclass[best])
+				best = (int)order[k];
+		d->cls = (enum ks_class)best;
+		d->cpu_hot = d->cls == KS_CLASS_CPU && d->oncpu_permille >= s->cfg.cpu_threshold_permille;
+	}
+	st->seen_poll = s->poll;
+	st->cpu_streak = d->cpu_hot ? st->cpu_streak + 1 : 0;
+	if (d->npods && d->cls == KS_CLASS_IDLE) {
+		if (!st->idle)
+			st->idle_since_s = now_s;
+		st->idle = true;
+	} else {
+		st->idle = false;
+	}
+}
+
+/* The evidence, as logfmt and as prose for Events. */
+static void evidence_kv(const struct ks_scaler *s, const struct ks_deploy *d, char *out, size_t n)
+{
+	snprintf(out, n,
+		 "class=%s pods=%d cpu_pods=%d block_pods=%d offcpu_pods=%d idle_pods=%d oncpu_permille=%.0f "
+		 "d_ms_per_s=%.1f s_ms_per_s=%.1f block_ms_per_s=%.1f block_lat_avg_us=%.0f top_function=\"%s\" "
+		 "top_module=\"%s\" top_share_permille=%u cpu_streak=%u replicas=%d min=%d max=%d",
+		 ks_class_name(d->cls), d->npods, d->nclass[KS_CLASS_CPU], d->nclass[KS_CLASS_BLOCK],
+		 d->nclass[KS_CLASS_OFFCPU], d->nclass[KS_CLASS_IDLE], d->oncpu_permille, d->d_ms_per_s,
+		 d->s_ms_per_s, d->block_ms_per_s, d->block_lat_avg_us, d->top.function, d->top.module,
+		 d->top.share_permille, d->st ? d->st->cpu_streak : 0, d->replicas, d->min, d->max);
+	(void)s;
+}
+
+static const char *top_text(const struct ks_deploy *d, char *out, size_t n)
+{
+	if (d->top.function[0])
+		snprintf(out, n, "top function %s (%u‰ of samples)", d->top.function, d->top.share_permille);
+	else if (d->top.module[0])
+		snprintf(out, n, "top module %s (%u‰ of samples)", d->top.module, d->top.share_permille);
+	else
+		snprintf(out, n, "no top function reported");
+	return out;
+}
+
+/* One more replica for d (for its own CPU or for a waiter); true when it
+ * was scaled this poll (now or before). */
+static bool try_up(struct ks_scaler *s, struct ks_deploy *d, const struct ks_deploy *waiter, double now_s)
+{
+	char kv[1024], msg[900], top[256];
+
+	if (d->scaled)
+		return true;
+	evidence_kv(s, d, kv, sizeof(kv));
+	top_text(d, top, sizeof(top));
+	if (d->replicas >= d->max) {
+		snprintf(msg, sizeof(msg),
+			 "not scaling up: at %s %d (replicas %d) although pods are CPU-bound (%d/%d pods CPU, mean "
+			 "on-CPU %.0f‰ for %u polls), %s",
+			 KS_ANN_MAX, d->max, d->replicas, d->nclass[KS_CLASS_CPU], d->npods, d->oncpu_permille,
+			 d->st->cpu_streak, top);
+		ks_act_event(s, d, "Warning", "ScaleUpLimited", msg, kv, now_s);
+		return false;
+	}
+	if (d->st->last_scale_s >= 0 && now_s - d->st->last_scale_s < s->cfg.up_cooldown_s) {
+		ks_debug("scale up waits for the cooldown", "deployment=%s/%s since_last_scale_s=%.1f %s", d->ns,
+			 d->name, now_s - d->st->last_scale_s, kv);
+		return false;
+	}
+	snprintf(msg, sizeof(msg),
+		 "scaled up %d -> %d: pods CPU-bound for %u polls (%d/%d pods CPU, mean on-CPU %.0f‰ >= %u‰), %s%s%s%s",
+		 d->replicas, d->replicas + 1, d->st->cpu_streak, d->nclass[KS_CLASS_CPU], d->npods,
+		 d->oncpu_permille, s->cfg.cpu_threshold_permille, top, waiter ? "; awaited by " : "",
+		 waiter ? waiter->ns : "", waiter ? "/" : "");
+	if (waiter)
+		strncat(msg, waiter->name, sizeof(msg) - strlen(msg) - 1);
+	if (ks_act_scale(s, d, d->replicas + 1, "ScaledUp", msg, kv, now_s))
+		return false;
+	d->scaled = true;
+	d->st->last_scale_s = now_s;
+	/* the next step needs fresh evidence, taken with the new replica */
+	d->st->cpu_streak = 0;
+	return true;
+}
+
+static void rule_block(struct ks_scaler *s, struct ks_deploy *d, double now_s)
+{
+	char kv[1024], msg[900], top[256];
+
+	evidence_kv(s, d, kv, sizeof(kv));
+	snprintf(msg, sizeof(msg),
+		 "not scaling up: pods wait on disk (%d/%d pods BLOCK): block I/O %.1f ms/s, average latency "
+		 "%.0f us, D state %.1f ms/s; more replicas would queue on the same disk. %s",
+		 d->nclass[KS_CLASS_BLOCK], d->npods, d->block_ms_per_s, d->block_lat_avg_us, d->d_ms_per_s,
+		 top_text(d, top, sizeof(top)));
+	ks_act_event(s, d, "Warning", "ScaleUpRefused", msg, kv, now_s);
+}
+
+static void rule_offcpu(struct ks_scaler *s, struct ks_deploy *d, double now_s)
+{
+	char kv[1024], msg[2048], top[256], why[1024];
+	struct ks_deploy *dep = NULL;
+
+	evidence_kv(s, d, kv, sizeof(kv));
+	if (!d->dep_name[0]) {
+		snprintf(why, sizeof(why), "no %s annotation names what they wait for", KS_ANN_DEPENDENCY);
+	} else if (!(dep = ks_cluster_find(s, d->dep_ns, d->dep_name))) {
+		snprintf(why, sizeof(why), "dependency %s/%s not found", d->dep_ns, d->dep_name);
+	} else if (!dep->autoscale) {
+		snprintf(why, sizeof(why), "dependency %s/%s is not annotated %s: \"true\", so it is not scaled",
+			 d->dep_ns, d->dep_name, KS_ANN_AUTOSCALE);
+	} else if (dep->invalid) {
+		snprintf(why, sizeof(why), "dependency %s/%s has invalid annotations (%s)", d->dep_ns, d->dep_name,
+			 dep->invalid_why);
+	} else if (!dep->npods) {
+		snprintf(why, sizeof(why), "no agent reports pods of dependency %s/%s", d->dep_ns, d->dep_name);
+	} else if (!dep->scaled && dep->st->cpu_streak < s->cfg.up_windows) {
+		snprintf(why, sizeof(why), "dependency %s/%s is not CPU-bound (class %s, on-CPU %.0f‰, %u of %u polls)",
+			 d->dep_ns, d->dep_name, ks_class_name(dep->cls), dep->oncpu_permille, dep->st->cpu_streak,
+			 s->cfg.up_windows);
+	} else if (try_up(s, dep, d, now_s)) {
+		snprintf(msg, sizeof(msg),
+			 "pods wait off-CPU (S %.1f ms/s, D %.1f ms/s, %s) on CPU-bound dependency %s/%s: scaled it "
+			 "to %d",
+			 d->s_ms_per_s, d->d_ms_per_s, top_text(d, top, sizeof(top)), d->dep_ns, d->dep_name,
+			 dep->replicas);
+		ks_act_event(s, d, "Normal", "DependencyScaled", msg, kv, now_s);
+		return;
+	} else {
+		snprintf(why, sizeof(why), "dependency %s/%s is CPU-bound but was not scaled (at max %d or cooling down)",
+			 d->dep_ns, d->dep_name, dep->max);
+	}
+	snprintf(msg, sizeof(msg), "not scaling: pods wait off-CPU (%d/%d pods OFFCPU): S %.1f ms/s, D %.1f ms/s, %s; %s",
+		 d->nclass[KS_CLASS_OFFCPU], d->npods, d->s_ms_per_s, d->d_ms_per_s, top_text(d, top, sizeof(top)),
+		 why);
+	ks_act_event(s, d, "Normal", "OffCpuWait", msg, kv, now_s);
+}
+
+static void rule_idle(struct ks_scaler *s, struct ks_deploy *d, double now_s)
+{
+	char kv[1024], msg[900];
+	double idle_s = now_s - d->st->idle_since_s;
+
+	if (idle_s < s->cfg.down_stabilization_s || d->scaled)
+		return;
+	evidence_kv(s, d, kv, sizeof(kv));
+	if (d->replicas <= d->min) {
+		ks_debug("idle at min-replicas", "deployment=%s/%s idle_s=%.1f %s", d->ns, d->name, idle_s, kv);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "scaled down %d -> %d: pods idle for %.0f s (%d/%d pods IDLE, mean on-CPU %.0f‰)",
+		 d->replicas, d->replicas - 1, idle_s, d->nclass[KS_CLASS_IDLE], d->npods, d->oncpu_permille);
+	if (ks_act_scale(s, d, d->replicas - 1, "ScaledDown", msg, kv, now_s))
+		return;
+	d->scaled = true;
+	d->st->last_scale_s = now_s;
+	/* one step per stabilization window */
+	d->st->idle_since_s = now_s;
+}
+
+void ks_rules_run(struct ks_scaler *s, double now_s)
+{
+	struct ks_deploy *d;
+	char kv[1024];
+	int i;
+
+	for (i = 0; i < s->ndeps; i++) {
+		d = &s->deps[i];
+		d->st = state_of(s, d);
+		if (!d->st) {
+			ks_err("out of memory for Deployment state", "deployment=%s/%s", d->ns, d->name);
+			continue;
+		}
+		close_poll(s, d, now_s);
+	}
+	for (i = 0; i < s->ndeps; i++) {
+		d = &s->deps[i];
+		if (!d->autoscale || !d->st)
+			continue;
+		if (d->invalid) {
+			evidence_kv(s, d, kv, sizeof(kv));
+			ks_act_event(s, d, "Warning", "InvalidAnnotation", d->invalid_why, kv, now_s);
+			continue;
+		}
+		if (!d->npods) {
+			ks_debug("no pods reported", "deployment=%s/%s replicas=%d", d->ns, d->name, d->replicas);
+			continue;
+		}
+		switch (d->cls) {
+		case KS_CLASS_CPU:
+			if (d->st->cpu_streak >= s->cfg.up_windows)
+				try_up(s, d, NULL, now_s);
+			break;
+		case KS_CLASS_BLOCK:
+			rule_block(s, d, now_s);
+			break;
+		case KS_CLASS_OFFCPU:
+			rule_offcpu(s, d, now_s);
+			break;
+		case KS_CLASS_IDLE:
+			rule_idle(s, d, now_s);
+			break;
+		default:
+			break;
+		}
+	}
+}
