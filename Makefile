@@ -10,7 +10,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
 	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
 	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox \
-	libyaml-dev python3
+	libyaml-dev python3 golang-go
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -33,9 +33,17 @@ TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 KUBE_LIBS  := $(TLS_LIBS) -lyaml
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h)
+# The Go burner of the cgroup tests; built only when go is installed (the
+# test skips, saying so, without it).  Offline and self-contained: the
+# stdlib only, caches inside $(BUILD), the installed toolchain only.
+GO         ?= go
+HAVE_GO    := $(shell command -v $(GO) 2>/dev/null)
+GO_ENV     := GOTOOLCHAIN=local GOFLAGS= GOPROXY=off CGO_ENABLED=0 \
+	GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path
+GO_PROGS   := $(if $(HAVE_GO),$(BUILD)/go-burner)
 
 .PHONY: all deps run test test-host bench clean help vmtest plot
-all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/test_progs
+all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/test_progs $(GO_PROGS)
 
 include tools/vmtest.mk
 include fuzz/fuzz.mk
@@ -101,6 +109,9 @@ $(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(BUILD)/libksense.a $(SKELS)
 $(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
+
+$(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
+	cd selftests/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) burner.go
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@

@@ -17,8 +17,9 @@ SEC("perf_event")
 int ksense_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	struct ksense_stack_key key = {};
-	__u64 frames[KS_USER_FRAMES] = {}, one = 1, *count;
+	__u64 frames[KS_USER_FRAMES] = {}, one = 1, *count, now;
 	struct ksense_cg_acc *a;
+	struct ksense_task *t;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	long n;
 
@@ -29,6 +30,16 @@ int ksense_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (!a)
 		return 0;
 	ks_cg_add(a->samples, 1);
+	/* sched_switch credits on-CPU time at switch-out; a task alone on
+	 * its CPU may not switch out for many windows, so credit what it ran
+	 * so far here (sched_switch cannot interleave: it runs with
+	 * interrupts off on this CPU) */
+	t = bpf_task_storage_get(&ks_tasks, bpf_get_current_task_btf(), 0, 0);
+	now = bpf_ktime_get_ns();
+	if (t && t->oncpu_ns && now > t->oncpu_ns) {
+		ks_cg_add(a->on_cpu_ns, now - t->oncpu_ns);
+		t->oncpu_ns = now;
+	}
 	n = bpf_get_stack(ctx, frames, sizeof(frames), BPF_F_USER_STACK);
 	if (n < (long)sizeof(frames[0]) || !frames[0])
 		return 0; /* a kernel thread, or no user stack to read */
