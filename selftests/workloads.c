@@ -201,21 +201,28 @@ void wl_cgroup_destroy(struct wl_cgroup *c)
 	c->dir[0] = c->base[0] = '\0';
 }
 
-pid_t wl_cgroup_fork(const struct wl_cgroup *c)
+int wl_cgroup_enter(const struct wl_cgroup *c)
 {
 	char procs[800], pid_s[16];
-	pid_t pid = fork();
-	int fd;
+	int fd, err = 0;
 
-	if (pid != 0)
-		return pid;
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->dir);
 	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
 	fd = open(procs, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || ks_write_all(fd, pid_s, strlen(pid_s)))
-		_exit(2);
+	if (fd < 0)
+		return -errno;
+	err = ks_write_all(fd, pid_s, strlen(pid_s));
 	close(fd);
-	return 0;
+	return err;
+}
+
+pid_t wl_cgroup_fork(const struct wl_cgroup *c)
+{
+	pid_t pid = fork();
+
+	if (pid == 0 && wl_cgroup_enter(c))
+		_exit(2);
+	return pid;
 }
 
 void wl_reap(pid_t pid)

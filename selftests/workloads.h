@@ -41,6 +41,8 @@ struct wl_cgroup {
 int wl_cgroup_create(struct wl_cgroup *c, const char *tag);
 /* rmdir both levels; the caller has reaped every process in it. */
 void wl_cgroup_destroy(struct wl_cgroup *c);
+/* Move this process into c; 0 or negative errno. */
+int wl_cgroup_enter(const struct wl_cgroup *c);
 /* fork(); the child has entered c when it returns 0 (or _exit(2)s). */
 pid_t wl_cgroup_fork(const struct wl_cgroup *c);
 /* Kill and reap a child started by wl_cgroup_fork (pid <= 0 is a no-op). */
