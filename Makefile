@@ -10,7 +10,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
 	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
 	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox \
-	libyaml-dev python3
+	libyaml-dev python3 golang-go
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -37,9 +37,18 @@ TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h) $(wildcard user/scaler/*.h)
 # The scaler's /pods parser is unit-tested in test_scaler.c.
 TEST_SCALER_SRCS := user/scaler/pods_report.c
+# The Go burner of the cgroup tests.  Offline and self-contained: the
+# stdlib only, caches inside $(BUILD), the installed toolchain only.  Whether
+# go exists is asked when the rule runs, not when this file is read: `make
+# test` installs it (deps) in the same run.  Without go the test skips,
+# saying so.
+GO         ?= go
+GO_ENV     := GOTOOLCHAIN=local GOFLAGS= GOPROXY=off CGO_ENABLED=0 \
+	GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path
+GO_PROGS   := $(BUILD)/go-burner
 
 .PHONY: all deps run test test-host bench clean help vmtest plot
-all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs
+all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs $(GO_PROGS)
 
 include tools/vmtest.mk
 include fuzz/fuzz.mk
@@ -120,6 +129,14 @@ $(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h)
 # The scaler with the sanitizers, run by the sanitizer test pass.
 $(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
+
+$(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
+	@if command -v $(GO) >/dev/null 2>&1; then \
+		echo "go build $@"; \
+		cd selftests/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) burner.go; \
+	else \
+		echo "go not installed (make deps installs golang-go): $@ not built"; \
+	fi
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@

@@ -17,18 +17,29 @@ SEC("perf_event")
 int ksense_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	struct ksense_stack_key key = {};
-	__u64 frames[KS_USER_FRAMES] = {}, one = 1, *count;
+	__u64 frames[KS_USER_FRAMES] = {}, one = 1, *count, now;
 	struct ksense_cg_acc *a;
+	struct ksense_task *t;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	long n;
 
-	if (!(__u32)pid_tgid)
-		return 0; /* the idle task */
+	if (!(__u32)pid_tgid || ksense_is_self(pid_tgid >> 32))
+		return 0; /* the idle task, or ksense itself */
 	key.cgroup_id = bpf_get_current_cgroup_id();
 	a = ksense_cg(key.cgroup_id);
 	if (!a)
 		return 0;
 	ks_cg_add(a->samples, 1);
+	/* sched_switch credits on-CPU time at switch-out; a task alone on
+	 * its CPU may not switch out for many windows, so credit what it ran
+	 * so far here (sched_switch cannot interleave: it runs with
+	 * interrupts off on this CPU) */
+	t = bpf_task_storage_get(&ks_tasks, bpf_get_current_task_btf(), 0, 0);
+	now = bpf_ktime_get_ns();
+	if (t && t->oncpu_ns && now > t->oncpu_ns) {
+		ks_cg_add(a->on_cpu_ns, now - t->oncpu_ns);
+		t->oncpu_ns = now;
+	}
 	n = bpf_get_stack(ctx, frames, sizeof(frames), BPF_F_USER_STACK);
 	if (n < (long)sizeof(frames[0]) || !frames[0])
 		return 0; /* a kernel thread, or no user stack to read */
@@ -50,13 +61,20 @@ struct {
 	__type(value, __u64);
 } ks_bios SEC(".maps");
 
+/* The current task's cgroup2 id, or 0 (charged to no cgroup: ksense_cg
+ * refuses it) for ksense's own processes. */
+static __always_inline __u64 current_cgroup_id(void)
+{
+	return ksense_is_self(bpf_get_current_pid_tgid() >> 32) ? 0 : bpf_get_current_cgroup_id();
+}
+
 /* submit_bio runs in the submitter's context (for fsync and direct I/O the
  * task itself): remember whose bio it is.  The bio's blkcg would name a
  * cgroup-v1 blkio group on hybrid hosts, not the cgroup2 id pods have. */
 SEC("tp_btf/block_bio_queue")
 int BPF_PROG(ksense_bio_queue, struct bio *bio)
 {
-	__u64 key = (__u64)(unsigned long)bio, cgid = bpf_get_current_cgroup_id();
+	__u64 key = (__u64)(unsigned long)bio, cgid = current_cgroup_id();
 
 	bpf_map_update_elem(&ks_bios, &key, &cgid, BPF_ANY);
 	return 0;
@@ -73,7 +91,7 @@ static __always_inline __u64 rq_cgroup_id(struct request *rq)
 		bpf_map_delete_elem(&ks_bios, &key);
 		return id;
 	}
-	return bpf_get_current_cgroup_id();
+	return current_cgroup_id();
 }
 
 SEC("tp_btf/block_rq_issue")

@@ -10,7 +10,8 @@
 #include <bpf/bpf_helpers.h>
 #include "../pins/ksense.h"
 
-/* pinned: config, state, window, history, baseline, score, decision */
+/* pinned: config, state, window, history, baseline, score, decision,
+ * cgroups, stacks, self */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -73,6 +74,13 @@ struct {
 	__type(key, struct ksense_stack_key);
 	__type(value, __u64);
 } ks_stacks SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSENSE_MAX_SELF);
+	__type(key, __u32);
+	__type(value, struct ksense_self);
+} ks_self SEC(".maps") __weak;
 
 /* internal: kept alive by the programs that use them */
 /* Shared by all CPUs (atomic adds): the tick then needs no per-CPU merge
@@ -163,6 +171,14 @@ static __always_inline struct ksense_cg_acc *ksense_cg(__u64 cgid)
 }
 
 #define ks_cg_add(field, v) __sync_fetch_and_add(&(field), (v))
+
+/* One of ksense's own processes (the `self` pin): left out of the
+ * per-cgroup sensors.  Called only where a cgroup would be charged, so
+ * the hot path pays one lookup of a small hash map there and nowhere else. */
+static __always_inline bool ksense_is_self(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&ks_self, &tgid) != NULL;
+}
 
 static __always_inline struct ksense_cpu *ksense_cpu(void)
 {

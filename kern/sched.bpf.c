@@ -36,7 +36,7 @@ static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task
 
 	if (!t->offcpu_ns)
 		return;
-	a = ksense_cg(task_cgroup_id(p));
+	a = ksense_is_self(p->tgid) ? NULL : ksense_cg(task_cgroup_id(p));
 	if (a && now > t->offcpu_ns) {
 		if (t->offcpu_d)
 			ks_cg_add(a->d_ns, now - t->offcpu_ns);
@@ -116,7 +116,7 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 	bool d = (prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD);
 
 	if (t->oncpu_ns) {
-		struct ksense_cg_acc *a = ksense_cg(task_cgroup_id(prev));
+		struct ksense_cg_acc *a = ksense_is_self(prev->tgid) ? NULL : ksense_cg(task_cgroup_id(prev));
 
 		if (a && now > t->oncpu_ns)
 			ks_cg_add(a->on_cpu_ns, now - t->oncpu_ns);
@@ -185,6 +185,22 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 
 	if (st->psi_source == KSENSE_PSI_NONE && prev->pid)
 		find_psi_system(prev, st);
+	return 0;
+}
+
+/* The last thread of a process exits (signal->live has dropped to 0
+ * before this tracepoint): if it was one of ksense's own, forget it, so
+ * the PID, once reused, is counted again.  A daemon killed with SIGKILL
+ * cannot remove itself; this does it for it. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ksense_self_exit, struct task_struct *p)
+{
+	__u32 tgid;
+
+	if (p->signal->live.counter)
+		return 0;
+	tgid = p->tgid;
+	bpf_map_delete_elem(&ks_self, &tgid);
 	return 0;
 }
 

@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 3
+#define KSENSE_SCHEMA_VERSION 4
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -33,9 +33,11 @@
 #define KSENSE_PIN_DECISION  "decision"
 #define KSENSE_PIN_CGROUPS   "cgroups"
 #define KSENSE_PIN_STACKS    "stacks"
+#define KSENSE_PIN_SELF      "self"
 
 #define KSENSE_MAX_CGROUPS   4096  /* LRU: the least recently active go first */
 #define KSENSE_MAX_STACKS    16384
+#define KSENSE_MAX_SELF      64    /* ksense's own processes on one node */
 #define KSENSE_SAMPLE_HZ     99
 
 /* Log-linear histogram: values 0..7 get one bucket each; above that every
@@ -394,7 +396,23 @@ struct ksense_stack_key {
 	__u64 addr;
 };
 
+/* The `self` pin: ksense's own processes, left out of every per-cgroup
+ * sensor (on-CPU, D/S off-CPU, samples and stacks, block I/O) so the
+ * daemons never see themselves in the numbers they serve.  Key: tgid in
+ * the kernel's initial PID namespace (what the sensors see).  Daemons add
+ * themselves at start (user/lib/self_exclude.c) and remove themselves at
+ * exit; the sensors drop an entry when the process's last thread exits, so
+ * a reused PID is never excluded. */
+struct ksense_self {
+	__u32 tgid;                /* = the key, for readers of a dump */
+	__u32 reserved0;
+	__u64 start_ticks;         /* /proc/PID/stat starttime: tells a reused PID */
+	__u64 registered_ns;       /* CLOCK_MONOTONIC */
+	char comm[16];             /* char, so bpftool prints it as a string */
+};
+
 #ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct ksense_self) == 40, "ksense_self layout");
 _Static_assert(sizeof(struct ksense_lat) == 56, "ksense_lat layout");
 _Static_assert(sizeof(struct ksense_psi) == 16, "ksense_psi layout");
 _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layout");

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -25,25 +26,9 @@
 #include "fsutil.h"
 #include "pins.h"
 #include "symbolize.h"
+#include "workloads.h"
 
 #define NR_WL 4
-
-static volatile unsigned long long sink;
-
-/* The burner's hot function: its address must show in the samples. */
-__attribute__((noinline)) void ksense_burn_cycles(void)
-{
-	unsigned long long i;
-
-	for (i = 0; i < 100000000ull; i++)
-		sink += i * 2654435761u;
-}
-
-static void burner(void)
-{
-	for (;;)
-		ksense_burn_cycles();
-}
 
 static void writer(void)
 {
@@ -140,7 +125,7 @@ KS_TEST(cgroup_classes)
 				_exit(2);
 			close(fd);
 			switch (i) {
-			case 0: burner(); break;
+			case 0: wl_burn_forever();
 			case 1: writer(); break;
 			case 2: waiter(ntohs(sa.sin_port)); break;
 			default: pause();
@@ -219,4 +204,169 @@ out:
 		if (dir[i][0])
 			rmdir(dir[i]);
 	rmdir(base);
+}
+
+/* The Go burner: $KSENSE_GO_BURNER, or go-burner beside the CLI under test
+ * (build/, or /ksense in the vmtest guest). */
+static int go_burner_path(char *buf, size_t len)
+{
+	const char *env = getenv("KSENSE_GO_BURNER"), *bin = fx_bin(), *slash;
+
+	if (env && *env)
+		snprintf(buf, len, "%s", env);
+	else if ((slash = strrchr(bin, '/')))
+		snprintf(buf, len, "%.*s/go-burner", (int)(slash - bin), bin);
+	else
+		snprintf(buf, len, "go-burner");
+	return access(buf, X_OK) ? -errno : 0;
+}
+
+/* Wait for the child's first line on fd: its runtime is up. */
+static int wait_line(int fd, const char *want, int timeout_ms)
+{
+	char buf[256];
+	size_t used = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	while (used < sizeof(buf) - 1) {
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, buf + used, sizeof(buf) - 1 - used);
+		if (n <= 0)
+			return -EPIPE;
+		used += n;
+		buf[used] = '\0';
+		if (strstr(buf, want))
+			return 0;
+	}
+	return -E2BIG;
+}
+
+#define MAX_FNS 32
+
+struct fn_count {
+	char name[128];
+	__u64 samples;
+};
+
+/* Samples of cgroup cgid by function, symbolized in process pid; the
+ * function with most samples into top (its samples into *top_samples).
+ * Returns the cgroup's total. */
+static __u64 top_function(__u64 cgid, pid_t pid, char *top, size_t toplen, __u64 *top_samples)
+{
+	struct ks_symbolizer *sy = ks_symbolizer_new();
+	struct ksense_stack_key key = {}, next;
+	struct fn_count fns[MAX_FNS] = {};
+	__u64 total = 0, count;
+	int m = ks_pin_open(KSENSE_PIN_STACKS), nfns = 0, i, best = -1;
+	bool first = true;
+	char name[256];
+
+	top[0] = '\0';
+	*top_samples = 0;
+	while (sy && m >= 0 && !bpf_map_get_next_key(m, first ? NULL : &key, &next)) {
+		first = false;
+		key = next;
+		if (key.cgroup_id != cgid || bpf_map_lookup_elem(m, &key, &count))
+			continue;
+		total += count;
+		ks_symbolize(sy, pid, key.addr, name, sizeof(name));
+		name[strcspn(name, "+")] = '\0'; /* the function, not the offset */
+		for (i = 0; i < nfns && strcmp(fns[i].name, name); i++)
+			;
+		if (i == nfns) {
+			if (nfns == MAX_FNS)
+				continue;
+			snprintf(fns[nfns++].name, sizeof(fns[0].name), "%.127s", name);
+		}
+		fns[i].samples += count;
+	}
+	for (i = 0; i < nfns; i++)
+		if (best < 0 || fns[i].samples > fns[best].samples)
+			best = i;
+	if (best >= 0) {
+		snprintf(top, toplen, "%s", fns[best].name);
+		*top_samples = fns[best].samples;
+	}
+	if (m >= 0)
+		close(m);
+	ks_symbolizer_free(sy);
+	return total;
+}
+
+/* A Go program: its own runtime threads, a static non-PIE binary and
+ * Go-mangled names.  In a kubelet-style cgroup it must be classed CPU, and
+ * its samples must name main.burnCycles through the stacks pin and the
+ * symbolizer, as the agent's /pods shows it. */
+KS_TEST(cgroup_go_burner)
+{
+	char path[512], top[128];
+	struct wl_cgroup c = {};
+	struct ksense_cgroup cg = {};
+	struct ksense_window w = {};
+	int pfd[2] = { -1, -1 }, k, m, err;
+	pid_t pid = -1;
+	__u64 total = 0, in_top = 0;
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return;
+	}
+	if (go_burner_path(path, sizeof(path))) {
+		test__skip("no Go burner at %s: go is not installed (make deps installs golang-go, "
+			   "then make builds it)", path);
+		return;
+	}
+	err = wl_cgroup_create(&c, "go-burner");
+	if (err == -ENOENT) {
+		test__skip("no cgroup2 mount");
+		return;
+	}
+	if (!ASSERT_OK(err, "kubelet-style cgroup") || !ASSERT_OK(fx_load(), "fx_load") ||
+	    !ASSERT_OK(pipe2(pfd, O_CLOEXEC), "pipe"))
+		goto out;
+	pid = wl_cgroup_fork(&c);
+	if (pid == 0) {
+		char *argv[] = { path, NULL };
+
+		dup2(pfd[1], 1);
+		execv(path, argv);
+		_exit(127);
+	}
+	if (!ASSERT_GT(pid, 0, "fork"))
+		goto out;
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (!ASSERT_OK(wait_line(pfd[0], "go-burner: burning", 20000), "Go burner started"))
+		goto out;
+	if (test__start_subtest("class_cpu")) {
+		/* the hysteresis needs 3 windows of 250 ms; allow 24 */
+		for (k = 0; k < 24 && cg.class != KSENSE_CLASS_CPU; k++) {
+			fx_wait_window(w.seq, &w, 3000);
+			m = ks_pin_open(KSENSE_PIN_CGROUPS);
+			if (m < 0 || bpf_map_lookup_elem(m, &c.id, &cg))
+				memset(&cg, 0, sizeof(cg));
+			ks_close(m);
+		}
+		printf("    go-burner class %u: on-CPU %u‰ D %u‰ S %u‰ samples %llu\n", cg.class,
+		       cg.on_cpu_permille, cg.d_permille, cg.s_permille, (unsigned long long)cg.samples);
+		ASSERT_EQ(cg.class, KSENSE_CLASS_CPU, "Go burner classed CPU");
+	}
+	if (test__start_subtest("top_function_symbolized")) {
+		/* at 99 Hz, a second or two of burning gives enough samples */
+		for (k = 0; k < 40 && (total = top_function(c.id, pid, top, sizeof(top), &in_top)) < 50; k++)
+			fx_wait_window(w.seq, &w, 3000);
+		printf("    go-burner samples: %llu, in %s: %llu\n", (unsigned long long)total, top,
+		       (unsigned long long)in_top);
+		ASSERT_GT(total, 10, "Go burner sampled at 99 Hz");
+		ASSERT_OK(strcmp(top, "main.burnCycles"), "top function is main.burnCycles");
+	}
+out:
+	wl_reap(pid);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	wl_cgroup_destroy(&c);
 }

@@ -90,6 +90,11 @@ static const struct member_off decision_members[] = {
 	{ NULL, 0 },
 };
 
+static const struct member_off self_members[] = {
+	M(ksense_self, tgid), M(ksense_self, reserved0), M(ksense_self, start_ticks),
+	M(ksense_self, registered_ns), M(ksense_self, comm), { NULL, 0 },
+};
+
 static const struct {
 	const char *pin, *type;
 	size_t size;
@@ -103,6 +108,7 @@ static const struct {
 	{ KSENSE_PIN_SCORE, "ksense_score", sizeof(struct ksense_score), score_members },
 	{ KSENSE_PIN_DECISION, "ksense_decision", sizeof(struct ksense_decision), decision_members },
 	{ KSENSE_PIN_CGROUPS, "ksense_cgroup", sizeof(struct ksense_cgroup), cgroup_members },
+	{ KSENSE_PIN_SELF, "ksense_self", sizeof(struct ksense_self), self_members },
 };
 
 static void check_pin(unsigned int i)

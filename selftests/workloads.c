@@ -8,7 +8,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include "fsutil.h"
 #include "workloads.h"
 
 struct wl_arg {
@@ -143,4 +148,87 @@ void wl_stop(struct workload *w)
 	if (w->path[0])
 		unlink(w->path);
 	w->path[0] = '\0';
+}
+
+static volatile unsigned long long burn_sink;
+
+/* noinline: the tests look for its address in the sampled stacks */
+__attribute__((noinline)) void ksense_burn_cycles(void)
+{
+	unsigned long long i;
+
+	for (i = 0; i < 100000000ull; i++)
+		burn_sink += i * 2654435761u;
+}
+
+void wl_burn_forever(void)
+{
+	for (;;)
+		ksense_burn_cycles();
+}
+
+int wl_cgroup_create(struct wl_cgroup *c, const char *tag)
+{
+	char mnt[256];
+	struct stat st;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	if (ks_cgroup2_mount(mnt, sizeof(mnt)))
+		return -ENOENT;
+	snprintf(c->base, sizeof(c->base), "%s/kubepods.slice-ksense-%s-%d", mnt, tag, getpid());
+	if (mkdir(c->base, 0755)) {
+		err = -errno;
+		c->base[0] = '\0';
+		return err;
+	}
+	snprintf(c->dir, sizeof(c->dir), "%s/kubepods-burstable-pod%s.slice", c->base, tag);
+	if (mkdir(c->dir, 0755) || stat(c->dir, &st)) {
+		err = -errno;
+		wl_cgroup_destroy(c);
+		return err;
+	}
+	c->id = st.st_ino;
+	return 0;
+}
+
+void wl_cgroup_destroy(struct wl_cgroup *c)
+{
+	if (c->dir[0])
+		rmdir(c->dir);
+	if (c->base[0])
+		rmdir(c->base);
+	c->dir[0] = c->base[0] = '\0';
+}
+
+int wl_cgroup_enter(const struct wl_cgroup *c)
+{
+	char procs[800], pid_s[16];
+	int fd, err = 0;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->dir);
+	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = ks_write_all(fd, pid_s, strlen(pid_s));
+	close(fd);
+	return err;
+}
+
+pid_t wl_cgroup_fork(const struct wl_cgroup *c)
+{
+	pid_t pid = fork();
+
+	if (pid == 0 && wl_cgroup_enter(c))
+		_exit(2);
+	return pid;
+}
+
+void wl_reap(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }

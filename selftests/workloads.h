@@ -28,4 +28,29 @@ struct workload {
 int wl_start(struct workload *w, enum wl_kind kind, int nr, int cpu);
 void wl_stop(struct workload *w);
 
+/* A cgroup laid out like the kubelet's pod cgroups:
+ * <cgroup2>/kubepods.slice-ksense-<tag>-<pid>/kubepods-burstable-pod<tag>.slice
+ * (the tests' own parent, so concurrent runs never share one). */
+struct wl_cgroup {
+	char base[512];
+	char dir[768];
+	unsigned long long id;  /* cgroup2 id: the directory's inode */
+};
+
+/* 0 or negative errno (-ENOENT: no cgroup2 mount). */
+int wl_cgroup_create(struct wl_cgroup *c, const char *tag);
+/* rmdir both levels; the caller has reaped every process in it. */
+void wl_cgroup_destroy(struct wl_cgroup *c);
+/* Move this process into c; 0 or negative errno. */
+int wl_cgroup_enter(const struct wl_cgroup *c);
+/* fork(); the child has entered c when it returns 0 (or _exit(2)s). */
+pid_t wl_cgroup_fork(const struct wl_cgroup *c);
+/* Kill and reap a child started by wl_cgroup_fork (pid <= 0 is a no-op). */
+void wl_reap(pid_t pid);
+
+/* The CPU burner's hot function: loops 10^8 times. */
+void ksense_burn_cycles(void);
+/* ksense_burn_cycles forever. */
+void wl_burn_forever(void) __attribute__((noreturn));
+
 #endif

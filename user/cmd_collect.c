@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "log.h"
 #include "pins.h"
+#include "self_exclude.h"
 
 #define CSV_ENV             "KSENSE_METRICS_CSV"
 #define CSV_PATH_DEFAULT    "/tmp/ksense/kernel_metrics.csv"
@@ -915,6 +916,8 @@ int cmd_collect(int argc, char **argv)
 		goto cleanup;
 	}
 	cur.loaded_ns = st.loaded_ns;
+	/* best effort: the collector's own CPU time is not a pod's */
+	ks_self_exclude_register();
 
 	/* Signals before the file: a SIGTERM during start-up must not kill
 	 * the process between a row's write and the next check. */
@@ -952,6 +955,7 @@ int cmd_collect(int argc, char **argv)
 					"root=%s tree_seq=%llu", ks_pin_root(), (unsigned long long)st.seq);
 				cur.loaded_ns = st.loaded_ns;
 				cur.next_seq = 1;
+				ks_self_exclude_register(); /* a new tree has a new self pin */
 			}
 		}
 		if (err) {
@@ -986,6 +990,7 @@ cleanup:
 		ret = 1;
 	}
 	ks_close(cur.history_fd);
+	ks_self_exclude_unregister();
 	/* Unblock before restoring the handlers: a signal still pending then
 	 * reaches ours (a flag) instead of killing a cleanly stopped run. */
 	if (mask_set && sigprocmask(SIG_SETMASK, &orig_mask, NULL))

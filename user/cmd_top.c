@@ -30,6 +30,7 @@
 #include "log.h"
 #include "fsutil.h"
 #include "pins.h"
+#include "self_exclude.h"
 
 #define NS_PER_US            1000ull
 #define NS_PER_MS            1000000ull
@@ -1022,6 +1023,9 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "ksense top: %s\n", fail);
 		return 1;
 	}
+	/* best effort, before the terminal hides a warning: the view's own
+	 * CPU time is not a pod's */
+	ks_self_exclude_register();
 
 	frame = malloc(sizeof(*frame));
 	if (!frame) {
@@ -1124,6 +1128,7 @@ cleanup:
 	if (hist.fd >= 0 && close(hist.fd))
 		ks_debug("close of the history fd failed", "err=\"%s\"", strerror(errno));
 	free(frame);
+	ks_self_exclude_unregister();
 	if (*fail)
 		fprintf(stderr, "ksense top: %s\n", fail);
 	return ret;

@@ -13,6 +13,7 @@
 #include "app.h"
 #include "log.h"
 #include "pins.h"
+#include "self_exclude.h"
 
 static void usage(FILE *out)
 {
@@ -216,7 +217,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksense-webhook: cannot write CSV logs in %s\n", app.data_dir);
 		return 1;
 	}
+	/* best effort, and again every tick (user/webhook/handlers.c): the
+	 * daemon's own CPU time and I/O are not a pod's */
+	if (ks_pins_present())
+		ks_self_exclude_register();
 	rc = ks_server_run(&o, &hooks);
+	ks_self_exclude_unregister();
 	ks_csvlog_close(&app.csv);
 	if (rc) {
 		fprintf(stderr, "ksense-webhook: %s\n", strerror(-rc));

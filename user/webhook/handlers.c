@@ -11,6 +11,7 @@
 #include "app.h"
 #include "log.h"
 #include "pins.h"
+#include "self_exclude.h"
 
 static const double lat_bounds_s[KS_LAT_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
@@ -354,6 +355,7 @@ void ks_app_tick(void *app)
 	struct ks_app *a = app;
 
 	ks_pin_cache_refresh(); /* follows `ksense load --replace` within a tick */
+	ks_self_exclude_register(); /* and registers in the new tree's self pin */
 	ks_csvlog_poll(&a->csv);
 }
 
