@@ -18,11 +18,16 @@ int ksense_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	struct ksense_stack_key key = {};
 	__u64 frames[KS_USER_FRAMES] = {}, one = 1, *count, now;
+	struct ksense_cpu *c = ksense_cpu();
 	struct ksense_cg_acc *a;
 	struct ksense_task *t;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	long n;
 
+	/* what switches and wakeups held on this CPU reaches the shared
+	 * hash at least every sample: the lag behind a window is ~10 ms */
+	if (c)
+		ksense_cg_flush(c);
 	if (!(__u32)pid_tgid || ksense_is_self(pid_tgid >> 32))
 		return 0; /* the idle task, or ksense itself */
 	key.cgroup_id = bpf_get_current_cgroup_id();

@@ -185,4 +185,53 @@ static __always_inline struct ksense_cpu *ksense_cpu(void)
 	return bpf_map_lookup_elem(&ks_cpus, &zero_key);
 }
 
+/* Whether task t (of process tgid) is one of ksense's own, looked up once
+ * a window per task: a (un)registration takes effect within a window. */
+static __always_inline bool ksense_task_is_self(struct ksense_task *t, __u32 tgid, __u64 seq)
+{
+	if (t->self_seq != seq + 1) {
+		t->self = ksense_is_self(tgid);
+		t->self_seq = seq + 1;
+	}
+	return t->self;
+}
+
+/* Every caller runs with interrupts off on its CPU (sched_switch,
+ * try_to_wake_up under pi_lock, the perf_event sampler's hrtimer), so the
+ * held charges are never seen half-updated. */
+static __always_inline void ksense_cg_flush(struct ksense_cpu *c)
+{
+	struct ksense_cg_acc *a;
+
+	if (!c->cg_id)
+		return;
+	a = ksense_cg(c->cg_id);
+	if (a) {
+		if (c->cg_on_cpu_ns)
+			ks_cg_add(a->on_cpu_ns, c->cg_on_cpu_ns);
+		if (c->cg_d_ns)
+			ks_cg_add(a->d_ns, c->cg_d_ns);
+		if (c->cg_s_ns)
+			ks_cg_add(a->s_ns, c->cg_s_ns);
+		if (c->cg_wakeups)
+			ks_cg_add(a->wakeups, c->cg_wakeups);
+	}
+	c->cg_id = 0;
+	c->cg_on_cpu_ns = c->cg_d_ns = c->cg_s_ns = c->cg_wakeups = 0;
+}
+
+/* Hold charges for cgid in window seq on this CPU: false for cgroup 0
+ * (no cgroup2 id: nothing to charge). */
+static __always_inline bool ksense_cg_hold(struct ksense_cpu *c, __u64 cgid, __u64 seq)
+{
+	if (!cgid)
+		return false;
+	if (c->cg_id != cgid || c->cg_seq != seq) {
+		ksense_cg_flush(c);
+		c->cg_id = cgid;
+		c->cg_seq = seq;
+	}
+	return true;
+}
+
 #endif /* KSENSE_MAPS_BPF_H */

@@ -30,36 +30,39 @@ static __always_inline __u64 task_cgroup_id(struct task_struct *p)
 }
 
 /* A sleeper woke: its cgroup waited off CPU from switch-out until now. */
-static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now)
+static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now,
+				       struct ksense_cpu *c, __u64 seq)
 {
-	struct ksense_cg_acc *a;
-
 	if (!t->offcpu_ns)
 		return;
-	a = ksense_is_self(p->tgid) ? NULL : ksense_cg(task_cgroup_id(p));
-	if (a && now > t->offcpu_ns) {
+	if (now > t->offcpu_ns && !ksense_task_is_self(t, p->tgid, seq) &&
+	    ksense_cg_hold(c, task_cgroup_id(p), seq)) {
 		if (t->offcpu_d)
-			ks_cg_add(a->d_ns, now - t->offcpu_ns);
+			c->cg_d_ns += now - t->offcpu_ns;
 		else
-			ks_cg_add(a->s_ns, now - t->offcpu_ns);
-		ks_cg_add(a->wakeups, 1);
+			c->cg_s_ns += now - t->offcpu_ns;
+		c->cg_wakeups++;
 	}
 	t->offcpu_ns = 0;
 }
 
 static __always_inline int mark_queued(struct task_struct *p)
 {
+	struct ksense_state *st;
 	struct ksense_task *t;
+	struct ksense_cpu *c;
 	__u64 now;
 
 	if (!p->pid)
 		return 0;
 	t = task_state(p, true);
-	if (!t)
+	st = ksense_state();
+	c = ksense_cpu();
+	if (!t || !st || !c)
 		return 0;
 	now = bpf_ktime_get_ns();
 	t->queued_ns = now;
-	end_offcpu(p, t, now);
+	end_offcpu(p, t, now, c, st->seq);
 	return 0;
 }
 
@@ -110,16 +113,15 @@ static __always_inline void find_psi_system(struct task_struct *p, struct ksense
 
 /* prev leaves the CPU: its cgroup's on-CPU time, and what it waits for. */
 static __always_inline void switched_out(struct task_struct *prev, struct ksense_task *t, __u64 now,
-					 bool preempt, unsigned int prev_state, struct ksense_cpu *c)
+					 bool preempt, unsigned int prev_state, struct ksense_cpu *c, __u64 seq)
 {
 	bool runnable = preempt || prev_state == KS_TASK_RUNNING;
 	bool d = (prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD);
 
 	if (t->oncpu_ns) {
-		struct ksense_cg_acc *a = ksense_is_self(prev->tgid) ? NULL : ksense_cg(task_cgroup_id(prev));
-
-		if (a && now > t->oncpu_ns)
-			ks_cg_add(a->on_cpu_ns, now - t->oncpu_ns);
+		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid, seq) &&
+		    ksense_cg_hold(c, task_cgroup_id(prev), seq))
+			c->cg_on_cpu_ns += now - t->oncpu_ns;
 		t->oncpu_ns = 0;
 	}
 	if (runnable) {
@@ -160,7 +162,7 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 	} else {
 		t = task_state(prev, true);
 		if (t)
-			switched_out(prev, t, now, preempt, prev_state, c);
+			switched_out(prev, t, now, preempt, prev_state, c, st->seq);
 	}
 
 	if (!next->pid) {

@@ -342,6 +342,16 @@ struct ksense_cpu {
 	__u64 softirq_entry_ns;    /* NET_RX entry, 0 outside */
 	__u64 tick_idle_ns;        /* tick's snapshot of idle at last close */
 	__s64 tick_d_area_ns;      /* tick's snapshot of the D area */
+	/* Per-cgroup charges held here while this CPU keeps charging the
+	 * same cgroup in the same window (most switches and wakeups do), so
+	 * the shared hash is touched once per run of them, not per event.
+	 * Flushed on a change of cgroup or window and by the 99 Hz sampler. */
+	__u64 cg_id;               /* cgroup held, 0 none */
+	__u64 cg_seq;              /* window (state seq) it was taken in */
+	__u64 cg_on_cpu_ns;
+	__u64 cg_d_ns;
+	__u64 cg_s_ns;
+	__u64 cg_wakeups;
 };
 
 /* Per-task sensor state (task storage, not pinned). */
@@ -351,7 +361,8 @@ struct ksense_task {
 	__u64 oncpu_ns;            /* switched in at, 0 when off CPU */
 	__u64 offcpu_ns;           /* switched out asleep at, 0 otherwise */
 	__u32 offcpu_d;            /* that sleep is uninterruptible */
-	__u32 reserved0;
+	__u32 self;                /* one of ksense's own (the `self` pin) */
+	__u64 self_seq;            /* state seq + 1 when `self` was looked up */
 };
 
 /* Per-CPU accumulators of one cgroup over the open window. */
