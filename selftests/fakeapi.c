@@ -48,6 +48,36 @@ pid_t fx_spawn(const char *log, char *const argv[], const char *const env[])
 	return pid;
 }
 
+pid_t fx_spawn_port(const char *log, const char *portfile, char *const argv[], int *port)
+{
+	char buf[32];
+	pid_t pid;
+	int i;
+
+	*port = 0;
+	unlink(portfile);
+	pid = fx_spawn(log, argv, NULL);
+	for (i = 0; pid > 0 && i < 100; i++) {
+		FILE *f = fopen(portfile, "r");
+
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				*port = atoi(buf);
+			fclose(f);
+			if (*port > 0)
+				return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(100 * 1000);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
 int fx_stop(pid_t pid)
 {
 	int i, st = 0;
@@ -82,34 +112,20 @@ int fx_count_in_file(const char *path, const char *needle)
 
 int fakeapi_start(struct fakeapi *f, const char *tag)
 {
-	char portfile[600], buf[32], err[512];
+	char portfile[600], err[512];
 	struct kube_config c;
 	FILE *kc;
-	int i;
 
 	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "/tmp/ksense-%s-%d", tag, getpid());
-	snprintf(buf, sizeof(buf), "%s", "");
 	if (mkdir(f->dir, 0755) && errno != EEXIST)
 		return -errno;
 	snprintf(portfile, sizeof(portfile), "%s/api.port", f->dir);
-	unlink(portfile);
 	{
 		char *argv[] = { "python3", FAKEAPI_SCRIPT, "--port", "0", "--port-file", portfile,
 				 "--bookmark-interval", "1", NULL };
 
-		f->pid = fx_spawn(fakeapi_path(f, "api.log"), argv, NULL);
-	}
-	for (i = 0; f->pid > 0 && i < 100 && f->port <= 0; i++) {
-		FILE *pf = fopen(portfile, "r");
-
-		if (pf) {
-			if (fgets(buf, sizeof(buf), pf))
-				f->port = atoi(buf);
-			fclose(pf);
-		}
-		if (f->port <= 0)
-			usleep(100 * 1000);
+		f->pid = fx_spawn_port(fakeapi_path(f, "api.log"), portfile, argv, &f->port);
 	}
 	if (f->port <= 0) {
 		printf("  fake API server did not start; its log:\n");

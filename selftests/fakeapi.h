@@ -36,6 +36,10 @@ const char *fakeapi_path(struct fakeapi *f, const char *name);
 
 /* Spawns argv with stdout+stderr to log and extra env ("K=V", NULL-ended). */
 pid_t fx_spawn(const char *log, char *const argv[], const char *const env[]);
+/* Spawns a server that writes its port to portfile once it listens
+ * (argv must pass it --port-file portfile) and waits up to 10 s for it:
+ * the pid with *port set, or -1 (the child is reaped). */
+pid_t fx_spawn_port(const char *log, const char *portfile, char *const argv[], int *port);
 /* SIGTERM, then SIGKILL after 5 s; the exit status (or -1). */
 int fx_stop(pid_t pid);
 /* How many times needle occurs in file. */

@@ -30,6 +30,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
+#include "fakeapi.h"
 #include "test_progs.h"
 #include "fixture.h"
 #include "kube.h"
@@ -1589,58 +1590,15 @@ out:
 
 static pid_t start_fake(int *port)
 {
-	char portfile[512], log[512], buf[32];
-	pid_t pid;
-	int i;
+	char portfile[512], log[512];
+	char *argv[] = { "python3", FAKE_SERVER, "--port", "0", "--port-file", portfile, "--tls-cert", NULL,
+			 "--tls-key", NULL, "--token", "e2e-token", "--bookmark-interval", "1", NULL };
 
 	snprintf(portfile, sizeof(portfile), "%s", tpath("fake.port"));
 	snprintf(log, sizeof(log), "%s", tpath("fake.log"));
-	unlink(portfile);
-	pid = fork();
-	if (pid == 0) {
-		FILE *f = freopen(log, "w", stderr);
-
-		(void)f;
-		dup2(2, 1);
-		execlp("python3", "python3", FAKE_SERVER, "--port", "0", "--port-file", portfile, "--tls-cert",
-		       tpath("srv.crt"), "--tls-key", tpath("srv.key"), "--token", "e2e-token",
-		       "--bookmark-interval", "1", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; pid > 0 && i < 100; i++) {
-		FILE *f = fopen(portfile, "r");
-
-		if (f) {
-			bool ok = fgets(buf, sizeof(buf), f) != NULL;
-
-			fclose(f);
-			if (ok && (*port = atoi(buf)) > 0)
-				return pid;
-		}
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -1;
-		usleep(100 * 1000);
-	}
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	return -1;
-}
-
-static void stop_fake(pid_t pid)
-{
-	int i;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (i = 0; i < 50 && waitpid(pid, NULL, WNOHANG) != pid; i++)
-		usleep(100 * 1000);
-	if (i == 50) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	argv[7] = (char *)tpath("srv.crt");
+	argv[9] = (char *)tpath("srv.key");
+	return fx_spawn_port(log, portfile, argv, port);
 }
 
 static int api(struct kube_client *k, const char *method, const char *path, const char *body, struct ks_buf *out)
@@ -1943,5 +1901,5 @@ KS_TEST(kube_e2e)
 out:
 	kube_client_free(k);
 	kube_client_free(k2);
-	stop_fake(pid);
+	fx_stop(pid);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "fakeapi.h"
 #include "test_progs.h"
 #include "fixture.h"
 #include "kube.h"
@@ -74,19 +75,16 @@ static char *read_text(const char *path)
 /* A python3 helper with --port 0 --port-file; its pid and port. */
 static pid_t start_py(const char *name, int *port, ...)
 {
-	char portfile[512], log[512], buf[32];
-	const char *argv[24];
+	char portfile[512], log[600];
+	char *argv[24];
 	va_list ap;
-	pid_t pid;
-	int i, n = 0;
+	int n = 0;
 
-	snprintf(portfile, sizeof(portfile), "%s", tpath(name));
-	strcat(portfile, ".port");
+	snprintf(portfile, sizeof(portfile), "%s.port", tpath(name));
 	snprintf(log, sizeof(log), "%s.log", portfile);
-	unlink(portfile);
 	argv[n++] = "python3";
 	va_start(ap, port);
-	while (n < 18 && (argv[n] = va_arg(ap, const char *)))
+	while (n < 18 && (argv[n] = va_arg(ap, char *)))
 		n++;
 	va_end(ap);
 	argv[n++] = "--port";
@@ -94,48 +92,7 @@ static pid_t start_py(const char *name, int *port, ...)
 	argv[n++] = "--port-file";
 	argv[n++] = portfile;
 	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		if (!freopen(log, "w", stderr))
-			_exit(127);
-		dup2(2, 1);
-		execvp("python3", (char **)argv);
-		_exit(127);
-	}
-	for (i = 0; pid > 0 && i < 100; i++) {
-		FILE *f = fopen(portfile, "r");
-
-		if (f) {
-			bool ok = fgets(buf, sizeof(buf), f) != NULL;
-
-			fclose(f);
-			if (ok && (*port = atoi(buf)) > 0)
-				return pid;
-		}
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -1;
-		usleep(100 * 1000);
-	}
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	return -1;
-}
-
-static void stop_pid(pid_t pid)
-{
-	int i;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (i = 0; i < 50 && waitpid(pid, NULL, WNOHANG) != pid; i++)
-		usleep(100 * 1000);
-	if (i == 50) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	return fx_spawn_port(log, portfile, argv, port);
 }
 
 static struct kube_client *kc;
@@ -645,9 +602,9 @@ out:
 	kube_client_free(kc);
 	kc = NULL;
 	kube_config_free(&c);
-	stop_pid(ag2);
-	stop_pid(ag1);
-	stop_pid(api_pid);
+	fx_stop(ag2);
+	fx_stop(ag1);
+	fx_stop(api_pid);
 	if (tdir[0] && !getenv("KSENSE_KEEP_TMP")) {
 		snprintf(text, sizeof(text), "rm -rf '%s'", tdir);
 		if (system(text))
