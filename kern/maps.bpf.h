@@ -82,6 +82,13 @@ struct {
 	__type(value, struct ksense_self);
 } ks_self SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_self_gen);
+} ks_self_gen SEC(".maps") __weak;
+
 /* internal: kept alive by the programs that use them */
 /* Shared by all CPUs (atomic adds): the tick then needs no per-CPU merge
  * loop inside its per-cgroup callback, which 6.1's verifier refuses. */
@@ -185,13 +192,18 @@ static __always_inline struct ksense_cpu *ksense_cpu(void)
 	return bpf_map_lookup_elem(&ks_cpus, &zero_key);
 }
 
-/* Whether task t (of process tgid) is one of ksense's own, looked up once
- * a window per task: a (un)registration takes effect within a window. */
-static __always_inline bool ksense_task_is_self(struct ksense_task *t, __u32 tgid, __u64 seq)
+/* Whether task t (of process tgid) is one of ksense's own.  The answer is
+ * kept in t until `self` changes (userspace bumps self_gen after every
+ * change): a hash search at every switch and wakeup would cost more than
+ * the rest of the sensor. */
+static __always_inline bool ksense_task_is_self(struct ksense_task *t, __u32 tgid)
 {
-	if (t->self_seq != seq + 1) {
+	struct ksense_self_gen *g = bpf_map_lookup_elem(&ks_self_gen, &zero_key);
+	__u64 gen = g ? g->gen + 1 : 0;
+
+	if (!gen || t->self_gen != gen) {
 		t->self = ksense_is_self(tgid);
-		t->self_seq = seq + 1;
+		t->self_gen = gen;
 	}
 	return t->self;
 }

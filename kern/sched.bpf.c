@@ -35,7 +35,7 @@ static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task
 {
 	if (!t->offcpu_ns)
 		return;
-	if (now > t->offcpu_ns && !ksense_task_is_self(t, p->tgid, seq) &&
+	if (now > t->offcpu_ns && !ksense_task_is_self(t, p->tgid) &&
 	    ksense_cg_hold(c, task_cgroup_id(p), seq)) {
 		if (t->offcpu_d)
 			c->cg_d_ns += now - t->offcpu_ns;
@@ -119,7 +119,7 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 	bool d = (prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD);
 
 	if (t->oncpu_ns) {
-		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid, seq) &&
+		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid) &&
 		    ksense_cg_hold(c, task_cgroup_id(prev), seq))
 			c->cg_on_cpu_ns += now - t->oncpu_ns;
 		t->oncpu_ns = 0;

@@ -34,6 +34,7 @@
 #define KSENSE_PIN_CGROUPS   "cgroups"
 #define KSENSE_PIN_STACKS    "stacks"
 #define KSENSE_PIN_SELF      "self"
+#define KSENSE_PIN_SELF_GEN  "self_gen"
 
 #define KSENSE_MAX_CGROUPS   4096  /* LRU: the least recently active go first */
 #define KSENSE_MAX_STACKS    16384
@@ -362,7 +363,7 @@ struct ksense_task {
 	__u64 offcpu_ns;           /* switched out asleep at, 0 otherwise */
 	__u32 offcpu_d;            /* that sleep is uninterruptible */
 	__u32 self;                /* one of ksense's own (the `self` pin) */
-	__u64 self_seq;            /* state seq + 1 when `self` was looked up */
+	__u64 self_gen;            /* self_gen's gen + 1 when `self` was looked up */
 };
 
 /* Per-CPU accumulators of one cgroup over the open window. */
@@ -422,8 +423,17 @@ struct ksense_self {
 	char comm[16];             /* char, so bpftool prints it as a string */
 };
 
+/* The `self_gen` pin (one element): bumped by every change to `self`, so
+ * the sensors can keep a task's answer until it changes instead of
+ * searching the hash at every event. */
+struct ksense_self_gen {
+	__u64 gen;
+	__u64 changed_ns;          /* CLOCK_MONOTONIC of the last bump */
+};
+
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct ksense_self) == 40, "ksense_self layout");
+_Static_assert(sizeof(struct ksense_self_gen) == 16, "ksense_self_gen layout");
 _Static_assert(sizeof(struct ksense_lat) == 56, "ksense_lat layout");
 _Static_assert(sizeof(struct ksense_psi) == 16, "ksense_psi layout");
 _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layout");

@@ -90,6 +90,9 @@ static const struct member_off decision_members[] = {
 	{ NULL, 0 },
 };
 
+static const struct member_off self_gen_members[] = {
+	M(ksense_self_gen, gen), M(ksense_self_gen, changed_ns), { NULL, 0 },
+};
 static const struct member_off self_members[] = {
 	M(ksense_self, tgid), M(ksense_self, reserved0), M(ksense_self, start_ticks),
 	M(ksense_self, registered_ns), M(ksense_self, comm), { NULL, 0 },
@@ -109,6 +112,7 @@ static const struct {
 	{ KSENSE_PIN_DECISION, "ksense_decision", sizeof(struct ksense_decision), decision_members },
 	{ KSENSE_PIN_CGROUPS, "ksense_cgroup", sizeof(struct ksense_cgroup), cgroup_members },
 	{ KSENSE_PIN_SELF, "ksense_self", sizeof(struct ksense_self), self_members },
+	{ KSENSE_PIN_SELF_GEN, "ksense_self_gen", sizeof(struct ksense_self_gen), self_gen_members },
 };
 
 static void check_pin(unsigned int i)

@@ -82,6 +82,29 @@ static void prune(int fd)
 	}
 }
 
+/* After every change to `self`: the sensors keep each task's answer until
+ * the generation moves.  Two daemons bumping at once may both write the
+ * same value; that is enough, as each changed `self` before reading it. */
+static void bump_gen(void)
+{
+	struct ksense_self_gen g = {};
+	__u32 zero = 0;
+	int fd = ks_pin_open(KSENSE_PIN_SELF_GEN);
+
+	if (fd < 0) {
+		ks_warn("cannot open the self_gen pin: exclusion changes reach tasks already seen late",
+			"err=\"%s\"", strerror(-fd));
+		return;
+	}
+	if (bpf_map_lookup_elem(fd, &zero, &g))
+		memset(&g, 0, sizeof(g));
+	g.gen++;
+	g.changed_ns = ks_now_ns();
+	if (bpf_map_update_elem(fd, &zero, &g, BPF_ANY))
+		ks_warn("cannot bump self_gen", "err=\"%s\"", strerror(errno));
+	close(fd);
+}
+
 int ks_self_exclude_add(pid_t tgid)
 {
 	struct ksense_self v = {}, cur;
@@ -105,6 +128,8 @@ int ks_self_exclude_add(pid_t tgid)
 	err = bpf_map_update_elem(fd, &key, &v, BPF_ANY) ? -errno : 0;
 	if (err == -E2BIG)
 		err = -ENOSPC;
+	if (!err)
+		bump_gen();
 out:
 	close(fd);
 	return err;
@@ -118,8 +143,10 @@ int ks_self_exclude_remove(pid_t tgid)
 	fd = ks_pin_open(KSENSE_PIN_SELF);
 	if (fd < 0)
 		return fd;
-	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
-		err = -errno;
+	if (bpf_map_delete_elem(fd, &key))
+		err = errno == ENOENT ? 0 : -errno;
+	else
+		bump_gen();
 	close(fd);
 	return err;
 }
