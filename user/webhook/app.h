@@ -7,16 +7,23 @@
 #include "csvlog.h"
 #include "server.h"
 
+struct ks_pods;
+struct ks_podmeta;
+
 #define KS_MAX_NAMESPACES 64
 #define KS_LAT_BUCKETS 12
 
-enum ks_route { R_HEALTHZ, R_SCORE, R_VALIDATE, R_METRICS, R_OTHER, R_NR };
+enum ks_route { R_HEALTHZ, R_SCORE, R_VALIDATE, R_METRICS, R_PODS, R_OTHER, R_NR };
 
 struct ks_app {
 	char node_name[254];
 	char data_dir[512];
 	char namespaces[KS_MAX_NAMESPACES][64];
 	int nr_namespaces;            /* 0: every namespace */
+	char pods_exclude[KS_MAX_NAMESPACES][64]; /* left out of /pods */
+	int nr_pods_exclude;
+	struct ks_pods *pods;         /* /pods state, made on first use */
+	struct ks_podmeta *meta;      /* pod names from the API, NULL without */
 	struct ks_csvlog csv;
 	/* the daemon's own metrics */
 	unsigned long long requests[R_NR][6];  /* by status class 1xx..5xx, [0] other */
