@@ -446,3 +446,220 @@ KS_TEST(pods_no_pins)
 	}
 	stop(wh);
 }
+
+/* ---- names from the API: selftests/fake_apiserver.py ---- */
+
+static int fake_port;
+
+static pid_t start_fake(void)
+{
+	char portfile[256], log[256], buf[32];
+	pid_t pid;
+	int i;
+
+	snprintf(portfile, sizeof(portfile), "%s/fake.port", test_dir());
+	snprintf(log, sizeof(log), "%s/fake.log", test_dir());
+	unlink(portfile);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("python3", "python3", "selftests/fake_apiserver.py", "--port", "0", "--port-file", portfile,
+		       "--bookmark-interval", "1", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; pid > 0 && i < 100; i++) {
+		FILE *f = fopen(portfile, "r");
+
+		if (f) {
+			bool ok = fgets(buf, sizeof(buf), f) != NULL;
+
+			fclose(f);
+			if (ok && (fake_port = atoi(buf)) > 0)
+				return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(100 * 1000);
+	}
+	stop(pid);
+	return -1;
+}
+
+/* POST a JSON body to the fake server's control API; curl's exit status. */
+static int fake_post(const char *path, const char *body)
+{
+	char file[256];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/post.json", test_dir());
+	f = fopen(file, "w");
+	if (!f)
+		return -1;
+	fputs(body, f);
+	fclose(f);
+	return fx_sh(out, sizeof(out), "curl -sf --max-time 5 -X POST -H 'Content-Type: application/json' "
+		     "--data-binary @%s http://127.0.0.1:%d%s", file, fake_port, path);
+}
+
+static int seed_pod(const struct pod_cg *p, const char *ns, const char *name, const char *node, const char *cname)
+{
+	char body[2048];
+
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\","
+		 "\"uid\":\"%s\"},\"spec\":{\"nodeName\":\"%s\",\"containers\":[{\"name\":\"%s\",\"image\":\"x\"}]},"
+		 "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"%s\",\"containerID\":"
+		 "\"containerd://%s\",\"ready\":true}]}}",
+		 name, ns, p->uid, node, cname, cname, p->cid);
+	return fake_post("/fake/objects", body);
+}
+
+static const char *want_cname;
+
+static bool burner_named(const struct ks_json *j)
+{
+	int b = find_pod(j, burner.uid), c0 = ks_json_index(j, ks_json_member(j, b, "containers"), 0);
+
+	return b >= 0 && str_is(j, ks_json_member(j, b, "namespace"), "team-a") &&
+	       str_is(j, ks_json_member(j, b, "name"), "burner-1") && str_is(j, ks_json_member(j, c0, "name"), want_cname);
+}
+
+static bool sleeper_unnamed(const struct ks_json *j)
+{
+	int s = find_pod(j, sleeper.uid);
+
+	return s >= 0 && str_is(j, ks_json_member(j, s, "namespace"), "");
+}
+
+static bool sleeper_gone(const struct ks_json *j)
+{
+	return find_pod(j, sleeper.uid) < 0 && find_pod(j, burner.uid) >= 0;
+}
+
+KS_TEST(pods_names)
+{
+	struct ks_json j = {};
+	char log[256], kc[256], arg_kc[300];
+	const char *args[] = { arg_kc, NULL };
+	pid_t fake = -1, wh = -1;
+	int port;
+	FILE *f;
+
+	if (!root_fixture())
+		return;
+	if (fx_sh(out, sizeof(out), "command -v python3 >/dev/null")) {
+		test__skip("no python3 for the fake API server");
+		return;
+	}
+	fake = start_fake();
+	if (!ASSERT_GT(fake, 0, "fake API server"))
+		return;
+	/* the burner is on this node; a pod of another node must not be
+	 * listed (the field selector) */
+	want_cname = "burn";
+	if (!ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn"), "seed burner pod"))
+		goto out;
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", test_dir());
+	f = fopen(kc, "w");
+	if (!ASSERT_OK_PTR(f, "kubeconfig"))
+		goto out;
+	fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:%d\n"
+		"contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: u\ncurrent-context: fake\n"
+		"users:\n- name: u\n  user:\n    token: t\n", fake_port);
+	fclose(f);
+	snprintf(arg_kc, sizeof(arg_kc), "--kubeconfig=%s", kc);
+	snprintf(log, sizeof(log), "%s/webhook-names.log", test_dir());
+	port = free_port();
+	wh = start_webhook(port, log, NULL, args);
+	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+		goto out;
+	if (!ASSERT_OK(poll_pods(port, 15000, burner_named, &j), "namespace, name and container name from the list")) {
+		printf("    last /pods: %.1500s\n", out);
+		fx_sh(out, sizeof(out), "tail -20 %s", log);
+		printf("%s\n", out);
+		goto out;
+	}
+	ASSERT_OK(poll_pods(port, 5000, sleeper_unnamed, &j), "a pod the API does not know: empty names");
+
+	if (test__start_subtest("pods_names_watch_exclude")) {
+		/* the sleeper shows up in kube-system: known through the watch,
+		 * then left out by the default exclusion */
+		ASSERT_OK(seed_pod(&sleeper, "kube-system", "sleeper-1", "node-pods", "sleep"), "seed sleeper pod");
+		ASSERT_OK(poll_pods(port, 10000, sleeper_gone, &j), "kube-system pod filtered out");
+	}
+	if (test__start_subtest("pods_names_dropped_watch")) {
+		/* a dropped watch is reconnected from its resourceVersion */
+		ASSERT_OK(fake_post("/fake/control", "{\"drop_watches\":true}"), "drop watches");
+		want_cname = "burn2";
+		ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn2"), "rename container");
+		ASSERT_OK(poll_pods(port, 15000, burner_named, &j), "change seen after the reconnect");
+	}
+	if (test__start_subtest("pods_names_relist_410")) {
+		/* history compacted and the watch dropped: the reconnect gets
+		 * 410 and the agent lists again */
+		ASSERT_OK(fake_post("/fake/control", "{\"fail_next\":{\"method\":\"GET\",\"path_regex\":\"watch=\","
+				    "\"code\":500,\"count\":3},\"drop_watches\":true}"),
+			  "fail the next watches, drop the open one");
+		want_cname = "burn3";
+		ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn3"), "rename container again");
+		ASSERT_OK(fake_post("/fake/control", "{\"compact\":true}"), "compact");
+		ASSERT_OK(poll_pods(port, 20000, burner_named, &j), "change seen after the relist");
+	}
+	if (test__start_subtest("pods_names_other_node")) {
+		struct pod_cg other = burner;
+
+		/* the burner's pod moved to another node in the API: its names
+		 * go (DELETED through the field selector), the cgroup stays */
+		ASSERT_OK(seed_pod(&other, "team-a", "burner-1", "node-other", "burn3"), "move pod");
+		want_cname = "";
+		ASSERT_OK(poll_pods(port, 10000, sleeper_gone, &j), "still listed");
+		{
+			int k;
+			bool unnamed = false;
+
+			for (k = 0; k < 40 && !unnamed; k++) {
+				int b;
+
+				if (poll_pods(port, 250, sleeper_gone, &j))
+					break;
+				b = find_pod(&j, burner.uid);
+				unnamed = str_is(&j, ks_json_member(&j, b, "namespace"), "");
+				usleep(250 * 1000);
+			}
+			ASSERT_TRUE(unnamed, "names dropped for a pod of another node");
+		}
+	}
+	if (test__start_subtest("pods_names_relist_logged")) {
+		fx_sh(out, sizeof(out), "grep -c 'resourceVersion expired' %s", log);
+		ASSERT_GE(atoi(out), 1, "the 410 relist happened");
+	}
+out:
+	ks_json_free(&j);
+	stop(wh);
+	stop(fake);
+}
+
+KS_TEST(pods_bad_kubeconfig)
+{
+	static const char *const args[] = { "--kubeconfig", "/nonexistent/ksense-kubeconfig", NULL };
+	char log[256];
+	int status = -1;
+	pid_t wh;
+
+	snprintf(log, sizeof(log), "%s/webhook-badkc.log", test_dir());
+	wh = start_webhook(free_port(), log, NULL, args);
+	for (int i = 0; wh > 0 && i < 50 && waitpid(wh, &status, WNOHANG) != wh; i++)
+		usleep(100 * 1000);
+	if (wh > 0 && !WIFEXITED(status)) {
+		kill(wh, SIGKILL);
+		waitpid(wh, NULL, 0);
+	}
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2, "exits 2 on an unusable kubeconfig");
+	fx_sh(out, sizeof(out), "cat %s", log);
+	ASSERT_STRHAS(out, "/nonexistent/ksense-kubeconfig", "names the file");
+}

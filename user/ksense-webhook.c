@@ -40,6 +40,10 @@ static void usage(FILE *out)
 		"  --namespaces LIST   record admissions only in these namespaces (comma\n"
 		"                      separated), env KSENSE_WEBHOOK_NAMESPACES (empty: all)\n"
 		"  --node NAME         node name in /score and /pods, env NODE_NAME (default hostname)\n"
+		"  --kubeconfig FILE   kube config for pod and container names in /pods;\n"
+		"                      else $KUBECONFIG, ~/.kube/config or in-cluster; none:\n"
+		"                      /pods still works, with empty names.  Pods are\n"
+		"                      listed and watched with fieldSelector spec.nodeName=<node>\n"
 		"  --pods-exclude-namespaces LIST  pods of these namespaces are left out of\n"
 		"                      /pods (comma separated; only when the namespace is\n"
 		"                      known), env KSENSE_PODS_EXCLUDE_NAMESPACES\n"
@@ -127,6 +131,8 @@ int main(int argc, char **argv)
 		.app = &app, .handle = ks_app_handle, .tick = ks_app_tick, .observe = ks_app_observe,
 	};
 	struct ks_server_opts o;
+	const char *kubeconfig = NULL;
+	char err[1024];
 	bool verbose = false;
 	int i, rc;
 
@@ -199,6 +205,8 @@ int main(int argc, char **argv)
 			if (parse_namespaces(&app, v))
 				return 2;
 			i += skip;
+		} else if (!strcmp(a, "--kubeconfig")) {
+			kubeconfig = v; i += skip;
 		} else if (!strcmp(a, "--pods-exclude-namespaces")) {
 			if (parse_pods_exclude(&app, v))
 				return 2;
@@ -230,8 +238,25 @@ int main(int argc, char **argv)
 	ks_pin_cache_refresh();
 	if (!ks_pins_present())
 		ks_warn("no pin tree yet; /healthz answers 503 until `ksense load`", "root=%s", ks_pin_root());
+	/* pod names for /pods: optional, the endpoint works without them */
+	app.meta = ks_podmeta_new();
+	if (!app.meta) {
+		fprintf(stderr, "ksense-webhook: out of memory\n");
+		return 1;
+	}
+	rc = ks_podmeta_start(app.meta, kubeconfig, app.node_name, err, sizeof(err));
+	if (rc == -ENOENT) {
+		ks_info("no kube config: /pods reports pods without namespace and names", "why=\"%s\"", err);
+		ks_podmeta_free(app.meta);
+		app.meta = NULL;
+	} else if (rc) {
+		fprintf(stderr, "ksense-webhook: pod names from the API: %s\n", err);
+		ks_podmeta_free(app.meta);
+		return 2;
+	}
 	if (ks_csvlog_open(&app.csv, app.data_dir)) {
 		fprintf(stderr, "ksense-webhook: cannot write CSV logs in %s\n", app.data_dir);
+		ks_podmeta_free(app.meta);
 		return 1;
 	}
 	rc = ks_server_run(&o, &hooks);
