@@ -102,6 +102,11 @@ $(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) $(SK
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests $(TEST_SRCS) $(LIB_SRCS) \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
+# The daemon with ASan/UBSan, for the tests that start it (KSENSE_WEBHOOK_BIN).
+$(BUILD)/asan/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(LIB_SRCS) \
+		$(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
+
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
 

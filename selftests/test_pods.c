@@ -133,6 +133,17 @@ static void stop(pid_t pid)
 	}
 }
 
+/* Stop the daemon; its log must hold no sanitizer report (an ASan build
+ * of it runs with KSENSE_WEBHOOK_BIN=build/asan/ksense-webhook). */
+static void stop_checked(pid_t pid, const char *log)
+{
+	stop(pid);
+	if (pid > 0 && !fx_sh(out, sizeof(out), "grep -A12 -E 'Sanitizer|runtime error' %s", log)) {
+		printf("%s\n", out);
+		ASSERT_TRUE(false, "webhook log free of sanitizer reports");
+	}
+}
+
 /* GET /pods into out (body only); the HTTP status, or -1. */
 static int get_pods(int port, const char *method)
 {
@@ -355,6 +366,8 @@ KS_TEST(pods_endpoint)
 		goto out;
 	if (!ASSERT_OK(poll_pods(port, 15000, classes_settled, &j), "burner CPU with its hot function, sleeper IDLE")) {
 		printf("    last /pods: %.2000s\n", out);
+		fx_sh(out, sizeof(out), "tail -40 %s", log);
+		printf("    webhook log:\n%s\n", out);
 		goto out;
 	}
 	ASSERT_TRUE(str_is(&j, ks_json_member(&j, 0, "node"), "node-pods"), "node name");
@@ -426,7 +439,7 @@ KS_TEST(pods_endpoint)
 	}
 out:
 	ks_json_free(&j);
-	stop(wh);
+	stop_checked(wh, log);
 }
 
 KS_TEST(pods_no_pins)
@@ -444,7 +457,7 @@ KS_TEST(pods_no_pins)
 		ASSERT_EQ(get_pods(port, "GET"), 503, "and again");
 		ASSERT_EQ(kill(wh, 0), 0, "still running");
 	}
-	stop(wh);
+	stop_checked(wh, log);
 }
 
 /* ---- names from the API: selftests/fake_apiserver.py ---- */
@@ -640,7 +653,7 @@ KS_TEST(pods_names)
 	}
 out:
 	ks_json_free(&j);
-	stop(wh);
+	stop_checked(wh, log);
 	stop(fake);
 }
 

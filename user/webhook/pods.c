@@ -398,7 +398,8 @@ static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const str
 		      s.s_ms_per_s, s.ios_per_s, s.bytes_per_s, s.io_ms_per_s,
 		      s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
 		      (unsigned long long)s.samples);
-	qsort(pd->fns, pd->nr_fns, sizeof(*pd->fns), cmp_fn);
+	if (pd->nr_fns > 1)
+		qsort(pd->fns, pd->nr_fns, sizeof(*pd->fns), cmp_fn);
 	for (k = 0; k < pd->nr_fns && k < KS_PODS_TOP; k++) {
 		ks_buf_printf(b, "%s{\"function\":", k ? "," : "");
 		ks_buf_json_str(b, pd->fns[k].func);
