@@ -27,6 +27,11 @@
 #define SYM_CAP     (1u << 16)
 #define SYM_MAX_LEN (KSENSE_MAX_STACKS)
 #define SYM_TTL_MS  60000ull
+/* Naming an address reads /proc/PID/maps, and the server's one thread
+ * answers admissions too: each request names at most this many new
+ * addresses, the most sampled first; the rest still count in the shares'
+ * denominators and are named by later requests. */
+#define SYM_FRESH_PER_REQUEST 512
 
 struct sym_ent {
 	__u64 addr;
@@ -115,9 +120,10 @@ void ks_pods_free(struct ks_pods *p)
 	free(p);
 }
 
-/* The cached name of (tgid, addr), symbolizing on a miss or when stale;
- * NULL only when out of memory. */
-static const struct sym_ent *symbol(struct ks_pods *p, __u32 tgid, __u64 addr, unsigned long long now)
+/* The cached name of (tgid, addr), symbolizing on a miss or when stale
+ * while *budget lasts; NULL when out of budget (*budget 0) or memory. */
+static const struct sym_ent *symbol(struct ks_pods *p, __u32 tgid, __u64 addr, unsigned long long now,
+				    int *budget)
 {
 	size_t k = (size_t)(((addr ^ ((__u64)tgid << 40)) * 0x9e3779b97f4a7c15ull) >> 48) & (SYM_CAP - 1);
 	struct sym_ent *e;
@@ -129,6 +135,9 @@ static const struct sym_ent *symbol(struct ks_pods *p, __u32 tgid, __u64 addr, u
 	e = &p->syms[k];
 	if (e->used && now - e->at_ms < SYM_TTL_MS)
 		return e;
+	if (*budget <= 0)
+		return NULL;
+	--*budget;
 	/* unknown addresses come back as module+offset, a gone process as
 	 * "[unknown]": both are cached like names */
 	ks_symbolize_split(p->sy, (pid_t)tgid, addr, func, sizeof(func), module, sizeof(module));
@@ -302,14 +311,28 @@ static int cmp_rowref(const void *a, const void *b)
 	return cmp_u64(&((const struct rowref *)a)->id, &((const struct rowref *)b)->id);
 }
 
+struct hit {
+	__u64 count;
+	size_t key;
+	size_t pod;
+};
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	return x->count > y->count ? -1 : x->count < y->count;
+}
+
 /* Samples of the stacks pin into each reported pod's function tally. */
 static int tally_stacks(struct ks_pods *p, int fd, struct row *rows, size_t nr, struct pod *pods)
 {
 	struct rowref *idx = malloc((nr ? nr : 1) * sizeof(*idx));
 	struct ksense_stack_key *keys = NULL;
+	struct hit *hits = NULL;
 	unsigned long long now = mono_ms();
-	size_t nk = 0, i;
-	int err;
+	size_t nk = 0, nh = 0, i;
+	int err, budget = SYM_FRESH_PER_REQUEST;
 
 	if (!idx)
 		return -ENOMEM;
@@ -319,17 +342,31 @@ static int tally_stacks(struct ks_pods *p, int fd, struct row *rows, size_t nr, 
 	if (p->nr_syms >= SYM_MAX_LEN)
 		syms_clear(p);
 	err = map_keys(fd, sizeof(*keys), 2 * KSENSE_MAX_STACKS, cmp_stack_key, (void **)&keys, &nk);
+	if (!err && !(hits = malloc((nk ? nk : 1) * sizeof(*hits))))
+		err = -ENOMEM;
 	for (i = 0; !err && i < nk; i++) {
 		struct rowref want = { keys[i].cgroup_id, 0 }, *hit;
-		const struct sym_ent *e;
 		__u64 count;
 
 		hit = bsearch(&want, idx, nr, sizeof(*idx), cmp_rowref);
 		if (!hit || pods[rows[hit->row].pod].excluded || bpf_map_lookup_elem(fd, &keys[i], &count) || !count)
 			continue;
-		e = symbol(p, keys[i].tgid, keys[i].addr, now);
-		err = e ? add_fn(&pods[rows[hit->row].pod], e, count) : -ENOMEM;
+		hits[nh++] = (struct hit){ count, i, rows[hit->row].pod };
 	}
+	if (!err && nh > 1)
+		qsort(hits, nh, sizeof(*hits), cmp_hit);
+	for (i = 0; !err && i < nh; i++) {
+		const struct ksense_stack_key *k = &keys[hits[i].key];
+		const struct sym_ent *e = symbol(p, k->tgid, k->addr, now, &budget);
+
+		if (e)
+			err = add_fn(&pods[hits[i].pod], e, hits[i].count);
+		else if (budget > 0)
+			err = -ENOMEM;
+		else
+			pods[hits[i].pod].stack_samples += hits[i].count; /* named next time */
+	}
+	free(hits);
 	free(keys);
 	free(idx);
 	return err;
@@ -489,7 +526,9 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 		/* gone since the key walk: skip, as any cgroup may vanish */
 		if (bpf_map_lookup_elem(cg_fd, &ids[i], &rw->cg))
 			continue;
-		if (rw->cg.seq > w.seq || w.seq - rw->cg.seq > KS_PODS_RECENT_WINDOWS)
+		/* the tick may close a window between our reads: a cgroup of
+		 * a newer window than w is recent too */
+		if (rw->cg.seq < w.seq && w.seq - rw->cg.seq > KS_PODS_RECENT_WINDOWS)
 			continue;
 		rc = ks_cgpath_lookup(p->cgp, ids[i], path, sizeof(path));
 		if (rc == -ENOENT || rc == -ENOSPC)
