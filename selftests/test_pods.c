@@ -442,6 +442,43 @@ out:
 	stop_checked(wh, log);
 }
 
+/* The same endpoint over HTTPS: the TLS listener routes it too. */
+KS_TEST(pods_https)
+{
+	char log[256], cert[256], key[256], tp[16];
+	const char *args[] = { "--tls-addr", "127.0.0.1", "--tls-port", tp, "--cert", cert, "--key", key, NULL };
+	int port, tport, i;
+	pid_t wh = -1;
+
+	if (!root_fixture())
+		return;
+	snprintf(cert, sizeof(cert), "%s/tls.crt", test_dir());
+	snprintf(key, sizeof(key), "%s/tls.key", test_dir());
+	if (!ASSERT_OK(fx_sh(out, sizeof(out), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+			     "-keyout %s -out %s -days 1 -subj /CN=localhost "
+			     "-addext subjectAltName=IP:127.0.0.1 2>&1", key, cert), "self-signed certificate"))
+		return;
+	tport = free_port();
+	snprintf(tp, sizeof(tp), "%d", tport);
+	snprintf(log, sizeof(log), "%s/webhook-https.log", test_dir());
+	port = free_port();
+	/* start_webhook passes --no-tls first; --tls-addr after it wins */
+	wh = start_webhook(port, log, NULL, args);
+	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+		goto out;
+	/* the burner's cgroup is in the pin once a window has closed on it */
+	for (i = 0; i < 40; i++) {
+		if (fx_sh(out, sizeof(out), "curl -sk --max-time 10 -w '\\nHTTP=%%{http_code}' https://127.0.0.1:%d/pods",
+			  tport) == 0 && strstr(out, "HTTP=200") && strstr(out, burner.uid))
+			break;
+		usleep(250 * 1000);
+	}
+	ASSERT_STRHAS(out, "HTTP=200", "200 over HTTPS");
+	ASSERT_STRHAS(out, burner.uid, "the burner's pod over HTTPS");
+out:
+	stop_checked(wh, log);
+}
+
 KS_TEST(pods_no_pins)
 {
 	static const char *const env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-nonexistent-pods-test", NULL };
