@@ -123,7 +123,7 @@ run: deps all
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
 test: deps all $(BUILD)/asan/test_progs
-	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched_model*'
+	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched_model*,podmap*,podmeta*,cgpath*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 

@@ -6,8 +6,8 @@
  * read under a mutex.  Without a kube config there is no table and every
  * lookup misses: /pods then reports empty names.
  */
-#ifndef KSENSE_WEBHOOK_PODMETA_H
-#define KSENSE_WEBHOOK_PODMETA_H
+#ifndef KSENSE_PODMETA_H
+#define KSENSE_PODMETA_H
 
 #include <stdbool.h>
 #include <stddef.h>
