@@ -479,6 +479,43 @@ out:
 	stop_checked(wh, log);
 }
 
+/* A tree with the window pins but no cgroups pin (a ksense before schema
+ * 3, or a half-removed tree): 503 naming the missing pin. */
+KS_TEST(pods_partial_pins)
+{
+	static const char *const pins[] = { "config", "state", "window", "history" };
+	char partial[128], env_root[200], log[256];
+	const char *env[] = { env_root, NULL };
+	struct ksense_window w;
+	int port;
+	size_t i;
+	pid_t wh = -1;
+
+	if (!root_fixture() || !ASSERT_OK(fx_wait_window(0, &w, 3000), "a window closed"))
+		return;
+	snprintf(partial, sizeof(partial), "/sys/fs/bpf/ksense-pods-partial-%d", getpid());
+	ks_remove_tree(partial);
+	if (!ASSERT_OK(mkdir(partial, 0700), "mkdir partial tree"))
+		return;
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
+		if (!ASSERT_OK(fx_sh(out, sizeof(out), "bpftool map pin pinned %s/%s %s/%s 2>&1", fx_root(), pins[i],
+				     partial, pins[i]), pins[i]))
+			goto out;
+	snprintf(env_root, sizeof(env_root), "KSENSE_PIN_ROOT=%s", partial);
+	snprintf(log, sizeof(log), "%s/webhook-partial.log", test_dir());
+	port = free_port();
+	wh = start_webhook(port, log, env, NULL);
+	if (ASSERT_TRUE(wait_listening(port), "webhook listening")) {
+		ASSERT_EQ(get_pods(port, "GET"), 503, "503 without the cgroups pin");
+		if (!ASSERT_STRHAS(out, "/cgroups missing", "names the missing pin"))
+			printf("    /pods: %s\n", out);
+		ASSERT_EQ(kill(wh, 0), 0, "still running");
+	}
+out:
+	stop_checked(wh, log);
+	ks_remove_tree(partial);
+}
+
 KS_TEST(pods_no_pins)
 {
 	static const char *const env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-nonexistent-pods-test", NULL };
