@@ -40,5 +40,16 @@ KS_TEST(symbolize)
 	/* cached: the second lookup of the same file gives the same answer */
 	ASSERT_EQ(ks_symbolize(s, getpid(), (unsigned long)ksense_symbolize_probe, out, sizeof(out)), 0, "again");
 	ASSERT_STRHAS(out, "ksense_symbolize_probe+0x0", "cache");
+	/* split: the bare name for aggregation, and the file it is in */
+	{
+		char module[512];
+
+		ASSERT_EQ(ks_symbolize_split(s, getpid(), (unsigned long)ksense_symbolize_probe + 4, out, sizeof(out),
+					     module, sizeof(module)), 0, "split");
+		ASSERT_TRUE(!strcmp(out, "ksense_symbolize_probe"), "no offset");
+		ASSERT_TRUE(module[0] == '/', "module is a path");
+		ASSERT_EQ(ks_symbolize_split(s, getpid(), 8, out, sizeof(out), module, sizeof(module)), 1, "split unmapped");
+		ASSERT_TRUE(!strcmp(module, ""), "no module when unmapped");
+	}
 	ks_symbolizer_free(s);
 }

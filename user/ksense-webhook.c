@@ -14,6 +14,8 @@
 #include "log.h"
 #include "pins.h"
 #include "self_exclude.h"
+#include "podmeta.h"
+#include "pods.h"
 
 static void usage(FILE *out)
 {
@@ -21,8 +23,8 @@ static void usage(FILE *out)
 		"Usage: ksense-webhook [OPTIONS]\n"
 		"\n"
 		"Serves this node's ksense score over HTTPS (GET /healthz, GET /score,\n"
-		"POST /validate for AdmissionReview v1, GET /metrics) and the same GET\n"
-		"endpoints over plain HTTP on the agent port, and writes fuzzy_monitor.csv\n"
+		"POST /validate for AdmissionReview v1, GET /metrics, GET /pods) and the\n"
+		"same endpoints over plain HTTP on the agent port, and writes fuzzy_monitor.csv\n"
 		"(one row per window) and fuzzy_score.csv (one row per recorded admission)\n"
 		"in the data directory.  Pod CREATE is always allowed: a node in deny gets\n"
 		"a warning and an audit annotation; the fuzzy-scheduler holds its pods.\n"
@@ -38,7 +40,15 @@ static void usage(FILE *out)
 		"  --data-dir DIR      CSV directory, env KSENSE_DATA_DIR (default /tmp/ksense)\n"
 		"  --namespaces LIST   record admissions only in these namespaces (comma\n"
 		"                      separated), env KSENSE_WEBHOOK_NAMESPACES (empty: all)\n"
-		"  --node NAME         node name in /score, env NODE_NAME (default hostname)\n"
+		"  --node NAME         node name in /score and /pods, env NODE_NAME (default hostname)\n"
+		"  --kubeconfig FILE   kube config for pod and container names in /pods;\n"
+		"                      else $KUBECONFIG, ~/.kube/config or in-cluster; none:\n"
+		"                      /pods still works, with empty names.  Pods are\n"
+		"                      listed and watched with fieldSelector spec.nodeName=<node>\n"
+		"  --pods-exclude-namespaces LIST  pods of these namespaces are left out of\n"
+		"                      /pods (comma separated; only when the namespace is\n"
+		"                      known), env KSENSE_PODS_EXCLUDE_NAMESPACES\n"
+		"                      (default kube-system,ksense-system)\n"
 		"  --request-timeout-ms MS  time a client has to send a whole request (10000)\n"
 		"  --idle-timeout-ms MS     keep-alive connections idle longer are closed (60000)\n"
 		"  --test-score-file FILE  TEST ONLY: /score answers '<0..100> <allow|deny>'\n"
@@ -46,6 +56,11 @@ static void usage(FILE *out)
 		"                      (env KSENSE_TEST_SCORE_FILE; scheduler tests and bench)\n"
 		"  -v, --verbose       debug logs\n"
 		"  -h, --help          this text\n"
+		"\n"
+		"GET /pods: each pod with a recently active cgroup on this node, its class\n"
+		"(CPU, BLOCK, OFFCPU, IDLE), on-CPU, off-CPU and block I/O rates, top sampled\n"
+		"functions, and its containers; cgroup ids are mapped to pods through the\n"
+		"cgroup2 mount and the kubelet's cgroup names.\n"
 		"\n"
 		"Signals: SIGHUP reloads the certificate and key (open connections keep\n"
 		"theirs); SIGTERM/SIGINT stop.  Pins are read from $KSENSE_PIN_ROOT\n"
@@ -71,13 +86,14 @@ static int parse_port(const char *what, const char *s, int *out)
 	return 0;
 }
 
-static int parse_namespaces(struct ks_app *a, const char *list)
+/* A comma-separated namespace list into dst[*n]; what names the flag. */
+static int parse_ns_list(char (*dst)[64], int *n, const char *what, const char *list)
 {
 	char buf[4096], *tok, *save = NULL;
 
-	a->nr_namespaces = 0;
+	*n = 0;
 	if ((size_t)snprintf(buf, sizeof(buf), "%s", list) >= sizeof(buf)) {
-		fprintf(stderr, "ksense-webhook: namespace list too long\n");
+		fprintf(stderr, "ksense-webhook: %s: namespace list too long\n", what);
 		return -EINVAL;
 	}
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -85,14 +101,24 @@ static int parse_namespaces(struct ks_app *a, const char *list)
 			tok++;
 		if (!*tok)
 			continue;
-		if (a->nr_namespaces == KS_MAX_NAMESPACES || strlen(tok) >= sizeof(a->namespaces[0])) {
-			fprintf(stderr, "ksense-webhook: too many or too long namespaces (max %d of 63 chars)\n",
-				KS_MAX_NAMESPACES);
+		if (*n == KS_MAX_NAMESPACES || strlen(tok) >= sizeof(dst[0])) {
+			fprintf(stderr, "ksense-webhook: %s: too many or too long namespaces (max %d of 63 chars)\n",
+				what, KS_MAX_NAMESPACES);
 			return -EINVAL;
 		}
-		strcpy(a->namespaces[a->nr_namespaces++], tok);
+		strcpy(dst[(*n)++], tok);
 	}
 	return 0;
+}
+
+static int parse_namespaces(struct ks_app *a, const char *list)
+{
+	return parse_ns_list(a->namespaces, &a->nr_namespaces, "--namespaces", list);
+}
+
+static int parse_pods_exclude(struct ks_app *a, const char *list)
+{
+	return parse_ns_list(a->pods_exclude, &a->nr_pods_exclude, "--pods-exclude-namespaces", list);
 }
 
 static const char *env_or(const char *name, const char *def)
@@ -109,6 +135,8 @@ int main(int argc, char **argv)
 		.app = &app, .handle = ks_app_handle, .tick = ks_app_tick, .observe = ks_app_observe,
 	};
 	struct ks_server_opts o;
+	const char *kubeconfig = NULL;
+	char err[1024];
 	bool verbose = false;
 	int i, rc;
 
@@ -126,6 +154,8 @@ int main(int argc, char **argv)
 	if (getenv("KSENSE_AGENT_PORT") && parse_port("KSENSE_AGENT_PORT", getenv("KSENSE_AGENT_PORT"), &o.agent_port))
 		return 2;
 	if (parse_namespaces(&app, env_or("KSENSE_WEBHOOK_NAMESPACES", "")))
+		return 2;
+	if (parse_pods_exclude(&app, env_or("KSENSE_PODS_EXCLUDE_NAMESPACES", "kube-system,ksense-system")))
 		return 2;
 
 	for (i = 1; i < argc; i++) {
@@ -181,6 +211,12 @@ int main(int argc, char **argv)
 			if (parse_namespaces(&app, v))
 				return 2;
 			i += skip;
+		} else if (!strcmp(a, "--kubeconfig")) {
+			kubeconfig = v; i += skip;
+		} else if (!strcmp(a, "--pods-exclude-namespaces")) {
+			if (parse_pods_exclude(&app, v))
+				return 2;
+			i += skip;
 		} else if (!strcmp(a, "--request-timeout-ms") || !strcmp(a, "--idle-timeout-ms")) {
 			int ms;
 
@@ -213,8 +249,25 @@ int main(int argc, char **argv)
 	ks_pin_cache_refresh();
 	if (!ks_pins_present())
 		ks_warn("no pin tree yet; /healthz answers 503 until `ksense load`", "root=%s", ks_pin_root());
+	/* pod names for /pods: optional, the endpoint works without them */
+	app.meta = ks_podmeta_new();
+	if (!app.meta) {
+		fprintf(stderr, "ksense-webhook: out of memory\n");
+		return 1;
+	}
+	rc = ks_podmeta_start(app.meta, kubeconfig, app.node_name, err, sizeof(err));
+	if (rc == -ENOENT) {
+		ks_info("no kube config: /pods reports pods without namespace and names", "why=\"%s\"", err);
+		ks_podmeta_free(app.meta);
+		app.meta = NULL;
+	} else if (rc) {
+		fprintf(stderr, "ksense-webhook: pod names from the API: %s\n", err);
+		ks_podmeta_free(app.meta);
+		return 2;
+	}
 	if (ks_csvlog_open(&app.csv, app.data_dir)) {
 		fprintf(stderr, "ksense-webhook: cannot write CSV logs in %s\n", app.data_dir);
+		ks_podmeta_free(app.meta);
 		return 1;
 	}
 	/* best effort, and again every tick (user/webhook/handlers.c): the
@@ -224,6 +277,8 @@ int main(int argc, char **argv)
 	rc = ks_server_run(&o, &hooks);
 	ks_self_exclude_unregister();
 	ks_csvlog_close(&app.csv);
+	ks_pods_free(app.pods);
+	ks_podmeta_free(app.meta);
 	if (rc) {
 		fprintf(stderr, "ksense-webhook: %s\n", strerror(-rc));
 		return 1;

@@ -61,6 +61,9 @@ static void vlog(enum ks_log_level lvl, const char *msg, const char *kv, va_list
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* one line is several stdio calls; a daemon with a second thread
+	 * (ksense-webhook's pod names) must not interleave two lines */
+	flockfile(stderr);
 	fprintf(stderr, "ts=%s.%03ldZ level=%s prog=%s msg=", when, ts.tv_nsec / 1000000,
 		level_name(lvl), log_prog);
 	put_quoted(msg);
@@ -69,6 +72,7 @@ static void vlog(enum ks_log_level lvl, const char *msg, const char *kv, va_list
 		vfprintf(stderr, kv, ap);
 	}
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void ks_log(enum ks_log_level lvl, const char *msg, const char *kv, ...)

@@ -192,7 +192,10 @@ static const char *base_name(const char *path)
 	return b ? b + 1 : path;
 }
 
-int ks_symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, char *out, size_t outlen)
+/* ks_symbolize, and the mapped file (or "[anon]", "[heap]"...) into module
+ * when modlen > 0. */
+static int symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, char *out, size_t outlen,
+		     char *module, size_t modlen)
 {
 	char maps[64], line[4096], path[4096];
 	unsigned long long lo, hi, pgoff, foff, vaddr = 0;
@@ -223,6 +226,8 @@ int ks_symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, ch
 	fclose(m);
 	if (!found)
 		return 1;
+	if (modlen)
+		snprintf(module, modlen, "%s", path[0] ? path : "[anon]");
 	foff = addr - lo + pgoff;
 	if (path[0] != '/') {
 		snprintf(out, outlen, "%s+0x%llx", path[0] ? path : "[anon]", addr - lo);
@@ -258,4 +263,25 @@ int ks_symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, ch
 	}
 	snprintf(out, outlen, "%s+0x%llx", base_name(path), foff);
 	return 1;
+}
+
+int ks_symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, char *out, size_t outlen)
+{
+	return symbolize(s, pid, addr, out, outlen, NULL, 0);
+}
+
+int ks_symbolize_split(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, char *func,
+		       size_t funclen, char *module, size_t modlen)
+{
+	char *plus;
+	int rc;
+
+	if (modlen)
+		module[0] = '\0';
+	rc = symbolize(s, pid, addr, func, funclen, module, modlen);
+	/* a function name without its offset, so samples anywhere in the
+	 * function add up */
+	if (rc == 0 && (plus = strrchr(func, '+')))
+		*plus = '\0';
+	return rc;
 }

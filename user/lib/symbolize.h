@@ -21,5 +21,12 @@ void ks_symbolizer_free(struct ks_symbolizer *s);
  * returns 0 when a function name was found, 1 for a module+offset
  * fallback, negative errno when the process is gone (out still set). */
 int ks_symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, char *out, size_t outlen);
+/* The same, split for aggregation: func is the bare function name when one
+ * was found (rc 0: "ksense_burn_cycles", no offset), else the same
+ * fallback text as ks_symbolize; module is the mapped file's path as the
+ * process sees it ("/usr/bin/app", or "[anon]", "[heap]"...), "" when the
+ * address is not mapped or the process is gone. */
+int ks_symbolize_split(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, char *func,
+		       size_t funclen, char *module, size_t modlen);
 
 #endif

@@ -7,10 +7,13 @@
 #include "csvlog.h"
 #include "server.h"
 
+struct ks_pods;
+struct ks_podmeta;
+
 #define KS_MAX_NAMESPACES 64
 #define KS_LAT_BUCKETS 12
 
-enum ks_route { R_HEALTHZ, R_SCORE, R_VALIDATE, R_METRICS, R_OTHER, R_NR };
+enum ks_route { R_HEALTHZ, R_SCORE, R_VALIDATE, R_METRICS, R_PODS, R_OTHER, R_NR };
 
 struct ks_app {
 	char node_name[254];
@@ -20,6 +23,10 @@ struct ks_app {
 	/* TEST ONLY (--test-score-file): /score answers from this file, so
 	 * several agents on loopback can play nodes with chosen scores */
 	char test_score_file[512];
+	char pods_exclude[KS_MAX_NAMESPACES][64]; /* left out of /pods */
+	int nr_pods_exclude;
+	struct ks_pods *pods;         /* /pods state, made on first use */
+	struct ks_podmeta *meta;      /* pod names from the API, NULL without */
 	struct ks_csvlog csv;
 	/* the daemon's own metrics */
 	unsigned long long requests[R_NR][6];  /* by status class 1xx..5xx, [0] other */

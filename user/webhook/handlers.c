@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pins.h"
 #include "self_exclude.h"
+#include "pods.h"
 
 static const double lat_bounds_s[KS_LAT_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
@@ -27,6 +28,8 @@ static enum ks_route route_of(const char *path)
 		return R_VALIDATE;
 	if (!strcmp(path, "/metrics"))
 		return R_METRICS;
+	if (!strcmp(path, "/pods"))
+		return R_PODS;
 	return R_OTHER;
 }
 
@@ -238,7 +241,7 @@ static void metric(struct ks_buf *b, const char *name, const char *help, const c
 
 static void metrics(struct ks_app *a, struct ks_response *r)
 {
-	static const char *route_names[R_NR] = { "healthz", "score", "validate", "metrics", "other" };
+	static const char *route_names[R_NR] = { "healthz", "score", "validate", "metrics", "pods", "other" };
 	struct ksense_window w;
 	struct ksense_config cfg;
 	struct ks_buf *b = &r->body;
@@ -312,6 +315,20 @@ static void metrics(struct ks_app *a, struct ks_response *r)
 	}
 }
 
+static void pods(struct ks_app *a, struct ks_response *r)
+{
+	struct ks_pods_opts o = {
+		.node = a->node_name, .meta = a->meta,
+		.exclude = (const char (*)[64])a->pods_exclude, .nr_exclude = a->nr_pods_exclude,
+	};
+
+	if (!a->pods && !(a->pods = ks_pods_new())) {
+		error_json(r, 500, "out of memory");
+		return;
+	}
+	ks_pods_render(a->pods, &o, r);
+}
+
 void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)
 {
 	struct ks_app *a = app;
@@ -323,6 +340,7 @@ void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struc
 	case R_HEALTHZ:
 	case R_SCORE:
 	case R_METRICS:
+	case R_PODS:
 		if (!get) {
 			error_json(r, 405, "method not allowed");
 			snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: GET, HEAD\r\n");
@@ -334,6 +352,8 @@ void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struc
 			test_score(a, r);
 		else if (route == R_SCORE)
 			score(a, r);
+		else if (route == R_PODS)
+			pods(a, r);
 		else
 			metrics(a, r);
 		return;

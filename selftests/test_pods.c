@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * GET /pods end to end: kubelet-style pod cgroups on the cgroup2 mount (a
+ * CPU burner with a named hot function, an idle sleeper), the ksense
+ * fixture's pins, and build/ksense-webhook on a free agent port, asked with
+ * curl.  Then names from the fake API server, an excluded namespace, and
+ * bad input: missing pins, cgroups that vanish under the request.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "test_progs.h"
+#include "fixture.h"
+#include "fsutil.h"
+#include "json.h"
+
+/* test_cgroups.c's burner loop: its name must come back in "top" */
+void ksense_burn_cycles(void);
+
+static char out[1 << 20];
+static char tdir[128];
+
+#define CID_FMT "%08x%056d"
+#define UID_FMT "%08x-0000-4000-8000-%012d"
+
+struct pod_cg {
+	char uid[40], uid_sd[40], cid[72];
+	char pod_dir[1024], ctr_dir[1200];
+	pid_t pid;
+};
+
+static const char *webhook_bin(void)
+{
+	const char *b = getenv("KSENSE_WEBHOOK_BIN");
+
+	return b && *b ? b : "build/ksense-webhook";
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &sl))
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static const char *test_dir(void)
+{
+	if (!tdir[0]) {
+		snprintf(tdir, sizeof(tdir), "/tmp/ksense-pods-test-%d", getpid());
+		mkdir(tdir, 0700);
+	}
+	return tdir;
+}
+
+__attribute__((destructor)) static void remove_test_dir(void)
+{
+	if (tdir[0])
+		ks_remove_tree(tdir);
+}
+
+/* ksense-webhook --no-tls on agent `port`, with extra args (NULL-ended)
+ * and an environment without any kube config unless env says so. */
+static pid_t start_webhook(int port, const char *log, const char *const *env, const char *const *args)
+{
+	char ps[16];
+	const char *argv[32];
+	pid_t pid;
+	int n = 0, i;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	argv[n++] = webhook_bin();
+	argv[n++] = "--no-tls";
+	argv[n++] = "--agent-addr";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "--agent-port";
+	argv[n++] = ps;
+	argv[n++] = "--data-dir";
+	argv[n++] = test_dir();
+	argv[n++] = "--node";
+	argv[n++] = "node-pods";
+	for (i = 0; args && args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		/* no ~/.kube/config or in-cluster config sneaks in */
+		unsetenv("KUBECONFIG");
+		unsetenv("KUBERNETES_SERVICE_HOST");
+		setenv("HOME", test_dir(), 1);
+		for (i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	int i;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (i = 0; i < 50 && waitpid(pid, NULL, WNOHANG) != pid; i++)
+		usleep(100 * 1000);
+	if (i == 50) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* Stop the daemon; its log must hold no sanitizer report (an ASan build
+ * of it runs with KSENSE_WEBHOOK_BIN=build/asan/ksense-webhook). */
+static void stop_checked(pid_t pid, const char *log)
+{
+	stop(pid);
+	if (pid > 0 && !fx_sh(out, sizeof(out), "grep -A12 -E 'Sanitizer|runtime error' %s", log)) {
+		printf("%s\n", out);
+		ASSERT_TRUE(false, "webhook log free of sanitizer reports");
+	}
+}
+
+/* GET /pods into out (body only); the HTTP status, or -1. */
+static int get_pods(int port, const char *method)
+{
+	char *tail;
+	int rc;
+
+	rc = fx_sh(out, sizeof(out), "curl -s --max-time 10 -X %s -w '\\nHTTP=%%{http_code}' http://127.0.0.1:%d/pods",
+		   method, port);
+	tail = strstr(out, "\nHTTP=");
+	if (rc || !tail)
+		return -1;
+	*tail = '\0';
+	return atoi(tail + 6);
+}
+
+static bool wait_listening(int port)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (get_pods(port, "GET") > 0)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/* The element of "pods" whose uid is `uid`, or -1. */
+static int find_pod(const struct ks_json *j, const char *uid)
+{
+	int arr = ks_json_member(j, 0, "pods"), k, e;
+	char s[64];
+
+	for (k = 0; (e = ks_json_index(j, arr, k)) >= 0; k++)
+		if (!ks_json_string(j, ks_json_member(j, e, "uid"), s, sizeof(s)) && !strcmp(s, uid))
+			return e;
+	return -1;
+}
+
+static bool str_is(const struct ks_json *j, int i, const char *want)
+{
+	char s[512];
+
+	return !ks_json_string(j, i, s, sizeof(s)) && !strcmp(s, want);
+}
+
+static bool top_has(const struct ks_json *j, int pod, const char *fn)
+{
+	int arr = ks_json_member(j, pod, "top"), k, e;
+
+	for (k = 0; (e = ks_json_index(j, arr, k)) >= 0; k++)
+		if (str_is(j, ks_json_member(j, e, "function"), fn))
+			return true;
+	return false;
+}
+
+static int join_cgroup(const char *dir)
+{
+	char procs[1300], pid_s[16];
+	int fd, err;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
+	fd = open(procs, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	err = ks_write_all(fd, pid_s, strlen(pid_s));
+	close(fd);
+	return err;
+}
+
+/* Pod i's cgroups under base: burstable when qos_dir, else Guaranteed. */
+static int make_pod(struct pod_cg *p, const char *base, int i, bool burstable)
+{
+	size_t k;
+
+	snprintf(p->uid, sizeof(p->uid), UID_FMT, (unsigned int)getpid(), i);
+	snprintf(p->cid, sizeof(p->cid), CID_FMT, (unsigned int)getpid(), i);
+	for (k = 0; k <= strlen(p->uid); k++)
+		p->uid_sd[k] = p->uid[k] == '-' ? '_' : p->uid[k];
+	if (burstable)
+		snprintf(p->pod_dir, sizeof(p->pod_dir), "%s/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice",
+			 base, p->uid_sd);
+	else
+		snprintf(p->pod_dir, sizeof(p->pod_dir), "%s/kubepods.slice/kubepods-pod%s.slice", base, p->uid_sd);
+	snprintf(p->ctr_dir, sizeof(p->ctr_dir), "%s/cri-containerd-%s.scope", p->pod_dir, p->cid);
+	if (mkdir(p->pod_dir, 0755) || mkdir(p->ctr_dir, 0755))
+		return -errno;
+	return 0;
+}
+
+static pid_t run_in(const char *dir, bool burn)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (join_cgroup(dir))
+			_exit(2);
+		if (burn)
+			for (;;)
+				ksense_burn_cycles();
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void remove_pod(struct pod_cg *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+		p->pid = 0;
+	}
+	if (p->ctr_dir[0])
+		rmdir(p->ctr_dir);
+	if (p->pod_dir[0])
+		rmdir(p->pod_dir);
+}
+
+static char base[512];
+static struct pod_cg burner, sleeper;
+
+static void remove_tree(void)
+{
+	char d[700];
+
+	remove_pod(&burner);
+	remove_pod(&sleeper);
+	snprintf(d, sizeof(d), "%s/kubepods.slice/kubepods-burstable.slice", base);
+	rmdir(d);
+	snprintf(d, sizeof(d), "%s/kubepods.slice", base);
+	rmdir(d);
+	rmdir(base);
+	base[0] = '\0';
+}
+
+/* The burner and the sleeper, each in its pod's container cgroup, under a
+ * per-process prefix of the cgroup2 mount (the parser takes the innermost
+ * kubepods tree, so the prefix does not matter). */
+static bool setup_pods(void)
+{
+	char mnt[256], d[700];
+
+	if (base[0])
+		return true;
+	if (ks_cgroup2_mount(mnt, sizeof(mnt)))
+		return false;
+	snprintf(base, sizeof(base), "%s/ksense-pods-%d", mnt, getpid());
+	snprintf(d, sizeof(d), "%s/kubepods.slice/kubepods-burstable.slice", base);
+	if (!ASSERT_OK(fx_sh(out, sizeof(out), "mkdir -p %s", d), "mkdir kubepods") ||
+	    !ASSERT_OK(make_pod(&burner, base, 1, true), "burner pod cgroups") ||
+	    !ASSERT_OK(make_pod(&sleeper, base, 2, false), "sleeper pod cgroups")) {
+		remove_tree();
+		return false;
+	}
+	burner.pid = run_in(burner.ctr_dir, true);
+	sleeper.pid = run_in(sleeper.ctr_dir, false);
+	return true;
+}
+
+__attribute__((destructor)) static void teardown_pods(void)
+{
+	if (base[0])
+		remove_tree();
+}
+
+/* Poll /pods until done(j) holds or timeout; 0 when it did. */
+static int poll_pods(int port, int timeout_ms, bool (*done)(const struct ks_json *j), struct ks_json *j)
+{
+	char err[256];
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 250) {
+		ks_json_free(j);
+		memset(j, 0, sizeof(*j));
+		if (get_pods(port, "GET") == 200 && !ks_json_parse(j, out, strlen(out), err, sizeof(err)) && done(j))
+			return 0;
+		usleep(250 * 1000);
+	}
+	return -ETIMEDOUT;
+}
+
+static bool classes_settled(const struct ks_json *j)
+{
+	int b = find_pod(j, burner.uid), s = find_pod(j, sleeper.uid);
+
+	return b >= 0 && s >= 0 && str_is(j, ks_json_member(j, b, "class"), "CPU") &&
+	       top_has(j, b, "ksense_burn_cycles") && str_is(j, ks_json_member(j, s, "class"), "IDLE");
+}
+
+static bool root_fixture(void)
+{
+	char mnt[256];
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return false;
+	}
+	if (ks_cgroup2_mount(mnt, sizeof(mnt))) {
+		test__skip("no cgroup2 mount");
+		return false;
+	}
+	return ASSERT_OK(fx_load(), "fx_load") && setup_pods();
+}
+
+KS_TEST(pods_endpoint)
+{
+	struct ks_json j = {};
+	char log[256];
+	int port, b, s, c0;
+	pid_t wh;
+
+	if (!root_fixture())
+		return;
+	snprintf(log, sizeof(log), "%s/webhook-endpoint.log", test_dir());
+	port = free_port();
+	wh = start_webhook(port, log, NULL, NULL);
+	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+		goto out;
+	if (!ASSERT_OK(poll_pods(port, 15000, classes_settled, &j), "burner CPU with its hot function, sleeper IDLE")) {
+		printf("    last /pods: %.2000s\n", out);
+		fx_sh(out, sizeof(out), "tail -40 %s", log);
+		printf("    webhook log:\n%s\n", out);
+		goto out;
+	}
+	ASSERT_TRUE(str_is(&j, ks_json_member(&j, 0, "node"), "node-pods"), "node name");
+	ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, 0, "seq")), "seq");
+	ASSERT_TRUE(ks_json_is_literal(&j, ks_json_member(&j, 0, "window_ms"), "250"), "window_ms of the fixture");
+	b = find_pod(&j, burner.uid);
+	s = find_pod(&j, sleeper.uid);
+	ASSERT_TRUE(str_is(&j, ks_json_member(&j, b, "namespace"), ""), "no API: empty namespace");
+	ASSERT_TRUE(str_is(&j, ks_json_member(&j, b, "name"), ""), "no API: empty name");
+	{
+		static const char *const pod_fields[] = {
+			"oncpu_permille", "d_ms_per_s", "s_ms_per_s", "block_ios_per_s", "block_bytes_per_s",
+			"block_ms_per_s", "block_lat_avg_us", "samples",
+		};
+		static const char *const ctr_fields[] = {
+			"cgroup_id", "oncpu_permille", "d_ms_per_s", "s_ms_per_s", "block_ios_per_s",
+			"block_ms_per_s", "block_lat_avg_us", "samples",
+		};
+		int top0 = ks_json_index(&j, ks_json_member(&j, b, "top"), 0);
+		size_t k;
+
+		for (k = 0; k < sizeof(pod_fields) / sizeof(pod_fields[0]); k++)
+			ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, b, pod_fields[k])), pod_fields[k]);
+		c0 = ks_json_index(&j, ks_json_member(&j, b, "containers"), 0);
+		for (k = 0; k < sizeof(ctr_fields) / sizeof(ctr_fields[0]); k++)
+			ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, c0, ctr_fields[k])), ctr_fields[k]);
+		ASSERT_TRUE(str_is(&j, ks_json_member(&j, c0, "id"), burner.cid), "container id");
+		ASSERT_TRUE(str_is(&j, ks_json_member(&j, c0, "name"), ""), "no API: empty container name");
+		ASSERT_TRUE(str_is(&j, ks_json_member(&j, c0, "class"), "CPU"), "container class");
+		ASSERT_EQ(ks_json_index(&j, ks_json_member(&j, b, "containers"), 1), -1, "one container");
+		/* the burner spins in one function */
+		ASSERT_TRUE(str_is(&j, ks_json_member(&j, top0, "function"), "ksense_burn_cycles"), "hottest first");
+		ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, top0, "share_permille")), "share");
+		ASSERT_TRUE(ks_json_is_string(&j, ks_json_member(&j, top0, "module")), "module");
+		ASSERT_TRUE(ks_json_is_array(&j, ks_json_member(&j, s, "top")), "sleeper top");
+		printf("    burner pod: %.*s\n", j.tok[b].end - j.tok[b].start > 600 ? 600 : j.tok[b].end - j.tok[b].start,
+		       j.src + j.tok[b].start);
+	}
+	if (test__start_subtest("pods_methods")) {
+		ASSERT_EQ(get_pods(port, "POST"), 405, "POST /pods");
+		ASSERT_EQ(get_pods(port, "HEAD"), 200, "HEAD /pods");
+	}
+	if (test__start_subtest("pods_vanishing_cgroups")) {
+		char d[1400];
+		int i, ok = 0;
+
+		/* cgroups with a process in them for a moment, removed while
+		 * /pods is asked: their ids are in the pin, their paths gone */
+		for (i = 0; i < 20; i++) {
+			snprintf(d, sizeof(d), "%s/cri-containerd-%08x%056d.scope", burner.pod_dir, (unsigned int)getpid(),
+				 100 + i);
+			if (!mkdir(d, 0755)) {
+				pid_t p = fork();
+
+				if (p == 0) {
+					if (join_cgroup(d))
+						_exit(2);
+					_exit(0);
+				}
+				waitpid(p, NULL, 0);
+			}
+			if (i % 4 == 3)
+				usleep(300 * 1000);
+			ok += get_pods(port, "GET") == 200;
+			rmdir(d);
+		}
+		ASSERT_EQ(ok, 20, "every /pods answered while cgroups vanished");
+		ASSERT_EQ(kill(wh, 0), 0, "webhook still running");
+	}
+out:
+	ks_json_free(&j);
+	stop_checked(wh, log);
+}
+
+/* The same endpoint over HTTPS: the TLS listener routes it too. */
+KS_TEST(pods_https)
+{
+	char log[256], cert[256], key[256], tp[16];
+	const char *args[] = { "--tls-addr", "127.0.0.1", "--tls-port", tp, "--cert", cert, "--key", key, NULL };
+	int port, tport, i;
+	pid_t wh = -1;
+
+	if (!root_fixture())
+		return;
+	snprintf(cert, sizeof(cert), "%s/tls.crt", test_dir());
+	snprintf(key, sizeof(key), "%s/tls.key", test_dir());
+	if (!ASSERT_OK(fx_sh(out, sizeof(out), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+			     "-keyout %s -out %s -days 1 -subj /CN=localhost "
+			     "-addext subjectAltName=IP:127.0.0.1 2>&1", key, cert), "self-signed certificate"))
+		return;
+	tport = free_port();
+	snprintf(tp, sizeof(tp), "%d", tport);
+	snprintf(log, sizeof(log), "%s/webhook-https.log", test_dir());
+	port = free_port();
+	/* start_webhook passes --no-tls first; --tls-addr after it wins */
+	wh = start_webhook(port, log, NULL, args);
+	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+		goto out;
+	/* the burner's cgroup is in the pin once a window has closed on it */
+	for (i = 0; i < 40; i++) {
+		if (fx_sh(out, sizeof(out), "curl -sk --max-time 10 -w '\\nHTTP=%%{http_code}' https://127.0.0.1:%d/pods",
+			  tport) == 0 && strstr(out, "HTTP=200") && strstr(out, burner.uid))
+			break;
+		usleep(250 * 1000);
+	}
+	ASSERT_STRHAS(out, "HTTP=200", "200 over HTTPS");
+	ASSERT_STRHAS(out, burner.uid, "the burner's pod over HTTPS");
+out:
+	stop_checked(wh, log);
+}
+
+/* A tree with the window pins but no cgroups pin (a ksense before schema
+ * 3, or a half-removed tree): 503 naming the missing pin. */
+KS_TEST(pods_partial_pins)
+{
+	static const char *const pins[] = { "config", "state", "window", "history" };
+	char partial[128], env_root[200], log[256];
+	const char *env[] = { env_root, NULL };
+	struct ksense_window w;
+	int port;
+	size_t i;
+	pid_t wh = -1;
+
+	if (!root_fixture() || !ASSERT_OK(fx_wait_window(0, &w, 3000), "a window closed"))
+		return;
+	snprintf(partial, sizeof(partial), "/sys/fs/bpf/ksense-pods-partial-%d", getpid());
+	ks_remove_tree(partial);
+	if (!ASSERT_OK(mkdir(partial, 0700), "mkdir partial tree"))
+		return;
+	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
+		if (!ASSERT_OK(fx_sh(out, sizeof(out), "bpftool map pin pinned %s/%s %s/%s 2>&1", fx_root(), pins[i],
+				     partial, pins[i]), pins[i]))
+			goto out;
+	snprintf(env_root, sizeof(env_root), "KSENSE_PIN_ROOT=%s", partial);
+	snprintf(log, sizeof(log), "%s/webhook-partial.log", test_dir());
+	port = free_port();
+	wh = start_webhook(port, log, env, NULL);
+	if (ASSERT_TRUE(wait_listening(port), "webhook listening")) {
+		ASSERT_EQ(get_pods(port, "GET"), 503, "503 without the cgroups pin");
+		if (!ASSERT_STRHAS(out, "/cgroups missing", "names the missing pin"))
+			printf("    /pods: %s\n", out);
+		ASSERT_EQ(kill(wh, 0), 0, "still running");
+	}
+out:
+	stop_checked(wh, log);
+	ks_remove_tree(partial);
+}
+
+KS_TEST(pods_no_pins)
+{
+	static const char *const env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-nonexistent-pods-test", NULL };
+	char log[256];
+	int port = free_port();
+	pid_t wh;
+
+	snprintf(log, sizeof(log), "%s/webhook-nopins.log", test_dir());
+	wh = start_webhook(port, log, env, NULL);
+	if (ASSERT_TRUE(wait_listening(port), "webhook listening")) {
+		ASSERT_EQ(get_pods(port, "GET"), 503, "503 without pins");
+		ASSERT_STRHAS(out, "pins unreadable at /sys/fs/bpf/ksense-nonexistent-pods-test", "says which tree");
+		ASSERT_EQ(get_pods(port, "GET"), 503, "and again");
+		ASSERT_EQ(kill(wh, 0), 0, "still running");
+	}
+	stop_checked(wh, log);
+}
+
+/* ---- names from the API: selftests/fake_apiserver.py ---- */
+
+static int fake_port;
+
+static pid_t start_fake(void)
+{
+	char portfile[256], log[256], buf[32];
+	pid_t pid;
+	int i;
+
+	snprintf(portfile, sizeof(portfile), "%s/fake.port", test_dir());
+	snprintf(log, sizeof(log), "%s/fake.log", test_dir());
+	unlink(portfile);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("python3", "python3", "selftests/fake_apiserver.py", "--port", "0", "--port-file", portfile,
+		       "--bookmark-interval", "1", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; pid > 0 && i < 100; i++) {
+		FILE *f = fopen(portfile, "r");
+
+		if (f) {
+			bool ok = fgets(buf, sizeof(buf), f) != NULL;
+
+			fclose(f);
+			if (ok && (fake_port = atoi(buf)) > 0)
+				return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(100 * 1000);
+	}
+	stop(pid);
+	return -1;
+}
+
+/* POST a JSON body to the fake server's control API; curl's exit status. */
+static int fake_post(const char *path, const char *body)
+{
+	char file[256];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/post.json", test_dir());
+	f = fopen(file, "w");
+	if (!f)
+		return -1;
+	fputs(body, f);
+	fclose(f);
+	return fx_sh(out, sizeof(out), "curl -sf --max-time 5 -X POST -H 'Content-Type: application/json' "
+		     "--data-binary @%s http://127.0.0.1:%d%s", file, fake_port, path);
+}
+
+static int seed_pod(const struct pod_cg *p, const char *ns, const char *name, const char *node, const char *cname)
+{
+	char body[2048];
+
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\","
+		 "\"uid\":\"%s\"},\"spec\":{\"nodeName\":\"%s\",\"containers\":[{\"name\":\"%s\",\"image\":\"x\"}]},"
+		 "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"%s\",\"containerID\":"
+		 "\"containerd://%s\",\"ready\":true}]}}",
+		 name, ns, p->uid, node, cname, cname, p->cid);
+	return fake_post("/fake/objects", body);
+}
+
+static const char *want_cname;
+
+static bool burner_named(const struct ks_json *j)
+{
+	int b = find_pod(j, burner.uid), c0 = ks_json_index(j, ks_json_member(j, b, "containers"), 0);
+
+	return b >= 0 && str_is(j, ks_json_member(j, b, "namespace"), "team-a") &&
+	       str_is(j, ks_json_member(j, b, "name"), "burner-1") && str_is(j, ks_json_member(j, c0, "name"), want_cname);
+}
+
+static bool sleeper_unnamed(const struct ks_json *j)
+{
+	int s = find_pod(j, sleeper.uid);
+
+	return s >= 0 && str_is(j, ks_json_member(j, s, "namespace"), "");
+}
+
+static bool sleeper_gone(const struct ks_json *j)
+{
+	return find_pod(j, sleeper.uid) < 0 && find_pod(j, burner.uid) >= 0;
+}
+
+KS_TEST(pods_names)
+{
+	struct ks_json j = {};
+	char log[256], kc[256], arg_kc[300];
+	const char *args[] = { arg_kc, NULL };
+	pid_t fake = -1, wh = -1;
+	int port;
+	FILE *f;
+
+	if (!root_fixture())
+		return;
+	if (fx_sh(out, sizeof(out), "command -v python3 >/dev/null")) {
+		test__skip("no python3 for the fake API server");
+		return;
+	}
+	fake = start_fake();
+	if (!ASSERT_GT(fake, 0, "fake API server"))
+		return;
+	/* the burner is on this node; a pod of another node must not be
+	 * listed (the field selector) */
+	want_cname = "burn";
+	if (!ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn"), "seed burner pod"))
+		goto out;
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", test_dir());
+	f = fopen(kc, "w");
+	if (!ASSERT_OK_PTR(f, "kubeconfig"))
+		goto out;
+	fprintf(f, "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:%d\n"
+		"contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: u\ncurrent-context: fake\n"
+		"users:\n- name: u\n  user:\n    token: t\n", fake_port);
+	fclose(f);
+	snprintf(arg_kc, sizeof(arg_kc), "--kubeconfig=%s", kc);
+	snprintf(log, sizeof(log), "%s/webhook-names.log", test_dir());
+	port = free_port();
+	wh = start_webhook(port, log, NULL, args);
+	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+		goto out;
+	if (!ASSERT_OK(poll_pods(port, 15000, burner_named, &j), "namespace, name and container name from the list")) {
+		printf("    last /pods: %.1500s\n", out);
+		fx_sh(out, sizeof(out), "tail -20 %s", log);
+		printf("%s\n", out);
+		goto out;
+	}
+	ASSERT_OK(poll_pods(port, 5000, sleeper_unnamed, &j), "a pod the API does not know: empty names");
+
+	if (test__start_subtest("pods_names_watch_exclude")) {
+		/* the sleeper shows up in kube-system: known through the watch,
+		 * then left out by the default exclusion */
+		ASSERT_OK(seed_pod(&sleeper, "kube-system", "sleeper-1", "node-pods", "sleep"), "seed sleeper pod");
+		ASSERT_OK(poll_pods(port, 10000, sleeper_gone, &j), "kube-system pod filtered out");
+	}
+	if (test__start_subtest("pods_names_dropped_watch")) {
+		/* a dropped watch is reconnected from its resourceVersion */
+		ASSERT_OK(fake_post("/fake/control", "{\"drop_watches\":true}"), "drop watches");
+		want_cname = "burn2";
+		ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn2"), "rename container");
+		ASSERT_OK(poll_pods(port, 15000, burner_named, &j), "change seen after the reconnect");
+	}
+	if (test__start_subtest("pods_names_relist_410")) {
+		/* history compacted and the watch dropped: the reconnect gets
+		 * 410 and the agent lists again */
+		ASSERT_OK(fake_post("/fake/control", "{\"fail_next\":{\"method\":\"GET\",\"path_regex\":\"watch=\","
+				    "\"code\":500,\"count\":3},\"drop_watches\":true}"),
+			  "fail the next watches, drop the open one");
+		want_cname = "burn3";
+		ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn3"), "rename container again");
+		ASSERT_OK(fake_post("/fake/control", "{\"compact\":true}"), "compact");
+		ASSERT_OK(poll_pods(port, 20000, burner_named, &j), "change seen after the relist");
+	}
+	if (test__start_subtest("pods_names_other_node")) {
+		struct pod_cg other = burner;
+
+		/* the burner's pod moved to another node in the API: its names
+		 * go (DELETED through the field selector), the cgroup stays */
+		ASSERT_OK(seed_pod(&other, "team-a", "burner-1", "node-other", "burn3"), "move pod");
+		want_cname = "";
+		ASSERT_OK(poll_pods(port, 10000, sleeper_gone, &j), "still listed");
+		{
+			int k;
+			bool unnamed = false;
+
+			for (k = 0; k < 40 && !unnamed; k++) {
+				int b;
+
+				if (poll_pods(port, 250, sleeper_gone, &j))
+					break;
+				b = find_pod(&j, burner.uid);
+				unnamed = str_is(&j, ks_json_member(&j, b, "namespace"), "");
+				usleep(250 * 1000);
+			}
+			ASSERT_TRUE(unnamed, "names dropped for a pod of another node");
+		}
+	}
+	if (test__start_subtest("pods_names_relist_logged")) {
+		fx_sh(out, sizeof(out), "grep -c 'resourceVersion expired' %s", log);
+		ASSERT_GE(atoi(out), 1, "the 410 relist happened");
+	}
+out:
+	ks_json_free(&j);
+	stop_checked(wh, log);
+	stop(fake);
+}
+
+KS_TEST(pods_bad_kubeconfig)
+{
+	static const char *const args[] = { "--kubeconfig", "/nonexistent/ksense-kubeconfig", NULL };
+	char log[256];
+	int status = -1;
+	pid_t wh;
+
+	snprintf(log, sizeof(log), "%s/webhook-badkc.log", test_dir());
+	wh = start_webhook(free_port(), log, NULL, args);
+	for (int i = 0; wh > 0 && i < 50 && waitpid(wh, &status, WNOHANG) != wh; i++)
+		usleep(100 * 1000);
+	if (wh > 0 && !WIFEXITED(status)) {
+		kill(wh, SIGKILL);
+		waitpid(wh, NULL, 0);
+	}
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2, "exits 2 on an unusable kubeconfig");
+	fx_sh(out, sizeof(out), "cat %s", log);
+	ASSERT_STRHAS(out, "/nonexistent/ksense-kubeconfig", "names the file");
+}
