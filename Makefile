@@ -48,7 +48,8 @@ GO_ENV     := GOTOOLCHAIN=local GOFLAGS= GOPROXY=off CGO_ENABLED=0 \
 GO_PROGS   := $(BUILD)/go-burner
 
 .PHONY: all deps run test test-host bench clean help vmtest plot
-all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs $(GO_PROGS)
+all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs \
+	$(BUILD)/ksense-workloads $(GO_PROGS)
 
 include tools/vmtest.mk
 include fuzz/fuzz.mk
@@ -142,6 +143,12 @@ $(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
 $(BUILD)/asan/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
 	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(LIB_SRCS) \
 		$(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
+
+# The tests' labeled workloads in kubelet-style pod cgroups, for people
+# and for the end-to-end tests.
+$(BUILD)/ksense-workloads: tools/ksense-workloads.c selftests/workloads.c selftests/workloads.h $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iselftests tools/ksense-workloads.c selftests/workloads.c $(BUILD)/libksense.a \
+		$(LDLIBS) -lpthread -o $@
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@

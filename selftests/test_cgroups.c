@@ -30,49 +30,6 @@
 
 #define NR_WL 4
 
-static void writer(void)
-{
-	char buf[4096], path[64];
-	int fd;
-
-	memset(buf, 'w', sizeof(buf));
-	snprintf(path, sizeof(path), "/var/tmp/ksense-cg-writer-%d", getpid());
-	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
-	unlink(path);
-	for (;;)
-		if (pwrite(fd, buf, sizeof(buf), 0) < 0 || fsync(fd))
-			_exit(1);
-}
-
-/* A client of a peer that answers each request after 100 ms. */
-static void waiter(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	char b[16];
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		_exit(1);
-	for (;;)
-		if (send(fd, "q", 1, 0) != 1 || recv(fd, b, sizeof(b), 0) <= 0)
-			_exit(0);
-}
-
-static void slow_peer(int lfd)
-{
-	char b[16];
-	int fd = accept(lfd, NULL, NULL);
-
-	for (;;) {
-		if (recv(fd, b, sizeof(b), 0) <= 0)
-			_exit(0);
-		usleep(100000);
-		if (send(fd, "a", 1, 0) != 1)
-			_exit(0);
-	}
-}
-
 static const char *names[NR_WL] = { "burner", "writer", "waiter", "sleeper" };
 static const __u32 want[NR_WL] = { KSENSE_CLASS_CPU, KSENSE_CLASS_BLOCK, KSENSE_CLASS_OFFCPU, KSENSE_CLASS_IDLE };
 
@@ -108,7 +65,7 @@ KS_TEST(cgroup_classes)
 		goto out;
 	pids[NR_WL] = fork();
 	if (pids[NR_WL] == 0)
-		slow_peer(lfd);
+		wl_slow_peer_forever(lfd);
 	for (i = 0; i < NR_WL; i++) {
 		struct stat st;
 
@@ -126,8 +83,8 @@ KS_TEST(cgroup_classes)
 			close(fd);
 			switch (i) {
 			case 0: wl_burn_forever();
-			case 1: writer(); break;
-			case 2: waiter(ntohs(sa.sin_port)); break;
+			case 1: wl_fsync_forever(); break;
+			case 2: wl_wait_peer_forever(ntohs(sa.sin_port)); break;
 			default: pause();
 			}
 			_exit(0);

@@ -167,6 +167,48 @@ void wl_burn_forever(void)
 		ksense_burn_cycles();
 }
 
+void wl_fsync_forever(void)
+{
+	char buf[4096], path[64];
+	int fd;
+
+	memset(buf, 'w', sizeof(buf));
+	snprintf(path, sizeof(path), "/var/tmp/ksense-cg-writer-%d", getpid());
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	unlink(path);
+	for (;;)
+		if (pwrite(fd, buf, sizeof(buf), 0) < 0 || fsync(fd))
+			_exit(1);
+}
+
+void wl_wait_peer_forever(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	char b[16];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		_exit(1);
+	for (;;)
+		if (send(fd, "q", 1, 0) != 1 || recv(fd, b, sizeof(b), 0) <= 0)
+			_exit(0);
+}
+
+void wl_slow_peer_forever(int lfd)
+{
+	char b[16];
+	int fd = accept(lfd, NULL, NULL);
+
+	for (;;) {
+		if (recv(fd, b, sizeof(b), 0) <= 0)
+			_exit(0);
+		usleep(100000);
+		if (send(fd, "a", 1, 0) != 1)
+			_exit(0);
+	}
+}
+
 int wl_cgroup_create(struct wl_cgroup *c, const char *tag)
 {
 	char mnt[256];

@@ -52,5 +52,12 @@ void wl_reap(pid_t pid);
 void ksense_burn_cycles(void);
 /* ksense_burn_cycles forever. */
 void wl_burn_forever(void) __attribute__((noreturn));
+/* Rewrites 4 KiB of a file and fsyncs it, forever: D state, block I/O. */
+void wl_fsync_forever(void) __attribute__((noreturn));
+/* A client of wl_slow_peer_forever on loopback port: asleep (S) waiting
+ * for each answer; returns (exits) when the peer goes. */
+void wl_wait_peer_forever(int port) __attribute__((noreturn));
+/* Accepts one client on lfd and answers each byte after 100 ms. */
+void wl_slow_peer_forever(int lfd) __attribute__((noreturn));
 
 #endif

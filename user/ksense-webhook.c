@@ -144,9 +144,14 @@ int main(int argc, char **argv)
 	o.cert_path = env_or("KSENSE_TLS_CERT", "/etc/ksense/tls/tls.crt");
 	o.key_path = env_or("KSENSE_TLS_KEY", "/etc/ksense/tls/tls.key");
 	snprintf(app.data_dir, sizeof(app.data_dir), "%s", env_or("KSENSE_DATA_DIR", "/tmp/ksense"));
-	if (gethostname(app.node_name, sizeof(app.node_name) - 1))
-		strcpy(app.node_name, "unknown");
-	snprintf(app.node_name, sizeof(app.node_name), "%s", env_or("NODE_NAME", app.node_name));
+	{
+		char host[sizeof(app.node_name)] = "";
+
+		/* snprintf from a buffer into itself is undefined: a copy */
+		if (gethostname(host, sizeof(host) - 1))
+			strcpy(host, "unknown");
+		snprintf(app.node_name, sizeof(app.node_name), "%s", env_or("NODE_NAME", host));
+	}
 	if (getenv("KSENSE_WEBHOOK_PORT") && parse_port("KSENSE_WEBHOOK_PORT", getenv("KSENSE_WEBHOOK_PORT"), &o.tls_port))
 		return 2;
 	if (getenv("KSENSE_TEST_SCORE_FILE"))

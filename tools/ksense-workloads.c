@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksense-workloads: the labeled workloads of the tests, for a person (or a
+ * test) to watch ksense classify them: a CPU burner with a named hot
+ * function, an fsync writer, a client of a slow loopback peer and an idle
+ * sleeper (and the Go burner when it is built), each alone in a pod cgroup
+ * laid out as the kubelet's systemd driver with containerd lays it out:
+ *
+ *   <cgroup2>/<prefix>/kubepods.slice/kubepods-burstable.slice/
+ *       kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope
+ *
+ * With ksense loaded and ksense-webhook running, `curl
+ * http://127.0.0.1:5000/pods` shows each pod's class and hot functions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "fsutil.h"
+#include "workloads.h"
+
+enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_NR };
+
+static const struct {
+	const char *name;
+	const char *expect;
+	const char *uid;     /* fixed, so tests and people can find them */
+} wl[W_NR] = {
+	{ "burner", "CPU", "6b73656e-7365-4000-8000-000000000001" },
+	{ "writer", "BLOCK", "6b73656e-7365-4000-8000-000000000002" },
+	{ "waiter", "OFFCPU", "6b73656e-7365-4000-8000-000000000003" },
+	{ "sleeper", "IDLE", "6b73656e-7365-4000-8000-000000000004" },
+	{ "go-burner", "CPU", "6b73656e-7365-4000-8000-000000000005" },
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ksense-workloads [--seconds N] [--prefix NAME] [--go PATH] [--json]\n"
+		"\n"
+		"Runs four labeled workloads, each alone in a kubelet-style pod cgroup\n"
+		"(systemd driver, containerd) under the cgroup2 mount, until N seconds have\n"
+		"passed (default 60; 0: until SIGINT/SIGTERM), then removes them:\n"
+		"  burner   CPU     spins in ksense_burn_cycles()\n"
+		"  writer   BLOCK   rewrites 4 KiB of a file in /var/tmp and fsyncs it\n"
+		"  waiter   OFFCPU  asks a loopback peer that answers after 100 ms\n"
+		"  sleeper  IDLE    pause()\n"
+		"  go-burner CPU    build/go-burner (main.burnCycles) when it exists (--go PATH)\n"
+		"\n"
+		"  --prefix NAME  parent of kubepods.slice under the cgroup2 mount\n"
+		"                 (default ksense-demo, so a real kubelet's tree is untouched)\n"
+		"  --json         one JSON line per workload on stdout (name, uid,\n"
+		"                 container_id, cgroup, pid, expect), then 'ready'\n"
+		"\n"
+		"Needs root (it writes cgroup.procs).  With `ksense load` and\n"
+		"`ksense-webhook --no-tls` running:  curl http://127.0.0.1:5000/pods\n");
+}
+
+struct pod {
+	char dir[1024];      /* the pod's slice */
+	char scope[1200];    /* the container's scope */
+	char cid[65];
+	pid_t pid;
+};
+
+static int mkdirs(const char *path)
+{
+	char tmp[1200], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+static int enter(const char *scope)
+{
+	char procs[1300], pid[16];
+	int fd, err;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", scope);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = ks_write_all(fd, pid, strlen(pid));
+	close(fd);
+	return err;
+}
+
+static pid_t spawn(struct pod *p, int kind, int peer_port, const char *go)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	if (enter(p->scope)) {
+		fprintf(stderr, "ksense-workloads: cannot enter %s: %s\n", p->scope, strerror(errno));
+		_exit(2);
+	}
+	switch (kind) {
+	case W_BURNER:
+		wl_burn_forever();
+	case W_WRITER:
+		wl_fsync_forever();
+	case W_WAITER:
+		wl_wait_peer_forever(peer_port);
+	case W_GO:
+		execl(go, go, (char *)NULL);
+		_exit(127);
+	default:
+		for (;;)
+			pause();
+	}
+}
+
+static void reap(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *prefix = "ksense-demo", *go = "build/go-burner";
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	struct pod pod[W_NR] = {};
+	char mnt[256], base[700];
+	bool json = false, have_go;
+	long seconds = 60;
+	pid_t peer = -1;
+	int i, lfd = -1, status = 1;
+	time_t end;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			char *e;
+
+			seconds = strtol(argv[++i], &e, 10);
+			if (*e || seconds < 0 || seconds > 86400) {
+				fprintf(stderr, "ksense-workloads: --seconds takes 0..86400\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--prefix") && i + 1 < argc) {
+			prefix = argv[++i];
+			if (!*prefix || strstr(prefix, "..") || strlen(prefix) > 100) {
+				fprintf(stderr, "ksense-workloads: --prefix must be a plain name\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--go") && i + 1 < argc) {
+			go = argv[++i];
+		} else {
+			fprintf(stderr, "ksense-workloads: unknown argument '%s' (see --help)\n", argv[i]);
+			return 2;
+		}
+	}
+	if (geteuid()) {
+		fprintf(stderr, "ksense-workloads: must run as root (it moves processes between cgroups)\n");
+		return 1;
+	}
+	if (ks_cgroup2_mount(mnt, sizeof(mnt))) {
+		fprintf(stderr, "ksense-workloads: no cgroup2 mount in /proc/self/mounts\n");
+		return 1;
+	}
+	have_go = access(go, X_OK) == 0;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(base, sizeof(base), "%s/%s/kubepods.slice/kubepods-burstable.slice", mnt, prefix);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4) ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &sl)) {
+		fprintf(stderr, "ksense-workloads: loopback peer: %s\n", strerror(errno));
+		goto out;
+	}
+	peer = fork();
+	if (peer == 0)
+		wl_slow_peer_forever(lfd);
+	for (i = 0; i < W_NR; i++) {
+		char uid_sd[64], *c;
+		int err;
+
+		if (i == W_GO && !have_go)
+			continue;
+		/* the systemd driver writes the pod UID with '_' for '-' */
+		snprintf(uid_sd, sizeof(uid_sd), "%s", wl[i].uid);
+		for (c = uid_sd; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		snprintf(pod[i].cid, sizeof(pod[i].cid), "%064x", 0x6b730000 + i);
+		snprintf(pod[i].dir, sizeof(pod[i].dir), "%.700s/kubepods-burstable-pod%.63s.slice", base, uid_sd);
+		snprintf(pod[i].scope, sizeof(pod[i].scope), "%.1000s/cri-containerd-%.64s.scope", pod[i].dir,
+			 pod[i].cid);
+		err = mkdirs(pod[i].scope);
+		if (err) {
+			fprintf(stderr, "ksense-workloads: mkdir %s: %s\n", pod[i].scope, strerror(-err));
+			goto out;
+		}
+		pod[i].pid = spawn(&pod[i], i, ntohs(sa.sin_port), go);
+		if (pod[i].pid < 0) {
+			fprintf(stderr, "ksense-workloads: fork: %s\n", strerror(errno));
+			goto out;
+		}
+		if (json)
+			printf("{\"name\":\"%s\",\"uid\":\"%s\",\"container_id\":\"%s\",\"cgroup\":\"%s\",\"pid\":%d,"
+			       "\"expect\":\"%s\"}\n", wl[i].name, wl[i].uid, pod[i].cid, pod[i].scope, pod[i].pid,
+			       wl[i].expect);
+		else
+			printf("%-9s %-6s pid %-7d pod %s\n          %s\n", wl[i].name, wl[i].expect, pod[i].pid,
+			       wl[i].uid, pod[i].scope);
+	}
+	printf(json ? "ready\n" : "running %ld s (0: until Ctrl-C); curl http://127.0.0.1:5000/pods\n", seconds);
+	fflush(stdout);
+	end = time(NULL) + seconds;
+	while (!stop && (!seconds || time(NULL) < end))
+		sleep(1);
+	status = 0;
+out:
+	for (i = 0; i < W_NR; i++)
+		reap(pod[i].pid);
+	reap(peer);
+	if (lfd >= 0)
+		close(lfd);
+	for (i = 0; i < W_NR; i++) {
+		if (pod[i].scope[0])
+			rmdir(pod[i].scope);
+		if (pod[i].dir[0])
+			rmdir(pod[i].dir);
+	}
+	/* the shared levels go when empty (another instance may hold them) */
+	rmdir(base);
+	snprintf(base, sizeof(base), "%s/%s/kubepods.slice", mnt, prefix);
+	rmdir(base);
+	snprintf(base, sizeof(base), "%s/%s", mnt, prefix);
+	rmdir(base);
+	return status;
+}
