@@ -182,6 +182,7 @@ bench: deps all $(BUILD)/bench_tick
 	tools/bench_webhook
 	tools/bench_scheduler
 	tools/bench_scaler
+	tools/bench_reaction
 
 clean:
 	rm -rf $(BUILD)

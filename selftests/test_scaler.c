@@ -351,7 +351,7 @@ static void test_rules(void)
 		return;
 	st = run_scaler(&log, FAST " --max-polls 12");
 	ASSERT_EQ(st, 0, "exit status");
-	/* CPU: one step per --up-windows (2) polls, never past max 3 */
+	/* CPU: one step per --up-windows (1) poll, never past max 3 */
 	ASSERT_EQ(replicas_of("burner"), 3, "burner scaled up to its max");
 	ASSERT_EQ(events_of("burner", "ScaledUp", msg, sizeof(msg)), 2, "two ScaledUp Events");
 	ASSERT_STRHAS(msg, "main.burnCycles", "ScaledUp names the hot function");

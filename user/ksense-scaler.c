@@ -78,7 +78,8 @@ static void usage(FILE *out)
 		"  --cpu-threshold-permille N  mean on-CPU per pod, per-mille of one CPU, 1..100000\n"
 		"                            (KSENSE_SCALER_CPU_THRESHOLD_PERMILLE, 800)\n"
 		"  --up-windows N            consecutive CPU polls before a step up, 1..1000\n"
-		"                            (KSENSE_SCALER_UP_WINDOWS, 2)\n"
+		"                            (KSENSE_SCALER_UP_WINDOWS, 1: the kernel has already\n"
+		"                            held the class CPU for its hysteresis windows)\n"
 		"  --up-cooldown-s S         no step up this soon after a scale, 0..86400\n"
 		"                            (KSENSE_SCALER_UP_COOLDOWN_S, 30)\n"
 		"  --down-stabilization-s S  idle this long before a step down, 0..86400\n"
@@ -209,7 +210,7 @@ int main(int argc, char **argv)
 	snprintf(c->agent_selector, sizeof(c->agent_selector), "%s", KS_AGENT_SELECTOR);
 	c->agent_port = KS_AGENT_PORT;
 	c->cpu_threshold_permille = 800;
-	c->up_windows = 2;
+	c->up_windows = 1; /* a CPU class is already 3 kernel windows old */
 	c->up_cooldown_s = 30;
 	c->down_stabilization_s = 60;
 	c->event_interval_s = 300;
