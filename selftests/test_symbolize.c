@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Address -> function names with libelf, in this (PIE) process. */
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -50,6 +53,37 @@ KS_TEST(symbolize)
 		ASSERT_TRUE(module[0] == '/', "module is a path");
 		ASSERT_EQ(ks_symbolize_split(s, getpid(), 8, out, sizeof(out), module, sizeof(module)), 1, "split unmapped");
 		ASSERT_TRUE(!strcmp(module, ""), "no module when unmapped");
+	}
+	if (test__start_subtest("stripped_binary")) {
+		/* Debian's sleep has no .symtab and defines nothing in .dynsym:
+		 * an address in its text is its module and offset, never a
+		 * neighbour's name */
+		char line[512], path[256] = "", maps[64];
+		unsigned long long lo = 0, hi = 0;
+		pid_t pid = fork();
+		FILE *f;
+
+		if (pid == 0) {
+			execlp("sleep", "sleep", "5", (char *)NULL);
+			_exit(127);
+		}
+		usleep(200 * 1000);
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+		f = fopen(maps, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, " r-xp ") && strstr(line, "/sleep") &&
+			    sscanf(line, "%llx-%llx %*s %*s %*s %*s %255s", &lo, &hi, path) == 3)
+				break;
+		if (f)
+			fclose(f);
+		if (ASSERT_GT(hi, lo, "sleep's text mapped")) {
+			rc = ks_symbolize(s, pid, lo + (hi - lo) / 2, out, sizeof(out));
+			printf("    %s+%#llx -> %s (rc %d)\n", path, (hi - lo) / 2, out, rc);
+			ASSERT_EQ(rc, 1, "module+offset, not a guessed name");
+			ASSERT_STRHAS(out, "sleep", "names the module");
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 	}
 	ks_symbolizer_free(s);
 }
