@@ -420,6 +420,15 @@ KS_TEST(scheduler)
 		ks_buf_free(&b);
 		ASSERT_TRUE(wait_bound(&f, "huge-ann", 0, 1, 15000, &bc), "bound");
 	}
+	if (test__start_subtest("bind_conflict_is_not_an_error")) {
+		/* the API says 409 to the first binding, as when another
+		 * scheduler won: no error, and the pod is bound in the end */
+		ASSERT_EQ(control(&f, "{\"fail_next\":{\"method\":\"POST\",\"path_regex\":\"conflict-0/binding\","
+				      "\"code\":409,\"count\":1}}"), 200, "409 on the next binding");
+		ASSERT_OK(seed_pods(&f, "conflict", 0, 1, "10m"), "pod");
+		ASSERT_TRUE(wait_log(log, "pod=default/conflict-0", "already bound elsewhere", 10000), "409 logged as info");
+		ASSERT_TRUE(wait_bound(&f, "conflict", 0, 1, 15000, &bc), "bound after all");
+	}
 	if (test__start_subtest("sigterm_releases_lease")) {
 		rc = fx_stop(sp);
 		sp = -1;

@@ -277,12 +277,15 @@ int sched_cycle(struct scheduler *s, long long now)
 		rc = bind_pod(s, p->pending, s->node[pick].n.name, err, sizeof(err));
 		now = informer_now_ms();
 		if (rc == -EEXIST || rc == -ENOENT) {
-			/* bound by someone else, or deleted: the watch brings the truth */
+			/* bound by someone else, or deleted: the watch brings the
+			 * truth, and frees the entry when it does; should it never
+			 * come (a 409 for another reason), the pod is tried again
+			 * after the longest backoff */
 			s->st.bind_conflicts += rc == -EEXIST;
 			ks_info(rc == -EEXIST ? "pod already bound elsewhere" : "pod gone before binding",
 				"pod=%s err=\"%s\"", p->key, err);
-			free(p->pending);
-			p->pending = NULL;
+			p->attempts++;
+			p->due_ms = now + s->o.backoff_max_ms;
 			continue;
 		}
 		if (rc) {
