@@ -118,26 +118,33 @@ static pid_t start_webhook(int port, const char *log, const char *const *env, co
 	return pid;
 }
 
-static void stop(pid_t pid)
+/* SIGTERM, then SIGKILL after 5 s; the wait status, or -1. */
+static int stop(pid_t pid)
 {
-	int i;
+	int i, status = -1;
 
 	if (pid <= 0)
-		return;
+		return -1;
 	kill(pid, SIGTERM);
-	for (i = 0; i < 50 && waitpid(pid, NULL, WNOHANG) != pid; i++)
+	for (i = 0; i < 50 && waitpid(pid, &status, WNOHANG) != pid; i++)
 		usleep(100 * 1000);
 	if (i == 50) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		return -1;
 	}
+	return status;
 }
 
 /* Stop the daemon; its log must hold no sanitizer report (an ASan build
  * of it runs with KSENSE_WEBHOOK_BIN=build/asan/ksense-webhook). */
 static void stop_checked(pid_t pid, const char *log)
 {
-	stop(pid);
+	int status = stop(pid);
+
+	/* a clean exit on SIGTERM, also with the pod-name thread running */
+	if (pid > 0 && !ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "webhook exits 0 on SIGTERM"))
+		printf("    wait status %#x\n", status);
 	if (pid > 0 && !fx_sh(out, sizeof(out), "grep -A12 -E 'Sanitizer|runtime error' %s", log)) {
 		printf("%s\n", out);
 		ASSERT_TRUE(false, "webhook log free of sanitizer reports");
