@@ -352,8 +352,11 @@ static bool classes_settled(const struct ks_json *j)
 {
 	int b = find_pod(j, burner.uid), s = find_pod(j, sleeper.uid);
 
+	/* the idle second container is in the pin once a window saw it run
+	 * (joining the cgroup): wait for it too */
 	return b >= 0 && s >= 0 && str_is(j, ks_json_member(j, b, "class"), "CPU") &&
-	       top_has(j, b, "ksense_burn_cycles") && str_is(j, ks_json_member(j, s, "class"), "IDLE");
+	       top_has(j, b, "ksense_burn_cycles") && str_is(j, ks_json_member(j, s, "class"), "IDLE") &&
+	       ks_json_index(j, ks_json_member(j, b, "containers"), 1) >= 0;
 }
 
 static bool root_fixture(void)
