@@ -66,6 +66,38 @@ KS_TEST(cgpath)
 	ASSERT_EQ(ks_cgpath_lookup(c, 999999999ull, got, sizeof(got)), -ENOENT, "miss walks again");
 	ASSERT_EQ(ks_cgpath_lookup(c, id_late, got, sizeof(got)), -ENOENT, "vanished cgroup forgotten");
 
+	/* a gone id stops causing walks: the pin keeps dead cgroups and
+	 * /pods asks for them again and again */
+	{
+		unsigned long w0 = ks_cgpath_walks(c);
+
+		ASSERT_EQ(ks_cgpath_lookup(c, 888888888ull, got, sizeof(got)), -ENOENT, "unknown id walks");
+		ASSERT_EQ(ks_cgpath_walks(c), w0 + 1, "one walk");
+		ASSERT_EQ(ks_cgpath_lookup(c, 888888888ull, got, sizeof(got)), -ENOENT, "known gone");
+		ASSERT_EQ(ks_cgpath_walks(c), w0 + 1, "no walk for a gone id, even with no interval");
+		/* asked while walks were rate-limited, then missed by a later walk */
+		ks_cgpath_set_rewalk_ms(c, 100);
+		ASSERT_EQ(ks_cgpath_lookup(c, 777777777ull, got, sizeof(got)), -ENOENT, "pending miss");
+		ASSERT_EQ(ks_cgpath_walks(c), w0 + 1, "rate-limited");
+		usleep(150 * 1000);
+		ASSERT_EQ(ks_cgpath_lookup(c, 666666666ull, got, sizeof(got)), -ENOENT, "another id walks");
+		ASSERT_EQ(ks_cgpath_walks(c), w0 + 2, "walked");
+		usleep(150 * 1000);
+		ASSERT_EQ(ks_cgpath_lookup(c, 777777777ull, got, sizeof(got)), -ENOENT, "pending id");
+		ASSERT_EQ(ks_cgpath_walks(c), w0 + 2, "missed by a walk after it was asked for: gone, no walk");
+		/* a new cgroup is still found.  A plain directory may reuse the
+		 * inode of the removed "late" (cgroup2 ids are never reused):
+		 * make two and take one that does not */
+		snprintf(p, sizeof(p), "%s/c/later", root);
+		ASSERT_OK(mkdir(p, 0755), "mkdir later");
+		if (ino_of(p) == id_late) {
+			snprintf(p, sizeof(p), "%s/c/later2", root);
+			ASSERT_OK(mkdir(p, 0755), "mkdir later2");
+		}
+		ASSERT_OK(ks_cgpath_lookup(c, ino_of(p), got, sizeof(got)), "new cgroup found");
+		ks_cgpath_set_rewalk_ms(c, 0);
+	}
+
 	/* depth bound: a directory below KS_CGPATH_MAX_DEPTH is not walked */
 	snprintf(p, sizeof(p), "%s/deep", root);
 	for (i = 0; i < KS_CGPATH_MAX_DEPTH + 2; i++) {

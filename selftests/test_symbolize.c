@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Address -> function names with libelf, in this (PIE) process. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include "test_progs.h"
 #include "symbolize.h"
 
@@ -58,19 +60,17 @@ KS_TEST(symbolize)
 		/* Debian's sleep has no .symtab and defines nothing in .dynsym:
 		 * an address in its text is its module and offset, never a
 		 * neighbour's name */
-		char line[512], path[256] = "", maps[64];
+		char line[512], path[256] = "", maps[64], exe[256] = "", link[64];
 		unsigned long long lo = 0, hi = 0;
+		const char *base;
 		pid_t pid = fork();
+		ssize_t n;
 		FILE *f;
 
 		if (pid == 0) {
 			execlp("sleep", "sleep", "5", (char *)NULL);
 			_exit(127);
 		}
-		char exe[256] = "", link[64];
-		const char *base;
-		ssize_t n;
-
 		usleep(200 * 1000);
 		/* the executable as mapped (coreutils here, busybox in vmtest) */
 		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
@@ -93,6 +93,40 @@ KS_TEST(symbolize)
 		}
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+	}
+	/* a mapped file deleted on disk (an upgraded binary): named through
+	 * /proc/PID/map_files.  Map a copy of this executable, delete the
+	 * copy, and ask for the probe's file offset inside that mapping. */
+	if (test__start_subtest("symbolize_deleted_file")) {
+		unsigned long long lo, hi, pgoff, probe = (unsigned long)ksense_symbolize_probe, foff = 0;
+		char line[4096], copy[128], cmd[300];
+		struct stat st;
+		FILE *m = fopen("/proc/self/maps", "re");
+		void *map = MAP_FAILED;
+		int fd = -1;
+
+		while (m && fgets(line, sizeof(line), m))
+			if (sscanf(line, "%llx-%llx %*s %llx", &lo, &hi, &pgoff) == 3 && probe >= lo && probe < hi)
+				foff = probe - lo + pgoff;
+		if (m)
+			fclose(m);
+		snprintf(copy, sizeof(copy), "/tmp/ksense-symbolize-copy-%d", getpid());
+		snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s", getpid(), copy);
+		if (ASSERT_TRUE(foff > 0, "probe's file offset") && ASSERT_OK(system(cmd), "copy executable") &&
+		    ASSERT_TRUE((fd = open(copy, O_RDONLY)) >= 0, "open copy") && !fstat(fd, &st))
+			map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		unlink(copy);
+		if (ASSERT_TRUE(map != MAP_FAILED, "map copy")) {
+			char module[512];
+
+			ASSERT_EQ(ks_symbolize_split(s, getpid(), (unsigned long)map + foff, out, sizeof(out), module,
+						     sizeof(module)), 0, "deleted file symbolized");
+			ASSERT_TRUE(!strcmp(out, "ksense_symbolize_probe"), "name from the deleted file");
+			ASSERT_STRHAS(module, "(deleted)", "module says deleted");
+			munmap(map, st.st_size);
+		}
+		if (fd >= 0)
+			close(fd);
 	}
 	ks_symbolizer_free(s);
 }

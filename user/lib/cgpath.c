@@ -25,9 +25,17 @@ struct table {
 	size_t len;
 };
 
+/* ids by time: misses waiting to be confirmed, and confirmed-gone ids */
+struct idset {
+	struct { __u64 id; unsigned long long ms; } *s;
+	size_t cap, len;
+};
+
 struct ks_cgpath {
 	char mount[512];
 	struct table t;
+	struct idset pending;        /* missed, not walked for since: first miss */
+	struct idset gone;           /* missed by a walk that started after they were asked for */
 	unsigned long long last_walk_ms; /* 0: never walked */
 	unsigned int rewalk_ms;
 	unsigned long walks;
@@ -115,6 +123,53 @@ static int table_put(struct table *t, __u64 id, const char *path)
 	return 0;
 }
 
+#define IDSET_CAP (1u << 16)
+
+static void idset_free(struct idset *d)
+{
+	free(d->s);
+	memset(d, 0, sizeof(*d));
+}
+
+static unsigned long long *idset_get(struct idset *d, __u64 id)
+{
+	size_t k;
+
+	if (!d->cap || !id)
+		return NULL;
+	for (k = slot_of(id, d->cap); d->s[k].id; k = (k + 1) & (d->cap - 1))
+		if (d->s[k].id == id)
+			return &d->s[k].ms;
+	return NULL;
+}
+
+/* Bounded: a full set starts over (its entries only save walks). */
+static void idset_put(struct idset *d, __u64 id, unsigned long long ms)
+{
+	unsigned long long *old = idset_get(d, id);
+	size_t k;
+
+	if (old) {
+		*old = ms;
+		return;
+	}
+	if (!d->cap) {
+		d->s = calloc(IDSET_CAP, sizeof(*d->s));
+		if (!d->s)
+			return;
+		d->cap = IDSET_CAP;
+	}
+	if ((d->len + 1) * 2 > d->cap) {
+		memset(d->s, 0, d->cap * sizeof(*d->s));
+		d->len = 0;
+	}
+	for (k = slot_of(id, d->cap); d->s[k].id; k = (k + 1) & (d->cap - 1))
+		;
+	d->s[k].id = id;
+	d->s[k].ms = ms;
+	d->len++;
+}
+
 struct ks_cgpath *ks_cgpath_new(const char *mount, char *err, size_t errlen)
 {
 	struct ks_cgpath *c = calloc(1, sizeof(*c));
@@ -150,6 +205,8 @@ void ks_cgpath_free(struct ks_cgpath *c)
 	if (!c)
 		return;
 	table_free(&c->t);
+	idset_free(&c->pending);
+	idset_free(&c->gone);
 	free(c);
 }
 
@@ -263,16 +320,43 @@ static int walk(struct ks_cgpath *c)
 	return 0;
 }
 
+/*
+ * A miss walks again (at most once per rewalk interval).  The `cgroups` pin
+ * keeps dead cgroups for a while (the tick still visits them), so misses
+ * repeat; an id that a walk did not find although it was asked for before
+ * that walk started is gone for good (a cgroup exists before anything in
+ * it can run, and cgroup2 ids are not reused) and stops causing walks for
+ * KS_CGPATH_GONE_MS.
+ */
 int ks_cgpath_lookup(struct ks_cgpath *c, __u64 id, char *out, size_t outlen)
 {
 	const struct slot *s = table_find(&c->t, id);
+	unsigned long long now, *t;
 	int err;
 
-	if (!s && (!c->last_walk_ms || mono_ms() - c->last_walk_ms >= c->rewalk_ms)) {
-		err = walk(c);
-		if (err)
-			return err;
-		s = table_find(&c->t, id);
+	if (!s) {
+		now = mono_ms();
+		t = idset_get(&c->gone, id);
+		if (t && now - *t < KS_CGPATH_GONE_MS)
+			return -ENOENT;
+		t = idset_get(&c->pending, id);
+		if (t && *t && *t < c->last_walk_ms) {
+			idset_put(&c->gone, id, now);
+			*t = 0; /* no longer pending */
+			return -ENOENT;
+		}
+		if (!c->last_walk_ms || now - c->last_walk_ms >= c->rewalk_ms) {
+			err = walk(c);
+			if (err)
+				return err;
+			s = table_find(&c->t, id);
+			if (!s) {
+				idset_put(&c->gone, id, now);
+				return -ENOENT;
+			}
+		} else if (!t || !*t) {
+			idset_put(&c->pending, id, now);
+		}
 	}
 	if (!s)
 		return -ENOENT;

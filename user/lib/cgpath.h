@@ -6,7 +6,9 @@
  * reverse lookup that works without a file handle per id, so the resolver
  * walks the cgroup2 tree once, caches id -> path, and walks again on a miss
  * (a cgroup made since), at most once per rewalk interval so that ids that
- * will never be found (cgroups already gone) cannot make every lookup walk.
+ * will never be found (cgroups already gone) cannot make every lookup walk;
+ * an id a walk has shown to be gone stops causing walks for a while (cgroup2
+ * ids are kernfs node ids, which on 64-bit kernels are never reused).
  *
  * Bounded: KS_CGPATH_MAX_DEPTH levels, KS_CGPATH_MAX_ENTRIES cgroups.
  * Not thread-safe: one resolver per thread.
@@ -20,6 +22,7 @@
 #define KS_CGPATH_MAX_DEPTH     32
 #define KS_CGPATH_MAX_ENTRIES   (1u << 18)
 #define KS_CGPATH_REWALK_MS     1000u
+#define KS_CGPATH_GONE_MS       30000u  /* a gone id stops causing walks this long */
 
 struct ks_cgpath;
 

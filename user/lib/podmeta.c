@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,7 @@ static bool have_kube_config(const char *kubeconfig)
 int ks_podmeta_start(struct ks_podmeta *m, const char *kubeconfig, const char *node, char *err, size_t errlen)
 {
 	struct kube_config c;
+	sigset_t all, old;
 	size_t i;
 	int rc;
 
@@ -449,7 +451,13 @@ int ks_podmeta_start(struct ks_podmeta *m, const char *kubeconfig, const char *n
 		return -EINVAL;
 	/* short I/O waits keep a stop (SIGTERM) from waiting behind a list */
 	kube_client_set_timeouts(m->k, 5000, 10000);
+	/* the server takes SIGTERM/SIGINT/SIGHUP through a signalfd, which
+	 * needs them blocked in every thread: the thread starts with every
+	 * signal blocked, or a SIGTERM could land here and kill the process */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&m->th, NULL, run, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the pod watch thread: %s", strerror(rc));
 		kube_client_free(m->k);

@@ -233,9 +233,14 @@ static int symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr
 		snprintf(out, outlen, "%s+0x%llx", path[0] ? path : "[anon]", addr - lo);
 		return 1;
 	}
-	/* read through the process's root, so a container's files are found */
-	snprintf(line, sizeof(line), "/proc/%d/root%s", (int)pid, path);
-	f = get_file(s, access(line, R_OK) ? path : line);
+	/* read through the process's root, so a container's files are found;
+	 * a file replaced on disk since it was mapped (an upgrade, a rebuild)
+	 * shows as "PATH (deleted)" and is still readable through map_files */
+	if (strlen(path) > 10 && !strcmp(path + strlen(path) - 10, " (deleted)"))
+		snprintf(line, sizeof(line), "/proc/%d/map_files/%llx-%llx", (int)pid, lo, hi);
+	else if ((size_t)snprintf(line, sizeof(line), "/proc/%d/root%s", (int)pid, path) >= sizeof(line))
+		line[0] = '\0';
+	f = get_file(s, !line[0] || access(line, R_OK) ? path : line);
 	if (f) {
 		for (i = 0; i < f->nr_load; i++)
 			if (foff >= f->load[i].off && foff < f->load[i].off + f->load[i].filesz) {
