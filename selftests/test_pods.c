@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "fakeapi.h"
 #include "test_progs.h"
 #include "fixture.h"
 #include "fsutil.h"
@@ -481,6 +482,7 @@ KS_TEST(pods_endpoint)
 out:
 	ks_json_free(&j);
 	stop_checked(wh, log);
+	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
 /* The same endpoint over HTTPS: the TLS listener routes it too. */
@@ -518,6 +520,7 @@ KS_TEST(pods_https)
 	ASSERT_STRHAS(out, burner.uid, "the burner's pod over HTTPS");
 out:
 	stop_checked(wh, log);
+	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
 /* A tree with the window pins but no cgroups pin (a ksense before schema
@@ -555,6 +558,7 @@ KS_TEST(pods_partial_pins)
 out:
 	stop_checked(wh, log);
 	ks_remove_tree(partial);
+	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
 KS_TEST(pods_no_pins)
@@ -581,41 +585,13 @@ static int fake_port;
 
 static pid_t start_fake(void)
 {
-	char portfile[256], log[256], buf[32];
-	pid_t pid;
-	int i;
+	char portfile[256], log[256];
+	char *argv[] = { "python3", FAKEAPI_SCRIPT, "--port", "0", "--port-file", portfile, "--bookmark-interval", "1",
+			 NULL };
 
 	snprintf(portfile, sizeof(portfile), "%s/fake.port", test_dir());
 	snprintf(log, sizeof(log), "%s/fake.log", test_dir());
-	unlink(portfile);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("python3", "python3", "selftests/fake_apiserver.py", "--port", "0", "--port-file", portfile,
-		       "--bookmark-interval", "1", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; pid > 0 && i < 100; i++) {
-		FILE *f = fopen(portfile, "r");
-
-		if (f) {
-			bool ok = fgets(buf, sizeof(buf), f) != NULL;
-
-			fclose(f);
-			if (ok && (fake_port = atoi(buf)) > 0)
-				return pid;
-		}
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return -1;
-		usleep(100 * 1000);
-	}
-	stop(pid);
-	return -1;
+	return fx_spawn_port(log, portfile, argv, &fake_port);
 }
 
 /* POST a JSON body to the fake server's control API; curl's exit status. */
@@ -770,6 +746,7 @@ out:
 	ks_json_free(&j);
 	stop_checked(wh, log);
 	stop(fake);
+	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
 KS_TEST(pods_bad_kubeconfig)

@@ -33,16 +33,6 @@ static enum ks_route route_of(const char *path)
 	return R_OTHER;
 }
 
-static void error_json(struct ks_response *r, int status, const char *msg)
-{
-	r->status = status;
-	r->content_type = "application/json";
-	ks_buf_reset(&r->body);
-	ks_buf_printf(&r->body, "{\"error\":");
-	ks_buf_json_str(&r->body, msg);
-	ks_buf_printf(&r->body, "}\n");
-}
-
 /* The latest window with its verdict, and how old it is; 0 or errno. */
 static int latest(struct ksense_window *w, struct ksense_config *cfg, __u64 *age_ms)
 {
@@ -68,18 +58,18 @@ static void healthz(struct ks_response *r)
 	int err = latest(&w, &cfg, &age_ms);
 
 	if (err == -EAGAIN) {
-		error_json(r, 503, "no window closed yet");
+		ks_response_error(r, 503, "no window closed yet");
 		return;
 	}
 	if (err) {
 		snprintf(msg, sizeof(msg), "pins unreadable at %s: %s", ks_pin_root(), strerror(-err));
-		error_json(r, 503, msg);
+		ks_response_error(r, 503, msg);
 		return;
 	}
 	if (age_ms > 3ull * cfg.window_ms + 1000) {
 		snprintf(msg, sizeof(msg), "stale: last window closed %llu ms ago (window %u ms)",
 			 (unsigned long long)age_ms, cfg.window_ms);
-		error_json(r, 503, msg);
+		ks_response_error(r, 503, msg);
 		return;
 	}
 	ks_buf_printf(&r->body, "{\"status\":\"ok\",\"seq\":%llu,\"window_age_ms\":%llu}\n",
@@ -111,7 +101,7 @@ static void test_score(struct ks_app *a, struct ks_response *r)
 	text[n] = '\0';
 	if (!f || sscanf(text, "%3u %15s %n", &score, decision, &tail) != 2 || tail != (int)n || score > 100 ||
 	    (strcmp(decision, "allow") && strcmp(decision, "deny"))) {
-		error_json(r, 503, "test score file unreadable or not '<0..100> <allow|deny>'");
+		ks_response_error(r, 503, "test score file unreadable or not '<0..100> <allow|deny>'");
 		return;
 	}
 	ks_buf_printf(&r->body, "{\"node\":");
@@ -134,7 +124,7 @@ static void score(struct ks_app *a, struct ks_response *r)
 
 	if (err) {
 		snprintf(msg, sizeof(msg), "%s", err == -EAGAIN ? "no window closed yet" : strerror(-err));
-		error_json(r, 503, msg);
+		ks_response_error(r, 503, msg);
 		return;
 	}
 	/* streak and latch live only in the decision pin: use them when it
@@ -196,11 +186,11 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 	__u64 age_ms;
 
 	if (strncmp(req->content_type, "application/json", 16)) {
-		error_json(r, 415, "Content-Type must be application/json");
+		ks_response_error(r, 415, "Content-Type must be application/json");
 		return;
 	}
 	if (ks_admission_parse(req->body, req->body_len, &ar, err, sizeof(err))) {
-		error_json(r, 400, err);
+		ks_response_error(r, 400, err);
 		return;
 	}
 	/* The seed's rule: Pod CREATE is always allowed; the scheduler holds
@@ -230,7 +220,7 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 			ar.uid, w.verdict.score, ks_verdict_name(w.verdict.verdict));
 	}
 	if (ks_admission_format_response(&r->body, ar.uid, true, 0, NULL, warnings, nw, audit, na))
-		error_json(r, 500, "response too large");
+		ks_response_error(r, 500, "response too large");
 }
 
 static void metric(struct ks_buf *b, const char *name, const char *help, const char *type,
@@ -323,7 +313,7 @@ static void pods(struct ks_app *a, struct ks_response *r)
 	};
 
 	if (!a->pods && !(a->pods = ks_pods_new())) {
-		error_json(r, 500, "out of memory");
+		ks_response_error(r, 500, "out of memory");
 		return;
 	}
 	ks_pods_render(a->pods, &o, r);
@@ -342,7 +332,7 @@ void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struc
 	case R_METRICS:
 	case R_PODS:
 		if (!get) {
-			error_json(r, 405, "method not allowed");
+			ks_response_error(r, 405, "method not allowed");
 			snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: GET, HEAD\r\n");
 			return;
 		}
@@ -359,14 +349,14 @@ void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struc
 		return;
 	case R_VALIDATE:
 		if (strcmp(req->method, "POST")) {
-			error_json(r, 405, "method not allowed");
+			ks_response_error(r, 405, "method not allowed");
 			snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: POST\r\n");
 			return;
 		}
 		validate(a, req, r);
 		return;
 	default:
-		error_json(r, 404, "not found");
+		ks_response_error(r, 404, "not found");
 	}
 }
 

@@ -180,16 +180,6 @@ static const char *class_name(__u32 c)
 	}
 }
 
-static void fail(struct ks_response *r, int status, const char *msg)
-{
-	r->status = status;
-	r->content_type = "application/json";
-	ks_buf_reset(&r->body);
-	ks_buf_printf(&r->body, "{\"error\":");
-	ks_buf_json_str(&r->body, msg);
-	ks_buf_printf(&r->body, "}\n");
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
@@ -490,11 +480,11 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 	if (err) {
 		snprintf(msg, sizeof(msg), "pins unreadable at %s: %s (is ksense loaded?)", ks_pin_root(),
 			 strerror(-err));
-		fail(r, 503, msg);
+		ks_response_error(r, 503, msg);
 		goto out;
 	}
 	if (!w.seq) {
-		fail(r, 503, "no window closed yet");
+		ks_response_error(r, 503, "no window closed yet");
 		goto out;
 	}
 	cg_fd = ks_pin_open(KSENSE_PIN_CGROUPS);
@@ -502,7 +492,7 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 	if (cg_fd < 0 || st_fd < 0) {
 		snprintf(msg, sizeof(msg), "pin %s/%s missing: %s (a ksense older than schema 3?)", ks_pin_root(),
 			 cg_fd < 0 ? KSENSE_PIN_CGROUPS : KSENSE_PIN_STACKS, strerror(-(cg_fd < 0 ? cg_fd : st_fd)));
-		fail(r, 503, msg);
+		ks_response_error(r, 503, msg);
 		goto out;
 	}
 	if (!p->cgp) {
@@ -511,7 +501,7 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 		p->cgp = ks_cgpath_new(NULL, msg, sizeof(msg));
 		if (!p->cgp) {
 			ks_warn("cannot map cgroup ids to paths", "err=\"%s\"", msg);
-			fail(r, 503, msg);
+			ks_response_error(r, 503, msg);
 			goto out;
 		}
 	}
@@ -536,7 +526,7 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 		if (rc) {
 			snprintf(msg, sizeof(msg), "cannot read the cgroup2 tree at %s: %s", ks_cgpath_mount(p->cgp),
 				 strerror(-rc));
-			fail(r, 503, msg);
+			ks_response_error(r, 503, msg);
 			goto out;
 		}
 		if (ks_podmap_parse(path, &rw->ref))
@@ -551,7 +541,7 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 		err = -ENOMEM;
 	if (err) {
 		snprintf(msg, sizeof(msg), "cannot read the cgroups pin: %s", strerror(-err));
-		fail(r, 500, msg);
+		ks_response_error(r, 500, msg);
 		goto out;
 	}
 	qsort(rows, nr, sizeof(*rows), cmp_row);
@@ -571,7 +561,7 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 	err = tally_stacks(p, st_fd, rows, nr, pods);
 	if (err) {
 		snprintf(msg, sizeof(msg), "cannot read the stacks pin: %s", strerror(-err));
-		fail(r, 500, msg);
+		ks_response_error(r, 500, msg);
 		goto out;
 	}
 	ks_buf_printf(&r->body, "{\"node\":");

@@ -504,3 +504,13 @@ out:
 	close(S.epfd);
 	return rc;
 }
+
+void ks_response_error(struct ks_response *r, int status, const char *msg)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	ks_buf_reset(&r->body);
+	ks_buf_printf(&r->body, "{\"error\":");
+	ks_buf_json_str(&r->body, msg);
+	ks_buf_printf(&r->body, "}\n");
+}

@@ -19,6 +19,9 @@ struct ks_response {
 	char extra_headers[512];      /* "K: V\r\n"... */
 };
 
+/* Replace r with a JSON error body {"error": msg} and that status. */
+void ks_response_error(struct ks_response *r, int status, const char *msg);
+
 struct ks_server_hooks {
 	void *app;
 	/* Answer one request; `tls` says which listener it came from. */
