@@ -494,8 +494,28 @@ KS_TEST(scheduler_replicas)
 	ASSERT_OK(seed_pods(&f, "rep", 30, 40, "10m"), "10 more pods");
 	ASSERT_TRUE(wait_bound(&f, "rep", 30, 40, 20000, &bc), "bound by the new leader");
 	ASSERT_EQ(fx_count_in_file(la ? logb : loga, "became leader"), 1, "the other took over");
+	/* a leader that dies without releasing: the lease must run out (3 s
+	 * here) before a new replica takes it, and then it binds */
+	{
+		char logc[600];
+		pid_t c = -1, *alive = a > 0 ? &a : &b;
+
+		snprintf(logc, sizeof(logc), "%s", fakeapi_path(&f, "c.log"));
+		c = start_sched(&f, logc, "replica-c", NULL, NULL);
+		usleep(500 * 1000);
+		kill(*alive, SIGKILL);
+		waitpid(*alive, NULL, 0);
+		*alive = -1;
+		ASSERT_OK(seed_pods(&f, "rep", 40, 45, "10m"), "5 more pods");
+		ASSERT_TRUE(wait_bound(&f, "rep", 40, 45, 20000, &bc), "bound once the dead leader's lease ran out");
+		ASSERT_EQ(fx_count_in_file(logc, "became leader"), 1, "the new replica leads");
+		if (c > 0)
+			ASSERT_EQ(fx_stop(c), 0, "new leader stops cleanly");
+		if (test__failed())
+			dump_log(logc);
+	}
 	ASSERT_OK(read_bindings(&f, "rep", &bl), "bindings");
-	ASSERT_EQ(bl.ok, 40, "40 successful bindings");
+	ASSERT_EQ(bl.ok, 45, "45 successful bindings");
 	ASSERT_EQ(bl.max_ok_per_pod, 1, "each pod bound exactly once");
 out:
 	if (a > 0)
