@@ -18,17 +18,9 @@
 #include <time.h>
 #include "buf.h"
 #include "kube.h"
+#include "kube_event.h"
 #include "log.h"
 #include "scaler.h"
-
-static void rfc3339_now(char *out, size_t n)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 int ks_act_scale(struct ks_scaler *s, struct ks_deploy *d, int to, const char *reason, const char *msg,
 		 const char *evidence_kv, double now_s)
@@ -105,52 +97,24 @@ static struct ks_event_state *event_state(struct ks_scaler *s, const struct ks_d
 	return e;
 }
 
-/* POST a new Event (name into name_out) or PATCH the existing one; the
- * HTTP status, or negative errno on transport failure. */
+/* PATCH the Event already posted (patch_name) or POST a new one (its name
+ * into name_out); the HTTP status, or negative errno on transport failure. */
 static int post_event(struct ks_scaler *s, const struct ks_deploy *d, const char *type, const char *reason,
 		      const char *msg, unsigned int count, const char *patch_name, char *name_out,
 		      size_t name_len, char *err, size_t errlen)
 {
-	char path[700], now[32], smsg[256], name[320];
-	struct ks_buf b, resp;
-	struct timespec ts;
-	int status = 0, rc;
+	const struct kube_event_ref ref = {
+		.api_version = "apps/v1", .kind = "Deployment", .ns = d->ns, .name = d->name, .uid = d->uid,
+		.resource_version = d->rv,
+	};
+	const struct kube_event ev = {
+		.type = type, .reason = reason, .message = msg, .component = "ksense-scaler",
+		.instance = s->instance, .count = count,
+	};
 
-	ks_buf_init(&b, 16384);
-	ks_buf_init(&resp, 1u << 20);
-	rfc3339_now(now, sizeof(now));
-	if (patch_name) {
-		ks_buf_printf(&b, "{\"count\":%u,\"lastTimestamp\":\"%s\",\"message\":", count, now);
-		ks_buf_json_str(&b, msg);
-		ks_buf_printf(&b, "}");
-		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events/%s", d->ns, patch_name);
-		rc = kube_request(s->kube, "PATCH", path, "application/merge-patch+json", b.data, b.len, &status,
-				  &resp, err, errlen);
-		goto out;
-	}
-	/* as client-go names them: the object's name and the time in hex */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(name, sizeof(name), "%.200s.%llx", d->name,
-		 (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
-	ks_buf_printf(&b, "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\"},"
-		      "\"involvedObject\":{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"namespace\":\"%s\","
-		      "\"name\":\"%s\",\"uid\":\"%s\",\"resourceVersion\":\"%s\"},\"reason\":\"%s\",\"message\":",
-		      name, d->ns, d->ns, d->name, d->uid, d->rv, reason);
-	ks_buf_json_str(&b, msg);
-	ks_buf_printf(&b, ",\"type\":\"%s\",\"source\":{\"component\":\"ksense-scaler\"},\"reportingComponent\":"
-		      "\"ksense-scaler\",\"reportingInstance\":", type);
-	ks_buf_json_str(&b, s->instance);
-	ks_buf_printf(&b, ",\"count\":%u,\"firstTimestamp\":\"%s\",\"lastTimestamp\":\"%s\"}", count, now, now);
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", d->ns);
-	rc = kube_request(s->kube, "POST", path, NULL, b.data, b.len, &status, &resp, err, errlen);
-	if (!rc)
-		snprintf(name_out, name_len, "%s", name);
-out:
-	if (!rc && status >= 300)
-		snprintf(err, errlen, "%s", kube_status_message(resp.data, resp.len, smsg, sizeof(smsg)));
-	ks_buf_free(&b);
-	ks_buf_free(&resp);
-	return rc ? rc : status;
+	if (patch_name)
+		return kube_event_bump(s->kube, d->ns, patch_name, count, msg, err, errlen);
+	return kube_event_post(s->kube, &ref, &ev, name_out, name_len, err, errlen);
 }
 
 void ks_act_event(struct ks_scaler *s, const struct ks_deploy *d, const char *type, const char *reason,

@@ -10,17 +10,9 @@
 #include <string.h>
 #include <time.h>
 #include "buf.h"
+#include "kube_event.h"
 #include "log.h"
 #include "sched.h"
-
-static void rfc3339(char *out, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 void sched_refresh_scores(struct scheduler *s, long long now, bool force)
 {
@@ -93,53 +85,23 @@ out:
 static void post_event(struct scheduler *s, const struct sched_pod *p, const char *type, const char *reason,
 		       const char *msg)
 {
-	struct ks_buf b;
-	char path[600], ts[40], err[256];
-	struct timespec now;
-	int status = 0, rc;
+	const struct kube_event_ref ref = {
+		.api_version = "v1", .kind = "Pod", .ns = p->ns, .name = p->name, .uid = p->uid,
+	};
+	const struct kube_event ev = {
+		.type = type, .reason = reason, .message = msg, .component = s->o.scheduler_name,
+		.instance = s->o.identity, .action = "Scheduling",
+	};
+	char err[256] = "";
+	int st = kube_event_post(s->kc, &ref, &ev, NULL, 0, err, sizeof(err));
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	rfc3339(ts, sizeof(ts));
-	ks_buf_init(&b, 64 << 10);
-	ks_buf_printf(&b, "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":");
-	/* name.<ns since epoch, hex>, as client-go's recorder makes them */
-	{
-		char name[SCHED_NAME_LEN + 40];
-
-		snprintf(name, sizeof(name), "%.200s.%llx", p->name,
-			 (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
-		ks_buf_json_str(&b, name);
-	}
-	ks_buf_printf(&b, ",\"namespace\":");
-	ks_buf_json_str(&b, p->ns);
-	ks_buf_printf(&b, "},\"involvedObject\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"namespace\":");
-	ks_buf_json_str(&b, p->ns);
-	ks_buf_printf(&b, ",\"name\":");
-	ks_buf_json_str(&b, p->name);
-	ks_buf_printf(&b, ",\"uid\":");
-	ks_buf_json_str(&b, p->uid);
-	ks_buf_printf(&b, "},\"reason\":");
-	ks_buf_json_str(&b, reason);
-	ks_buf_printf(&b, ",\"message\":");
-	ks_buf_json_str(&b, msg);
-	ks_buf_printf(&b, ",\"type\":\"%s\",\"action\":\"Scheduling\",\"source\":{\"component\":", type);
-	ks_buf_json_str(&b, s->o.scheduler_name);
-	ks_buf_printf(&b, "},\"reportingComponent\":");
-	ks_buf_json_str(&b, s->o.scheduler_name);
-	ks_buf_printf(&b, ",\"reportingInstance\":");
-	ks_buf_json_str(&b, s->o.identity);
-	ks_buf_printf(&b, ",\"firstTimestamp\":\"%s\",\"lastTimestamp\":\"%s\",\"count\":1}", ts, ts);
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", p->ns);
-	rc = kube_request(s->kc, "POST", path, NULL, b.data, b.len, &status, NULL, err, sizeof(err));
-	if (!rc && status != 201 && status != 200)
-		snprintf(err, sizeof(err), "HTTP %d", status);
-	if (rc || (status != 201 && status != 200)) {
+	if (st < 200 || st >= 300) {
 		s->st.event_errors++;
-		ks_warn("cannot post event", "pod=%s/%s reason=%s err=\"%s\"", p->ns, p->name, reason, err);
+		ks_warn("cannot post event", "pod=%s/%s reason=%s status=%d err=\"%s\"", p->ns, p->name, reason, st,
+			err);
 	} else {
 		s->st.events_posted++;
 	}
-	ks_buf_free(&b);
 }
 
 /* Exponential from backoff_initial_ms, capped; no jitter needed: retries
