@@ -14,6 +14,19 @@
 #include "log.h"
 #include "sched.h"
 
+/* How long a node's last answer stands: the TTL while its agent answers;
+ * after failures in a row, doubling up to 30 s (a resync or a new agent
+ * pod asks again at once). */
+static long long score_ttl(const struct scheduler *s, const struct node_ent *e)
+{
+	long long ttl = s->o.score_ttl_ms ?: 1;
+	unsigned int n = e->score_failures;
+
+	while (n-- > 0 && ttl < 30000)
+		ttl *= 2;
+	return ttl < 30000 || !e->score_failures ? ttl : 30000;
+}
+
 void sched_refresh_scores(struct scheduler *s, long long now, bool force)
 {
 	struct ks_agent_get *g = calloc((size_t)(s->nnodes ?: 1), sizeof(*g));
@@ -37,9 +50,11 @@ void sched_refresh_scores(struct scheduler *s, long long now, bool force)
 			e->score_at_ms = 0;
 			continue;
 		}
-		if (!force && e->score_at_ms && now - e->score_at_ms < s->o.score_ttl_ms &&
+		if (!force && e->score_at_ms && now - e->score_at_ms < score_ttl(s, e) &&
 		    !strcmp(e->agent.host, ep->host) && e->agent.port == ep->port)
 			continue;
+		if (strcmp(e->agent.host, ep->host) || e->agent.port != ep->port)
+			e->score_failures = 0; /* another agent pod: a fresh start */
 		e->agent = *ep;
 		g[n].host = e->agent.host;
 		g[n].port = e->agent.port;
@@ -63,8 +78,10 @@ void sched_refresh_scores(struct scheduler *s, long long now, bool force)
 				ks_warn("node skipped: no score", "node=%s agent=%s:%d err=\"%s\"", e->n.name,
 					e->agent.host, e->agent.port, err);
 			e->have_score = false;
+			e->score_failures++;
 			snprintf(e->score_err, sizeof(e->score_err), "%.127s", err);
 		} else {
+			e->score_failures = 0;
 			if (!had || sc.score != e->score.score || sc.deny != e->score.deny)
 				changed = true;
 			e->score = sc;

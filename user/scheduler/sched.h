@@ -63,6 +63,9 @@ struct node_ent {
 	struct ks_agent_score score;
 	char score_err[128];
 	long long score_at_ms;             /* 0: never asked */
+	unsigned int score_failures;       /* in a row: a failing agent is asked
+					    * less often, so it cannot slow
+					    * every cycle by the round's deadline */
 };
 
 struct agent_ent {
