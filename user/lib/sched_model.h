@@ -105,7 +105,6 @@ int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err
 bool sched_fits(const struct sched_pod *p, const struct sched_node *n, __s64 used_cpu_milli,
 		__s64 used_mem_bytes, char *why, size_t whylen);
 
-#endif
 
 /* One candidate node as the scheduler sees it for one pod. */
 struct sched_candidate {
@@ -124,3 +123,5 @@ struct sched_candidate {
  * node in `why` ("n1: insufficient cpu ...; n2: denied (score 81)"). */
 int sched_pick(const struct sched_pod *p, const struct sched_candidate *c, int n, char *why,
 	       size_t whylen);
+
+#endif
