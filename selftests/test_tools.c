@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tools/gen-webhook-certs and tools/plot, run as a user would (from the
+ * tools/gen-webhook-certs, tools/plot and ksense-workloads, run as a user would (from the
  * repository root, as every test is).  Exit codes: 0 ok, 1 failure, 2 usage.
  */
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "test_progs.h"
 #include "fixture.h"
+#include "fsutil.h"
 
 static char out[1 << 16];
 
@@ -167,4 +168,38 @@ KS_TEST(tools_plot)
 		ASSERT_STRHAS(out, "timestamp,namespace,pod,uid,score,band,decision", "help documents the CSVs");
 	}
 	sh("rm -rf %s", d);
+}
+
+KS_TEST(tools_workloads)
+{
+	const char *bin = "build/ksense-workloads";
+	char mnt[256], dir[512];
+
+	if (access(bin, X_OK)) {
+		test__skip("%s not built (make)", bin);
+		return;
+	}
+	if (test__start_subtest("usage")) {
+		ASSERT_EQ(sh("%s --help 2>&1", bin), 0, "--help exits 0");
+		ASSERT_STRHAS(out, "OFFCPU", "names the classes it makes");
+		ASSERT_EQ(sh("%s --seconds soon 2>&1", bin), 2, "bad --seconds");
+		ASSERT_EQ(sh("%s --prefix ../escape 2>&1", bin), 2, "prefix with ..");
+		ASSERT_STRHAS(out, "plain name", "says why");
+		ASSERT_EQ(sh("%s --frob 2>&1", bin), 2, "unknown argument");
+	}
+	if (test__start_subtest("runs_and_cleans_up")) {
+		if (!fx_is_root() || ks_cgroup2_mount(mnt, sizeof(mnt))) {
+			test__skip("needs root and a cgroup2 mount");
+			return;
+		}
+		snprintf(dir, sizeof(dir), "%s/ksense-tooltest-%d", mnt, getpid());
+		ASSERT_EQ(sh("%s --json --seconds 1 --go /none --prefix ksense-tooltest-%d", bin, getpid()), 0,
+			  "exit 0 after its time");
+		ASSERT_STRHAS(out, "{\"name\":\"burner\",", "burner started");
+		ASSERT_STRHAS(out, "\"expect\":\"BLOCK\"", "writer started");
+		ASSERT_STRHAS(out, "\"expect\":\"OFFCPU\"", "waiter started");
+		ASSERT_STRHAS(out, "cri-containerd-", "kubelet-style containerd scope");
+		ASSERT_STRHAS(out, "ready", "ready line");
+		ASSERT_TRUE(access(dir, F_OK) != 0, "its cgroups are gone afterwards");
+	}
 }
