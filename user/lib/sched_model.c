@@ -132,69 +132,78 @@ static __s64 requests_of(const struct ks_json *j, int containers, const char *re
 	return total;
 }
 
-int sched_parse_node(const char *json, size_t len, struct sched_node *n, char *err, size_t errlen)
+int sched_node_from_json(const struct ks_json *j, struct sched_node *n, char *err, size_t errlen)
 {
-	struct ks_json j;
 	int rc, i, k, el;
 	char q[64];
 
 	memset(n, 0, sizeof(*n));
-	rc = ks_json_parse_limits(&j, json, len, SCHED_OBJECT_MAX, KS_JSON_MAX_TOKENS, err, errlen);
-	if (rc)
-		return rc;
 	rc = -EINVAL;
-	str_at(&j, ks_json_path(&j, "metadata.name"), n->name, sizeof(n->name));
+	str_at(j, ks_json_path(j, "metadata.name"), n->name, sizeof(n->name));
 	if (!n->name[0]) {
 		snprintf(err, errlen, "node without metadata.name");
 		goto out;
 	}
-	str_at(&j, ks_json_path(&j, "metadata.resourceVersion"), n->resource_version, sizeof(n->resource_version));
-	n->nr_labels = read_map(&j, ks_json_path(&j, "metadata.labels"), n->labels, SCHED_MAX_LABELS,
+	str_at(j, ks_json_path(j, "metadata.resourceVersion"), n->resource_version, sizeof(n->resource_version));
+	n->nr_labels = read_map(j, ks_json_path(j, "metadata.labels"), n->labels, SCHED_MAX_LABELS,
 				"metadata.labels", err, errlen);
 	if (n->nr_labels < 0) {
 		rc = n->nr_labels;
 		n->nr_labels = 0;
 		goto out;
 	}
-	n->unschedulable = ks_json_is_literal(&j, ks_json_path(&j, "spec.unschedulable"), "true");
-	i = ks_json_path(&j, "spec.taints");
-	FOR_EACH_ELEM(&j, i, el, k) {
+	n->unschedulable = ks_json_is_literal(j, ks_json_path(j, "spec.unschedulable"), "true");
+	i = ks_json_path(j, "spec.taints");
+	FOR_EACH_ELEM(j, i, el, k) {
 		struct sched_taint *t;
 		char eff[32];
 
 		if (n->nr_taints == SCHED_MAX_TAINTS)
 			break;
 		t = &n->taints[n->nr_taints++];
-		str_at(&j, ks_json_member(&j, el, "key"), t->key, sizeof(t->key));
-		str_at(&j, ks_json_member(&j, el, "value"), t->value, sizeof(t->value));
-		str_at(&j, ks_json_member(&j, el, "effect"), eff, sizeof(eff));
+		str_at(j, ks_json_member(j, el, "key"), t->key, sizeof(t->key));
+		str_at(j, ks_json_member(j, el, "value"), t->value, sizeof(t->value));
+		str_at(j, ks_json_member(j, el, "effect"), eff, sizeof(eff));
 		t->effect = effect_of(eff);
 	}
-	i = ks_json_path(&j, "status.conditions");
-	FOR_EACH_ELEM(&j, i, el, k) {
+	i = ks_json_path(j, "status.conditions");
+	FOR_EACH_ELEM(j, i, el, k) {
 		char type[32], status[16];
 
-		str_at(&j, ks_json_member(&j, el, "type"), type, sizeof(type));
-		str_at(&j, ks_json_member(&j, el, "status"), status, sizeof(status));
+		str_at(j, ks_json_member(j, el, "type"), type, sizeof(type));
+		str_at(j, ks_json_member(j, el, "status"), status, sizeof(status));
 		if (!strcmp(type, "Ready"))
 			n->ready = !strcmp(status, "True");
 	}
-	str_at(&j, ks_json_path(&j, "status.allocatable.cpu"), q, sizeof(q));
+	str_at(j, ks_json_path(j, "status.allocatable.cpu"), q, sizeof(q));
 	if (sched_quantity_milli(q, &n->alloc_cpu_milli))
 		n->alloc_cpu_milli = 0;
-	str_at(&j, ks_json_path(&j, "status.allocatable.memory"), q, sizeof(q));
+	str_at(j, ks_json_path(j, "status.allocatable.memory"), q, sizeof(q));
 	if (sched_quantity_units(q, &n->alloc_mem_bytes))
 		n->alloc_mem_bytes = 0;
-	i = ks_json_path(&j, "status.addresses");
-	FOR_EACH_ELEM(&j, i, el, k) {
+	i = ks_json_path(j, "status.addresses");
+	FOR_EACH_ELEM(j, i, el, k) {
 		char type[32];
 
-		str_at(&j, ks_json_member(&j, el, "type"), type, sizeof(type));
+		str_at(j, ks_json_member(j, el, "type"), type, sizeof(type));
 		if (!strcmp(type, "InternalIP"))
-			str_at(&j, ks_json_member(&j, el, "address"), n->internal_ip, sizeof(n->internal_ip));
+			str_at(j, ks_json_member(j, el, "address"), n->internal_ip, sizeof(n->internal_ip));
 	}
 	rc = 0;
 out:
+	return rc;
+}
+
+int sched_parse_node(const char *json, size_t len, struct sched_node *n, char *err, size_t errlen)
+{
+	struct ks_json j;
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	rc = ks_json_parse_limits(&j, json, len, SCHED_OBJECT_MAX, KS_JSON_MAX_TOKENS, err, errlen);
+	if (rc)
+		return rc;
+	rc = sched_node_from_json(&j, n, err, errlen);
 	ks_json_free(&j);
 	return rc;
 }
@@ -261,67 +270,76 @@ static int parse_affinity(const struct ks_json *j, struct sched_pod *p, char *er
 	return 0;
 }
 
-int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err, size_t errlen)
+int sched_pod_from_json(const struct ks_json *j, struct sched_pod *p, char *err, size_t errlen)
 {
-	struct ks_json j;
 	int rc, i, k, el;
 	__s64 init_cpu, init_mem;
 
 	memset(p, 0, sizeof(*p));
-	rc = ks_json_parse_limits(&j, json, len, SCHED_OBJECT_MAX, KS_JSON_MAX_TOKENS, err, errlen);
-	if (rc)
-		return rc;
 	rc = -EINVAL;
-	str_at(&j, ks_json_path(&j, "metadata.name"), p->name, sizeof(p->name));
-	str_at(&j, ks_json_path(&j, "metadata.namespace"), p->ns, sizeof(p->ns));
+	str_at(j, ks_json_path(j, "metadata.name"), p->name, sizeof(p->name));
+	str_at(j, ks_json_path(j, "metadata.namespace"), p->ns, sizeof(p->ns));
 	if (!p->name[0] || !p->ns[0]) {
 		snprintf(err, errlen, "pod without metadata.name or metadata.namespace");
 		goto out;
 	}
-	str_at(&j, ks_json_path(&j, "metadata.uid"), p->uid, sizeof(p->uid));
-	str_at(&j, ks_json_path(&j, "metadata.resourceVersion"), p->resource_version, sizeof(p->resource_version));
-	p->terminating = ks_json_path(&j, "metadata.deletionTimestamp") >= 0 &&
-			 !ks_json_is_literal(&j, ks_json_path(&j, "metadata.deletionTimestamp"), "null");
-	str_at(&j, ks_json_path(&j, "spec.nodeName"), p->node_name, sizeof(p->node_name));
-	str_at(&j, ks_json_path(&j, "spec.schedulerName"), p->scheduler_name, sizeof(p->scheduler_name));
-	str_at(&j, ks_json_path(&j, "status.phase"), p->phase, sizeof(p->phase));
-	p->nr_node_selector = read_map(&j, ks_json_path(&j, "spec.nodeSelector"), p->node_selector,
+	str_at(j, ks_json_path(j, "metadata.uid"), p->uid, sizeof(p->uid));
+	str_at(j, ks_json_path(j, "metadata.resourceVersion"), p->resource_version, sizeof(p->resource_version));
+	p->terminating = ks_json_path(j, "metadata.deletionTimestamp") >= 0 &&
+			 !ks_json_is_literal(j, ks_json_path(j, "metadata.deletionTimestamp"), "null");
+	str_at(j, ks_json_path(j, "spec.nodeName"), p->node_name, sizeof(p->node_name));
+	str_at(j, ks_json_path(j, "spec.schedulerName"), p->scheduler_name, sizeof(p->scheduler_name));
+	str_at(j, ks_json_path(j, "status.phase"), p->phase, sizeof(p->phase));
+	p->nr_node_selector = read_map(j, ks_json_path(j, "spec.nodeSelector"), p->node_selector,
 				       SCHED_MAX_SELECTOR, "spec.nodeSelector", err, errlen);
 	if (p->nr_node_selector < 0) {
 		rc = p->nr_node_selector;
 		p->nr_node_selector = 0;
 		goto out;
 	}
-	i = ks_json_path(&j, "spec.tolerations");
-	FOR_EACH_ELEM(&j, i, el, k) {
+	i = ks_json_path(j, "spec.tolerations");
+	FOR_EACH_ELEM(j, i, el, k) {
 		struct sched_toleration *t;
 		char op[16], eff[32];
 
 		if (p->nr_tolerations == SCHED_MAX_TOLS)
 			break;
 		t = &p->tolerations[p->nr_tolerations++];
-		str_at(&j, ks_json_member(&j, el, "key"), t->key, sizeof(t->key));
-		str_at(&j, ks_json_member(&j, el, "value"), t->value, sizeof(t->value));
-		str_at(&j, ks_json_member(&j, el, "operator"), op, sizeof(op));
-		str_at(&j, ks_json_member(&j, el, "effect"), eff, sizeof(eff));
+		str_at(j, ks_json_member(j, el, "key"), t->key, sizeof(t->key));
+		str_at(j, ks_json_member(j, el, "value"), t->value, sizeof(t->value));
+		str_at(j, ks_json_member(j, el, "operator"), op, sizeof(op));
+		str_at(j, ks_json_member(j, el, "effect"), eff, sizeof(eff));
 		t->exists = !strcmp(op, "Exists");
 		t->effect = effect_of(eff);
 	}
-	rc = parse_affinity(&j, p, err, errlen);
+	rc = parse_affinity(j, p, err, errlen);
 	if (rc)
 		goto out;
 	/* effective request: the larger of the summed containers and the
 	 * largest init container, as the kube-scheduler computes it */
-	p->req_cpu_milli = requests_of(&j, ks_json_path(&j, "spec.containers"), "cpu", false);
-	p->req_mem_bytes = requests_of(&j, ks_json_path(&j, "spec.containers"), "memory", false);
-	init_cpu = requests_of(&j, ks_json_path(&j, "spec.initContainers"), "cpu", true);
-	init_mem = requests_of(&j, ks_json_path(&j, "spec.initContainers"), "memory", true);
+	p->req_cpu_milli = requests_of(j, ks_json_path(j, "spec.containers"), "cpu", false);
+	p->req_mem_bytes = requests_of(j, ks_json_path(j, "spec.containers"), "memory", false);
+	init_cpu = requests_of(j, ks_json_path(j, "spec.initContainers"), "cpu", true);
+	init_mem = requests_of(j, ks_json_path(j, "spec.initContainers"), "memory", true);
 	if (init_cpu > p->req_cpu_milli)
 		p->req_cpu_milli = init_cpu;
 	if (init_mem > p->req_mem_bytes)
 		p->req_mem_bytes = init_mem;
 	rc = 0;
 out:
+	return rc;
+}
+
+int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err, size_t errlen)
+{
+	struct ks_json j;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = ks_json_parse_limits(&j, json, len, SCHED_OBJECT_MAX, KS_JSON_MAX_TOKENS, err, errlen);
+	if (rc)
+		return rc;
+	rc = sched_pod_from_json(&j, p, err, errlen);
 	ks_json_free(&j);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "json.h"
 
 #define SCHED_NAME_LEN     254
 #define SCHED_MAX_LABELS   64
@@ -98,6 +99,10 @@ int sched_quantity_units(const char *s, __s64 *out);
 /* 0, or negative errno with the field named in err. */
 int sched_parse_node(const char *json, size_t len, struct sched_node *n, char *err, size_t errlen);
 int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err, size_t errlen);
+/* The same from JSON already parsed, the object at token 0 (a watch event
+ * or a list item as the kube client hands them over). */
+int sched_node_from_json(const struct ks_json *j, struct sched_node *n, char *err, size_t errlen);
+int sched_pod_from_json(const struct ks_json *j, struct sched_pod *p, char *err, size_t errlen);
 
 /* Why pod cannot go to node ("node is not Ready", "taint x=y:NoSchedule not
  * tolerated", "insufficient cpu: requests 500m, free 200m", ...) into why,

@@ -181,11 +181,13 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 	long long now = informer_now_ms();
 	bool ours;
 
+	(void)json; /* j is json parsed, by the informer */
+	(void)len;
 	if (!sp) {
 		ks_err("out of memory", "what=pod%s", "");
 		return;
 	}
-	if (sched_parse_pod(json, len, sp, err, sizeof(err))) {
+	if (sched_pod_from_json(j, sp, err, sizeof(err))) {
 		ks_warn("pod skipped: cannot parse", "event=%s err=\"%s\"", type, err);
 		goto out;
 	}
@@ -299,12 +301,13 @@ static void node_apply(void *arg, const char *type, const char *json, size_t len
 	struct node_ent *n;
 	char err[256];
 
-	(void)j;
+	(void)json; /* j is json parsed, by the informer */
+	(void)len;
 	if (!sn) {
 		ks_err("out of memory", "what=node%s", "");
 		return;
 	}
-	if (sched_parse_node(json, len, sn, err, sizeof(err))) {
+	if (sched_node_from_json(j, sn, err, sizeof(err))) {
 		ks_warn("node skipped: cannot parse", "event=%s err=\"%s\"", type, err);
 		goto out;
 	}
