@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "fakeapi.h"
+#include "json.h"
 
 const char *fakeapi_missing(void)
 {
@@ -278,4 +279,23 @@ int fake_node_json(char *out, size_t len, const char *node, int cpu_milli, const
 			      "\"status\":{\"phase\":\"Running\",\"podIP\":\"127.0.0.1\"}}",
 			      node, a->port, node);
 	return n < (int)len ? 0 : -ENOSPC;
+}
+
+int fx_deploy_replicas(struct kube_client *k, const char *ns, const char *name)
+{
+	char path[512], err[256];
+	struct ks_json j;
+	struct ks_buf b;
+	int r = -1, status = 0, i;
+
+	ks_buf_init(&b, 1 << 20);
+	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments/%s", ns, name);
+	if (!kube_request(k, "GET", path, NULL, NULL, 0, &status, &b, err, sizeof(err)) && status == 200 &&
+	    !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+		i = ks_json_path(&j, "spec.replicas");
+		r = ks_json_is_number(&j, i) ? atoi(j.src + j.tok[i].start) : -1;
+		ks_json_free(&j);
+	}
+	ks_buf_free(&b);
+	return r;
 }

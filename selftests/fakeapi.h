@@ -31,6 +31,8 @@ void fakeapi_stop(struct fakeapi *f);
 int fakeapi_call(struct fakeapi *f, const char *method, const char *path, const char *body, struct ks_buf *out);
 /* POST /fake/objects {"objects": [objs_json...], "defaults": true}; 0 or -1. */
 int fakeapi_seed(struct fakeapi *f, const char *objects_json);
+/* spec.replicas of Deployment ns/name read through k, or -1. */
+int fx_deploy_replicas(struct kube_client *k, const char *ns, const char *name);
 /* A path in f->dir. */
 const char *fakeapi_path(struct fakeapi *f, const char *name);
 

@@ -93,24 +93,6 @@ static int seed_app(struct fakeapi *f, const struct wl_pod *p, int i, const char
 	return fakeapi_seed(f, body);
 }
 
-static int replicas_of(struct fakeapi *f, const char *name)
-{
-	char path[256], err[256];
-	struct ks_json j;
-	struct ks_buf b;
-	int r = -1, i;
-
-	ks_buf_init(&b, 1 << 20);
-	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/default/deployments/%s", name);
-	if (fakeapi_call(f, "GET", path, NULL, &b) == 200 && !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
-		i = ks_json_path(&j, "spec.replicas");
-		r = ks_json_is_number(&j, i) ? atoi(j.src + j.tok[i].start) : -1;
-		ks_json_free(&j);
-	}
-	ks_buf_free(&b);
-	return r;
-}
-
 static bool has_event(struct fakeapi *f, const char *object, const char *reason)
 {
 	char needle[256];
@@ -218,7 +200,7 @@ KS_TEST(e2e_kernel_to_scale)
 		sc = fx_spawn(sc_log, argv, NULL);
 	}
 	for (i = 0; i < 450 && t_scaled < 0; i++) {
-		if (replicas_of(&f, "burner") >= 2)
+		if (fx_deploy_replicas(f.kc, "default", "burner") >= 2)
 			t_scaled = mono_ms();
 		else
 			usleep(100 * 1000);
@@ -226,11 +208,11 @@ KS_TEST(e2e_kernel_to_scale)
 	if (ASSERT_GE(t_scaled, 0, "the burner's Deployment scaled up"))
 		printf("    burner start -> scale PATCH: %.1f s (%d ms windows, class hysteresis 3; 1 s polls, 2 to scale)\n",
 		       (t_scaled - t0) / 1000.0, FIXTURE_WINDOW_MS);
-	ASSERT_EQ(replicas_of(&f, "burner"), 2, "one step (cooldown holds the next)");
+	ASSERT_EQ(fx_deploy_replicas(f.kc, "default", "burner"), 2, "one step (cooldown holds the next)");
 	for (i = 0; i < 100 && !has_event(&f, "writer", "ScaleUpRefused"); i++)
 		usleep(100 * 1000);
 	ASSERT_TRUE(has_event(&f, "writer", "ScaleUpRefused"), "the writer's Deployment got ScaleUpRefused");
-	ASSERT_EQ(replicas_of(&f, "writer"), 1, "the writer was not scaled");
+	ASSERT_EQ(fx_deploy_replicas(f.kc, "default", "writer"), 1, "the writer was not scaled");
 	/* /pods as a person would read it: names from the API, classes, hot function */
 	if (fx_sh(out, sizeof(out), "curl -s http://127.0.0.1:%d/pods", agent_port) == 0) {
 		ASSERT_STRHAS(out, "\"name\":\"burner-5d8f-x1\"", "burner's pod named from the API");

@@ -113,20 +113,7 @@ static int api(const char *method, const char *path, const char *body, struct ks
 
 static int replicas_of(const char *name)
 {
-	char path[256], err[256];
-	struct ks_json j;
-	struct ks_buf b;
-	int r = -1, i;
-
-	ks_buf_init(&b, 1 << 20);
-	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/default/deployments/%s", name);
-	if (api("GET", path, NULL, &b) == 200 && !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
-		i = ks_json_path(&j, "spec.replicas");
-		r = ks_json_is_number(&j, i) ? atoi(j.src + j.tok[i].start) : 0;
-		ks_json_free(&j);
-	}
-	ks_buf_free(&b);
-	return r;
+	return fx_deploy_replicas(kc, "default", name);
 }
 
 struct ev_count {
