@@ -93,6 +93,14 @@ static void do_list(struct informer *in, long long now)
 	ks_debug("listed", "resource=%s rv=%s", in->what, in->rv);
 }
 
+/* 410: the resourceVersion is older than the server's history */
+static void expired(struct informer *in)
+{
+	in->relists_410++;
+	in->need_list = true;
+	ks_info("watch expired (410), listing again", "resource=%s rv=%s", in->what, in->rv);
+}
+
 static void open_watch(struct informer *in, long long now)
 {
 	char err[512];
@@ -100,9 +108,7 @@ static void open_watch(struct informer *in, long long now)
 
 	rc = kube_watch_open(in->kc, in->path, in->rv, true, in->timeout_s, &in->w, err, sizeof(err));
 	if (rc == KUBE_WATCH_GONE) {
-		in->relists_410++;
-		in->need_list = true;
-		ks_info("watch expired (410), listing again", "resource=%s rv=%s", in->what, in->rv);
+		expired(in);
 		return;
 	}
 	if (rc) {
@@ -140,9 +146,7 @@ long long informer_step(struct informer *in, long long now)
 	kube_watch_close(in->w);
 	in->w = NULL;
 	if (rc == KUBE_WATCH_GONE) {
-		in->relists_410++;
-		in->need_list = true;
-		ks_info("watch expired (410), listing again", "resource=%s rv=%s", in->what, in->rv);
+		expired(in);
 		return now;
 	}
 	if (rc == KUBE_WATCH_CLOSED) {
