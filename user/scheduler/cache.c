@@ -231,7 +231,6 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 		if (!p->pending) {
 			p->due_ms = now;
 			p->pending_since_ms = p->pending_since_ms ?: now;
-			s->queue_dirty = true;
 		}
 		free(p->pending);
 		p->pending = sp;
@@ -375,10 +374,8 @@ void sched_requeue_all(struct scheduler *s, const char *why)
 				p->due_ms = now;
 				moved++;
 			}
-	if (moved) {
-		s->queue_dirty = true;
+	if (moved)
 		ks_debug("unschedulable pods retried now", "pods=%u why=\"%s\"", moved, why);
-	}
 }
 
 long long sched_next_due(const struct scheduler *s)

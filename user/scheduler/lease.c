@@ -91,7 +91,6 @@ static void set_leader(struct scheduler *s, bool leader, const char *why)
 			s->o.lease_name);
 		/* whatever waited while we were not leading is due now */
 		sched_requeue_all(s, "became leader");
-		s->queue_dirty = true;
 	} else {
 		ks_warn("stopped leading", "identity=%s why=\"%s\"", s->o.identity, why);
 	}

@@ -96,7 +96,6 @@ struct scheduler {
 	/* cycles */
 	long long next_cycle_ms;           /* seed pacing: no cycle before this */
 	long long next_resync_ms;
-	bool queue_dirty;
 	struct sched_stats st;
 	const char *latency_log;           /* --latency-log FILE: one line per binding */
 };
