@@ -376,8 +376,8 @@ int ks_agent_from_pod(const struct ks_json *j, int root, int default_port, struc
 		}
 		ep->port = (int)v;
 	}
-	if (ks_json_path_at(j, root, "metadata.deletionTimestamp") >= 0 &&
-	    !ks_json_is_null(j, ks_json_path_at(j, root, "metadata.deletionTimestamp"))) {
+	i = ks_json_path_at(j, root, "metadata.deletionTimestamp");
+	if (i >= 0 && !ks_json_is_null(j, i)) {
 		snprintf(err, errlen, "pod %s is terminating", ep->pod);
 		return -ENOENT;
 	}
