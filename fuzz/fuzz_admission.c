@@ -36,8 +36,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    strcmp(r.kind, "AdmissionReview"))
 		abort();
 	warn[0] = r.namespace_;
+	/* a key the API server would drop is refused, never sent */
 	audit[0] = r.generate_name;
 	audit[1] = r.name;
+	if (!ks_admission_audit_key_valid(r.generate_name)) {
+		if (ks_admission_format_response(buf, sizeof(buf), r.uid, true, 0, NULL, warn, 1, audit, 1) != -EINVAL)
+			abort();
+		audit[0] = "name";
+	}
 	n = ks_admission_format_response(buf, sizeof(buf), r.uid, true, 0, NULL, warn, 1, audit, 1);
 	if (n <= 0 || (size_t)n != strlen(buf))
 		abort();
@@ -49,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ks_json_string(&j, w, back, sizeof(back)) || strcmp(back, r.namespace_))
 		abort();
 	a = ks_json_path(&j, "response.auditAnnotations");
-	if (ks_json_string(&j, a + 1, back, sizeof(back)) || strcmp(back, r.generate_name) ||
+	if (ks_json_string(&j, a + 1, back, sizeof(back)) || strcmp(back, audit[0]) ||
 	    ks_json_string(&j, a + 2, back, sizeof(back)) || strcmp(back, r.name))
 		abort();
 	if (!ks_json_is_literal(&j, ks_json_path(&j, "response.allowed"), "true"))

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "pieces.h"
 #include "http.h"
 
@@ -86,7 +87,12 @@ static uint64_t run(const uint8_t *data, size_t size, bool split, uint64_t seed)
 			CHECK(used <= piece - pos);
 			CHECK(p.body_cap_bytes <= KS_HTTP_MAX_BODY_BYTES);
 			if (rc == KS_HTTP_NEED_MORE) {
+				const struct ks_http_request *head = ks_http_receiving_body(&p);
+
 				CHECK(used == piece - pos);
+				/* a head in the body state has its framing decided */
+				CHECK(!head || head->chunked || head->content_length > 0);
+				CHECK(ks_http_parser_held_bytes(&p) <= KS_HTTP_MAX_BODY_BYTES);
 				(void)ks_http_need_continue(&p);
 				pos += used;
 				break;
@@ -107,6 +113,13 @@ static uint64_t run(const uint8_t *data, size_t size, bool split, uint64_t seed)
 				h = fuzz_fnv1a(h, &req.keep_alive, sizeof(req.keep_alive));
 				h = fuzz_fnv1a(h, &req.expect_continue, sizeof(req.expect_continue));
 				h = fuzz_fnv1a(h, &req.chunked, sizeof(req.chunked));
+				/* the media-type reader on whatever Content-Type came */
+				{
+					bool json = ks_http_media_type_is(req.content_type, "application/json");
+
+					CHECK(!json || !strncasecmp(req.content_type, "application/json", 16));
+					h = fuzz_fnv1a(h, &json, sizeof(json));
+				}
 				h = fuzz_fnv1a(h, req.body, req.body_len);
 				respond(200, req.content_type[0] ? req.content_type : NULL, req.body,
 					req.body_len, req.keep_alive);

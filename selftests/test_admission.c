@@ -694,7 +694,7 @@ KS_TEST(admission_parse)
 KS_TEST(admission_response)
 {
 	const char *warn[] = { "node \"n1\" is\nunder pressure", "second \\ warning\t\x01" };
-	const char *audit[] = { "ksense.io/score", "72", "ksense.io/why", "quote\" back\\slash\r\nnext" };
+	const char *audit[] = { "score", "72", "why", "quote\" back\\slash\r\nnext" };
 	struct ks_admission_request r;
 	struct ks_json j;
 	char err[256], out[256], buf[1024];
@@ -723,9 +723,9 @@ KS_TEST(admission_response)
 			}
 			i = ks_json_path(&j, "response.auditAnnotations");
 			ASSERT_EQ(j.tok[i].size, 2, "two annotations");
-			ASSERT_OK(ks_json_string(&j, ks_json_member(&j, i, "ksense.io/score"), out, sizeof(out)), "score");
+			ASSERT_OK(ks_json_string(&j, ks_json_member(&j, i, "score"), out, sizeof(out)), "score");
 			ASSERT_OK(strcmp(out, "72"), "score round trip");
-			ASSERT_OK(ks_json_string(&j, ks_json_member(&j, i, "ksense.io/why"), out, sizeof(out)), "why");
+			ASSERT_OK(ks_json_string(&j, ks_json_member(&j, i, "why"), out, sizeof(out)), "why");
 			ASSERT_OK(strcmp(out, audit[3]), "quotes and newlines round trip");
 			ks_json_free(&j);
 		}
@@ -778,6 +778,30 @@ KS_TEST(admission_response)
 				ASSERT_OK(strcmp(out, r.uid), "uid round trip");
 				ks_json_free(&j);
 			}
+		}
+	}
+	if (test__start_subtest("audit_keys")) {
+		static const char *const good[] = { "score", "decision", "a", "a-b_c.d", "0x9",
+			"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk" /* 63 */ };
+		static const char *const bad[] = { "", "ksense.io/score", "-a", "a-", "_a", "a.", "a b", "a/b",
+			"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl" /* 64 */, "\xc3\xa9" };
+		const char *kv[2] = { NULL, "1" };
+		size_t i;
+
+		/* what the API server keeps once it prefixes "<webhook>/" */
+		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			kv[0] = good[i];
+			if (!ASSERT_TRUE(ks_admission_audit_key_valid(good[i]), "valid key"))
+				printf("    key '%s'\n", good[i]);
+			ASSERT_GT(ks_admission_format_response(buf, sizeof(buf), "u", true, 0, NULL, NULL, 0, kv, 1), 0,
+				  "formatted");
+		}
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			kv[0] = bad[i];
+			if (!ASSERT_FALSE(ks_admission_audit_key_valid(bad[i]), "invalid key"))
+				printf("    key '%s'\n", bad[i]);
+			ASSERT_EQ(ks_admission_format_response(buf, sizeof(buf), "u", true, 0, NULL, NULL, 0, kv, 1),
+				  -EINVAL, "refused, never sent to be dropped");
 		}
 	}
 }

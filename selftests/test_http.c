@@ -320,6 +320,22 @@ KS_TEST(http_headers)
 		free(over);
 		free(host_over);
 	}
+	if (test__start_subtest("media_type")) {
+		static const char *const yes[] = { "application/json", "APPLICATION/JSON", "Application/Json",
+			"application/json;charset=utf-8", "application/json; charset=UTF-8", "application/json ; a=b ;c=\"d;e\"",
+			"application/json;", "application/json; ;", "application/json;x=\"a\\\"b\"" };
+		static const char *const no[] = { "", "application/jsonfoo", "application/jso", "text/json",
+			"application/json x", "application/json;=b", "application/json;a", "application/json;a=",
+			"application/json;a=\"b", "application/json;a=b c", "application/json/x" };
+		size_t i;
+
+		for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+			if (!ASSERT_TRUE(ks_http_media_type_is(yes[i], "application/json"), "is application/json"))
+				printf("    '%s'\n", yes[i]);
+		for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+			if (!ASSERT_FALSE(ks_http_media_type_is(no[i], "application/json"), "is not application/json"))
+				printf("    '%s'\n", no[i]);
+	}
 	if (test__start_subtest("unrecognised_long_value")) {
 		char *v = repeat('v', 4000);
 		char *s = fmt("GET / HTTP/1.1\r\nHost: a\r\nCookie: %s\r\n\r\n", v);

@@ -49,6 +49,11 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
 	ASSERT_STRHAS(out, "deployments/scale", "scale RBAC");
 	ASSERT_STRHAS(out, "coordination.k8s.io", "lease RBAC");
+	/* probes the event loop answers itself, never a bare TCP accept */
+	ASSERT_STRHAS(out, "path: /livez", "liveness probe of /livez");
+	ASSERT_STRHAS(out, "path: /healthz", "readiness probe of /healthz");
+	ASSERT_EQ(count(out, "tcpSocket"), 0, "no tcpSocket probe");
+	ASSERT_STRHAS(out, "resource: limits.memory", "the webhook learns its memory limit");
 	ASSERT_EQ(count(out, "kind: ServiceAccount\nmetadata"), 3, "one service account per component");
 	ASSERT_EQ(count(out, "kind: Deployment\nmetadata"), 2, "scheduler and scaler");
 	if (ASSERT_EQ(run("cat k8s/test-pods.yaml"), 0, "test pods")) {

@@ -158,8 +158,9 @@ static int get_pods(int port, const char *method)
 	char *tail;
 	int rc;
 
-	rc = fx_sh(out, sizeof(out), "curl -s --max-time 10 -X %s -w '\\nHTTP=%%{http_code}' http://127.0.0.1:%d/pods",
-		   method, port);
+	/* curl -X HEAD would wait for a body; --head knows there is none */
+	rc = fx_sh(out, sizeof(out), "curl -s --max-time 10 %s%s -w '\\nHTTP=%%{http_code}' http://127.0.0.1:%d/pods",
+		   strcmp(method, "HEAD") ? "-X " : "--head", strcmp(method, "HEAD") ? method : "", port);
 	tail = strstr(out, "\nHTTP=");
 	if (rc || !tail)
 		return -1;

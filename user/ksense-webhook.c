@@ -51,11 +51,32 @@ static void usage(FILE *out)
 		"                      (default kube-system,ksense-system)\n"
 		"  --request-timeout-ms MS  time a client has to send a whole request (10000)\n"
 		"  --idle-timeout-ms MS     keep-alive connections idle longer are closed (60000)\n"
+		"  --first-byte-timeout-ms MS  a new connection (after its TLS handshake)\n"
+		"                      that sends nothing this long is closed (5000)\n"
+		"  --write-timeout-ms MS    a client that takes none of its pending\n"
+		"                      responses this long is closed (10000)\n"
+		"  --memory-limit SIZE the container's memory limit, env\n"
+		"                      KSENSE_WEBHOOK_MEMORY_LIMIT (bytes, or with Ki/Mi/Gi;\n"
+		"                      default 64Mi): 3/8 of it is the budget for buffered\n"
+		"                      requests and responses (past it: 503 + Retry-After),\n"
+		"                      1/4 pays for TLS sessions (40 KiB each: the TLS cap)\n"
+		"  --max-conns-tls N   TLS connection cap (default from --memory-limit)\n"
+		"  --max-conns-agent N agent-port connection cap (default 1024); both caps\n"
+		"                      are lowered to fit RLIMIT_NOFILE; a full listener\n"
+		"                      closes its longest-idle connection for a newcomer\n"
+		"  --max-loop-lag-ms MS  /healthz and /livez answer 503 when the event loop\n"
+		"                      ran this late in the last 10 s (default 2000)\n"
 		"  --test-score-file FILE  TEST ONLY: /score answers '<0..100> <allow|deny>'\n"
 		"                      read from FILE on each request instead of the pins\n"
 		"                      (env KSENSE_TEST_SCORE_FILE; scheduler tests and bench)\n"
 		"  -v, --verbose       debug logs\n"
 		"  -h, --help          this text\n"
+		"\n"
+		"Endpoints: GET/HEAD /healthz (pins, window age, loop lag), /livez (loop\n"
+		"lag only: the liveness probe), /score, /metrics, /pods on both ports;\n"
+		"POST /validate on the HTTPS port only (the agent port is read-only).\n"
+		"/validate and /pods run on a worker thread, so a heavy or hostile request\n"
+		"never holds the others.\n"
 		"\n"
 		"GET /pods: each pod with a recently active cgroup on this node, its class\n"
 		"(CPU, BLOCK, OFFCPU, IDLE), on-CPU, off-CPU and block I/O rates, top sampled\n"
@@ -121,6 +142,54 @@ static int parse_pods_exclude(struct ks_app *a, const char *list)
 	return parse_ns_list(a->pods_exclude, &a->nr_pods_exclude, "--pods-exclude-namespaces", list);
 }
 
+/* "67108864", "64Mi", "512Ki", "1Gi" (also K/M/G as powers of 1000, as
+ * Kubernetes quantities write them). */
+static int parse_size(const char *what, const char *s, size_t *out)
+{
+	static const struct { const char *sfx; unsigned long long mul; } units[] = {
+		{ "", 1 }, { "Ki", 1ull << 10 }, { "Mi", 1ull << 20 }, { "Gi", 1ull << 30 },
+		{ "K", 1000 }, { "k", 1000 }, { "M", 1000000 }, { "G", 1000000000 },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!*s || *s == '-' || errno || end == s)
+		goto bad;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].sfx)) {
+			if (v > (1ull << 40) / units[i].mul)
+				goto bad;
+			v *= units[i].mul;
+			if (v < (8u << 20))
+				goto bad;
+			*out = (size_t)v;
+			return 0;
+		}
+bad:
+	fprintf(stderr, "ksense-webhook: %s='%s' is not a memory size of at least 8Mi "
+		"(bytes, or a number with Ki, Mi, Gi)\n", what, s);
+	return -EINVAL;
+}
+
+/* A positive count up to max. */
+static int parse_count(const char *what, const char *s, int min, int max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max) {
+		fprintf(stderr, "ksense-webhook: %s='%s' is not a number %d..%d\n", what, s, min, max);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 static const char *env_or(const char *name, const char *def)
 {
 	const char *v = getenv(name);
@@ -132,15 +201,22 @@ int main(int argc, char **argv)
 {
 	static struct ks_app app;
 	struct ks_server_hooks hooks = {
-		.app = &app, .handle = ks_app_handle, .tick = ks_app_tick, .observe = ks_app_observe,
+		.app = &app, .handle = ks_app_handle, .offload = ks_app_offload, .tick = ks_app_tick,
+		.observe = ks_app_observe,
 	};
 	struct ks_server_opts o;
 	const char *kubeconfig = NULL;
+	size_t memory_limit = 64u << 20;
+	int max_tls = -1, max_agent = -1;
 	char err[1024];
 	bool verbose = false;
 	int i, rc;
 
 	ks_server_opts_defaults(&o);
+	app.max_loop_lag_ms = 2000;
+	if (getenv("KSENSE_WEBHOOK_MEMORY_LIMIT") && *getenv("KSENSE_WEBHOOK_MEMORY_LIMIT") &&
+	    parse_size("KSENSE_WEBHOOK_MEMORY_LIMIT", getenv("KSENSE_WEBHOOK_MEMORY_LIMIT"), &memory_limit))
+		return 2;
 	o.cert_path = env_or("KSENSE_TLS_CERT", "/etc/ksense/tls/tls.crt");
 	o.key_path = env_or("KSENSE_TLS_KEY", "/etc/ksense/tls/tls.key");
 	snprintf(app.data_dir, sizeof(app.data_dir), "%s", env_or("KSENSE_DATA_DIR", "/tmp/ksense"));
@@ -222,17 +298,35 @@ int main(int argc, char **argv)
 			if (parse_pods_exclude(&app, v))
 				return 2;
 			i += skip;
-		} else if (!strcmp(a, "--request-timeout-ms") || !strcmp(a, "--idle-timeout-ms")) {
+		} else if (!strcmp(a, "--request-timeout-ms") || !strcmp(a, "--idle-timeout-ms") ||
+			   !strcmp(a, "--first-byte-timeout-ms") || !strcmp(a, "--write-timeout-ms")) {
 			int ms;
 
-			if (parse_port(a, v, &ms) || ms < 100) {
-				fprintf(stderr, "ksense-webhook: %s takes 100..65535 ms\n", a);
+			if (parse_count(a, v, 100, 3600000, &ms))
 				return 2;
-			}
 			if (a[2] == 'r')
 				o.request_timeout_ms = o.handshake_timeout_ms = ms;
-			else
+			else if (a[2] == 'i')
 				o.idle_timeout_ms = ms;
+			else if (a[2] == 'f')
+				o.first_byte_timeout_ms = ms;
+			else
+				o.write_timeout_ms = ms;
+			i += skip;
+		} else if (!strcmp(a, "--memory-limit")) {
+			if (parse_size(a, v, &memory_limit))
+				return 2;
+			i += skip;
+		} else if (!strcmp(a, "--max-conns-tls") || !strcmp(a, "--max-conns-agent")) {
+			if (parse_count(a, v, 1, 1000000, a[12] == 't' ? &max_tls : &max_agent))
+				return 2;
+			i += skip;
+		} else if (!strcmp(a, "--max-loop-lag-ms")) {
+			int ms;
+
+			if (parse_count(a, v, 100, 3600000, &ms))
+				return 2;
+			app.max_loop_lag_ms = (unsigned int)ms;
 			i += skip;
 		} else if (!strcmp(a, "--test-score-file")) {
 			snprintf(app.test_score_file, sizeof(app.test_score_file), "%s", v); i += skip;
@@ -243,6 +337,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	ks_server_opts_for_memory(&o, memory_limit);
+	/* caps the operator chose are kept as given (with a warning when the
+	 * fds cannot cover them); derived ones are fitted */
+	if (max_tls > 0)
+		o.max_conns_tls = max_tls;
+	if (max_agent > 0)
+		o.max_conns_agent = max_agent;
+	o.caps_fit_nofile = max_tls <= 0 && max_agent <= 0;
 	if (app.test_score_file[0])
 		ks_warn("TEST MODE: /score is read from a file, not from the kernel", "file=%s",
 			app.test_score_file);

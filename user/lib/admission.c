@@ -4,6 +4,7 @@
  * webhook needs, checked for presence, type and size with a message that
  * names the field, and the response document.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -263,6 +264,18 @@ static size_t format(char *buf, size_t cap, const char *uid, bool allowed, int s
 	return o.n;
 }
 
+bool ks_admission_audit_key_valid(const char *key)
+{
+	size_t n = strlen(key), i;
+
+	if (!n || n > 63 || !isalnum((unsigned char)key[0]) || !isalnum((unsigned char)key[n - 1]))
+		return false;
+	for (i = 1; i + 1 < n; i++)
+		if (!isalnum((unsigned char)key[i]) && !strchr("-_.", key[i]))
+			return false;
+	return true;
+}
+
 static bool args_ok(const char *uid, const char *const *warnings, size_t n_warnings,
 		    const char *const *audit_kv, size_t n_audit_pairs)
 {
@@ -275,7 +288,7 @@ static bool args_ok(const char *uid, const char *const *warnings, size_t n_warni
 		if (!warnings[k])
 			return false;
 	for (k = 0; k < 2 * n_audit_pairs; k++)
-		if (!audit_kv[k])
+		if (!audit_kv[k] || (k % 2 == 0 && !ks_admission_audit_key_valid(audit_kv[k])))
 			return false;
 	return true;
 }

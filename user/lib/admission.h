@@ -37,13 +37,23 @@ int ks_admission_parse(const char *body, size_t len, struct ks_admission_request
 		       size_t errlen);
 
 /*
+ * An auditAnnotations key the API server keeps: it prefixes each key with
+ * the webhook's name and a '/' ("pods.ksense.io/score") and drops any
+ * whose result is not a qualified name, so the key itself must be a name
+ * part without a prefix: 1..63 of [A-Za-z0-9-_.], alphanumeric at both
+ * ends.
+ */
+bool ks_admission_audit_key_valid(const char *key);
+
+/*
  * The AdmissionReview response:
  * {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":
  *  {"uid":..,"allowed":true|false[,"status":{"code":..,"message":..}]
  *   [,"warnings":[..]][,"auditAnnotations":{k:v,..}]}}
  * status only when status_code != 0 (message omitted when NULL); warnings
  * only when n_warnings > 0; audit_kv holds n_audit_pairs key/value pairs
- * (2 * n_audit_pairs strings).  Every string is escaped (json.h's
+ * (2 * n_audit_pairs strings; a key that is not
+ * ks_admission_audit_key_valid is -EINVAL).  Every string is escaped (json.h's
  * ks_json_quote).  Writes a NUL-terminated document into buf and returns
  * its length, or -ENOSPC when it (with the NUL) does not fit in len bytes
  * (buf is then ""), or -EINVAL for a NULL uid or a NULL string.

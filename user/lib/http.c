@@ -794,6 +794,69 @@ out:
 	return ret;
 }
 
+bool ks_http_media_type_is(const char *v, const char *type)
+{
+	size_t n = strlen(type), i;
+
+	for (i = 0; i < n; i++)
+		if (lower((unsigned char)v[i]) != lower((unsigned char)type[i]))
+			return false;
+	v += n;
+	for (;;) {
+		while (is_ws((unsigned char)*v))
+			v++;
+		if (!*v)
+			return true;
+		if (*v++ != ';')
+			return false;
+		while (is_ws((unsigned char)*v))
+			v++;
+		if (!*v || *v == ';')
+			continue; /* RFC 9110 §5.6.6: a parameter is optional */
+		if (!is_tchar((unsigned char)*v))
+			return false;
+		while (is_tchar((unsigned char)*v))
+			v++;
+		if (*v++ != '=')
+			return false;
+		if (*v == '"') {
+			for (v++; *v && *v != '"'; v++)
+				if (*v == '\\' && !*++v)
+					return false;
+			if (*v++ != '"')
+				return false;
+		} else {
+			if (!is_tchar((unsigned char)*v))
+				return false;
+			while (is_tchar((unsigned char)*v))
+				v++;
+		}
+	}
+}
+
+const struct ks_http_request *ks_http_receiving_body(const struct ks_http_parser *p)
+{
+	if (p->error || p->state < S_BODY_IDENTITY || p->state >= S_DONE)
+		return NULL;
+	return &p->req;
+}
+
+size_t ks_http_parser_held_bytes(const struct ks_http_parser *p)
+{
+	return p->body ? p->body_cap_bytes : 0;
+}
+
+char *ks_http_parser_take_body(struct ks_http_parser *p)
+{
+	char *body = p->body_len ? p->body : NULL;
+
+	if (!body)
+		return NULL;
+	p->body = NULL;
+	p->body_cap_bytes = 0;
+	return body;
+}
+
 bool ks_http_need_continue(struct ks_http_parser *p)
 {
 	if (!p->req.expect_continue || p->continue_reported || p->error)

@@ -185,6 +185,22 @@ bool ks_http_need_continue(struct ks_http_parser *p);
 /* Ready for the next request on the same connection.  Invalidates the
  * previous request's body; keeps up to KS_HTTP_BODY_KEEP_BYTES of buffer. */
 void ks_http_parser_reset(struct ks_http_parser *p);
+/*
+ * The request's head once its header section is complete and its body is
+ * still arriving (NULL before that, and once the request is DONE), so a
+ * server can account for the body it has promised to hold (Content-Length;
+ * 0 for a chunked body, which grows as it comes) before it is sent.
+ */
+const struct ks_http_request *ks_http_receiving_body(const struct ks_http_parser *p);
+/* Bytes of memory the parser holds now: its body buffer's capacity. */
+size_t ks_http_parser_held_bytes(const struct ks_http_parser *p);
+/*
+ * After KS_HTTP_DONE: hand the body buffer over to the caller (free() it),
+ * so the request can outlive the parser (another thread answers it while
+ * the connection is closed or reset).  req->body keeps pointing at it; the
+ * parser holds no memory afterwards.  NULL when the body is empty.
+ */
+char *ks_http_parser_take_body(struct ks_http_parser *p);
 /* The status (400, 413, 414, 417, 431, 500, 501, 505) for a negative feed
  * result, and a short human reason (may be NULL). */
 int ks_http_error_status(int err, const char **reason);
@@ -213,6 +229,14 @@ int ks_http_format_response(char *buf, size_t len, int status, const char *conte
 /* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", 29 bytes + NUL), locale-
  * independent; returns 29, -ENOSPC or -EINVAL. */
 int ks_http_format_date(char *buf, size_t len, time_t t);
+/*
+ * Whether a Content-Type value names the media type `type` ("application/
+ * json"): type and subtype compared case-insensitively (RFC 9110 §8.3.1),
+ * optional parameters (";" name "=" token or quoted-string, OWS around
+ * ";", empty ones allowed as RFC 9110 §5.6.6 does) checked for syntax and
+ * ignored.  "application/jsonfoo" or junk after the subtype: false.
+ */
+bool ks_http_media_type_is(const char *value, const char *type);
 /* Reason phrase for a status ("Not Found"); "Unknown" for others. */
 const char *ks_http_status_text(int status);
 

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <bpf/bpf.h>
 #include "pins.h"
 
@@ -45,36 +46,52 @@ static const char *const cached_names[] = {
 #define NR_CACHED (sizeof(cached_names) / sizeof(cached_names[0]))
 static int cached_fd[NR_CACHED] = { -1, -1, -1, -1, -1, -1, -1 };
 static bool cache_on;
+/* The webhook reads pins on its worker thread while its loop refreshes
+ * the cache: a reader holds this across its use of a cached fd, so the
+ * fd cannot be closed (and its number reused) under it. */
+static pthread_rwlock_t cache_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 void ks_pin_cache_refresh(void)
 {
+	int fresh[NR_CACHED], old[NR_CACHED];
 	size_t i;
 
+	/* open outside the lock: readers wait only for the swap */
+	for (i = 0; i < NR_CACHED; i++)
+		fresh[i] = pin_open_uncached(cached_names[i]);
+	pthread_rwlock_wrlock(&cache_lock);
 	cache_on = true;
 	for (i = 0; i < NR_CACHED; i++) {
-		if (cached_fd[i] >= 0)
-			close(cached_fd[i]);
-		cached_fd[i] = pin_open_uncached(cached_names[i]);
+		old[i] = cached_fd[i];
+		cached_fd[i] = fresh[i];
 	}
+	pthread_rwlock_unlock(&cache_lock);
+	for (i = 0; i < NR_CACHED; i++)
+		if (old[i] >= 0)
+			close(old[i]);
 }
 
 int ks_pin_open(const char *name)
 {
 	size_t i;
+	int fd = -ENOENT;
+	bool found = false;
 
+	pthread_rwlock_rdlock(&cache_lock);
 	if (cache_on)
 		for (i = 0; i < NR_CACHED; i++)
-			if (!strcmp(name, cached_names[i]) && cached_fd[i] >= 0)
-			{
-				int fd = fcntl(cached_fd[i], F_DUPFD_CLOEXEC, 0);
-
-				return fd < 0 ? -errno : fd;
+			if (!strcmp(name, cached_names[i]) && cached_fd[i] >= 0) {
+				fd = fcntl(cached_fd[i], F_DUPFD_CLOEXEC, 0);
+				fd = fd < 0 ? -errno : fd;
+				found = true;
+				break;
 			}
-	return pin_open_uncached(name);
+	pthread_rwlock_unlock(&cache_lock);
+	return found ? fd : pin_open_uncached(name);
 }
 
-/* The cached fd itself (not to be closed), or a fresh one the caller closes
- * (*owned set). */
+/* The cached fd itself (not to be closed; the caller holds cache_lock for
+ * reading while it uses it), or a fresh one the caller closes (*owned). */
 static int pin_fd(const char *name, bool *owned)
 {
 	size_t i;
@@ -98,14 +115,17 @@ bool ks_pins_present(void)
 static int read_pinned(const char *name, __u32 key, void *out)
 {
 	bool owned;
-	int fd = pin_fd(name, &owned), err = 0;
+	int fd, err = 0;
 
+	pthread_rwlock_rdlock(&cache_lock);
+	fd = pin_fd(name, &owned);
 	if (fd < 0)
-		return fd;
-	if (bpf_map_lookup_elem(fd, &key, out))
+		err = fd;
+	else if (bpf_map_lookup_elem(fd, &key, out))
 		err = -errno;
-	if (owned)
+	if (fd >= 0 && owned)
 		close(fd);
+	pthread_rwlock_unlock(&cache_lock);
 	return err;
 }
 
@@ -150,14 +170,18 @@ int ks_read_window(struct ksense_window *out)
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
+	pthread_rwlock_rdlock(&cache_lock);
 	fd = pin_fd(KSENSE_PIN_HISTORY, &owned);
-	if (fd < 0)
+	if (fd < 0) {
+		pthread_rwlock_unlock(&cache_lock);
 		return fd;
+	}
 	err = ks_read_history(fd, st.seq, out);
 	if (err == -ENOENT && st.seq > 1)
 		err = ks_read_history(fd, st.seq - 1, out);
 	if (owned)
 		close(fd);
+	pthread_rwlock_unlock(&cache_lock);
 	return err;
 }
 

@@ -13,7 +13,9 @@ struct ks_podmeta;
 #define KS_MAX_NAMESPACES 64
 #define KS_LAT_BUCKETS 12
 
-enum ks_route { R_HEALTHZ, R_SCORE, R_VALIDATE, R_METRICS, R_PODS, R_OTHER, R_NR };
+/* The webhook's routes (handlers.c holds the table: method, listeners,
+ * thread, handler and metric name of each). */
+enum ks_route { R_HEALTHZ, R_LIVEZ, R_SCORE, R_VALIDATE, R_METRICS, R_PODS, R_OTHER, R_NR };
 
 struct ks_app {
 	char node_name[254];
@@ -28,12 +30,18 @@ struct ks_app {
 	struct ks_pods *pods;         /* /pods state, made on first use */
 	struct ks_podmeta *meta;      /* pod names from the API, NULL without */
 	struct ks_csvlog csv;
-	/* the daemon's own metrics */
+	/* /healthz and /livez answer 503 when the loop lags more than this */
+	unsigned int max_loop_lag_ms;
+	/* the daemon's own metrics (the loop's thread) */
 	unsigned long long requests[R_NR][6];  /* by status class 1xx..5xx, [0] other */
 	unsigned long long latency_bucket[R_NR][KS_LAT_BUCKETS + 1];
 	double latency_sum_s[R_NR];
-	unsigned long long admissions_recorded, admissions_denied_warned;
+	/* written by the worker thread (/validate), read by /metrics */
+	_Atomic unsigned long long admissions_recorded, admissions_denied_warned, admissions_dry_run;
 };
+
+/* true: the request is answered on the worker thread (server.h). */
+bool ks_app_offload(void *app, const struct ks_http_request *req, bool tls);
 
 void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *resp);
 void ks_app_tick(void *app);

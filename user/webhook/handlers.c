@@ -18,21 +18,6 @@ static const double lat_bounds_s[KS_LAT_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
 };
 
-static enum ks_route route_of(const char *path)
-{
-	if (!strcmp(path, "/healthz"))
-		return R_HEALTHZ;
-	if (!strcmp(path, "/score"))
-		return R_SCORE;
-	if (!strcmp(path, "/validate"))
-		return R_VALIDATE;
-	if (!strcmp(path, "/metrics"))
-		return R_METRICS;
-	if (!strcmp(path, "/pods"))
-		return R_PODS;
-	return R_OTHER;
-}
-
 /* The latest window with its verdict, and how old it is; 0 or errno. */
 static int latest(struct ksense_window *w, struct ksense_config *cfg, __u64 *age_ms)
 {
@@ -49,14 +34,46 @@ static int latest(struct ksense_window *w, struct ksense_config *cfg, __u64 *age
 	return 0;
 }
 
-static void healthz(struct ks_response *r)
+/* The event loop's own health: a loop that lags answers late everything,
+ * probes included, so both probes report it. */
+static bool loop_lagging(const struct ks_app *a, struct ks_response *r,
+			 struct ks_server_stats *st)
 {
+	char msg[160];
+
+	ks_server_stats(st);
+	if (st->loop_lag_ms <= a->max_loop_lag_ms)
+		return false;
+	snprintf(msg, sizeof(msg), "event loop lagging: %llu ms (limit %u ms)", st->loop_lag_ms,
+		 a->max_loop_lag_ms);
+	ks_response_error(r, 503, msg);
+	return true;
+}
+
+static void livez(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
+{
+	struct ks_server_stats st;
+
+	(void)req;
+	if (loop_lagging(a, r, &st))
+		return;
+	ks_buf_printf(&r->body, "{\"status\":\"ok\",\"loop_lag_ms\":%llu,\"loop_turn_max_ms\":%llu}\n",
+		      st.loop_lag_ms, st.loop_turn_max_ms);
+}
+
+static void healthz(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
+{
+	struct ks_server_stats st;
 	struct ksense_window w;
 	struct ksense_config cfg;
 	__u64 age_ms = 0;
 	char msg[256];
-	int err = latest(&w, &cfg, &age_ms);
+	int err;
 
+	(void)req;
+	if (loop_lagging(a, r, &st))
+		return;
+	err = latest(&w, &cfg, &age_ms);
 	if (err == -EAGAIN) {
 		ks_response_error(r, 503, "no window closed yet");
 		return;
@@ -72,8 +89,9 @@ static void healthz(struct ks_response *r)
 		ks_response_error(r, 503, msg);
 		return;
 	}
-	ks_buf_printf(&r->body, "{\"status\":\"ok\",\"seq\":%llu,\"window_age_ms\":%llu}\n",
-		      (unsigned long long)w.seq, (unsigned long long)age_ms);
+	ks_buf_printf(&r->body, "{\"status\":\"ok\",\"seq\":%llu,\"window_age_ms\":%llu,"
+		      "\"loop_lag_ms\":%llu,\"loop_turn_max_ms\":%llu}\n", (unsigned long long)w.seq,
+		      (unsigned long long)age_ms, st.loop_lag_ms, st.loop_turn_max_ms);
 }
 
 static void num_or_null(struct ks_buf *b, const char *key, bool valid, double v)
@@ -111,7 +129,7 @@ static void test_score(struct ks_app *a, struct ks_response *r)
 		      score >= 70 ? "high" : score >= 45 ? "medium" : "low", decision);
 }
 
-static void score(struct ks_app *a, struct ks_response *r)
+static void score(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
 {
 	struct ksense_decision d = {};
 	struct ksense_baseline b = {};
@@ -120,8 +138,14 @@ static void score(struct ks_app *a, struct ks_response *r)
 	const struct ksense_verdict_rec *v = &w.verdict;
 	__u64 age_ms = 0;
 	char msg[256];
-	int err = latest(&w, &cfg, &age_ms);
+	int err;
 
+	(void)req;
+	if (a->test_score_file[0]) {
+		test_score(a, r);
+		return;
+	}
+	err = latest(&w, &cfg, &age_ms);
 	if (err) {
 		snprintf(msg, sizeof(msg), "%s", err == -EAGAIN ? "no window closed yet" : strerror(-err));
 		ks_response_error(r, 503, msg);
@@ -185,7 +209,7 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 	size_t nw = 0, na = 0;
 	__u64 age_ms;
 
-	if (strncmp(req->content_type, "application/json", 16)) {
+	if (!ks_http_media_type_is(req->content_type, "application/json")) {
 		ks_response_error(r, 415, "Content-Type must be application/json");
 		return;
 	}
@@ -199,14 +223,21 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 	    ns_allowed(a, ar.namespace_) && !latest(&w, &cfg, &age_ms)) {
 		const char *pod = ar.name[0] ? ar.name : ar.generate_name;
 
-		if (ks_csvlog_admission(&a->csv, ar.namespace_, pod, ar.uid, &w))
-			ks_warn("cannot write fuzzy_score.csv", "uid=%s", ar.uid);
-		a->admissions_recorded++;
+		/* sideEffects: None promises a dry run changes nothing: answered
+		 * the same, not recorded */
+		if (ar.dry_run) {
+			a->admissions_dry_run++;
+		} else {
+			if (ks_csvlog_admission(&a->csv, ar.namespace_, pod, ar.uid, &w))
+				ks_warn("cannot write fuzzy_score.csv", "uid=%s", ar.uid);
+			a->admissions_recorded++;
+		}
 		snprintf(score_s, sizeof(score_s), "%u", w.verdict.score);
-		audit[na * 2] = "ksense.io/score";
+		/* the API server makes these "<webhook name>/score" */
+		audit[na * 2] = "score";
 		audit[na * 2 + 1] = score_s;
 		na++;
-		audit[na * 2] = "ksense.io/decision";
+		audit[na * 2] = "decision";
 		audit[na * 2 + 1] = ks_verdict_name(w.verdict.verdict);
 		na++;
 		if (w.verdict.verdict == KSENSE_VERDICT_DENY) {
@@ -216,8 +247,9 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 			warnings[nw++] = warn;
 			a->admissions_denied_warned++;
 		}
-		ks_info("admission recorded", "ns=%s pod=%s uid=%s score=%u decision=%s", ar.namespace_, pod,
-			ar.uid, w.verdict.score, ks_verdict_name(w.verdict.verdict));
+		ks_info(ar.dry_run ? "admission answered (dry run, not recorded)" : "admission recorded",
+			"ns=%s pod=%s uid=%s score=%u decision=%s", ar.namespace_, pod, ar.uid, w.verdict.score,
+			ks_verdict_name(w.verdict.verdict));
 	}
 	if (ks_admission_format_response(&r->body, ar.uid, true, 0, NULL, warnings, nw, audit, na))
 		ks_response_error(r, 500, "response too large");
@@ -229,15 +261,18 @@ static void metric(struct ks_buf *b, const char *name, const char *help, const c
 	ks_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
-static void metrics(struct ks_app *a, struct ks_response *r)
+static const char *route_metric_name(enum ks_route r);
+static void server_metrics(struct ks_buf *b);
+
+static void metrics(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
 {
-	static const char *route_names[R_NR] = { "healthz", "score", "validate", "metrics", "pods", "other" };
 	struct ksense_window w;
 	struct ksense_config cfg;
 	struct ks_buf *b = &r->body;
 	__u64 age_ms = 0;
 	int i, k;
 
+	(void)req;
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	if (!latest(&w, &cfg, &age_ms)) {
 		const struct ksense_verdict_rec *v = &w.verdict;
@@ -277,13 +312,16 @@ static void metrics(struct ks_app *a, struct ks_response *r)
 	       a->admissions_recorded);
 	metric(b, "ksense_webhook_admissions_warned_total", "Recorded admissions warned (node in deny).",
 	       "counter", a->admissions_denied_warned);
+	metric(b, "ksense_webhook_admissions_dry_run_total", "Dry-run admissions answered, not recorded.",
+	       "counter", a->admissions_dry_run);
+	server_metrics(b);
 	ks_buf_printf(b, "# HELP ksense_webhook_requests_total Requests served, by path and status class.\n"
 		      "# TYPE ksense_webhook_requests_total counter\n");
 	for (i = 0; i < R_NR; i++)
 		for (k = 1; k <= 5; k++)
 			if (a->requests[i][k])
 				ks_buf_printf(b, "ksense_webhook_requests_total{path=\"%s\",code=\"%dxx\"} %llu\n",
-					      route_names[i], k, a->requests[i][k]);
+					      route_metric_name(i), k, a->requests[i][k]);
 	ks_buf_printf(b, "# HELP ksense_webhook_request_duration_seconds Time from a request's first byte to its response.\n"
 		      "# TYPE ksense_webhook_request_duration_seconds histogram\n");
 	for (i = 0; i < R_NR; i++) {
@@ -296,22 +334,58 @@ static void metrics(struct ks_app *a, struct ks_response *r)
 		for (k = 0; k < KS_LAT_BUCKETS; k++) {
 			cum += a->latency_bucket[i][k];
 			ks_buf_printf(b, "ksense_webhook_request_duration_seconds_bucket{path=\"%s\",le=\"%g\"} %llu\n",
-				      route_names[i], lat_bounds_s[k], cum);
+				      route_metric_name(i), lat_bounds_s[k], cum);
 		}
 		ks_buf_printf(b, "ksense_webhook_request_duration_seconds_bucket{path=\"%s\",le=\"+Inf\"} %llu\n"
 			      "ksense_webhook_request_duration_seconds_sum{path=\"%s\"} %.9f\n"
 			      "ksense_webhook_request_duration_seconds_count{path=\"%s\"} %llu\n",
-			      route_names[i], total, route_names[i], a->latency_sum_s[i], route_names[i], total);
+			      route_metric_name(i), total, route_metric_name(i), a->latency_sum_s[i],
+			      route_metric_name(i), total);
 	}
 }
 
-static void pods(struct ks_app *a, struct ks_response *r)
+/* The event loop's counters and gauges (server.h). */
+static void server_metrics(struct ks_buf *b)
+{
+	struct ks_server_stats st;
+	int k;
+
+	ks_server_stats(&st);
+	ks_buf_printf(b, "# HELP ksense_webhook_rejected_connections_total Connections closed or refused "
+		      "by the server's limits, by reason.\n"
+		      "# TYPE ksense_webhook_rejected_connections_total counter\n");
+	for (k = 0; k < KS_REJECT_NR; k++)
+		ks_buf_printf(b, "ksense_webhook_rejected_connections_total{reason=\"%s\"} %llu\n",
+			      ks_reject_reason_name(k), st.rejected[k]);
+	metric(b, "ksense_webhook_buffered_bytes", "Bytes of requests, bodies and responses held now.",
+	       "gauge", st.buffered_bytes);
+	metric(b, "ksense_webhook_buffered_peak_bytes", "Most bytes held at once since start.", "gauge",
+	       st.buffered_peak_bytes);
+	metric(b, "ksense_webhook_buffer_budget_bytes", "Budget for held bytes; requests past it get 503.",
+	       "gauge", st.budget_bytes);
+	ks_buf_printf(b, "# HELP ksense_webhook_connections Open connections, by listener.\n"
+		      "# TYPE ksense_webhook_connections gauge\n"
+		      "ksense_webhook_connections{listener=\"tls\"} %d\n"
+		      "ksense_webhook_connections{listener=\"agent\"} %d\n"
+		      "# HELP ksense_webhook_connections_max Connection cap, by listener.\n"
+		      "# TYPE ksense_webhook_connections_max gauge\n"
+		      "ksense_webhook_connections_max{listener=\"tls\"} %d\n"
+		      "ksense_webhook_connections_max{listener=\"agent\"} %d\n",
+		      st.conns_tls, st.conns_agent, st.max_conns_tls, st.max_conns_agent);
+	metric(b, "ksense_webhook_worker_queued", "Heavy requests waiting for the worker thread.", "gauge",
+	       st.worker_queued);
+	metric(b, "ksense_webhook_loop_lag_seconds", "Worst lateness of the event loop's tick in the last 10 s.",
+	       "gauge", st.loop_lag_ms / 1e3);
+}
+
+static void pods(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
 {
 	struct ks_pods_opts o = {
 		.node = a->node_name, .meta = a->meta,
 		.exclude = (const char (*)[64])a->pods_exclude, .nr_exclude = a->nr_pods_exclude,
 	};
 
+	(void)req;
 	if (!a->pods && !(a->pods = ks_pods_new())) {
 		ks_response_error(r, 500, "out of memory");
 		return;
@@ -319,47 +393,84 @@ static void pods(struct ks_app *a, struct ks_response *r)
 	ks_pods_render(a->pods, &o, r);
 }
 
-void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)
-{
-	struct ks_app *a = app;
-	enum ks_route route = route_of(req->path);
-	bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+enum { ON_TLS = 1, ON_AGENT = 2, ON_BOTH = 3 };
 
-	(void)tls;
-	switch (route) {
-	case R_HEALTHZ:
-	case R_SCORE:
-	case R_METRICS:
-	case R_PODS:
-		if (!get) {
-			ks_response_error(r, 405, "method not allowed");
-			snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: GET, HEAD\r\n");
-			return;
-		}
-		if (route == R_HEALTHZ)
-			healthz(r);
-		else if (route == R_SCORE && a->test_score_file[0])
-			test_score(a, r);
-		else if (route == R_SCORE)
-			score(a, r);
-		else if (route == R_PODS)
-			pods(a, r);
-		else
-			metrics(a, r);
-		return;
-	case R_VALIDATE:
-		if (strcmp(req->method, "POST")) {
-			ks_response_error(r, 405, "method not allowed");
-			snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: POST\r\n");
-			return;
-		}
-		validate(a, req, r);
-		return;
-	default:
-		ks_response_error(r, 404, "not found");
-	}
+/*
+ * Every route: the agent port is read-only (GET and HEAD only); /validate
+ * records admissions and is served on the TLS listener alone.  offload:
+ * answered on the worker thread (worker.h), since it may take long; such a
+ * handler touches only what is safe from another thread (pins, its own
+ * state, atomics).  HEAD is GET without the body (server.c).
+ */
+static const struct route {
+	const char *path;
+	enum ks_route id;
+	bool post;          /* POST; else GET and HEAD */
+	int listeners;
+	bool offload;
+	const char *metric;
+	void (*fn)(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r);
+} routes[] = {
+	{ "/healthz", R_HEALTHZ, false, ON_BOTH, false, "healthz", healthz },
+	{ "/livez", R_LIVEZ, false, ON_BOTH, false, "livez", livez },
+	{ "/score", R_SCORE, false, ON_BOTH, false, "score", score },
+	{ "/metrics", R_METRICS, false, ON_BOTH, false, "metrics", metrics },
+	{ "/pods", R_PODS, false, ON_BOTH, true, "pods", pods },
+	{ "/validate", R_VALIDATE, true, ON_TLS, true, "validate", validate },
+};
+#define NR_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const struct route *route_find(const char *path, bool tls)
+{
+	size_t i;
+
+	for (i = 0; i < NR_ROUTES; i++)
+		if (!strcmp(path, routes[i].path) && (routes[i].listeners & (tls ? ON_TLS : ON_AGENT)))
+			return &routes[i];
+	return NULL;
 }
 
+static const char *route_metric_name(enum ks_route id)
+{
+	size_t i;
+
+	for (i = 0; i < NR_ROUTES; i++)
+		if (routes[i].id == id)
+			return routes[i].metric;
+	return "other";
+}
+
+static bool method_ok(const struct route *rt, const char *method)
+{
+	return rt->post ? !strcmp(method, "POST") : !strcmp(method, "GET") || !strcmp(method, "HEAD");
+}
+
+bool ks_app_offload(void *app, const struct ks_http_request *req, bool tls)
+{
+	const struct route *rt = route_find(req->path, tls);
+
+	(void)app;
+	return rt && rt->offload && method_ok(rt, req->method);
+}
+
+void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)
+{
+	const struct route *rt = route_find(req->path, tls);
+
+	if (!rt) {
+		ks_response_error(r, 404, !tls && !strcmp(req->path, "/validate")
+				  ? "not found: /validate is served on the HTTPS port only"
+				  : "not found");
+		return;
+	}
+	if (!method_ok(rt, req->method)) {
+		ks_response_error(r, 405, "method not allowed");
+		snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: %s\r\n",
+			 rt->post ? "POST" : "GET, HEAD");
+		return;
+	}
+	rt->fn(app, req, r);
+}
 void ks_app_tick(void *app)
 {
 	struct ks_app *a = app;
@@ -373,7 +484,8 @@ void ks_app_observe(void *app, const struct ks_http_request *req, int status,
 		    unsigned long long latency_ns)
 {
 	struct ks_app *a = app;
-	enum ks_route route = route_of(req->path);
+	const struct route *rt = route_find(req->path, true);
+	enum ks_route route = rt ? rt->id : R_OTHER;
 	double s = latency_ns / 1e9;
 	int k, cls = status / 100;
 

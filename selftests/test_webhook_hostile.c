@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksense-webhook against the clients a cluster meets: one that pipelines
+ * heavy requests, one that never reads, a flood that exhausts file
+ * descriptors, idle connections filling a listener, bodies stalled
+ * halfway; and the admission contract as the API server reads it.  Each
+ * attack runs while /healthz is polled on both listeners; the bounds are
+ * stated beside each check and are generous (a loaded 2-CPU machine), the
+ * failures they guard against are orders of magnitude away (seconds of
+ * stall, a whole CPU, hundreds of MiB).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include "test_progs.h"
+#include "fakeapi.h"
+#include "fixture.h"
+#include "admission.h"
+#include "tlsc.h"
+
+static char out[1 << 16];
+static char dir[128];
+
+#define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
+
+struct wh {
+	pid_t pid;
+	int tls_port, agent_port;
+	char log[256];
+};
+
+static ssize_t plain_request(int port, const char *req, char *buf, size_t len, int timeout_ms);
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start the webhook on ephemeral ports with extra flags (NULL-ended);
+ * nofile > 0 runs it under that RLIMIT_NOFILE.  0 or -1. */
+static int wh_start(struct wh *w, const char *tag, int nofile, const char *const *extra)
+{
+	const char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
+	char *argv[48], cert[200], key[200], nf[32];
+	int argc = 0, i;
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->log, sizeof(w->log), "%s/%s.log", dir, tag);
+	snprintf(cert, sizeof(cert), "%s/tls.crt", dir);
+	snprintf(key, sizeof(key), "%s/tls.key", dir);
+	snprintf(nf, sizeof(nf), "--nofile=%d", nofile);
+	if (nofile > 0) {
+		argv[argc++] = "prlimit";
+		argv[argc++] = nf;
+		argv[argc++] = "--";
+	}
+	argv[argc++] = (char *)bin;
+	argv[argc++] = "--tls-addr=127.0.0.1";
+	argv[argc++] = "--tls-port=0";
+	argv[argc++] = "--agent-addr=127.0.0.1";
+	argv[argc++] = "--agent-port=0";
+	argv[argc++] = "--cert";
+	argv[argc++] = cert;
+	argv[argc++] = "--key";
+	argv[argc++] = key;
+	argv[argc++] = "--data-dir";
+	argv[argc++] = dir;
+	argv[argc++] = "--namespaces=default";
+	argv[argc++] = "--node=node-hostile";
+	for (i = 0; extra && extra[i] && argc < 46; i++)
+		argv[argc++] = (char *)extra[i];
+	argv[argc] = NULL;
+	if (nofile > 0) {
+		/* prlimit is a launcher: spawn it by path lookup */
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int fd = open(w->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		w->pid = pid;
+	} else {
+		w->pid = fx_spawn(w->log, argv, NULL);
+	}
+	for (i = 0; w->pid > 0 && i < 200; i++) {
+		FILE *f = fopen(w->log, "r");
+		char line[1024], *p;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, "msg=\"listening\"") && (p = strstr(line, "tls_port="))) {
+				w->tls_port = atoi(p + 9);
+				p = strstr(line, "agent_port=");
+				w->agent_port = p ? atoi(p + 11) : 0;
+			}
+		if (f)
+			fclose(f);
+		if (w->tls_port > 0 && w->agent_port > 0)
+			break;
+		usleep(50 * 1000);
+	}
+	/* attacks start on a healthy daemon (a window closed) */
+	for (i = 0; w->agent_port > 0 && i < 100; i++) {
+		char buf[512];
+
+		plain_request(w->agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+			      sizeof(buf), 1000);
+		if (strstr(buf, "HTTP/1.1 200"))
+			return 0;
+		usleep(50 * 1000);
+	}
+	ASSERT_TRUE(false, "webhook started");
+	sh("tail -n 20 %s", w->log);
+	printf("  webhook %s did not start; log:\n%s\n", tag, out);
+	return -1;
+}
+
+static void wh_stop(struct wh *w)
+{
+	if (w->pid > 0)
+		fx_stop(w->pid);
+	w->pid = 0;
+}
+
+/* utime + stime of pid in ms. */
+static long long cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	/* fields after "(comm)": state is 3, utime 14, stime 15 */
+	for (i = 3; p && i < 14; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+static long proc_status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t n = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			kb = atol(line + n + 1);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static int tcp_connect(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One plain request on a fresh connection: the answer within timeout_ms
+ * into buf (NUL-terminated); its length, or -1. */
+static ssize_t plain_request(int port, const char *req, char *buf, size_t len, int timeout_ms)
+{
+	long long end = mono_ms() + timeout_ms;
+	int fd = tcp_connect(port);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -1;
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	while (got + 1 < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = end - mono_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, buf + got, len - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return (ssize_t)got;
+}
+
+/* A metric's value from the agent port's /metrics, or -1. */
+static double metric(const struct wh *w, const char *series)
+{
+	static char m[1 << 17];
+	char *p;
+
+	if (plain_request(w->agent_port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", m,
+			  sizeof(m), 3000) <= 0)
+		return -1;
+	for (p = strstr(m, series); p; p = strstr(p + 1, series))
+		if ((p == m || p[-1] == '\n') && p[strlen(series)] == ' ')
+			return atof(p + strlen(series) + 1);
+	return -1;
+}
+
+/*
+ * /healthz polled every 50 ms on both listeners while an attack runs: on
+ * the agent port a fresh plain connection each time (as the kubelet's
+ * probe does), on the TLS port one keep-alive connection (the handshake
+ * is not what is measured).  A poll that gets no 200 within its 3 s
+ * timeout counts as its full time.
+ */
+struct poller {
+	const struct wh *w;
+	volatile bool stop;
+	pthread_t th;
+	int polls[2];
+	long long worst_ms[2];
+	int failed[2];
+	char first_failure[2][256];
+};
+
+static void note_poll(struct poller *p, int k, long long dt, bool ok, const char *answer)
+{
+	p->polls[k]++;
+	if (dt > p->worst_ms[k])
+		p->worst_ms[k] = dt;
+	if (ok)
+		return;
+	if (!p->failed[k]++)
+		snprintf(p->first_failure[k], sizeof(p->first_failure[k]), "%.200s", answer);
+}
+
+static void *poll_main(void *arg)
+{
+	struct poller *p = arg;
+	struct tlsc *t = NULL;
+	char buf[2048];
+
+	while (!p->stop) {
+		long long t0 = mono_ms(), dt;
+		bool ok;
+
+		plain_request(p->w->agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+			      sizeof(buf), 3000);
+		dt = mono_ms() - t0;
+		note_poll(p, 0, dt, strstr(buf, "HTTP/1.1 200") != NULL, buf);
+
+		t0 = mono_ms();
+		if (!t)
+			t = tlsc_connect(p->w->tls_port, 3000);
+		ok = false;
+		buf[0] = '\0';
+		if (t && !tlsc_write(t, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", 34)) {
+			ssize_t n = tlsc_read(t, buf, sizeof(buf) - 1, 3000);
+
+			if (n > 0) {
+				buf[n] = '\0';
+				ok = strstr(buf, "HTTP/1.1 200") != NULL;
+			}
+		}
+		if (!ok && t) {
+			tlsc_close(t);
+			t = NULL;
+		}
+		dt = mono_ms() - t0;
+		note_poll(p, 1, dt, ok, t || buf[0] ? buf : "no TLS connection");
+		usleep(50 * 1000);
+	}
+	tlsc_close(t);
+	return NULL;
+}
+
+static void poller_start(struct poller *p, const struct wh *w)
+{
+	memset(p, 0, sizeof(*p));
+	p->w = w;
+	pthread_create(&p->th, NULL, poll_main, p);
+}
+
+static void poller_stop(struct poller *p, const char *what)
+{
+	p->stop = true;
+	pthread_join(p->th, NULL);
+	printf("    %s: /healthz agent %d polls, worst %lld ms, %d failed; tls %d polls, worst %lld ms, %d failed\n",
+	       what, p->polls[0], p->worst_ms[0], p->failed[0], p->polls[1], p->worst_ms[1], p->failed[1]);
+	for (int k = 0; k < 2; k++)
+		if (p->failed[k])
+			printf("    first failed %s poll: %s\n", k ? "TLS" : "agent", p->first_failure[k]);
+}
+
+/* A 1 MiB AdmissionReview of nested brackets, depth 100 (under the parser's
+ * 128), repeated: the costliest body to check and parse. */
+static char *deep_review(size_t *len)
+{
+	size_t cap = 1024 * 1024 - 64, o;
+	char *b = malloc(cap + 512);
+	int i;
+
+	if (!b)
+		return NULL;
+	o = (size_t)sprintf(b, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+			    "{\"uid\":\"deep\",\"x\":[");
+	while (o + 205 < cap) {
+		for (i = 0; i < 100; i++)
+			b[o++] = '[';
+		for (i = 0; i < 100; i++)
+			b[o++] = ']';
+		b[o++] = ',';
+	}
+	o += (size_t)sprintf(b + o, "0]}}");
+	*len = o;
+	return b;
+}
+
+struct flood {
+	int port, n;
+	int answered;
+	pthread_t th;
+};
+
+static void *flood_main(void *arg)
+{
+	struct flood *f = arg;
+	size_t blen, hlen;
+	char *body = deep_review(&blen), hdr[256], *resp = malloc(1 << 16);
+	struct tlsc *t = tlsc_connect(f->port, 3000);
+	long long end = mono_ms() + 20000;
+	int i;
+
+	if (!body || !resp || !t)
+		goto out;
+	hlen = (size_t)snprintf(hdr, sizeof(hdr), "POST /validate HTTP/1.1\r\nHost: t\r\n"
+				"Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", blen);
+	/* all pipelined, nothing read until the end */
+	for (i = 0; i < f->n && mono_ms() < end; i++)
+		if (tlsc_write(t, hdr, hlen) || tlsc_write(t, body, blen))
+			break;
+	while (f->answered < f->n && mono_ms() < end) {
+		ssize_t n = tlsc_read(t, resp, (1 << 16) - 1, 5000);
+		char *p;
+
+		if (n <= 0)
+			break;
+		resp[n] = '\0';
+		for (p = strstr(resp, "HTTP/1.1 "); p; p = strstr(p + 1, "HTTP/1.1 "))
+			f->answered++;
+	}
+out:
+	tlsc_close(t);
+	free(body);
+	free(resp);
+	return NULL;
+}
+
+static bool make_cert(void)
+{
+	return sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		  "-keyout %s/tls.key -out %s/tls.crt -days 1 -subj /CN=hostile "
+		  "-addext subjectAltName=IP:127.0.0.1 2>&1", dir, dir) == 0;
+}
+
+static void dump_log_on_failure(const struct wh *w)
+{
+	if (!test__failed())
+		return;
+	sh("tail -n 30 %s", w->log);
+	printf("  log %s:\n%s\n", w->log, out);
+}
+
+static void pipelined_flood(void)
+{
+	struct poller p;
+	struct flood f = { .n = 40 };
+	struct wh w;
+
+	if (wh_start(&w, "flood", 0, NULL))
+		goto out;
+	f.port = w.tls_port;
+	poller_start(&p, &w);
+	pthread_create(&f.th, NULL, flood_main, &f);
+	pthread_join(f.th, NULL);
+	poller_stop(&p, "40 pipelined 1 MiB deep bodies on one connection");
+	printf("    flood answered: %d of %d\n", f.answered, f.n);
+	ASSERT_GE(f.answered, 1, "the flood itself is answered");
+	ASSERT_GE(p.polls[0], 5, "polled during the flood");
+	/* a poll waits for at most a few of the loop's turns, never for the
+	 * flood (before: 10 s for 150 bodies) */
+	ASSERT_LE(p.worst_ms[0], 500, "agent /healthz within 500 ms throughout");
+	ASSERT_LE(p.worst_ms[1], 500, "TLS /healthz within 500 ms throughout");
+	ASSERT_EQ(p.failed[0] + p.failed[1], 0, "every poll 200");
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+static void never_reading(void)
+{
+	static const char *const args[] = { "--write-timeout-ms=2000", NULL };
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
+	long long c0, c1, t0;
+	struct wh w;
+	char *burst = NULL;
+	size_t blen = (sizeof(req) - 1) * 20000, off = 0;
+	int fd = -1, i;
+	bool closed = false;
+
+	if (wh_start(&w, "noread", 0, args))
+		goto out;
+	burst = malloc(blen);
+	fd = tcp_connect(w.agent_port);
+	if (!ASSERT_OK_PTR(burst, "malloc") || !ASSERT_GE(fd, 0, "connect"))
+		goto out;
+	for (i = 0; i < 20000; i++)
+		memcpy(burst + i * (sizeof(req) - 1), req, sizeof(req) - 1);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/* as much as the kernel takes in a second, never a byte read back */
+	for (t0 = mono_ms(); off < blen && mono_ms() - t0 < 1000;) {
+		ssize_t n = send(fd, burst + off, blen - off, MSG_NOSIGNAL);
+
+		if (n > 0)
+			off += (size_t)n;
+		else
+			usleep(10 * 1000);
+	}
+	usleep(500 * 1000);
+	c0 = cpu_ms(w.pid);
+	sleep(4);
+	c1 = cpu_ms(w.pid);
+	printf("    never-reading client: %zu bytes of requests sent, webhook CPU %lld ms in 4 s\n", off, c1 - c0);
+	/* before: a whole CPU (4000 ms) spinning on a readable socket */
+	ASSERT_LE(c1 - c0, 800, "webhook CPU under 20 % while the client reads nothing");
+	ASSERT_GE(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"write_timeout\"}"), 1,
+		  "closed by the write timeout");
+	/* what it left unread ends: the server closed its side */
+	fcntl(fd, F_SETFL, 0);
+	for (t0 = mono_ms(); mono_ms() - t0 < 5000;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		char sink[65536];
+		ssize_t n;
+
+		if (poll(&pf, 1, 1000) <= 0)
+			break;
+		n = recv(fd, sink, sizeof(sink), 0);
+		if (n <= 0) {
+			closed = true;
+			break;
+		}
+	}
+	ASSERT_TRUE(closed, "the client's connection was closed");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(burst);
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+static void fd_limit(void)
+{
+	/* caps above what 64 fds allow: accept itself fails with EMFILE */
+	static const char *const args[] = { "--max-conns-agent=1000", "--max-conns-tls=10",
+					    "--request-timeout-ms=60000", NULL };
+	int fds[150], nfds = 0, i, lines;
+	long long c0, c1, t0;
+	struct wh w;
+	bool healthy = false;
+
+	if (wh_start(&w, "nofile", 64, args))
+		goto out;
+	/* connections that began a request are not idle: nothing to evict */
+	for (i = 0; i < 150; i++) {
+		int fd = tcp_connect(w.agent_port);
+
+		if (fd < 0)
+			break;
+		send(fd, "GET /score HTTP/1.1\r\n", 21, MSG_NOSIGNAL);
+		fds[nfds++] = fd;
+	}
+	ASSERT_GE(nfds, 100, "more connections than the daemon has fds");
+	sleep(1);
+	c0 = cpu_ms(w.pid);
+	sleep(3);
+	c1 = cpu_ms(w.pid);
+	printf("    %d clients against RLIMIT_NOFILE 64: webhook CPU %lld ms in 3 s\n", nfds, c1 - c0);
+	/* before: a busy loop on the readable listener, a whole CPU */
+	ASSERT_LE(c1 - c0, 600, "no busy loop (under 20 % CPU)");
+	lines = fx_count_in_file(w.log, "out of file descriptors");
+	printf("    'out of file descriptors' log lines: %d\n", lines);
+	ASSERT_GE(lines, 1, "says it");
+	ASSERT_LE(lines, 2, "rate-limited (before: 300,000 lines in 18 s)");
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	/* fds free: accepting resumes within the backoff (at most 1 s) */
+	for (t0 = mono_ms(); mono_ms() - t0 < 5000 && !healthy;) {
+		char buf[1024];
+
+		plain_request(w.agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+			      sizeof(buf), 1000);
+		healthy = strstr(buf, "HTTP/1.1 200") != NULL;
+		if (!healthy)
+			usleep(100 * 1000);
+	}
+	printf("    /healthz answered %lld ms after the clients left\n", mono_ms() - t0);
+	ASSERT_TRUE(healthy, "/healthz answered once fds are free");
+	ASSERT_GE(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"fd_limit\"}"), 1, "counted");
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+static void idle_exhaustion(void)
+{
+	static const char *const args[] = { "--max-conns-agent=50", "--first-byte-timeout-ms=60000", NULL };
+	int fds[200], nfds = 0, i;
+	struct poller p;
+	struct wh w;
+
+	if (wh_start(&w, "idle", 0, args))
+		goto out;
+	poller_start(&p, &w);
+	for (i = 0; i < 200; i++) {
+		int fd = tcp_connect(w.agent_port);
+
+		if (fd < 0)
+			break;
+		fds[nfds++] = fd;
+		usleep(2000);
+	}
+	usleep(500 * 1000);
+	poller_stop(&p, "200 idle connections on an agent port capped at 50");
+	ASSERT_EQ(nfds, 200, "connected");
+	/* the TLS listener has its own cap; the agent port evicts idle ones */
+	ASSERT_EQ(p.failed[1], 0, "TLS /healthz answered");
+	ASSERT_LE(p.worst_ms[1], 500, "TLS /healthz within 500 ms");
+	ASSERT_EQ(p.failed[0], 0, "agent /healthz answered (idle connections evicted)");
+	ASSERT_LE(metric(&w, "ksense_webhook_connections{listener=\"agent\"}"), 50, "agent cap held");
+	ASSERT_GE(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"evicted_idle\"}"), 150,
+		  "idle connections evicted");
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+static void stalled_bodies(void)
+{
+	static const char *const args[] = { "--memory-limit=16Mi", "--request-timeout-ms=60000", NULL };
+	static char half[300 * 1024];
+	const size_t limit = 16u << 20;
+	int fds[40], nfds = 0, i, refused = 0, retry_after = 0;
+	double budget, peak;
+	long hwm_kb;
+	struct wh w;
+
+	if (wh_start(&w, "stalled", 0, args))
+		goto out;
+	memset(half, ' ', sizeof(half));
+	for (i = 0; i < 40; i++) {
+		char hdr[256];
+		int fd = tcp_connect(w.agent_port), n;
+
+		if (fd < 0)
+			break;
+		n = snprintf(hdr, sizeof(hdr), "POST /validate HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %d\r\n\r\n", 1024 * 1024);
+		send(fd, hdr, (size_t)n, MSG_NOSIGNAL);
+		send(fd, half, sizeof(half), MSG_NOSIGNAL | MSG_DONTWAIT);
+		fds[nfds++] = fd;
+	}
+	usleep(1000 * 1000);
+	for (i = 0; i < nfds; i++) {
+		char buf[1024];
+		ssize_t n = recv(fds[i], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+		if (n > 0) {
+			buf[n] = '\0';
+			refused += strstr(buf, "HTTP/1.1 503") != NULL;
+			retry_after += strstr(buf, "Retry-After: ") != NULL;
+		}
+	}
+	budget = metric(&w, "ksense_webhook_buffer_budget_bytes");
+	peak = metric(&w, "ksense_webhook_buffered_peak_bytes");
+	hwm_kb = proc_status_kb(w.pid, "VmHWM");
+	printf("    40 bodies stalled at 300 KiB of 1 MiB: %d refused with 503, buffered peak %.0f KiB of a "
+	       "%.0f KiB budget, RSS peak %ld KiB (limit %zu KiB)\n", refused, peak / 1024, budget / 1024, hwm_kb,
+	       limit / 1024);
+	ASSERT_EQ(budget, (double)(limit / 8 * 3), "budget = 3/8 of --memory-limit");
+	ASSERT_GE(refused, 20, "503 past the budget");
+	ASSERT_EQ(retry_after, refused, "every 503 says Retry-After");
+	ASSERT_LE(peak, budget + 64 * 1024, "buffered bytes stay within the budget");
+	/* before: 316 MB for 300 such connections */
+	ASSERT_LE(hwm_kb, (long)(limit / 1024), "RSS within the memory limit");
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+static const char *review =
+	"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+	"\"uid\":\"%s\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},"
+	"\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"pods\"},"
+	"\"namespace\":\"default\",\"operation\":\"CREATE\",\"userInfo\":{\"username\":\"admin\"},"
+	"\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+	"\"namespace\":\"default\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"pause\"}]}},"
+	"\"dryRun\":%s}}";
+
+/* POST /validate over TLS with this Content-Type; the answer in out. */
+static ssize_t validate(const struct wh *w, const char *ctype, const char *uid, bool dry_run)
+{
+	char body[2048], req[3072];
+	int blen = snprintf(body, sizeof(body), review, uid, dry_run ? "true" : "false");
+	int n = snprintf(req, sizeof(req), "POST /validate HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\n"
+			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s", ctype, blen, body);
+
+	return tlsc_request(w->tls_port, req, (size_t)n, out, sizeof(out), 5000);
+}
+
+static void admission_contract(void)
+{
+	static const char *const good_ctypes[] = {
+		"application/json", "Application/JSON", "application/json; charset=utf-8",
+		"application/json;charset=\"UTF-8\"", "application/json ;",
+	};
+	static const char *const bad_ctypes[] = {
+		"application/jsonfoo", "text/plain", "application/json; charset", "application/json x",
+	};
+	char csv[256], buf[4096], *second;
+	struct wh w;
+	size_t i;
+
+	if (wh_start(&w, "contract", 0, NULL))
+		goto out;
+	snprintf(csv, sizeof(csv), "%s/fuzzy_score.csv", dir);
+
+	/* the keys the API server prefixes with the webhook's name */
+	validate(&w, "application/json", "uid-audit", false);
+	ASSERT_STRHAS(out, "\"auditAnnotations\":{\"score\":\"", "audit key score");
+	ASSERT_STRHAS(out, ",\"decision\":\"", "audit key decision");
+	ASSERT_TRUE(ks_admission_audit_key_valid("score") && ks_admission_audit_key_valid("decision"),
+		    "keys are qualified names without a prefix");
+	ASSERT_EQ(fx_count_in_file(csv, "uid-audit"), 1, "recorded");
+
+	validate(&w, "application/json", "uid-dry", true);
+	ASSERT_STRHAS(out, "HTTP/1.1 200", "dry run answered");
+	ASSERT_STRHAS(out, "\"allowed\":true", "dry run allowed");
+	ASSERT_EQ(fx_count_in_file(csv, "uid-dry"), 0, "dry run not recorded (sideEffects: None)");
+	ASSERT_EQ(metric(&w, "ksense_webhook_admissions_dry_run_total"), 1, "dry run counted");
+
+	for (i = 0; i < sizeof(good_ctypes) / sizeof(good_ctypes[0]); i++) {
+		validate(&w, good_ctypes[i], "uid-ct", false);
+		if (!ASSERT_STRHAS(out, "HTTP/1.1 200", "media type accepted"))
+			printf("    Content-Type: %s\n", good_ctypes[i]);
+	}
+	for (i = 0; i < sizeof(bad_ctypes) / sizeof(bad_ctypes[0]); i++) {
+		validate(&w, bad_ctypes[i], "uid-ct-bad", false);
+		if (!ASSERT_STRHAS(out, "HTTP/1.1 415", "media type refused"))
+			printf("    Content-Type: %s\n", bad_ctypes[i]);
+	}
+
+	/* the agent port is read-only */
+	snprintf(buf, sizeof(buf), "POST /validate HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+		 "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	plain_request(w.agent_port, buf, out, sizeof(out), 3000);
+	ASSERT_STRHAS(out, "HTTP/1.1 404", "/validate on the agent port: 404");
+	ASSERT_STRHAS(out, "HTTPS port only", "says where it is");
+
+	/* HEAD: the head of GET, no body, so the next pipelined answer starts
+	 * right after it */
+	plain_request(w.agent_port, "HEAD /score HTTP/1.1\r\nHost: t\r\n\r\n"
+		      "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", out, sizeof(out), 3000);
+	second = strstr(out, "\r\n\r\n");
+	ASSERT_STRHAS(out, "HTTP/1.1 200", "HEAD 200");
+	ASSERT_STRHAS(out, "Content-Length: ", "HEAD says the length");
+	if (ASSERT_OK_PTR(second, "HEAD head"))
+		ASSERT_TRUE(!strncmp(second + 4, "HTTP/1.1 ", 9), "no body after HEAD's head");
+	plain_request(w.agent_port, "HEAD /validate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", out,
+		      sizeof(out), 3000);
+	ASSERT_STRHAS(out, "HTTP/1.1 404", "HEAD /validate on the agent port 404");
+	second = strstr(out, "\r\n\r\n");
+	ASSERT_TRUE(second && !second[4], "HEAD 404 without a body");
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+KS_TEST(webhook_hostile)
+{
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return;
+	}
+	if (!ASSERT_OK(fx_load(), "fx_load"))
+		return;
+	snprintf(dir, sizeof(dir), "/tmp/ksense-hostile-%d", getpid());
+	sh("rm -rf %s && mkdir -p %s", dir, dir);
+	if (!ASSERT_TRUE(make_cert(), "openssl cert")) {
+		printf("%s\n", out);
+		return;
+	}
+	if (test__start_subtest("pipelined_flood"))
+		pipelined_flood();
+	if (test__start_subtest("never_reading"))
+		never_reading();
+	if (test__start_subtest("fd_limit"))
+		fd_limit();
+	if (test__start_subtest("idle_exhaustion"))
+		idle_exhaustion();
+	if (test__start_subtest("stalled_bodies"))
+		stalled_bodies();
+	if (test__start_subtest("admission_contract"))
+		admission_contract();
+	if (!test__verbose() && !test__failed())
+		sh("rm -rf %s", dir);
+}
