@@ -150,6 +150,10 @@ $(BUILD)/ksense-workloads: tools/ksense-workloads.c selftests/workloads.c selfte
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iselftests tools/ksense-workloads.c selftests/workloads.c $(BUILD)/libksense.a \
 		$(LDLIBS) -lpthread -o $@
 
+# The hostile clients of tools/bench_webhook (make bench), one row each.
+$(BUILD)/webhook-attacks: tools/webhook_attacks.c selftests/tlsc.c selftests/tlsc.h | $(BUILD)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iselftests tools/webhook_attacks.c selftests/tlsc.c $(TLS_LIBS) -lpthread -o $@
+
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
 
@@ -177,7 +181,7 @@ test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/
 plot: deps all
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: deps all $(BUILD)/bench_tick
+bench: deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler

@@ -395,10 +395,17 @@ static void pods(struct ks_app *a, const struct ks_http_request *req, struct ks_
 
 enum { ON_TLS = 1, ON_AGENT = 2, ON_BOTH = 3 };
 
+/* An AdmissionReview up to this size is checked and parsed on the loop:
+ * at most ~1 ms even for brackets 126 deep, measured (a real Pod's review
+ * is 2-10 KiB and takes tens of microseconds); a bigger one (up to 1 MiB:
+ * 68 ms of brackets here) goes to the worker. */
+#define VALIDATE_INLINE_MAX_BYTES (16u << 10)
+
 /*
  * Every route: the agent port is read-only (GET and HEAD only); /validate
  * records admissions and is served on the TLS listener alone.  offload:
- * answered on the worker thread (worker.h), since it may take long; such a
+ * answered on the worker thread (worker.h), since it may take long
+ * (/validate: when its body is over VALIDATE_INLINE_MAX_BYTES); such a
  * handler touches only what is safe from another thread (pins, its own
  * state, atomics).  HEAD is GET without the body (server.c).
  */
@@ -450,7 +457,9 @@ bool ks_app_offload(void *app, const struct ks_http_request *req, bool tls)
 	const struct route *rt = route_find(req->path, tls);
 
 	(void)app;
-	return rt && rt->offload && method_ok(rt, req->method);
+	if (!rt || !rt->offload || !method_ok(rt, req->method))
+		return false;
+	return rt->id != R_VALIDATE || req->body_len > VALIDATE_INLINE_MAX_BYTES;
 }
 
 void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)

@@ -25,11 +25,17 @@
 #include "worker.h"
 
 #define READ_CHUNK_BYTES   16384
-/* A connection's share of one turn: a few pipelined requests (each a
- * handler of tens of microseconds on the loop) or 64 KiB of input, then
- * the others get theirs. */
-#define TURN_REQUESTS      4
-#define TURN_READ_BYTES    (64u << 10)
+/* A connection's share of one turn: one request (a handler of tens to a
+ * few hundred microseconds on the loop) or one read of input, then the
+ * others get theirs: with 300 busy connections a turn still lasts a few
+ * milliseconds, and /healthz waits for one turn at most. */
+#define TURN_REQUESTS      1
+#define TURN_READ_BYTES    READ_CHUNK_BYTES
+/* Connections that used their whole share last turn too (pipelining or
+ * streaming a body back to back) share this much of a turn; past it they
+ * wait for the next, while the others (a probe, a new client) are served
+ * at once. */
+#define TURN_BUSY_BUDGET_NS 3000000ull
 /* Unsent output above this and the connection reads no more requests. */
 #define OUT_HIGH_BYTES     (256u << 10)
 #define OUT_MAX_BYTES      (4u << 20)
@@ -46,6 +52,12 @@
  * /proc reads of /pods. */
 #define FDS_RESERVED       48
 #define LAG_WINDOW_MS      10000
+/* A connection that has sent no byte for this long mid-request is
+ * stalled, and a full listener may close it for a newcomer: clients send
+ * a header section in one go, so a pause inside one is short; a body may
+ * wait on the network a little longer. */
+#define STALLED_HEAD_MS    100
+#define STALLED_BODY_MS    1000
 #define FD_LIMIT_LOG_MS    10000
 #define ACCEPT_BACKOFF_MIN_MS 10
 #define ACCEPT_BACKOFF_MAX_MS 1000
@@ -79,6 +91,7 @@ struct conn {
 	unsigned long long slice_turn;     /* the turn it last had its slice */
 	unsigned long long spared_turn;    /* found talking by evict_idle this turn */
 	unsigned long long accept_turn;
+	unsigned long long full_turn;      /* the turn it last used its whole share */
 	struct conn *prev, *next, *ready_next;
 };
 
@@ -96,6 +109,7 @@ static struct {
 	struct conn *ready;       /* connections with input already in userspace */
 	struct conn *dead;        /* closed this turn, freed at its end */
 	unsigned long long turn;
+	unsigned long long turn_busy_ns; /* spent on busy connections this turn */
 	struct ks_tls_conf *tls_conf;
 	const struct ks_server_opts *o;
 	const struct ks_server_hooks *h;
@@ -334,15 +348,23 @@ static void free_dead(void)
 	}
 }
 
-/* Nothing in flight: no request begun, none with the worker, no input
- * waiting, no output, not closing. */
-static bool idle(const struct conn *c)
+/* Nothing owed to it: no request with the worker, no input waiting, no
+ * output, not closing; and either between requests or stalled in one (a
+ * slowloris holds its place no longer than that once the listener is
+ * full). */
+static bool evictable(const struct conn *c)
 {
-	return !c->reading_request && !c->job && !c->out.len && !c->in.len && !c->closing;
+	unsigned long long quiet_ms = S.now_ms - c->last_active_ms;
+
+	if (c->job || c->out.len || c->in.len || c->closing)
+		return false;
+	if (!c->reading_request)
+		return true;
+	return quiet_ms >= (ks_http_receiving_body(&c->parser) ? STALLED_BODY_MS : STALLED_HEAD_MS);
 }
 
-/* Close the longest-idle connection (of listener li, or of any when li
- * < 0) that has nothing in flight; false when there is none.  A candidate
+/* Close the connection (of listener li, or of any when li < 0) that has
+ * been quiet longest and is evictable; false when there is none.  A candidate
  * accepted this turn has had no chance to talk, and one whose bytes wait
  * unread in the kernel is talking, not idle: both are spared. */
 static bool evict_idle(int li)
@@ -354,7 +376,7 @@ static bool evict_idle(int li)
 		char b;
 
 		for (c = S.clients; c; c = c->next)
-			if ((li < 0 || c->li == li) && idle(c) && c->spared_turn != S.turn &&
+			if ((li < 0 || c->li == li) && evictable(c) && c->spared_turn != S.turn &&
 			    c->accept_turn != S.turn &&
 			    (!victim || c->last_active_ms < victim->last_active_ms))
 				victim = c;
@@ -741,7 +763,16 @@ static void serve_slice(struct conn *c)
 	char buf[READ_CHUNK_BYTES];
 	size_t read_bytes = 0;
 	int served = 0;
+	bool busy = c->full_turn && c->full_turn + 1 >= S.turn;
+	unsigned long long t0 = 0;
 
+	if (busy) {
+		if (S.turn_busy_ns >= TURN_BUSY_BUDGET_NS) {
+			ready_add(c); /* next turn, first */
+			return;
+		}
+		t0 = now_ns();
+	}
 	c->slice_turn = S.turn;
 	if (c->handshaking && !handshake(c)) {
 		if (c->closing)
@@ -785,6 +816,10 @@ static void serve_slice(struct conn *c)
 		c->closing = true;
 		break;
 	}
+	if (served >= TURN_REQUESTS || read_bytes >= TURN_READ_BYTES)
+		c->full_turn = S.turn;
+	if (busy)
+		S.turn_busy_ns += now_ns() - t0;
 	settle(c);
 }
 
@@ -1042,6 +1077,7 @@ int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *
 		}
 		S.now_ms = turn_start = mono_ms();
 		S.turn++;
+		S.turn_busy_ns = 0;
 		/* the ready list first: it holds last turn's leftovers */
 		run_ready();
 		for (i = 0; i < n; i++) {
