@@ -151,8 +151,10 @@ $(BUILD)/ksense-workloads: tools/ksense-workloads.c selftests/workloads.c selfte
 		$(LDLIBS) -lpthread -o $@
 
 # The hostile clients of tools/bench_webhook (make bench), one row each.
-$(BUILD)/webhook-attacks: tools/webhook_attacks.c selftests/tlsc.c selftests/tlsc.h | $(BUILD)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iselftests tools/webhook_attacks.c selftests/tlsc.c $(TLS_LIBS) -lpthread -o $@
+$(BUILD)/webhook-attacks: tools/webhook_attacks.c selftests/tlsc.c selftests/tlsc.h selftests/loopback.c \
+		selftests/loopback.h | $(BUILD)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iselftests tools/webhook_attacks.c selftests/tlsc.c selftests/loopback.c \
+		$(TLS_LIBS) -lpthread -o $@
 
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@

@@ -27,6 +27,7 @@
 #include "fakeapi.h"
 #include "fixture.h"
 #include "admission.h"
+#include "loopback.h"
 #include "tlsc.h"
 
 static char out[1 << 16];
@@ -40,34 +41,19 @@ struct wh {
 	char log[256];
 };
 
-static ssize_t plain_request(int port, const char *req, char *buf, size_t len, int timeout_ms);
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Start the webhook on ephemeral ports with extra flags (NULL-ended);
  * nofile > 0 runs it under that RLIMIT_NOFILE.  0 or -1. */
 static int wh_start(struct wh *w, const char *tag, int nofile, const char *const *extra)
 {
 	const char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
-	char *argv[48], cert[200], key[200], nf[32];
-	int argc = 0, i;
+	char *argv[48], cert[200], key[200];
+	struct lb_webhook lb;
+	int argc = 0, i, rc;
 
 	memset(w, 0, sizeof(*w));
 	snprintf(w->log, sizeof(w->log), "%s/%s.log", dir, tag);
 	snprintf(cert, sizeof(cert), "%s/tls.crt", dir);
 	snprintf(key, sizeof(key), "%s/tls.key", dir);
-	snprintf(nf, sizeof(nf), "--nofile=%d", nofile);
-	if (nofile > 0) {
-		argv[argc++] = "prlimit";
-		argv[argc++] = nf;
-		argv[argc++] = "--";
-	}
 	argv[argc++] = (char *)bin;
 	argv[argc++] = "--tls-addr=127.0.0.1";
 	argv[argc++] = "--tls-port=0";
@@ -84,50 +70,13 @@ static int wh_start(struct wh *w, const char *tag, int nofile, const char *const
 	for (i = 0; extra && extra[i] && argc < 46; i++)
 		argv[argc++] = (char *)extra[i];
 	argv[argc] = NULL;
-	if (nofile > 0) {
-		/* prlimit is a launcher: spawn it by path lookup */
-		pid_t pid = fork();
-
-		if (pid == 0) {
-			int fd = open(w->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-			if (fd >= 0) {
-				dup2(fd, 1);
-				dup2(fd, 2);
-			}
-			execvp(argv[0], argv);
-			_exit(127);
-		}
-		w->pid = pid;
-	} else {
-		w->pid = fx_spawn(w->log, argv, NULL);
-	}
-	for (i = 0; w->pid > 0 && i < 200; i++) {
-		FILE *f = fopen(w->log, "r");
-		char line[1024], *p;
-
-		while (f && fgets(line, sizeof(line), f))
-			if (strstr(line, "msg=\"listening\"") && (p = strstr(line, "tls_port="))) {
-				w->tls_port = atoi(p + 9);
-				p = strstr(line, "agent_port=");
-				w->agent_port = p ? atoi(p + 11) : 0;
-			}
-		if (f)
-			fclose(f);
-		if (w->tls_port > 0 && w->agent_port > 0)
-			break;
-		usleep(50 * 1000);
-	}
 	/* attacks start on a healthy daemon (a window closed) */
-	for (i = 0; w->agent_port > 0 && i < 100; i++) {
-		char buf[512];
-
-		plain_request(w->agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
-			      sizeof(buf), 1000);
-		if (strstr(buf, "HTTP/1.1 200"))
-			return 0;
-		usleep(50 * 1000);
-	}
+	rc = lb_webhook_start(&lb, w->log, nofile, argv);
+	w->pid = lb.pid;
+	w->tls_port = lb.tls_port;
+	w->agent_port = lb.agent_port;
+	if (!rc)
+		return 0;
 	ASSERT_TRUE(false, "webhook started");
 	sh("tail -n 20 %s", w->log);
 	printf("  webhook %s did not start; log:\n%s\n", tag, out);
@@ -136,96 +85,10 @@ static int wh_start(struct wh *w, const char *tag, int nofile, const char *const
 
 static void wh_stop(struct wh *w)
 {
-	if (w->pid > 0)
-		fx_stop(w->pid);
+	struct lb_webhook lb = { .pid = w->pid };
+
+	lb_webhook_stop(&lb);
 	w->pid = 0;
-}
-
-/* utime + stime of pid in ms. */
-static long long cpu_ms(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	/* fields after "(comm)": state is 3, utime 14, stime 15 */
-	for (i = 3; p && i < 14; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
-		return -1;
-	return (long long)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
-}
-
-static long proc_status_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	size_t n = strlen(field);
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, n) && line[n] == ':')
-			kb = atol(line + n + 1);
-	if (f)
-		fclose(f);
-	return kb;
-}
-
-static int tcp_connect(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One plain request on a fresh connection: the answer within timeout_ms
- * into buf (NUL-terminated); its length, or -1. */
-static ssize_t plain_request(int port, const char *req, char *buf, size_t len, int timeout_ms)
-{
-	long long end = mono_ms() + timeout_ms;
-	int fd = tcp_connect(port);
-	size_t got = 0;
-
-	if (fd < 0)
-		return -1;
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -1;
-	}
-	while (got + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = end - mono_ms();
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		n = recv(fd, buf + got, len - 1 - got, 0);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	close(fd);
-	return (ssize_t)got;
 }
 
 /* A metric's value from the agent port's /metrics, or -1. */
@@ -234,8 +97,8 @@ static double metric(const struct wh *w, const char *series)
 	static char m[1 << 17];
 	char *p;
 
-	if (plain_request(w->agent_port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", m,
-			  sizeof(m), 3000) <= 0)
+	if (lb_request(w->agent_port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", m,
+		       sizeof(m), 3000) <= 0)
 		return -1;
 	for (p = strstr(m, series); p; p = strstr(p + 1, series))
 		if ((p == m || p[-1] == '\n') && p[strlen(series)] == ' ')
@@ -278,15 +141,15 @@ static void *poll_main(void *arg)
 	char buf[2048];
 
 	while (!p->stop) {
-		long long t0 = mono_ms(), dt;
+		long long t0 = lb_mono_ms(), dt;
 		bool ok;
 
-		plain_request(p->w->agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+		lb_request(p->w->agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
 			      sizeof(buf), 3000);
-		dt = mono_ms() - t0;
+		dt = lb_mono_ms() - t0;
 		note_poll(p, 0, dt, strstr(buf, "HTTP/1.1 200") != NULL, buf);
 
-		t0 = mono_ms();
+		t0 = lb_mono_ms();
 		if (!t)
 			t = tlsc_connect(p->w->tls_port, 3000);
 		ok = false;
@@ -303,7 +166,7 @@ static void *poll_main(void *arg)
 			tlsc_close(t);
 			t = NULL;
 		}
-		dt = mono_ms() - t0;
+		dt = lb_mono_ms() - t0;
 		note_poll(p, 1, dt, ok, t || buf[0] ? buf : "no TLS connection");
 		usleep(50 * 1000);
 	}
@@ -329,30 +192,6 @@ static void poller_stop(struct poller *p, const char *what)
 			printf("    first failed %s poll: %s\n", k ? "TLS" : "agent", p->first_failure[k]);
 }
 
-/* A 1 MiB AdmissionReview of nested brackets, depth 100 (under the parser's
- * 128), repeated: the costliest body to check and parse. */
-static char *deep_review(size_t *len)
-{
-	size_t cap = 1024 * 1024 - 64, o;
-	char *b = malloc(cap + 512);
-	int i;
-
-	if (!b)
-		return NULL;
-	o = (size_t)sprintf(b, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
-			    "{\"uid\":\"deep\",\"x\":[");
-	while (o + 205 < cap) {
-		for (i = 0; i < 100; i++)
-			b[o++] = '[';
-		for (i = 0; i < 100; i++)
-			b[o++] = ']';
-		b[o++] = ',';
-	}
-	o += (size_t)sprintf(b + o, "0]}}");
-	*len = o;
-	return b;
-}
-
 struct flood {
 	int port, n;
 	int answered;
@@ -363,9 +202,9 @@ static void *flood_main(void *arg)
 {
 	struct flood *f = arg;
 	size_t blen, hlen;
-	char *body = deep_review(&blen), hdr[256], *resp = malloc(1 << 16);
+	char *body = lb_deep_review(&blen), hdr[256], *resp = malloc(1 << 16);
 	struct tlsc *t = tlsc_connect(f->port, 3000);
-	long long end = mono_ms() + 20000;
+	long long end = lb_mono_ms() + 20000;
 	int i;
 
 	if (!body || !resp || !t)
@@ -373,10 +212,10 @@ static void *flood_main(void *arg)
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), "POST /validate HTTP/1.1\r\nHost: t\r\n"
 				"Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", blen);
 	/* all pipelined, nothing read until the end */
-	for (i = 0; i < f->n && mono_ms() < end; i++)
+	for (i = 0; i < f->n && lb_mono_ms() < end; i++)
 		if (tlsc_write(t, hdr, hlen) || tlsc_write(t, body, blen))
 			break;
-	while (f->answered < f->n && mono_ms() < end) {
+	while (f->answered < f->n && lb_mono_ms() < end) {
 		ssize_t n = tlsc_read(t, resp, (1 << 16) - 1, 5000);
 		char *p;
 
@@ -448,14 +287,14 @@ static void never_reading(void)
 	if (wh_start(&w, "noread", 0, args))
 		goto out;
 	burst = malloc(blen);
-	fd = tcp_connect(w.agent_port);
+	fd = lb_connect(w.agent_port);
 	if (!ASSERT_OK_PTR(burst, "malloc") || !ASSERT_GE(fd, 0, "connect"))
 		goto out;
 	for (i = 0; i < 20000; i++)
 		memcpy(burst + i * (sizeof(req) - 1), req, sizeof(req) - 1);
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	/* as much as the kernel takes in a second, never a byte read back */
-	for (t0 = mono_ms(); off < blen && mono_ms() - t0 < 1000;) {
+	for (t0 = lb_mono_ms(); off < blen && lb_mono_ms() - t0 < 1000;) {
 		ssize_t n = send(fd, burst + off, blen - off, MSG_NOSIGNAL);
 
 		if (n > 0)
@@ -464,21 +303,21 @@ static void never_reading(void)
 			usleep(10 * 1000);
 	}
 	/* measured while the connection is stuck, before the write timeout */
-	c0 = cpu_ms(w.pid);
+	c0 = lb_proc_cpu_ms(w.pid);
 	sleep(3);
-	c1 = cpu_ms(w.pid);
+	c1 = lb_proc_cpu_ms(w.pid);
 	printf("    never-reading client: %zu bytes of requests sent, webhook CPU %lld ms in 3 s\n", off, c1 - c0);
 	/* before: a whole CPU (3000 ms) spinning on a readable socket */
 	ASSERT_LE(c1 - c0, 600, "webhook CPU under 20 % while the client reads nothing");
 	/* still reading nothing: the write timeout (5 s) closes it */
-	for (t0 = mono_ms(); mono_ms() - t0 < 8000; usleep(250 * 1000))
+	for (t0 = lb_mono_ms(); lb_mono_ms() - t0 < 8000; usleep(250 * 1000))
 		if (metric(&w, "ksense_webhook_rejected_connections_total{reason=\"write_timeout\"}") >= 1)
 			break;
 	ASSERT_GE(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"write_timeout\"}"), 1,
 		  "closed by the write timeout");
 	/* what it left unread ends: the server closed its side */
 	fcntl(fd, F_SETFL, 0);
-	for (t0 = mono_ms(); mono_ms() - t0 < 8000;) {
+	for (t0 = lb_mono_ms(); lb_mono_ms() - t0 < 8000;) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		char sink[65536];
 		ssize_t n;
@@ -514,7 +353,7 @@ static void fd_limit(void)
 		goto out;
 	/* connections that began a request are not idle: nothing to evict */
 	for (i = 0; i < 150; i++) {
-		int fd = tcp_connect(w.agent_port);
+		int fd = lb_connect(w.agent_port);
 
 		if (fd < 0)
 			break;
@@ -523,9 +362,9 @@ static void fd_limit(void)
 	}
 	ASSERT_GE(nfds, 100, "more connections than the daemon has fds");
 	sleep(1);
-	c0 = cpu_ms(w.pid);
+	c0 = lb_proc_cpu_ms(w.pid);
 	sleep(3);
-	c1 = cpu_ms(w.pid);
+	c1 = lb_proc_cpu_ms(w.pid);
 	printf("    %d clients against RLIMIT_NOFILE 64: webhook CPU %lld ms in 3 s\n", nfds, c1 - c0);
 	/* before: a busy loop on the readable listener, a whole CPU */
 	ASSERT_LE(c1 - c0, 600, "no busy loop (under 20 % CPU)");
@@ -536,16 +375,16 @@ static void fd_limit(void)
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	/* fds free: accepting resumes within the backoff (at most 1 s) */
-	for (t0 = mono_ms(); mono_ms() - t0 < 5000 && !healthy;) {
+	for (t0 = lb_mono_ms(); lb_mono_ms() - t0 < 5000 && !healthy;) {
 		char buf[1024];
 
-		plain_request(w.agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
+		lb_request(w.agent_port, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf,
 			      sizeof(buf), 1000);
 		healthy = strstr(buf, "HTTP/1.1 200") != NULL;
 		if (!healthy)
 			usleep(100 * 1000);
 	}
-	printf("    /healthz answered %lld ms after the clients left\n", mono_ms() - t0);
+	printf("    /healthz answered %lld ms after the clients left\n", lb_mono_ms() - t0);
 	ASSERT_TRUE(healthy, "/healthz answered once fds are free");
 	ASSERT_GE(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"fd_limit\"}"), 1, "counted");
 out:
@@ -564,7 +403,7 @@ static void idle_exhaustion(void)
 		goto out;
 	poller_start(&p, &w);
 	for (i = 0; i < 200; i++) {
-		int fd = tcp_connect(w.agent_port);
+		int fd = lb_connect(w.agent_port);
 
 		if (fd < 0)
 			break;
@@ -603,7 +442,7 @@ static void stalled_bodies(void)
 	memset(half, ' ', sizeof(half));
 	for (i = 0; i < 40; i++) {
 		char hdr[256];
-		int fd = tcp_connect(w.agent_port), n;
+		int fd = lb_connect(w.agent_port), n;
 
 		if (fd < 0)
 			break;
@@ -626,7 +465,7 @@ static void stalled_bodies(void)
 	}
 	budget = metric(&w, "ksense_webhook_buffer_budget_bytes");
 	peak = metric(&w, "ksense_webhook_buffered_peak_bytes");
-	hwm_kb = proc_status_kb(w.pid, "VmHWM");
+	hwm_kb = lb_proc_status_kb(w.pid, "VmHWM");
 	printf("    40 bodies stalled at 300 KiB of 1 MiB: %d refused with 503, buffered peak %.0f KiB of a "
 	       "%.0f KiB budget, RSS peak %ld KiB (limit %zu KiB)\n", refused, peak / 1024, budget / 1024, hwm_kb,
 	       limit / 1024);
@@ -708,20 +547,20 @@ static void admission_contract(void)
 	/* the agent port is read-only */
 	snprintf(buf, sizeof(buf), "POST /validate HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
 		 "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
-	plain_request(w.agent_port, buf, out, sizeof(out), 3000);
+	lb_request(w.agent_port, buf, out, sizeof(out), 3000);
 	ASSERT_STRHAS(out, "HTTP/1.1 404", "/validate on the agent port: 404");
 	ASSERT_STRHAS(out, "HTTPS port only", "says where it is");
 
 	/* HEAD: the head of GET, no body, so the next pipelined answer starts
 	 * right after it */
-	plain_request(w.agent_port, "HEAD /score HTTP/1.1\r\nHost: t\r\n\r\n"
+	lb_request(w.agent_port, "HEAD /score HTTP/1.1\r\nHost: t\r\n\r\n"
 		      "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", out, sizeof(out), 3000);
 	second = strstr(out, "\r\n\r\n");
 	ASSERT_STRHAS(out, "HTTP/1.1 200", "HEAD 200");
 	ASSERT_STRHAS(out, "Content-Length: ", "HEAD says the length");
 	if (ASSERT_OK_PTR(second, "HEAD head"))
 		ASSERT_TRUE(!strncmp(second + 4, "HTTP/1.1 ", 9), "no body after HEAD's head");
-	plain_request(w.agent_port, "HEAD /validate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", out,
+	lb_request(w.agent_port, "HEAD /validate HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", out,
 		      sizeof(out), 3000);
 	ASSERT_STRHAS(out, "HTTP/1.1 404", "HEAD /validate on the agent port 404");
 	second = strstr(out, "\r\n\r\n");

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "loopback.h"
 #include "tlsc.h"
 
 #define MAX_POLLS 100000
@@ -41,19 +42,7 @@ static const char *cert, *key;
 static int seconds = 8;
 static char workdir[256];
 
-struct target {
-	pid_t pid;
-	int tls_port, agent_port;
-	char log[320];
-};
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define target lb_webhook
 
 static double mono_s(void)
 {
@@ -63,66 +52,14 @@ static double mono_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int tcp_connect(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static bool plain_get(int port, const char *path, char *buf, size_t len, int timeout_ms)
-{
-	char req[256];
-	long long end = mono_ms() + timeout_ms;
-	int fd = tcp_connect(port), n;
-	size_t got = 0;
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return false;
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", path);
-	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-		close(fd);
-		return false;
-	}
-	while (got + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = end - mono_ms();
-		ssize_t r;
-
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
-			break;
-		r = recv(fd, buf + got, len - 1 - got, 0);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	close(fd);
-	return !strncmp(buf, "HTTP/1.1 200", 12);
-}
-
 /* ---- the daemon under attack ---- */
 
-static int target_start(struct target *t, const char *name, int nofile, const char *const *extra)
+static int target_start(struct target *t, const char *name, int nofile)
 {
-	char *argv[40], nf[32];
-	int argc = 0, i;
+	char *argv[24], log[320];
+	int argc = 0;
 
-	memset(t, 0, sizeof(*t));
-	snprintf(t->log, sizeof(t->log), "%s/%s.log", workdir, name);
-	snprintf(nf, sizeof(nf), "--nofile=%d", nofile);
-	if (nofile > 0) {
-		argv[argc++] = "prlimit";
-		argv[argc++] = nf;
-		argv[argc++] = "--";
-	}
+	snprintf(log, sizeof(log), "%s/%s.log", workdir, name);
 	argv[argc++] = (char *)webhook_bin;
 	argv[argc++] = "--tls-addr=127.0.0.1";
 	argv[argc++] = "--tls-port=0";
@@ -135,87 +72,11 @@ static int target_start(struct target *t, const char *name, int nofile, const ch
 	argv[argc++] = "--data-dir";
 	argv[argc++] = workdir;
 	argv[argc++] = "--memory-limit=" MEMORY_LIMIT;
-	for (i = 0; extra && extra[i]; i++)
-		argv[argc++] = (char *)extra[i];
 	argv[argc] = NULL;
-	t->pid = fork();
-	if (t->pid == 0) {
-		int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	for (i = 0; t->pid > 0 && i < 200; i++) {
-		FILE *f = fopen(t->log, "r");
-		char line[1024], *p;
-
-		while (f && fgets(line, sizeof(line), f))
-			if (strstr(line, "msg=\"listening\"") && (p = strstr(line, "tls_port="))) {
-				t->tls_port = atoi(p + 9);
-				p = strstr(line, "agent_port=");
-				t->agent_port = p ? atoi(p + 11) : 0;
-			}
-		if (f)
-			fclose(f);
-		if (t->tls_port > 0 && t->agent_port > 0) {
-			char buf[512];
-			int k;
-
-			for (k = 0; k < 100; k++) {
-				if (plain_get(t->agent_port, "/healthz", buf, sizeof(buf), 1000))
-					return 0;
-				usleep(50 * 1000);
-			}
-			break;
-		}
-		usleep(50 * 1000);
-	}
-	fprintf(stderr, "webhook-attacks: %s: the webhook did not become healthy (log %s)\n", name, t->log);
+	if (!lb_webhook_start(t, log, nofile, argv))
+		return 0;
+	fprintf(stderr, "webhook-attacks: %s: the webhook did not become healthy (log %s)\n", name, log);
 	return -1;
-}
-
-/* The process under prlimit is the webhook itself (prlimit execs it). */
-static double target_cpu_s(const struct target *t)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
-	f = fopen(path, "r");
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	for (i = 3; p && i < 14; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / sysconf(_SC_CLK_TCK);
-}
-
-static long target_hwm_kb(const struct target *t)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", t->pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmHWM:", 6))
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
 }
 
 /* Sum of ksense_webhook_rejected_connections_total over its reasons,
@@ -228,7 +89,7 @@ static long long target_refused(const struct target *t, char *reasons, size_t le
 	size_t o = 0;
 
 	reasons[0] = '\0';
-	if (!plain_get(t->agent_port, "/metrics", m, sizeof(m), 5000))
+	if (!lb_get_ok(t->agent_port, "/metrics", m, sizeof(m), 5000))
 		return -1;
 	for (p = strstr(m, "\nksense_webhook_rejected_connections_total{reason=\""); p;
 	     p = strstr(p + 1, "\nksense_webhook_rejected_connections_total{reason=\"")) {
@@ -241,22 +102,6 @@ static long long target_refused(const struct target *t, char *reasons, size_t le
 		sum += v;
 	}
 	return sum;
-}
-
-static void target_stop(struct target *t)
-{
-	int i;
-
-	if (t->pid <= 0)
-		return;
-	kill(t->pid, SIGTERM);
-	for (i = 0; i < 50 && waitpid(t->pid, NULL, WNOHANG) == 0; i++)
-		usleep(100 * 1000);
-	if (i == 50) {
-		kill(t->pid, SIGKILL);
-		waitpid(t->pid, NULL, 0);
-	}
-	t->pid = 0;
 }
 
 /* ---- the /healthz poller ---- */
@@ -277,7 +122,7 @@ static void *poll_main(void *arg)
 
 	while (!atomic_load(&p->stop)) {
 		double t0 = mono_s();
-		bool ok = plain_get(p->t->agent_port, "/healthz", buf, sizeof(buf), 3000);
+		bool ok = lb_get_ok(p->t->agent_port, "/healthz", buf, sizeof(buf), 3000);
 
 		if (p->n[0] < MAX_POLLS)
 			p->ms[0][p->n[0]++] = (mono_s() - t0) * 1e3;
@@ -335,7 +180,7 @@ struct attack_ctx {
 
 static bool running(struct attack_ctx *a)
 {
-	return !atomic_load(&a->stop) && mono_ms() < a->end_ms;
+	return !atomic_load(&a->stop) && lb_mono_ms() < a->end_ms;
 }
 
 /* 150 AdmissionReviews of 1 MiB, nested brackets 100 deep, pipelined on
@@ -343,26 +188,17 @@ static bool running(struct attack_ctx *a)
 static void *att_pipelined_deep(void *arg)
 {
 	struct attack_ctx *a = arg;
-	size_t cap = 1024 * 1024 - 64, o, hlen;
-	char *b = malloc(cap + 512), hdr[256], sink[65536];
+	size_t len, hlen;
+	char *b = lb_deep_review(&len), hdr[256], sink[65536];
 	struct tlsc *c = tlsc_connect(a->t->tls_port, 3000);
 	int i;
 
 	if (!b || !c)
 		goto out;
-	o = (size_t)sprintf(b, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
-			    "\"request\":{\"uid\":\"deep\",\"x\":[");
-	while (o + 205 < cap) {
-		memset(b + o, '[', 100);
-		memset(b + o + 100, ']', 100);
-		b[o + 200] = ',';
-		o += 201;
-	}
-	o += (size_t)sprintf(b + o, "0]}}");
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), "POST /validate HTTP/1.1\r\nHost: a\r\nContent-Type: "
-				"application/json\r\nContent-Length: %zu\r\n\r\n", o);
+				"application/json\r\nContent-Length: %zu\r\n\r\n", len);
 	for (i = 0; i < 150 && running(a); i++) {
-		if (tlsc_write(c, hdr, hlen) || tlsc_write(c, b, o))
+		if (tlsc_write(c, hdr, hlen) || tlsc_write(c, b, len))
 			break;
 		a->sent++;
 	}
@@ -385,7 +221,7 @@ static void *att_never_read(void *arg)
 	for (i = 0; i < 256; i++)
 		memcpy(burst + i * (sizeof(req) - 1), req, sizeof(req) - 1);
 	for (i = 0; i < 40; i++)
-		if ((fds[n] = tcp_connect(a->t->agent_port)) >= 0) {
+		if ((fds[n] = lb_connect(a->t->agent_port)) >= 0) {
 			fcntl(fds[n], F_SETFL, O_NONBLOCK);
 			n++;
 		}
@@ -414,7 +250,7 @@ static void hold_connections(struct attack_ctx *a, int port, int count, const ch
 	if (!fds)
 		return;
 	for (i = 0; i < count && running(a); i++) {
-		int fd = tcp_connect(port);
+		int fd = lb_connect(port);
 
 		if (fd < 0) {
 			usleep(1000);
@@ -471,7 +307,7 @@ static void *att_stalled(void *arg)
 
 	memset(half, ' ', sizeof(half));
 	for (i = 0; i < 300 && running(a); i++) {
-		int fd = tcp_connect(a->t->agent_port);
+		int fd = lb_connect(a->t->agent_port);
 
 		if (fd < 0)
 			continue;
@@ -539,29 +375,29 @@ static int run_attack(const struct attack *at, bool *met)
 	long long refused;
 	long hwm;
 
-	if (target_start(&t, at->name, at->nofile, NULL)) {
-		target_stop(&t);
+	if (target_start(&t, at->name, at->nofile)) {
+		lb_webhook_stop(&t);
 		return -1;
 	}
 	memset(&p, 0, sizeof(p));
 	p.t = &t;
 	a.t = &t;
-	a.end_ms = mono_ms() + seconds * 1000;
-	cpu0 = target_cpu_s(&t);
+	a.end_ms = lb_mono_ms() + seconds * 1000;
+	cpu0 = lb_proc_cpu_ms(t.pid) / 1e3;
 	pthread_create(&p.th, NULL, poll_main, &p);
 	{
 		pthread_t th;
 
 		pthread_create(&th, NULL, at->fn, &a);
-		while (mono_ms() < a.end_ms)
+		while (lb_mono_ms() < a.end_ms)
 			usleep(100 * 1000);
 		atomic_store(&a.stop, true);
 		atomic_store(&p.stop, true);
 		pthread_join(th, NULL);
 		pthread_join(p.th, NULL);
 	}
-	cpu1 = target_cpu_s(&t);
-	hwm = target_hwm_kb(&t);
+	cpu1 = lb_proc_cpu_ms(t.pid) / 1e3;
+	hwm = lb_proc_status_kb(t.pid, "VmHWM");
 	refused = target_refused(&t, reasons, sizeof(reasons));
 	amax = p.n[0] ? pct(p.ms[0], p.n[0], 1.0) : 0;
 	a50 = pct(p.ms[0], p.n[0], 0.5);
@@ -573,7 +409,7 @@ static int run_attack(const struct attack *at, bool *met)
 	       a50, a99, amax, t50, t99, tmax, p.failed[0] + p.failed[1], p.n[0] + p.n[1], cpu1 - cpu0,
 	       hwm / 1024, refused, reasons);
 	*met = a99 <= 50 && t99 <= 50 && hwm <= MEMORY_LIMIT_KB && !p.failed[0] && !p.failed[1];
-	target_stop(&t);
+	lb_webhook_stop(&t);
 	return 0;
 }
 
