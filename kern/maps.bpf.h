@@ -11,7 +11,7 @@
 #include "../pins/ksense.h"
 
 /* pinned: config, state, window, history, baseline, score, decision,
- * cgroups, stacks, self */
+ * cgroups, stacks, self, self_gen, totals */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -88,6 +88,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ksense_self_gen);
 } ks_self_gen SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_totals);
+} ks_totals SEC(".maps") __weak;
 
 /* internal: kept alive by the programs that use them */
 /* Shared by all CPUs (atomic adds): the tick then needs no per-CPU merge

@@ -3,7 +3,7 @@
  * The tick: a bpf_timer that closes a window every config.window_ms.  It
  * merges the per-CPU accumulators, computes the window's statistics and
  * percentiles, reads the kernel's PSI group, and publishes the result to
- * the `window` pin and the `history` ring.
+ * the `window` pin and the `history` ring, and adds it to the `totals` pin.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,19 +22,28 @@
 
 struct merge_ctx {
 	__u32 slot;
+	__u32 publish;             /* add to the totals too (a window closes) */
 };
 
-/* Step i merges bucket i % B of CPU i / B into `merged` and clears it. */
+/* Step i merges bucket i % B of CPU i / B into `merged` (and, when the
+ * window is published, into the totals) and clears it. */
 static long merge_step(__u64 i, struct merge_ctx *mc)
 {
 	__u64 cpu = i / KSENSE_HIST_BUCKETS, b = i % KSENSE_HIST_BUCKETS;
+	struct ksense_totals *t;
 	struct ksense_acc *a, *m;
 
 	ks_barrier_var(b);
 	a = bpf_map_lookup_percpu_elem(&ks_acc, &mc->slot, cpu);
 	m = bpf_map_lookup_elem(&ks_merged, &zero_key);
-	if (!a || !m || b >= KSENSE_HIST_BUCKETS)
+	t = bpf_map_lookup_elem(&ks_totals, &zero_key);
+	if (!a || !m || !t || b >= KSENSE_HIST_BUCKETS)
 		return 0;
+	if (mc->publish) {
+		t->runq.buckets[b] += a->runq.buckets[b];
+		t->dstate.buckets[b] += a->dstate.buckets[b];
+		t->netrx.buckets[b] += a->netrx.buckets[b];
+	}
 	if (cpu == 0) {
 		m->runq.buckets[b] = 0;
 		m->dstate.buckets[b] = 0;
@@ -130,7 +139,8 @@ static __always_inline __u32 psi_state(__u32 i)
  * avg_last_update move together in update_averages(), every PSI_FREQ (2 s)
  * while anything is non-idle, so their deltas are an exact ratio.  When the
  * kernel stops averaging because nothing stalls, the share is 0. */
-static __always_inline void read_psi(struct ksense_state *st, struct ksense_window *w, __u64 now)
+static __always_inline void read_psi(struct ksense_state *st, struct ksense_window *w,
+				     struct ksense_totals *t, __u64 now)
 {
 	unsigned long avg10[KS_PSI_NR] = {};
 	__u64 total[KS_PSI_NR] = {}, last = 0;
@@ -155,6 +165,14 @@ static __always_inline void read_psi(struct ksense_state *st, struct ksense_wind
 	if (last != st->psi_avg_last_update) {
 		__u64 dt = last - st->psi_avg_last_update;
 
+		if (st->psi_avg_last_update && last > st->psi_avg_last_update) {
+			/* the same order as psi_state(): io, mem, cpu some */
+			t->psi_io_some_ns += total[0] - st->psi_avg_total[0];
+			t->psi_io_full_ns += total[1] - st->psi_avg_total[1];
+			t->psi_mem_some_ns += total[2] - st->psi_avg_total[2];
+			t->psi_mem_full_ns += total[3] - st->psi_avg_total[3];
+			t->psi_cpu_some_ns += total[4] - st->psi_avg_total[4];
+		}
 		for (i = 0; i < KS_PSI_NR; i++) {
 			if (st->psi_avg_last_update && last > st->psi_avg_last_update)
 				st->psi_permille[i] = permille(total[i] - st->psi_avg_total[i], dt);
@@ -259,25 +277,33 @@ static __always_inline __u32 config_cpus(struct ksense_config *cfg)
 static __noinline int close_window(struct ksense_state *st, __u64 now, bool publish)
 {
 	struct ksense_config *cfg = bpf_map_lookup_elem(&ks_config, &zero_key);
+	struct ksense_totals *t = bpf_map_lookup_elem(&ks_totals, &zero_key);
 	struct cpu_ctx cc = { .now = now };
 	struct merge_ctx mc;
 	struct ksense_window *w, *cur;
 	__u64 dur, cap;
 	__u32 slot, ncpu;
 
-	if (!cfg || !st)
+	if (!cfg || !st || !t)
 		return 0;
 	ncpu = config_cpus(cfg);
+	dur = now > st->window_start_ns ? now - st->window_start_ns : 0;
 	mc.slot = st->acc_slot & 1;
+	mc.publish = publish && dur;
 	cc.slot = mc.slot;
 	st->acc_slot = mc.slot ^ 1;
+	if (mc.publish) {
+		/* the totals change from here on: a copy taken now is torn */
+		t->seq_end = st->seq + 1;
+		ks_barrier();
+	}
 
 	bpf_loop(ncpu, cpu_step, &cc, 0);
 	bpf_loop(ncpu * KSENSE_HIST_BUCKETS, merge_step, &mc, 0);
 
-	dur = now > st->window_start_ns ? now - st->window_start_ns : 0;
-	if (!publish || !dur) {
+	if (!mc.publish) {
 		st->window_start_ns = now;
+		t->loaded_ns = now;
 		return 0;
 	}
 
@@ -307,8 +333,22 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	w->cpu_busy_ns = cap > cc.idle_ns ? cap - cc.idle_ns : 0;
 	w->cpu_busy_permille = permille(w->cpu_busy_ns, cap);
 	w->nr_cpus = ncpu;
-	read_psi(st, w, now);
+	read_psi(st, w, t, now);
 	analyze(cfg, w, st->seq);
+	t->end_ns = now;
+	t->elapsed_ns += dur;
+	t->cpu_busy_ns += w->cpu_busy_ns;
+	t->cpu_capacity_ns += cap;
+	t->dstate_ns += w->dstate_ns;
+	t->deny_windows += w->verdict.verdict == KSENSE_VERDICT_DENY;
+	t->runq.count += w->runq.count;
+	t->runq.sum_ns += w->runq.sum_ns;
+	t->dstate.count += w->dstate.count;
+	t->dstate.sum_ns += w->dstate.sum_ns;
+	t->netrx.count += w->netrx.count;
+	t->netrx.sum_ns += w->netrx.sum_ns;
+	ks_barrier();
+	t->seq = st->seq;
 	{
 		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq };
 

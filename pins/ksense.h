@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 4
+#define KSENSE_SCHEMA_VERSION 5
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -35,6 +35,7 @@
 #define KSENSE_PIN_STACKS    "stacks"
 #define KSENSE_PIN_SELF      "self"
 #define KSENSE_PIN_SELF_GEN  "self_gen"
+#define KSENSE_PIN_TOTALS    "totals"
 
 #define KSENSE_MAX_CGROUPS   4096  /* LRU: the least recently active go first */
 #define KSENSE_MAX_STACKS    16384
@@ -190,6 +191,42 @@ struct ksense_window {
 	__u32 psi_source;          /* enum ksense_psi_source */
 	__u32 reserved0;
 	struct ksense_verdict_rec verdict; /* the analytics of this window */
+};
+
+/* One histogrammed signal summed over every window since load: counters
+ * that only grow, bucket by bucket (the same log-linear buckets). */
+struct ksense_hist_total {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 buckets[KSENSE_HIST_BUCKETS];
+};
+
+/* The `totals` pin (key 0): what the windows add up to since load, for
+ * readers that sample at their own pace (a Prometheus scrape every 15 or
+ * 30 s loses no window, and a restarted reader loses nothing).  The tick
+ * adds each window as it closes it.  Its copy is whole when seq ==
+ * seq_end: seq_end is stored first and seq last. */
+struct ksense_totals {
+	__u64 seq;                 /* windows added (the last one's seq) */
+	__u64 loaded_ns;           /* CLOCK_MONOTONIC of the load */
+	__u64 end_ns;              /* end of window `seq` */
+	__u64 elapsed_ns;          /* the windows' durations, summed */
+	__u64 cpu_busy_ns;         /* summed over CPUs */
+	__u64 cpu_capacity_ns;     /* nr_cpus x window time */
+	__u64 dstate_ns;           /* task-ns spent in D */
+	/* stall time of psi_system (ns, as /proc/pressure's total= in us);
+	 * CPU full is undefined for the whole machine and left out */
+	__u64 psi_cpu_some_ns;
+	__u64 psi_io_some_ns;
+	__u64 psi_io_full_ns;
+	__u64 psi_mem_some_ns;
+	__u64 psi_mem_full_ns;
+	__u64 deny_windows;        /* windows whose decision was deny */
+	__u64 reserved0;
+	struct ksense_hist_total runq;
+	struct ksense_hist_total dstate;   /* D episodes, by length */
+	struct ksense_hist_total netrx;
+	__u64 seq_end;
 };
 
 /* Membership function: 0 below a, rising to 1000 at b, 1000 to c, falling
@@ -447,6 +484,8 @@ _Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");
 _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");
 _Static_assert(sizeof(struct ksense_decision) == 40, "ksense_decision layout");
 _Static_assert(KSENSE_HIST_BUCKETS == 320, "histogram bucket count");
+_Static_assert(sizeof(struct ksense_hist_total) == 2576, "ksense_hist_total layout");
+_Static_assert(sizeof(struct ksense_totals) == 7848, "ksense_totals layout");
 #endif
 
 #endif /* KSENSE_PINS_H */

@@ -98,6 +98,16 @@ static const struct member_off self_members[] = {
 	M(ksense_self, registered_ns), M(ksense_self, comm), { NULL, 0 },
 };
 
+static const struct member_off totals_members[] = {
+	M(ksense_totals, seq), M(ksense_totals, loaded_ns), M(ksense_totals, end_ns),
+	M(ksense_totals, elapsed_ns), M(ksense_totals, cpu_busy_ns), M(ksense_totals, cpu_capacity_ns),
+	M(ksense_totals, dstate_ns), M(ksense_totals, psi_cpu_some_ns), M(ksense_totals, psi_io_some_ns),
+	M(ksense_totals, psi_io_full_ns), M(ksense_totals, psi_mem_some_ns),
+	M(ksense_totals, psi_mem_full_ns), M(ksense_totals, deny_windows), M(ksense_totals, reserved0),
+	M(ksense_totals, runq), M(ksense_totals, dstate), M(ksense_totals, netrx), M(ksense_totals, seq_end),
+	{ NULL, 0 },
+};
+
 static const struct {
 	const char *pin, *type;
 	size_t size;
@@ -113,6 +123,7 @@ static const struct {
 	{ KSENSE_PIN_CGROUPS, "ksense_cgroup", sizeof(struct ksense_cgroup), cgroup_members },
 	{ KSENSE_PIN_SELF, "ksense_self", sizeof(struct ksense_self), self_members },
 	{ KSENSE_PIN_SELF_GEN, "ksense_self_gen", sizeof(struct ksense_self_gen), self_gen_members },
+	{ KSENSE_PIN_TOTALS, "ksense_totals", sizeof(struct ksense_totals), totals_members },
 };
 
 static void check_pin(unsigned int i)

@@ -278,7 +278,9 @@ KS_TEST(webhook)
 		ASSERT_STRHAS(out, "# TYPE ksense_score gauge", "score gauge");
 		ASSERT_STRHAS(out, "ksense_webhook_requests_total{path=\"validate\",code=\"2xx\"}", "counter");
 		ASSERT_STRHAS(out, "ksense_webhook_request_duration_seconds_bucket", "latency histogram");
-		ASSERT_STRHAS(out, "ksense_psi_stall_ratio{resource=\"cpu\",kind=\"some\"}", "psi");
+		ASSERT_STRHAS(out, "ksense_psi_stall_seconds_total{resource=\"cpu\",kind=\"some\"}", "psi");
+		ASSERT_STRHAS(out, "ksense_runqueue_latency_seconds_bucket{le=", "run-queue histogram");
+		ASSERT_STRHAS(out, "ksense_decision{decision=\"deny\"}", "decision as a label");
 	}
 	if (test__start_subtest("agent_port_plain_http")) {
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d/score", agent_port);

@@ -415,7 +415,8 @@ int cmd_load(int argc, char **argv)
 	    (err = pin_map(skel->maps.ks_cgroups, staging, KSENSE_PIN_CGROUPS)) ||
 	    (err = pin_map(skel->maps.ks_stacks, staging, KSENSE_PIN_STACKS)) ||
 	    (err = pin_map(skel->maps.ks_self, staging, KSENSE_PIN_SELF)) ||
-	    (err = pin_map(skel->maps.ks_self_gen, staging, KSENSE_PIN_SELF_GEN))) {
+	    (err = pin_map(skel->maps.ks_self_gen, staging, KSENSE_PIN_SELF_GEN)) ||
+	    (err = pin_map(skel->maps.ks_totals, staging, KSENSE_PIN_TOTALS))) {
 		fprintf(stderr, "ksense load: cannot pin maps under %s: %s\n", staging, strerror(-err));
 		goto cleanup;
 	}

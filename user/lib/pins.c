@@ -41,10 +41,10 @@ static int pin_open_uncached(const char *name)
  * reload (a new tree) is picked up within one tick. */
 static const char *const cached_names[] = {
 	KSENSE_PIN_STATE, KSENSE_PIN_CONFIG, KSENSE_PIN_WINDOW, KSENSE_PIN_HISTORY,
-	KSENSE_PIN_BASELINE, KSENSE_PIN_SCORE, KSENSE_PIN_DECISION,
+	KSENSE_PIN_BASELINE, KSENSE_PIN_SCORE, KSENSE_PIN_DECISION, KSENSE_PIN_TOTALS,
 };
 #define NR_CACHED (sizeof(cached_names) / sizeof(cached_names[0]))
-static int cached_fd[NR_CACHED] = { -1, -1, -1, -1, -1, -1, -1 };
+static int cached_fd[NR_CACHED] = { -1, -1, -1, -1, -1, -1, -1, -1 };
 static bool cache_on;
 /* The webhook reads pins on its worker thread while its loop refreshes
  * the cache: a reader holds this across its use of a cached fd, so the
@@ -183,6 +183,20 @@ int ks_read_window(struct ksense_window *out)
 		close(fd);
 	pthread_rwlock_unlock(&cache_lock);
 	return err;
+}
+
+int ks_read_totals(struct ksense_totals *out)
+{
+	int err = 0, tries;
+
+	/* the tick rewrites the totals for a few microseconds a window */
+	for (tries = 0; tries < 100; tries++) {
+		err = read_pinned(KSENSE_PIN_TOTALS, 0, out);
+		if (err || out->seq == out->seq_end)
+			return err;
+		usleep(100);
+	}
+	return -EAGAIN;
 }
 
 int ks_read_history(int fd, __u64 seq, struct ksense_window *out)

@@ -29,6 +29,10 @@ int ks_read_window(struct ksense_window *out);
  * or not written yet. */
 int ks_read_history(int fd, __u64 seq, struct ksense_window *out);
 
+/* The totals since load, never a copy torn by the tick's update (retried
+ * until seq == seq_end); all zero before the first window. */
+int ks_read_totals(struct ksense_totals *out);
+
 /* bpf_map_lookup_elem as 0 or negative errno; close that accepts < 0. */
 int ks_map_lookup(int fd, const void *key, void *value);
 void ks_close(int fd);

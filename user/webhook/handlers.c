@@ -12,11 +12,8 @@
 #include "log.h"
 #include "pins.h"
 #include "self_exclude.h"
+#include "metrics.h"
 #include "pods.h"
-
-static const double lat_bounds_s[KS_LAT_BUCKETS] = {
-	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
-};
 
 /* The latest window with its verdict, and how old it is; 0 or errno. */
 static int latest(struct ksense_window *w, struct ksense_config *cfg, __u64 *age_ms)
@@ -255,127 +252,10 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 		ks_response_error(r, 500, "response too large");
 }
 
-static void metric(struct ks_buf *b, const char *name, const char *help, const char *type,
-		   double v)
-{
-	ks_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
-}
-
-static const char *route_metric_name(enum ks_route r);
-static void server_metrics(struct ks_buf *b);
-
 static void metrics(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
 {
-	struct ksense_window w;
-	struct ksense_config cfg;
-	struct ks_buf *b = &r->body;
-	__u64 age_ms = 0;
-	int i, k;
-
 	(void)req;
-	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	if (!latest(&w, &cfg, &age_ms)) {
-		const struct ksense_verdict_rec *v = &w.verdict;
-
-		metric(b, "ksense_window_seq", "Sequence number of the latest closed window.", "counter", w.seq);
-		metric(b, "ksense_window_age_seconds", "Age of the latest closed window.", "gauge", age_ms / 1e3);
-		metric(b, "ksense_score", "Fuzzy stress score, 0..100.", "gauge", v->score);
-		metric(b, "ksense_band", "Score band: 1 low, 2 medium, 3 high.", "gauge", v->band);
-		metric(b, "ksense_decision_deny", "1 when the node's decision is deny.", "gauge",
-		       v->verdict == KSENSE_VERDICT_DENY);
-		metric(b, "ksense_baseline_frozen", "1 once the baseline warm-up is over.", "gauge",
-		       v->baseline_state == KSENSE_BASELINE_FROZEN);
-		if (v->friction_valid) {
-			metric(b, "ksense_friction", "Friction, 0..100.", "gauge", v->friction_permille / 10.0);
-			metric(b, "ksense_energy", "Energy, 0..100.", "gauge", v->energy_permille / 10.0);
-			metric(b, "ksense_direction", "Direction of friction: -1, 0, 1.", "gauge", v->direction);
-		}
-		metric(b, "ksense_cpu_util_ratio", "CPU busy share of the window.", "gauge", w.cpu_busy_permille / 1e3);
-		metric(b, "ksense_runq_latency_p95_seconds", "Run-queue latency p95.", "gauge", w.runq.p95_ns / 1e9);
-		metric(b, "ksense_runq_latency_p99_seconds", "Run-queue latency p99.", "gauge", w.runq.p99_ns / 1e9);
-		metric(b, "ksense_runq_latency_avg_seconds", "Run-queue latency average.", "gauge", w.runq.avg_ns / 1e9);
-		metric(b, "ksense_runq_events", "Run-queue latency samples in the window.", "gauge", w.runq.count);
-		metric(b, "ksense_dstate_seconds_per_second", "Task time in D state per second.", "gauge", w.dstate_us_per_s / 1e6);
-		metric(b, "ksense_dstate_p99_seconds", "D-state episode p99.", "gauge", w.dstate.p99_ns / 1e9);
-		metric(b, "ksense_netrx_seconds_per_second", "NET_RX softirq time per second.", "gauge", w.netrx_us_per_s / 1e6);
-		metric(b, "ksense_netrx_p99_seconds", "NET_RX softirq run p99.", "gauge", w.netrx.p99_ns / 1e9);
-		ks_buf_printf(b, "# HELP ksense_psi_stall_ratio Stall share of the kernel's last PSI period.\n"
-			      "# TYPE ksense_psi_stall_ratio gauge\n");
-		ks_buf_printf(b, "ksense_psi_stall_ratio{resource=\"cpu\",kind=\"some\"} %.3f\n", w.psi_cpu.some_permille / 1e3);
-		ks_buf_printf(b, "ksense_psi_stall_ratio{resource=\"cpu\",kind=\"full\"} %.3f\n", w.psi_cpu.full_permille / 1e3);
-		ks_buf_printf(b, "ksense_psi_stall_ratio{resource=\"io\",kind=\"some\"} %.3f\n", w.psi_io.some_permille / 1e3);
-		ks_buf_printf(b, "ksense_psi_stall_ratio{resource=\"io\",kind=\"full\"} %.3f\n", w.psi_io.full_permille / 1e3);
-		ks_buf_printf(b, "ksense_psi_stall_ratio{resource=\"memory\",kind=\"some\"} %.3f\n", w.psi_mem.some_permille / 1e3);
-		ks_buf_printf(b, "ksense_psi_stall_ratio{resource=\"memory\",kind=\"full\"} %.3f\n", w.psi_mem.full_permille / 1e3);
-	}
-	metric(b, "ksense_webhook_admissions_recorded_total", "Pod CREATE admissions recorded.", "counter",
-	       a->admissions_recorded);
-	metric(b, "ksense_webhook_admissions_warned_total", "Recorded admissions warned (node in deny).",
-	       "counter", a->admissions_denied_warned);
-	metric(b, "ksense_webhook_admissions_dry_run_total", "Dry-run admissions answered, not recorded.",
-	       "counter", a->admissions_dry_run);
-	server_metrics(b);
-	ks_buf_printf(b, "# HELP ksense_webhook_requests_total Requests served, by path and status class.\n"
-		      "# TYPE ksense_webhook_requests_total counter\n");
-	for (i = 0; i < R_NR; i++)
-		for (k = 1; k <= 5; k++)
-			if (a->requests[i][k])
-				ks_buf_printf(b, "ksense_webhook_requests_total{path=\"%s\",code=\"%dxx\"} %llu\n",
-					      route_metric_name(i), k, a->requests[i][k]);
-	ks_buf_printf(b, "# HELP ksense_webhook_request_duration_seconds Time from a request's first byte to its response.\n"
-		      "# TYPE ksense_webhook_request_duration_seconds histogram\n");
-	for (i = 0; i < R_NR; i++) {
-		unsigned long long cum = 0, total = 0;
-
-		for (k = 0; k <= KS_LAT_BUCKETS; k++)
-			total += a->latency_bucket[i][k];
-		if (!total)
-			continue;
-		for (k = 0; k < KS_LAT_BUCKETS; k++) {
-			cum += a->latency_bucket[i][k];
-			ks_buf_printf(b, "ksense_webhook_request_duration_seconds_bucket{path=\"%s\",le=\"%g\"} %llu\n",
-				      route_metric_name(i), lat_bounds_s[k], cum);
-		}
-		ks_buf_printf(b, "ksense_webhook_request_duration_seconds_bucket{path=\"%s\",le=\"+Inf\"} %llu\n"
-			      "ksense_webhook_request_duration_seconds_sum{path=\"%s\"} %.9f\n"
-			      "ksense_webhook_request_duration_seconds_count{path=\"%s\"} %llu\n",
-			      route_metric_name(i), total, route_metric_name(i), a->latency_sum_s[i],
-			      route_metric_name(i), total);
-	}
-}
-
-/* The event loop's counters and gauges (server.h). */
-static void server_metrics(struct ks_buf *b)
-{
-	struct ks_server_stats st;
-	int k;
-
-	ks_server_stats(&st);
-	ks_buf_printf(b, "# HELP ksense_webhook_rejected_connections_total Connections closed or refused "
-		      "by the server's limits, by reason.\n"
-		      "# TYPE ksense_webhook_rejected_connections_total counter\n");
-	for (k = 0; k < KS_REJECT_NR; k++)
-		ks_buf_printf(b, "ksense_webhook_rejected_connections_total{reason=\"%s\"} %llu\n",
-			      ks_reject_reason_name(k), st.rejected[k]);
-	metric(b, "ksense_webhook_buffered_bytes", "Bytes of requests, bodies and responses held now.",
-	       "gauge", st.buffered_bytes);
-	metric(b, "ksense_webhook_buffered_peak_bytes", "Most bytes held at once since start.", "gauge",
-	       st.buffered_peak_bytes);
-	metric(b, "ksense_webhook_buffer_budget_bytes", "Budget for held bytes; requests past it get 503.",
-	       "gauge", st.budget_bytes);
-	ks_buf_printf(b, "# HELP ksense_webhook_connections Open connections, by listener.\n"
-		      "# TYPE ksense_webhook_connections gauge\n"
-		      "ksense_webhook_connections{listener=\"tls\"} %d\n"
-		      "ksense_webhook_connections{listener=\"agent\"} %d\n"
-		      "# HELP ksense_webhook_connections_max Connection cap, by listener.\n"
-		      "# TYPE ksense_webhook_connections_max gauge\n"
-		      "ksense_webhook_connections_max{listener=\"tls\"} %d\n"
-		      "ksense_webhook_connections_max{listener=\"agent\"} %d\n",
-		      st.conns_tls, st.conns_agent, st.max_conns_tls, st.max_conns_agent);
-	metric(b, "ksense_webhook_worker_queued", "Heavy requests waiting for the worker thread.", "gauge",
-	       st.worker_queued);
-	metric(b, "ksense_webhook_loop_lag_seconds", "Worst lateness of the event loop's tick in the last 10 s.",
-	       "gauge", st.loop_lag_ms / 1e3);
+	ks_metrics_render(a, r);
 }
 
 static void pods(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
@@ -437,7 +317,7 @@ static const struct route *route_find(const char *path, bool tls)
 	return NULL;
 }
 
-static const char *route_metric_name(enum ks_route id)
+const char *ks_route_metric_name(enum ks_route id)
 {
 	size_t i;
 
@@ -499,7 +379,7 @@ void ks_app_observe(void *app, const struct ks_http_request *req, int status,
 	int k, cls = status / 100;
 
 	a->requests[route][cls >= 1 && cls <= 5 ? cls : 0]++;
-	for (k = 0; k < KS_LAT_BUCKETS && s > lat_bounds_s[k]; k++)
+	for (k = 0; k < KS_LAT_BUCKETS && s > ks_lat_bounds_s[k]; k++)
 		;
 	a->latency_bucket[route][k]++;
 	a->latency_sum_s[route] += s;
