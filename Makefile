@@ -169,10 +169,17 @@ run: deps all
 	echo "ksense: still loaded (build/ksense unload removes it); CSV in $${KSENSE_METRICS_CSV:-/tmp/ksense/kernel_metrics.csv}"; \
 	exit $$status
 
+# promtool, from Debian's prometheus package: fetched into $(BUILD), never
+# installed; the tests check every /metrics exposition and the alert rules
+# with it.
+PROMTOOL := $(BUILD)/prometheus/usr/bin/promtool
+$(PROMTOOL): tools/fetch-deb
+	tools/fetch-deb prometheus $(BUILD)/prometheus
+
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
 test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
-		$(BUILD)/asan/ksense-webhook
+		$(BUILD)/asan/ksense-webhook $(PROMTOOL)
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
 		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,podmap*,podmeta*,cgpath*,pods*,e2e*'

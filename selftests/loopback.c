@@ -106,23 +106,26 @@ static pid_t spawn(const char *log, int nofile, char *const argv[])
 int lb_webhook_start(struct lb_webhook *w, const char *log, int nofile, char *const argv[])
 {
 	char buf[512];
+	bool listening = false;
 	int i;
 
 	memset(w, 0, sizeof(*w));
 	w->pid = spawn(log, nofile, argv);
-	for (i = 0; w->pid > 0 && i < 200 && !(w->tls_port && w->agent_port); i++) {
+	for (i = 0; w->pid > 0 && i < 200 && !listening; i++) {
 		FILE *f = fopen(log, "r");
 		char line[1024], *p;
 
 		while (f && fgets(line, sizeof(line), f))
-			if (strstr(line, "msg=\"listening\"") && (p = strstr(line, "tls_port="))) {
-				w->tls_port = atoi(p + 9);
+			if (strstr(line, "msg=\"listening\"")) {
+				listening = true;
+				p = strstr(line, "tls_port=");
+				w->tls_port = p ? atoi(p + 9) : 0;
 				p = strstr(line, "agent_port=");
 				w->agent_port = p ? atoi(p + 11) : 0;
 			}
 		if (f)
 			fclose(f);
-		if (!(w->tls_port && w->agent_port))
+		if (!listening)
 			usleep(50 * 1000);
 	}
 	for (i = 0; w->agent_port > 0 && i < 100; i++) {

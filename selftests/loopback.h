@@ -28,8 +28,8 @@ struct lb_webhook {
 
 /* Spawn argv (a ksense-webhook command line asking for ports 0; under
  * prlimit when nofile > 0) with stdout and stderr to log, read the ports
- * from its "listening" line and wait until /healthz on the agent port
- * says 200 (a window closed).  0, or -1 (the process may still run:
+ * from its "listening" line (0: that listener is off) and wait until
+ * /healthz on the agent port says 200 (a window closed).  0, or -1 (the process may still run:
  * lb_webhook_stop it). */
 int lb_webhook_start(struct lb_webhook *w, const char *log, int nofile, char *const argv[]);
 void lb_webhook_stop(struct lb_webhook *w);
