@@ -23,6 +23,16 @@ bool fx_is_root(void)
 	return geteuid() == 0;
 }
 
+const char *fx_promtool(void)
+{
+	static char path[4096];
+	const char *p = getenv("KSENSE_PROMTOOL");
+
+	if (!realpath(p && *p ? p : "build/prometheus/usr/bin/promtool", path))
+		snprintf(path, sizeof(path), "%s", p && *p ? p : "build/prometheus/usr/bin/promtool");
+	return path;
+}
+
 int fx_run(char *out, size_t outlen, const char *extra_env, ...)
 {
 	const char *argv[32];

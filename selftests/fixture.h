@@ -24,6 +24,9 @@ const char *fx_root(void);
 /* Load the private tree once per process, unloaded at exit.  0 or -1. */
 int fx_load(void);
 bool fx_is_root(void);
+/* promtool: $KSENSE_PROMTOOL, else the one make test fetches into
+ * build/prometheus (tools/fetch-deb); an absolute path. */
+const char *fx_promtool(void);
 /* Wait for a window with seq > after; 0, or -ETIMEDOUT. */
 int fx_wait_window(__u64 after, struct ksense_window *w, int timeout_ms);
 /* Wait until `n` windows that start at or after now have closed; sum them.

@@ -27,15 +27,6 @@ static char expo[2][1 << 17];
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
-const char *fx_promtool(void);
-
-const char *fx_promtool(void)
-{
-	const char *p = getenv("KSENSE_PROMTOOL");
-
-	return p && *p ? p : "build/prometheus/usr/bin/promtool";
-}
-
 /* The value of one series line ("name{labels}" exactly), or NAN. */
 static double sample(const char *e, const char *series)
 {
