@@ -739,6 +739,9 @@ static bool handshake(struct conn *c)
 {
 	int rc = ks_tls_handshake(c->t);
 
+	/* a handshake step is the client talking: not the quietest */
+	c->last_active_ms = S.now_ms;
+
 	if (rc == KS_TLS_WANT_READ || rc == KS_TLS_WANT_WRITE) {
 		c->hs_wants_write = rc == KS_TLS_WANT_WRITE;
 		return false;
