@@ -103,6 +103,7 @@ static void num_or_null(struct ks_buf *b, const char *key, bool valid, double v)
  * request so a test can move a node's score while the daemon runs. */
 static void test_score(struct ks_app *a, struct ks_response *r)
 {
+	struct ksense_config cfg;
 	char text[64] = "", decision[16] = "";
 	unsigned int score = 0;
 	FILE *f = fopen(a->test_score_file, "re");
@@ -121,9 +122,14 @@ static void test_score(struct ks_app *a, struct ks_response *r)
 	}
 	ks_buf_printf(&r->body, "{\"node\":");
 	ks_buf_json_str(&r->body, a->node_name);
+	/* the bands of the config pin when there is one, the defaults else */
+	if (ks_read_config(&cfg) || !cfg.band_high_from) {
+		cfg.band_low_below = 45;
+		cfg.band_high_from = 70;
+	}
 	ks_buf_printf(&r->body, ",\"seq\":1,\"window_age_ms\":0,\"score\":%u,\"band\":\"%s\",\"decision\":\"%s\","
 		      "\"score_from\":\"test-score-file\"}\n", score,
-		      score >= 70 ? "high" : score >= 45 ? "medium" : "low", decision);
+		      score >= cfg.band_high_from ? "high" : score >= cfg.band_low_below ? "medium" : "low", decision);
 }
 
 static void score(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
