@@ -47,7 +47,12 @@ GO_ENV     := GOTOOLCHAIN=local GOFLAGS= GOPROXY=off CGO_ENABLED=0 \
 	GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path
 GO_PROGS   := $(BUILD)/go-burner
 
-.PHONY: all deps run test test-host bench clean help vmtest plot
+# The version every binary reports: tools/gen-version (git describe, a
+# git-archive stamp, or KSENSE_VERSION) into $(BUILD)/version.c, rewritten
+# only when it changes, so a new commit relinks and rebuilds nothing else.
+VERSION_O  := $(BUILD)/version.o
+
+.PHONY: all deps run test test-host bench clean help vmtest plot FORCE
 all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs \
 	$(BUILD)/ksense-workloads $(GO_PROGS)
 
@@ -98,7 +103,13 @@ SKELS := $(BUILD)/ksense.skel.h $(BUILD)/ksense_test.skel.h
 $(BUILD)/obj/%.o: user/lib/%.c $(LIB_HDRS) | $(BUILD)/obj
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -c $< -o $@
 
-$(BUILD)/libksense.a: $(patsubst user/lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+$(BUILD)/version.c: FORCE | $(BUILD)
+	@tools/gen-version --c $@
+
+$(VERSION_O): $(BUILD)/version.c
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -c $< -o $@
+
+$(BUILD)/libksense.a: $(patsubst user/lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(VERSION_O)
 	$(AR) rcs $@ $^
 
 $(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
@@ -119,17 +130,17 @@ $(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(BUILD)/libk
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The same tests built with ASan/UBSan (clang, for its runtime).
-$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(LIB_SRCS) \
+$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(VERSION_O) \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The daemon built with the sanitizers too: the scheduler tests run it.
-$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -o $@
+$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -o $@
 
 # The scaler with the sanitizers, run by the sanitizer test pass.
-$(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
+$(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
 
 $(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
 	@if command -v $(GO) >/dev/null 2>&1; then \
@@ -140,8 +151,8 @@ $(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
 	fi
 
 # The daemon with ASan/UBSan, for the tests that start it (KSENSE_WEBHOOK_BIN).
-$(BUILD)/asan/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(LIB_SRCS) \
+$(BUILD)/asan/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(LIB_SRCS) $(VERSION_O) \
 		$(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
 
 # The tests' labeled workloads in kubelet-style pod cgroups, for people

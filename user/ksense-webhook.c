@@ -16,6 +16,7 @@
 #include "self_exclude.h"
 #include "podmeta.h"
 #include "pods.h"
+#include "version.h"
 
 static void usage(FILE *out)
 {
@@ -56,6 +57,7 @@ static void usage(FILE *out)
 		"                      (env KSENSE_TEST_SCORE_FILE; scheduler tests and bench)\n"
 		"  -v, --verbose       debug logs\n"
 		"  -h, --help          this text\n"
+		"  --version           version, commit and pin schema\n"
 		"\n"
 		"GET /pods: each pod with a recently active cgroup on this node, its class\n"
 		"(CPU, BLOCK, OFFCPU, IDLE), on-CPU, off-CPU and block I/O rates, top sampled\n"
@@ -176,7 +178,7 @@ int main(int argc, char **argv)
 			v = eq + 1;
 			skip = 0;
 		}
-		if (!skip && (!strcmp(a, "--help") || !strcmp(a, "--verbose") || !strcmp(a, "--no-tls") ||
+		if (!skip && (!strcmp(a, "--help") || !strcmp(a, "--version") || !strcmp(a, "--verbose") || !strcmp(a, "--no-tls") ||
 			      !strcmp(a, "--no-agent"))) {
 			fprintf(stderr, "ksense-webhook: %s takes no value\n", a);
 			return 2;
@@ -184,6 +186,9 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			ks_print_version(stdout, "ksense-webhook");
 			return 0;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			verbose = true;

@@ -13,6 +13,7 @@
 #include "pins.h"
 #include "self_exclude.h"
 #include "pods.h"
+#include "version.h"
 
 static const double lat_bounds_s[KS_LAT_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
@@ -239,6 +240,7 @@ static void metrics(struct ks_app *a, struct ks_response *r)
 	int i, k;
 
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	ks_build_info_metrics(b);
 	if (!latest(&w, &cfg, &age_ms)) {
 		const struct ksense_verdict_rec *v = &w.verdict;
 
