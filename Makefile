@@ -7,10 +7,19 @@ BPFTOOL    ?= bpftool
 ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
+# What building and running need (`make deps`, `make run`): the compilers,
+# the libraries the programs link, openssl for tools/gen-webhook-certs.
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
-	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
-	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox \
-	libyaml-dev python3 golang-go
+	libjsmn-dev libyaml-dev pkg-config make gcc openssl
+# What only the tests, benchmarks and plots need (`make test-deps`, run by
+# `make test`, `bench`, `plot`): libnl for the taskstats oracle, the
+# sanitizer runtime, curl and python3 (with yaml) for the daemon and
+# manifest tests, Go for the Go burner, perf and wrk for the benchmarks,
+# gnuplot for plots, mmdebstrap and umoci for the image tests; vmtest.mk adds
+# qemu.
+TEST_PKGS := libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libclang-rt-14-dev curl \
+	python3 python3-yaml golang-go linux-perf wrk gnuplot-nox iproute2 \
+	mmdebstrap umoci
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -52,7 +61,8 @@ GO_PROGS   := $(BUILD)/go-burner
 # only when it changes, so a new commit relinks and rebuilds nothing else.
 VERSION_O  := $(BUILD)/version.o
 
-.PHONY: all deps run test test-host bench clean help vmtest plot FORCE
+.PHONY: all deps test-deps run test test-host bench clean help vmtest plot FORCE
+PROGRAMS := $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler
 all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs \
 	$(BUILD)/ksense-workloads $(GO_PROGS)
 
@@ -60,10 +70,11 @@ include tools/vmtest.mk
 include fuzz/fuzz.mk
 
 help:
-	@echo "make deps     install missing Debian packages (apt-get; root)"
+	@echo "make deps     install the missing Debian packages building and running need (apt-get; root)"
+	@echo "make test-deps  the same plus what only tests, benchmarks and plots need"
 	@echo "make          build $(BUILD)/ksense and $(BUILD)/test_progs"
-	@echo "make run      deps + build + ksense load + ksense top (root)"
-	@echo "make test     deps + build + every test (root for the BPF tests)"
+	@echo "make run      deps + build the programs + ksense load + ksense top (root)"
+	@echo "make test     test-deps + build + every test (root for the BPF tests)"
 	@echo "make bench    benchmarks: BPF ns/event and perf ratio, webhook req/s, scheduler pods/s, scaler reaction"
 	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
 	@echo "make plot     30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png"
@@ -71,7 +82,14 @@ help:
 
 # Installs only what is missing, so a provisioned machine needs no network.
 deps:
-	@missing=""; for p in $(DEPS_PKGS); do \
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS_PKGS)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS_PKGS) $(TEST_PKGS)"
+
+.PHONY: install-pkgs
+install-pkgs:
+	@missing=""; for p in $(PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -147,7 +165,7 @@ $(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
 		echo "go build $@"; \
 		cd selftests/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) burner.go; \
 	else \
-		echo "go not installed (make deps installs golang-go): $@ not built"; \
+		echo "go not installed (make test-deps installs golang-go): $@ not built"; \
 	fi
 
 # The daemon with ASan/UBSan, for the tests that start it (KSENSE_WEBHOOK_BIN).
@@ -166,7 +184,7 @@ $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
-run: deps all
+run: deps $(PROGRAMS)
 	$(BUILD)/ksense load
 	@$(BUILD)/ksense collect & collector=$$!; \
 	$(BUILD)/ksense top; status=$$?; \
@@ -176,7 +194,7 @@ run: deps all
 
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
-test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
+test: test-deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
 		$(BUILD)/asan/ksense-webhook
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
@@ -185,10 +203,10 @@ test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/
 	$(MAKE) --no-print-directory vmtest
 
 # A fresh 30 s capture of ksense-webhook's CSVs, plotted to build/plot/fuzzy.png.
-plot: deps all
+plot: test-deps all
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: deps all $(BUILD)/bench_tick
+bench: test-deps all $(BUILD)/bench_tick
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler
