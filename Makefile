@@ -76,6 +76,7 @@ help:
 	@echo "make run      deps + build the programs + ksense load + ksense top (root)"
 	@echo "make test     test-deps + build + every test (root for the BPF tests)"
 	@echo "make bench    benchmarks: BPF ns/event and perf ratio, webhook req/s, scheduler pods/s, scaler reaction"
+	@echo "make images   OCI image archives (node, scheduler, scaler) in $(IMAGE_DIR), from Debian packages"
 	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
 	@echo "make plot     30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png"
 	@echo "make clean    remove $(BUILD)"
@@ -182,6 +183,36 @@ $(BUILD)/ksense-workloads: tools/ksense-workloads.c selftests/workloads.c selfte
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
 
+# OCI image archives built here from Debian bookworm packages (no registry,
+# no base image): tools/build-image finds each binary's shared libraries and
+# the packages that provide them, lays those out with mmdebstrap (downloads
+# cached in $(BUILD)/images/debs) and makes the image with umoci, tagged
+# with the version.  An unreachable mirror fails the build.
+IMAGE_PKGS  := mmdebstrap umoci
+IMAGE_DIR   := $(BUILD)/images
+IMAGE_TAG    = $(shell tools/gen-version 2>/dev/null | cut -d' ' -f1)
+IMAGE_FILES := $(IMAGE_DIR)/ksense-node.oci.tar $(IMAGE_DIR)/ksense-scheduler.oci.tar \
+	$(IMAGE_DIR)/ksense-scaler.oci.tar
+NODE_IMAGE_BINS := $(BUILD)/ksense $(BUILD)/ksense-webhook
+
+.PHONY: images image-deps
+image-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(IMAGE_PKGS)"
+
+# version.c changes exactly when the version (the tag) does
+$(IMAGE_DIR)/ksense-node.oci.tar: $(NODE_IMAGE_BINS) tools/build-image $(BUILD)/version.c | image-deps
+	tools/build-image --name node --tag $(IMAGE_TAG) --out $@ --cache $(IMAGE_DIR)/debs \
+		--packages-out $(IMAGE_DIR)/ksense-node.packages $(NODE_IMAGE_BINS)
+$(IMAGE_DIR)/ksense-%.oci.tar: $(BUILD)/ksense-% tools/build-image $(BUILD)/version.c | image-deps
+	tools/build-image --name $* --tag $(IMAGE_TAG) --out $@ --cache $(IMAGE_DIR)/debs \
+		--packages-out $(IMAGE_DIR)/ksense-$*.packages $<
+
+images: $(IMAGE_FILES)
+	@for f in $(IMAGE_FILES); do \
+		printf '%-48s %s  %6s  (%s bytes)\n' "$$f" "ksense/$$(basename $$f .oci.tar | sed 's/^ksense-//'):$(IMAGE_TAG)" \
+			"$$(du -h $$f | cut -f1)" "$$(stat -c %s $$f)"; \
+	done
+
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
 run: deps $(PROGRAMS)
@@ -194,7 +225,7 @@ run: deps $(PROGRAMS)
 
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
-test: test-deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
+test: test-deps all images $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
 		$(BUILD)/asan/ksense-webhook
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
