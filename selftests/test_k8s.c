@@ -34,10 +34,16 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "name: ksense-system", "ksense-system");
 	ASSERT_STRHAS(out, "kind: DaemonSet", "daemonset");
 	ASSERT_STRHAS(out, "- ksense\n        - load", "init step ksense load");
-	ASSERT_STRHAS(out, "privileged: true", "privileged init");
+	/* no container is privileged: least capabilities, no escalation
+	 * (selftests/test_deploy.c runs them with exactly these) */
+	ASSERT_FALSE(strstr(out, "privileged: true"), "nothing privileged");
+	ASSERT_EQ(count(out, "allowPrivilegeEscalation: false"), 5, "no escalation in any container");
+	ASSERT_STRHAS(out, "type: RuntimeDefault", "seccomp RuntimeDefault");
+	ASSERT_STRHAS(out, "- BPF\n            - PERFMON", "load: BPF, PERFMON");
+	ASSERT_STRHAS(out, "- BPF\n            - SYS_PTRACE", "webhook: BPF, SYS_PTRACE");
 	ASSERT_STRHAS(out, "path: /sys/fs/bpf", "bpffs hostPath");
 	ASSERT_STRHAS(out, "path: /sys/kernel/btf", "btf hostPath");
-	ASSERT_STRHAS(out, "path: /sys/kernel/tracing", "tracefs hostPath");
+	ASSERT_STRHAS(out, "path: /sys/fs/cgroup", "host cgroup tree");
 	ASSERT_STRHAS(out, "- collect", "collector container");
 	ASSERT_STRHAS(out, "kind: ValidatingWebhookConfiguration", "webhook config");
 	ASSERT_STRHAS(out, "failurePolicy: Ignore", "failurePolicy Ignore");
