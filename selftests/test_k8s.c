@@ -53,6 +53,8 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "namespaceSelector:", "namespace allowlist");
 	ASSERT_STRHAS(out, "- CREATE", "pod create");
 	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
+	ASSERT_STRHAS(out, "  - nodes/status\n  verbs:\n  - patch\n", "node condition RBAC: patch only");
+	ASSERT_STRHAS(out, "  - nodes\n  verbs:\n  - patch\n", "node taint RBAC: patch only");
 	ASSERT_STRHAS(out, "deployments/scale", "scale RBAC");
 	ASSERT_STRHAS(out, "coordination.k8s.io", "lease RBAC");
 	ASSERT_EQ(count(out, "kind: ServiceAccount\nmetadata"), 3, "one service account per component");

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The node's verdict in the API (user/webhook/nodestate.c), against the
+ * fake API server: ksense-webhook with --test-score-file plays the node
+ * and keeps the KernelStress condition and the PreferNoSchedule taint on
+ * its Node.  The condition appears and transitions (transition time moves
+ * only with the status, the heartbeat alone moves), the taint comes and
+ * goes beside another taint, an oscillating score never makes more than
+ * one write per interval, and an API that is down is retried with backoff
+ * and caught up with once it is back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "fakeapi.h"
+#include "fixture.h"
+#include "json.h"
+#include "test_progs.h"
+
+#define NODE "ns-node"
+#define INTERVAL_S 1
+#define HEARTBEAT_S 3
+
+struct cond {
+	char status[16], reason[64], message[256], since[40], beat[40];
+	bool tainted, other_taint;
+};
+
+/* The Node's KernelStress condition and taints; false when unreadable. */
+static bool read_node(struct fakeapi *f, struct cond *c)
+{
+	struct ks_buf b;
+	struct ks_json j;
+	char err[128], s[64];
+	int arr, e, k;
+	bool ok = false;
+
+	memset(c, 0, sizeof(*c));
+	ks_buf_init(&b, 1 << 20);
+	if (fakeapi_call(f, "GET", "/api/v1/nodes/" NODE, NULL, &b) == 200 &&
+	    !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+		arr = ks_json_path(&j, "status.conditions");
+		for (k = 0; (e = ks_json_index(&j, arr, k)) >= 0; k++)
+			if (!ks_json_string(&j, ks_json_member(&j, e, "type"), s, sizeof(s)) && !strcmp(s, "KernelStress")) {
+				ks_json_string(&j, ks_json_member(&j, e, "status"), c->status, sizeof(c->status));
+				ks_json_string(&j, ks_json_member(&j, e, "reason"), c->reason, sizeof(c->reason));
+				ks_json_string(&j, ks_json_member(&j, e, "message"), c->message, sizeof(c->message));
+				ks_json_string(&j, ks_json_member(&j, e, "lastTransitionTime"), c->since, sizeof(c->since));
+				ks_json_string(&j, ks_json_member(&j, e, "lastHeartbeatTime"), c->beat, sizeof(c->beat));
+			}
+		arr = ks_json_path(&j, "spec.taints");
+		for (k = 0; (e = ks_json_index(&j, arr, k)) >= 0; k++) {
+			ks_json_string(&j, ks_json_member(&j, e, "key"), s, sizeof(s));
+			if (!strcmp(s, "ksense.io/kernel-stress"))
+				c->tainted = true;
+			if (!strcmp(s, "example.com/other"))
+				c->other_taint = true;
+		}
+		ks_json_free(&j);
+		ok = true;
+	}
+	ks_buf_free(&b);
+	return ok;
+}
+
+/* Poll until the condition's status is `status` (within timeout_ms). */
+static bool wait_status(struct fakeapi *f, const char *status, struct cond *c, int timeout_ms)
+{
+	int waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 100) {
+		if (read_node(f, c) && !strcmp(c->status, status))
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+static double number(const struct ks_json *j, int i)
+{
+	return ks_json_is_number(j, i) ? atof(j->src + j->tok[i].start) : -1;
+}
+
+/* PATCHes of the node (status: its /status) answered in [t0, t1] (Unix
+ * seconds), their count; the times into t[] (up to n), the failed ones
+ * into *failed. */
+static int patches(struct fakeapi *f, bool status, double t0, double t1, double *t, int n, int *failed)
+{
+	const char *want = status ? "/api/v1/nodes/" NODE "/status" : "/api/v1/nodes/" NODE;
+	struct ks_buf b;
+	struct ks_json j;
+	char err[128], m[16], p[128];
+	int arr, e, k, count = 0;
+
+	*failed = 0;
+	ks_buf_init(&b, 64 << 20);
+	if (fakeapi_call(f, "GET", "/fake/state?resource=nodes", NULL, &b) == 200 &&
+	    !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+		arr = ks_json_member(&j, 0, "requests");
+		for (k = 0; (e = ks_json_index(&j, arr, k)) >= 0; k++) {
+			double when;
+
+			if (ks_json_string(&j, ks_json_member(&j, e, "method"), m, sizeof(m)) || strcmp(m, "PATCH") ||
+			    ks_json_string(&j, ks_json_member(&j, e, "path"), p, sizeof(p)) || strcmp(p, want))
+				continue;
+			when = number(&j, ks_json_member(&j, e, "t"));
+			if (when < t0 || when > t1)
+				continue;
+			if ((int)number(&j, ks_json_member(&j, e, "code")) != 200)
+				(*failed)++;
+			if (count < n)
+				t[count] = when;
+			count++;
+		}
+		ks_json_free(&j);
+	}
+	ks_buf_free(&b);
+	return count;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+KS_TEST(nodestate)
+{
+	const char *missing = fakeapi_missing();
+	char nodes[1024], interval[8], heartbeat[8], log[600];
+	struct fake_agent a;
+	struct fakeapi f;
+	struct cond c, c2;
+	pid_t pid = -1;
+
+	if (missing) {
+		test__skip("%s", missing);
+		return;
+	}
+	if (!ASSERT_OK(fakeapi_start(&f, "nodestate"), "fake API server"))
+		return;
+	snprintf(nodes, sizeof(nodes),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" NODE "\"},"
+		 "\"spec\":{\"taints\":[{\"key\":\"example.com/other\",\"value\":\"x\",\"effect\":\"NoSchedule\"}]}}");
+	if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed the node"))
+		goto out;
+	/* the agent's score file, then the daemon with a kube config */
+	memset(&a, 0, sizeof(a));
+	snprintf(a.score_file, sizeof(a.score_file), "%s", fakeapi_path(&f, "score"));
+	fake_agent_set(&a, "20 allow");
+	snprintf(interval, sizeof(interval), "%d", INTERVAL_S);
+	snprintf(heartbeat, sizeof(heartbeat), "%d", HEARTBEAT_S);
+	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "webhook.log"));
+	{
+		char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
+		char *argv[] = { bin, "--no-tls", "--agent-addr", "127.0.0.1", "--agent-port", "0", "--node", NODE,
+				 "--kubeconfig", f.kubeconfig, "--test-score-file", a.score_file, "--data-dir",
+				 (char *)fakeapi_path(&f, "data"), "--node-taint", "--node-condition-interval-s", interval,
+				 "--node-condition-heartbeat-s", heartbeat, NULL };
+		const char *env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-none-for-nodestate", "KUBECONFIG=", NULL };
+
+		pid = fx_spawn(log, argv, env);
+	}
+
+	if (test__start_subtest("condition_appears_and_transitions")) {
+		if (ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "KernelStress False on allow")) {
+			ASSERT_STREQ(c.reason, "KernelNotStressed", "reason");
+			ASSERT_STRHAS(c.message, "score 20", "message has the score");
+			ASSERT_TRUE(c.since[0] && c.beat[0], "both times set");
+		}
+		sleep(1); /* the API's times have seconds */
+		fake_agent_set(&a, "90 deny");
+		if (ASSERT_TRUE(wait_status(&f, "True", &c2, 5000), "KernelStress True on deny")) {
+			ASSERT_STREQ(c2.reason, "TestScoreDeny", "reason");
+			ASSERT_STRHAS(c2.message, "score 90", "message");
+			ASSERT_TRUE(strcmp(c2.since, c.since) > 0, "lastTransitionTime moved with the status");
+		}
+		/* only the heartbeat moves while the status holds */
+		sleep(HEARTBEAT_S + 1);
+		if (ASSERT_TRUE(read_node(&f, &c), "read")) {
+			ASSERT_STREQ(c.status, "True", "still True");
+			ASSERT_STREQ(c.since, c2.since, "transition time kept");
+			ASSERT_TRUE(strcmp(c.beat, c2.beat) > 0, "heartbeat moved");
+		}
+	}
+
+	if (test__start_subtest("taint_added_and_removed")) {
+		fake_agent_set(&a, "90 deny");
+		ASSERT_TRUE(wait_status(&f, "True", &c, 5000), "deny");
+		usleep(500 * 1000);
+		read_node(&f, &c);
+		ASSERT_TRUE(c.tainted, "PreferNoSchedule taint while deny");
+		ASSERT_TRUE(c.other_taint, "another taint kept");
+		sleep(INTERVAL_S);
+		fake_agent_set(&a, "15 allow");
+		ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "allow");
+		for (int i = 0; i < 30 && c.tainted; i++) {
+			usleep(100 * 1000);
+			read_node(&f, &c);
+		}
+		ASSERT_FALSE(c.tainted, "taint removed on allow");
+		ASSERT_TRUE(c.other_taint, "the other taint still kept");
+	}
+
+	if (test__start_subtest("rate_limit_under_oscillation")) {
+		double t0 = now_s(), t[64], t1;
+		int n, nt, failed, i;
+
+		/* a flip every 100 ms for 4 s: 40 changes */
+		for (i = 0; i < 40; i++) {
+			fake_agent_set(&a, i % 2 ? "20 allow" : "95 deny");
+			usleep(100 * 1000);
+		}
+		t1 = now_s();
+		n = patches(&f, true, t0, t1, t, 64, &failed);
+		ASSERT_GE(n, 2, "it keeps writing");
+		ASSERT_LE(n, (int)((t1 - t0) / INTERVAL_S) + 1, "at most one condition write per interval");
+		for (i = 1; i < n && i < 64; i++)
+			if (!ASSERT_GE((t[i] - t[i - 1]) * 1000, INTERVAL_S * 1000 - 50, "writes an interval apart"))
+				break;
+		nt = patches(&f, false, t0, t1, t, 64, &failed);
+		ASSERT_LE(nt, (int)((t1 - t0) / INTERVAL_S) + 1, "at most one taint write per interval");
+		/* settles on the last verdict */
+		fake_agent_set(&a, "20 allow");
+		ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "settles on allow");
+	}
+
+	if (test__start_subtest("api_down_then_back")) {
+		double t0, t[64];
+		int n, failed;
+
+		sleep(INTERVAL_S);
+		t0 = now_s();
+		/* the API drops three condition writes, as if it were down */
+		ASSERT_EQ(fakeapi_call(&f, "POST", "/fake/control",
+				       "{\"fail_next\":{\"method\":\"PATCH\",\"path_regex\":\"/nodes/" NODE "/status\","
+				       "\"code\":503,\"count\":3}}", NULL), 200, "fail the next 3");
+		fake_agent_set(&a, "88 deny");
+		if (ASSERT_TRUE(wait_status(&f, "True", &c, 30000), "True once the API is back")) {
+			n = patches(&f, true, t0, now_s(), t, 64, &failed);
+			ASSERT_EQ(failed, 3, "three failed attempts");
+			/* then the node is read again (an empty patch: no write)
+			 * and the condition written, no more */
+			ASSERT_EQ(n, 5, "a read and a write once it is back");
+			/* backoff: never faster than the interval */
+			if (n == 5) {
+				ASSERT_GE((t[1] - t[0]) * 1000, INTERVAL_S * 1000 - 50, "first retry after an interval");
+				ASSERT_GE((t[3] - t[0]) * 1000, 3 * INTERVAL_S * 1000 - 150, "backed off");
+			}
+		}
+		ASSERT_OK(fakeapi_call(&f, "POST", "/fake/control", "{\"clear_faults\":true}", NULL) == 200 ? 0 : -1,
+			  "clear");
+	}
+
+	ASSERT_EQ(fx_stop(pid), 0, "webhook stops cleanly with the writer running");
+	if (test__failed()) {
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "tail -n 30 %s", log);
+		if (system(cmd)) {
+		}
+	}
+out:
+	fakeapi_stop(&f);
+}
