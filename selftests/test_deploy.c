@@ -23,23 +23,13 @@
 #include "test_progs.h"
 
 static char out[1 << 18];
-static char ddir[128], cgbase[256], pins[192], version[128];
+static char cgbase[256], pins[192], version[128];
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
 static const char *scratch(void)
 {
-	if (!ddir[0]) {
-		snprintf(ddir, sizeof(ddir), "/tmp/ksense-deploy-test-%d", getpid());
-		mkdir(ddir, 0700);
-	}
-	return ddir;
-}
-
-__attribute__((destructor)) static void remove_scratch(void)
-{
-	if (ddir[0])
-		ks_remove_tree(ddir);
+	return fx_tmpdir("deploy-test");
 }
 
 static bool have_kubectl(void)

@@ -10,11 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "fixture.h"
-#include "fsutil.h"
 #include "test_progs.h"
 
 static char out[1 << 16];
-static char idir[128];
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
@@ -27,15 +25,7 @@ static const char *image_dir(void)
 
 static const char *scratch(void)
 {
-	if (!idir[0])
-		snprintf(idir, sizeof(idir), "/tmp/ksense-image-test-%d", getpid());
-	return idir;
-}
-
-__attribute__((destructor)) static void remove_scratch(void)
-{
-	if (idir[0])
-		ks_remove_tree(idir);
+	return fx_tmpdir("image-test");
 }
 
 /* selftests/image-check on build/images/ksense-NAME.oci.tar with args;

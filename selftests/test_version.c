@@ -12,11 +12,9 @@
 #include <sys/stat.h>
 #include "fakeapi.h"
 #include "fixture.h"
-#include "fsutil.h"
 #include "test_progs.h"
 
 static char out[1 << 16];
-static char vdir[128];
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
@@ -29,17 +27,7 @@ static const char *bin_of(const char *env, const char *def)
 
 static const char *scratch(void)
 {
-	if (!vdir[0]) {
-		snprintf(vdir, sizeof(vdir), "/tmp/ksense-version-test-%d", getpid());
-		mkdir(vdir, 0700);
-	}
-	return vdir;
-}
-
-__attribute__((destructor)) static void remove_scratch(void)
-{
-	if (vdir[0])
-		ks_remove_tree(vdir);
+	return fx_tmpdir("version-test");
 }
 
 /* "VERSION COMMIT SOURCE" of tools/gen-version in dir, with env prefix. */
