@@ -120,6 +120,23 @@ static int patches(struct fakeapi *f, bool status, double t0, double t1, double 
 	return count;
 }
 
+/* How often needle occurs in the Node's JSON; 0 or -1. */
+static int sh_count(struct fakeapi *f, const char *needle, int *n)
+{
+	struct ks_buf b;
+	int rc = -1;
+
+	*n = 0;
+	ks_buf_init(&b, 1 << 20);
+	if (fakeapi_call(f, "GET", "/api/v1/nodes/" NODE, NULL, &b) == 200) {
+		for (const char *p = b.data; (p = strstr(p, needle)); p += strlen(needle))
+			(*n)++;
+		rc = 0;
+	}
+	ks_buf_free(&b);
+	return rc;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -206,6 +223,39 @@ KS_TEST(nodestate)
 		ASSERT_TRUE(c.other_taint, "the other taint still kept");
 	}
 
+	if (test__start_subtest("taint_conflict_retried")) {
+		int late = 0;
+
+		fake_agent_set(&a, "15 allow");
+		ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "allow");
+		sleep(INTERVAL_S);
+		/* someone else taints the node meanwhile, and the API answers
+		 * our next taint write with a conflict */
+		{
+			char err[256];
+			int st = 0;
+			const char *body = "{\"spec\":{\"taints\":[{\"key\":\"example.com/other\",\"value\":\"x\","
+					   "\"effect\":\"NoSchedule\"},{\"key\":\"example.com/late\",\"effect\":\"NoExecute\"}]}}";
+
+			ASSERT_OK(kube_request(f.kc, "PATCH", "/api/v1/nodes/" NODE, "application/merge-patch+json", body,
+					       strlen(body), &st, NULL, err, sizeof(err)), "merge patch");
+			ASSERT_EQ(st, 200, "another writer's taint");
+		}
+		ASSERT_EQ(fakeapi_call(&f, "POST", "/fake/control",
+				       "{\"fail_next\":{\"method\":\"PATCH\",\"path_regex\":\"/nodes/" NODE "$\","
+				       "\"code\":409,\"count\":1}}", NULL), 200, "a conflict on the next taint write");
+		fake_agent_set(&a, "90 deny");
+		ASSERT_TRUE(wait_status(&f, "True", &c, 5000), "deny");
+		for (int i = 0; i < 50 && !c.tainted; i++) {
+			usleep(100 * 1000);
+			read_node(&f, &c);
+		}
+		ASSERT_TRUE(c.tainted, "tainted after the conflict");
+		ASSERT_TRUE(c.other_taint, "the first taint kept");
+		if (!sh_count(&f, "example.com/late", &late))
+			ASSERT_EQ(late, 1, "the late taint kept, once");
+	}
+
 	if (test__start_subtest("rate_limit_under_oscillation")) {
 		double t0 = now_s(), t[64], t1;
 		int n, nt, failed, i;
@@ -224,8 +274,10 @@ KS_TEST(nodestate)
 				break;
 		nt = patches(&f, false, t0, t1, t, 64, &failed);
 		ASSERT_LE(nt, (int)((t1 - t0) / INTERVAL_S) + 1, "at most one taint write per interval");
-		/* settles on the last verdict */
+		/* settles on the last verdict (a write of a verdict read just
+		 * before the last flip may still land: wait past it) */
 		fake_agent_set(&a, "20 allow");
+		sleep(2 * INTERVAL_S);
 		ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "settles on allow");
 	}
 
@@ -242,6 +294,7 @@ KS_TEST(nodestate)
 		fake_agent_set(&a, "88 deny");
 		if (ASSERT_TRUE(wait_status(&f, "True", &c, 30000), "True once the API is back")) {
 			n = patches(&f, true, t0, now_s(), t, 64, &failed);
+
 			ASSERT_EQ(failed, 3, "three failed attempts");
 			/* then the node is read again (an empty patch: no write)
 			 * and the condition written, no more */
