@@ -28,9 +28,10 @@ struct cond {
 	bool tainted, other_taint;
 };
 
-/* The Node's KernelStress condition and taints; false when unreadable. */
-static bool read_node(struct fakeapi *f, struct cond *c)
+/* The KernelStress condition and taints of Node `node`; false when unreadable. */
+static bool read_node_named(struct fakeapi *f, const char *node, struct cond *c)
 {
+	char path[300];
 	struct ks_buf b;
 	struct ks_json j;
 	char err[128], s[64];
@@ -39,8 +40,8 @@ static bool read_node(struct fakeapi *f, struct cond *c)
 
 	memset(c, 0, sizeof(*c));
 	ks_buf_init(&b, 1 << 20);
-	if (fakeapi_call(f, "GET", "/api/v1/nodes/" NODE, NULL, &b) == 200 &&
-	    !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+	snprintf(path, sizeof(path), "/api/v1/nodes/%s", node);
+	if (fakeapi_call(f, "GET", path, NULL, &b) == 200 && !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
 		arr = ks_json_path(&j, "status.conditions");
 		for (k = 0; (e = ks_json_index(&j, arr, k)) >= 0; k++)
 			if (!ks_json_string(&j, ks_json_member(&j, e, "type"), s, sizeof(s)) && !strcmp(s, "KernelStress")) {
@@ -65,17 +66,28 @@ static bool read_node(struct fakeapi *f, struct cond *c)
 	return ok;
 }
 
-/* Poll until the condition's status is `status` (within timeout_ms). */
-static bool wait_status(struct fakeapi *f, const char *status, struct cond *c, int timeout_ms)
+static bool read_node(struct fakeapi *f, struct cond *c)
+{
+	return read_node_named(f, NODE, c);
+}
+
+/* Poll until Node `node`'s condition status is one of `statuses`
+ * ("True|False"), within timeout_ms. */
+static bool wait_named(struct fakeapi *f, const char *node, const char *statuses, struct cond *c, int timeout_ms)
 {
 	int waited;
 
 	for (waited = 0; waited <= timeout_ms; waited += 100) {
-		if (read_node(f, c) && !strcmp(c->status, status))
+		if (read_node_named(f, node, c) && c->status[0] && strstr(statuses, c->status))
 			return true;
 		usleep(100 * 1000);
 	}
 	return false;
+}
+
+static bool wait_status(struct fakeapi *f, const char *status, struct cond *c, int timeout_ms)
+{
+	return wait_named(f, NODE, status, c, timeout_ms);
 }
 
 static double number(const struct ks_json *j, int i)
@@ -317,6 +329,69 @@ KS_TEST(nodestate)
 		if (system(cmd)) {
 		}
 	}
+out:
+	fakeapi_stop(&f);
+}
+
+/* The verdict read from real pins (ks_node_verdict_from_pins): a loaded
+ * tree gives True or False with the kernel's numbers in the message, no
+ * tree gives Unknown. */
+KS_TEST(nodestate_pins)
+{
+	const char *missing = fakeapi_missing();
+	char envpin[200], log[600], log2[600];
+	struct fakeapi f;
+	struct cond c;
+	pid_t pid = -1, pid2 = -1;
+
+	if (missing) {
+		test__skip("%s", missing);
+		return;
+	}
+	if (!fx_is_root()) {
+		test__skip("needs root to load the sensors");
+		return;
+	}
+	if (!ASSERT_OK(fx_load(), "ksense load") || !ASSERT_OK(fakeapi_start(&f, "nodestate-pins"), "fake API server"))
+		return;
+	if (!ASSERT_OK(fakeapi_seed(&f, "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"ns-pins\"}},"
+				   "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"ns-nopins\"}}"),
+		       "seed the nodes"))
+		goto out;
+	snprintf(envpin, sizeof(envpin), "KSENSE_PIN_ROOT=%s", fx_root());
+	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "pins.log"));
+	snprintf(log2, sizeof(log2), "%s", fakeapi_path(&f, "nopins.log"));
+	{
+		char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
+		char *argv[] = { bin, "--no-tls", "--agent-addr", "127.0.0.1", "--agent-port", "0", "--node", "ns-pins",
+				 "--kubeconfig", f.kubeconfig, "--data-dir", (char *)fakeapi_path(&f, "data1"),
+				 "--node-condition-interval-s", "1", NULL };
+		char *argv2[] = { bin, "--no-tls", "--agent-addr", "127.0.0.1", "--agent-port", "0", "--node", "ns-nopins",
+				  "--kubeconfig", f.kubeconfig, "--data-dir", (char *)fakeapi_path(&f, "data2"),
+				  "--node-condition-interval-s", "1", NULL };
+		const char *env[] = { envpin, "KUBECONFIG=", NULL };
+		const char *env2[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-none-for-nodestate", "KUBECONFIG=", NULL };
+
+		pid = fx_spawn(log, argv, env);
+		pid2 = fx_spawn(log2, argv2, env2);
+	}
+	if (ASSERT_TRUE(wait_named(&f, "ns-pins", "True|False", &c, 10000), "a verdict from the pins")) {
+		ASSERT_STRHAS(c.message, "ksense score ", "the score");
+		ASSERT_STRHAS(c.message, " band, ", "the band");
+		ASSERT_STRHAS(c.message, "window ", "the window");
+		if (!strcmp(c.status, "False"))
+			ASSERT_STREQ(c.reason, "KernelNotStressed", "allow's reason");
+		else
+			ASSERT_TRUE(strcmp(c.reason, "KernelNotStressed") && c.reason[0] >= 'A' && c.reason[0] <= 'Z',
+				    "deny's reason: the strongest rule");
+		ASSERT_STRHAS(c.message, !strcmp(c.status, "True") ? "deny" : "allow", "the decision agrees");
+	}
+	if (ASSERT_TRUE(wait_named(&f, "ns-nopins", "Unknown", &c, 10000), "Unknown without pins")) {
+		ASSERT_STREQ(c.reason, "NoKernelData", "reason");
+		ASSERT_STRHAS(c.message, "ksense-none-for-nodestate", "names the pin root");
+	}
+	ASSERT_EQ(fx_stop(pid), 0, "stops cleanly");
+	ASSERT_EQ(fx_stop(pid2), 0, "stops cleanly");
 out:
 	fakeapi_stop(&f);
 }
