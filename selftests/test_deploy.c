@@ -85,6 +85,9 @@ static void test_overlay(void)
 /* ---- the DaemonSet's view ---- */
 
 static pid_t workloads_pid = -1;
+/* The API server the view's pods reach in-cluster (TLS, a token). */
+static pid_t api_pid = -1;
+static char api_addr[64], sa_dir[200];
 
 static bool node_root(void)
 {
@@ -122,6 +125,12 @@ static pid_t view(const char *c, const char *tag, const char *drop, const char *
 	if (drop) {
 		argv[n++] = "--drop-cap";
 		argv[n++] = drop;
+	}
+	if (api_addr[0]) {
+		argv[n++] = "--serviceaccount";
+		argv[n++] = sa_dir;
+		argv[n++] = "--apiserver";
+		argv[n++] = api_addr;
 	}
 	argv[n++] = "--";
 	for (; args && *args && n < 39; args++)
@@ -178,6 +187,55 @@ static int pods_summary(int port)
 
 #define UID(n) "6b73656e-7365-4000-8000-00000000000" #n
 
+/* The fake API server over TLS with the overlay's certificate (it names
+ * 127.0.0.1), a service account directory as the kubelet mounts it, and
+ * the workloads' pods on node dsview-node, named. */
+static bool start_api(void)
+{
+	char portfile[300], log[300], cert[300], key[300];
+	int port = 0, i;
+	char *argv[] = { "python3", "selftests/fake_apiserver.py", "--port", "0", "--port-file", portfile,
+			 "--tls-cert", cert, "--tls-key", key, "--token", "view-token", NULL };
+	static const char *const names[] = { "burner", "writer", "waiter", "sleeper" };
+	char seed[4096];
+	size_t n;
+
+	if (fakeapi_missing())
+		return false;
+	snprintf(portfile, sizeof(portfile), "%s/api.port", scratch());
+	snprintf(log, sizeof(log), "%s/api.log", scratch());
+	snprintf(cert, sizeof(cert), "%s/certs/tls.crt", scratch());
+	snprintf(key, sizeof(key), "%s/certs/tls.key", scratch());
+	api_pid = fx_spawn_port(log, portfile, argv, &port);
+	if (api_pid <= 0)
+		return false;
+	snprintf(api_addr, sizeof(api_addr), "127.0.0.1:%d", port);
+	snprintf(sa_dir, sizeof(sa_dir), "%s/serviceaccount", scratch());
+	if (sh("mkdir -p %s && printf view-token > %s/token && printf ksense-system > %s/namespace && "
+	       "cp %s/certs/ca.crt %s/ca.crt", sa_dir, sa_dir, sa_dir, scratch(), sa_dir))
+		return false;
+	n = (size_t)snprintf(seed, sizeof(seed), "{\"defaults\":true,\"objects\":[{\"apiVersion\":\"v1\",\"kind\":\"Node\","
+			     "\"metadata\":{\"name\":\"dsview-node\"}}");
+	for (i = 0; i < 4 && n < sizeof(seed); i++)
+		n += (size_t)snprintf(seed + n, sizeof(seed) - n,
+				      ",{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"shop\","
+				      "\"uid\":\"6b73656e-7365-4000-8000-00000000000%d\"},\"spec\":{\"nodeName\":\"dsview-node\","
+				      "\"containers\":[{\"name\":\"main\",\"image\":\"x\"}]}}", names[i], i + 1);
+	snprintf(seed + n, sizeof(seed) - n, "]}");
+	return !sh("curl -s --max-time 5 --cacert %s/certs/ca.crt -o /dev/null -w '%%{http_code}' "
+		   "https://%s/fake/objects -d '%s' | grep -qx 200", scratch(), api_addr, seed);
+}
+
+/* The KernelStress condition of dsview-node as "STATUS REASON | MESSAGE" in out. */
+static int node_condition(void)
+{
+	return sh("curl -s --max-time 5 --cacert %s/certs/ca.crt -H 'Authorization: Bearer view-token' "
+		  "https://%s/api/v1/nodes/dsview-node | python3 -c 'import json,sys\n"
+		  "for c in json.load(sys.stdin)[\"status\"].get(\"conditions\", []):\n"
+		  "  if c[\"type\"] == \"KernelStress\": print(c[\"status\"], c[\"reason\"], \"|\", c[\"message\"])'",
+		  scratch(), api_addr);
+}
+
 static bool workloads_settled(void)
 {
 	return strstr(out, UID(1) " CPU ") && strstr(out, UID(2) " BLOCK") && strstr(out, UID(3) " OFFCPU") &&
@@ -210,6 +268,20 @@ static void test_webhook_view(void)
 	ASSERT_STRHAS(out, "ksense_burn_cycles", "the burner's hot function, named");
 	if (test__failed())
 		printf("%s", out);
+	if (api_addr[0]) {
+		/* in-cluster config as the kubelet gives it: pod names from the
+		 * API, and the node's condition written there from the pins */
+		ASSERT_OK(sh("python3 -c 'import json,sys\nfor p in json.load(open(sys.argv[1]))[\"pods\"]:\n"
+			     "  print(p[\"namespace\"] + \"/\" + p[\"name\"], p[\"class\"])' %s/pods.json", scratch()),
+			  "names");
+		ASSERT_STRHAS(out, "shop/burner CPU", "the burner pod named through the service account");
+		for (i = 0; i < 50 && (node_condition() || !out[0]); i++)
+			usleep(200 * 1000);
+		if (ASSERT_TRUE(!strncmp(out, "True ", 5) || !strncmp(out, "False ", 6), "KernelStress on the Node"))
+			ASSERT_STRHAS(out, "| ksense score ", "with the kernel's score");
+		else
+			printf("    condition: '%s'\n", out);
+	}
 	ASSERT_EQ(fx_stop(pid), 0, "SIGTERM stops it cleanly");
 }
 
@@ -325,6 +397,8 @@ KS_TEST(deploy)
 		snprintf(log, sizeof(log), "%s/workloads.log", scratch());
 		workloads_pid = fx_spawn(log, argv, NULL);
 	}
+	if (!ASSERT_TRUE(start_api(), "the fake API server, in-cluster"))
+		api_addr[0] = '\0';
 	if (test__start_subtest("webhook_view"))
 		test_webhook_view();
 	if (test__start_subtest("webhook_view_without_sys_ptrace"))
@@ -340,6 +414,7 @@ KS_TEST(deploy)
 		ASSERT_OK(sh("test $(wc -l < %s/data/view.csv) -ge 3", scratch()), "header and two rows");
 	}
 	fx_stop(workloads_pid);
+	fx_stop(api_pid);
 out:
 	sh("KSENSE_PIN_ROOT=%s build/ksense unload 2>&1; for d in %s/*/; do rmdir $d; done; rmdir %s", pins, cgbase,
 	   cgbase);
