@@ -7,10 +7,19 @@ BPFTOOL    ?= bpftool
 ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
+# What building and running need (`make deps`, `make run`): the compilers,
+# the libraries the programs link, openssl for tools/gen-webhook-certs.
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
-	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
-	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox \
-	libyaml-dev python3 golang-go
+	libjsmn-dev libyaml-dev pkg-config make gcc openssl
+# What only the tests, benchmarks and plots need (`make test-deps`, run by
+# `make test`, `bench`, `plot`): libnl for the taskstats oracle, the
+# sanitizer runtime, curl and python3 (with yaml) for the daemon and
+# manifest tests, Go for the Go burner, perf and wrk for the benchmarks,
+# gnuplot for plots, mmdebstrap and umoci for the image tests; vmtest.mk adds
+# qemu.
+TEST_PKGS := libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libclang-rt-14-dev curl \
+	python3 python3-yaml golang-go linux-perf wrk gnuplot-nox iproute2 \
+	mmdebstrap umoci
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -47,7 +56,13 @@ GO_ENV     := GOTOOLCHAIN=local GOFLAGS= GOPROXY=off CGO_ENABLED=0 \
 	GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path
 GO_PROGS   := $(BUILD)/go-burner
 
-.PHONY: all deps run test test-host bench clean help vmtest plot
+# The version every binary reports: tools/gen-version (git describe, a
+# git-archive stamp, or KSENSE_VERSION) into $(BUILD)/version.c, rewritten
+# only when it changes, so a new commit relinks and rebuilds nothing else.
+VERSION_O  := $(BUILD)/version.o
+
+.PHONY: all deps test-deps run test test-host bench clean help vmtest plot FORCE
+PROGRAMS := $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler
 all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs \
 	$(BUILD)/ksense-workloads $(GO_PROGS)
 
@@ -55,18 +70,27 @@ include tools/vmtest.mk
 include fuzz/fuzz.mk
 
 help:
-	@echo "make deps     install missing Debian packages (apt-get; root)"
+	@echo "make deps     install the missing Debian packages building and running need (apt-get; root)"
+	@echo "make test-deps  the same plus what only tests, benchmarks and plots need"
 	@echo "make          build $(BUILD)/ksense and $(BUILD)/test_progs"
-	@echo "make run      deps + build + ksense load + ksense top (root)"
-	@echo "make test     deps + build + every test (root for the BPF tests)"
+	@echo "make run      deps + build the programs + ksense load + ksense top (root)"
+	@echo "make test     test-deps + build + every test (root for the BPF tests)"
 	@echo "make bench    benchmarks: BPF ns/event and perf ratio, webhook req/s, scheduler pods/s, scaler reaction"
+	@echo "make images   OCI image archives (node, scheduler, scaler) in $(IMAGE_DIR), from Debian packages"
 	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
 	@echo "make plot     30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png"
 	@echo "make clean    remove $(BUILD)"
 
 # Installs only what is missing, so a provisioned machine needs no network.
 deps:
-	@missing=""; for p in $(DEPS_PKGS); do \
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS_PKGS)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS_PKGS) $(TEST_PKGS)"
+
+.PHONY: install-pkgs
+install-pkgs:
+	@missing=""; for p in $(PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -98,7 +122,13 @@ SKELS := $(BUILD)/ksense.skel.h $(BUILD)/ksense_test.skel.h
 $(BUILD)/obj/%.o: user/lib/%.c $(LIB_HDRS) | $(BUILD)/obj
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -c $< -o $@
 
-$(BUILD)/libksense.a: $(patsubst user/lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+$(BUILD)/version.c: FORCE | $(BUILD)
+	@tools/gen-version --c $@
+
+$(VERSION_O): $(BUILD)/version.c
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -c $< -o $@
+
+$(BUILD)/libksense.a: $(patsubst user/lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(VERSION_O)
 	$(AR) rcs $@ $^
 
 $(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
@@ -119,29 +149,29 @@ $(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(BUILD)/libk
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The same tests built with ASan/UBSan (clang, for its runtime).
-$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(LIB_SRCS) \
+$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(VERSION_O) \
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The daemon built with the sanitizers too: the scheduler tests run it.
-$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -o $@
+$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -o $@
 
 # The scaler with the sanitizers, run by the sanitizer test pass.
-$(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
+$(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
 
 $(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
 	@if command -v $(GO) >/dev/null 2>&1; then \
 		echo "go build $@"; \
 		cd selftests/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) burner.go; \
 	else \
-		echo "go not installed (make deps installs golang-go): $@ not built"; \
+		echo "go not installed (make test-deps installs golang-go): $@ not built"; \
 	fi
 
 # The daemon with ASan/UBSan, for the tests that start it (KSENSE_WEBHOOK_BIN).
-$(BUILD)/asan/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(LIB_SRCS) \
+$(BUILD)/asan/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(LIB_SRCS) $(VERSION_O) \
 		$(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
 
 # The tests' labeled workloads in kubelet-style pod cgroups, for people
@@ -159,9 +189,39 @@ $(BUILD)/webhook-attacks: tools/webhook_attacks.c selftests/tlsc.c selftests/tls
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
 
+# OCI image archives built here from Debian bookworm packages (no registry,
+# no base image): tools/build-image finds each binary's shared libraries and
+# the packages that provide them, lays those out with mmdebstrap (downloads
+# cached in $(BUILD)/images/debs) and makes the image with umoci, tagged
+# with the version.  An unreachable mirror fails the build.
+IMAGE_PKGS  := mmdebstrap umoci
+IMAGE_DIR   := $(BUILD)/images
+IMAGE_TAG    = $(shell tools/gen-version 2>/dev/null | cut -d' ' -f1)
+IMAGE_FILES := $(IMAGE_DIR)/ksense-node.oci.tar $(IMAGE_DIR)/ksense-scheduler.oci.tar \
+	$(IMAGE_DIR)/ksense-scaler.oci.tar
+NODE_IMAGE_BINS := $(BUILD)/ksense $(BUILD)/ksense-webhook
+
+.PHONY: images image-deps
+image-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(IMAGE_PKGS)"
+
+# version.c changes exactly when the version (the tag) does
+$(IMAGE_DIR)/ksense-node.oci.tar: $(NODE_IMAGE_BINS) tools/build-image $(BUILD)/version.c | image-deps
+	tools/build-image --name node --tag $(IMAGE_TAG) --out $@ --cache $(IMAGE_DIR)/debs \
+		--packages-out $(IMAGE_DIR)/ksense-node.packages $(NODE_IMAGE_BINS)
+$(IMAGE_DIR)/ksense-%.oci.tar: $(BUILD)/ksense-% tools/build-image $(BUILD)/version.c | image-deps
+	tools/build-image --name $* --tag $(IMAGE_TAG) --out $@ --cache $(IMAGE_DIR)/debs \
+		--packages-out $(IMAGE_DIR)/ksense-$*.packages $<
+
+images: $(IMAGE_FILES)
+	@for f in $(IMAGE_FILES); do \
+		printf '%-48s %s  %6s  (%s bytes)\n' "$$f" "ksense/$$(basename $$f .oci.tar | sed 's/^ksense-//'):$(IMAGE_TAG)" \
+			"$$(du -h $$f | cut -f1)" "$$(stat -c %s $$f)"; \
+	done
+
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
-run: deps all
+run: deps $(PROGRAMS)
 	$(BUILD)/ksense load
 	@$(BUILD)/ksense collect & collector=$$!; \
 	$(BUILD)/ksense top; status=$$?; \
@@ -178,19 +238,19 @@ $(PROMTOOL): tools/fetch-deb
 
 # Host and BPF tests; the sanitizer build runs the tests that need no
 # live workload, the plain build runs them all.
-test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
+test: test-deps all images $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
 		$(BUILD)/asan/ksense-webhook $(PROMTOOL)
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
-		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,podmap*,podmeta*,cgpath*,pods*,e2e*,status_http*'
+		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,podmap*,podmeta*,cgpath*,pods*,e2e*,nodestate*,status_http*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 
 # A fresh 30 s capture of ksense-webhook's CSVs, plotted to build/plot/fuzzy.png.
-plot: deps all
+plot: test-deps all
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks
+bench: test-deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler

@@ -8,9 +8,9 @@ FUZZ_BINS    := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz:
 	@mkdir -p $@
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/fuzz
 	$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(KS_CFLAGS) $< $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -o $@
+		$(KS_CFLAGS) $< $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -o $@
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS)
@@ -24,6 +24,6 @@ fuzz: $(FUZZ_BINS)
 	done
 
 # The /pods parser is the scaler's, not the library's.
-$(BUILD)/fuzz/fuzz_pods: fuzz/fuzz_pods.c user/scaler/pods_report.c user/scaler/scaler.h $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_pods: fuzz/fuzz_pods.c user/scaler/pods_report.c user/scaler/scaler.h $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/fuzz
 	$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(KS_CFLAGS) -Iuser/scaler $< user/scaler/pods_report.c $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
+		$(KS_CFLAGS) -Iuser/scaler $< user/scaler/pods_report.c $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -lm -o $@

@@ -48,7 +48,8 @@ Control API (no auth needed)
   GET  /fake/state[?resource=pods]       -> {"resourceVersion", "compactedResourceVersion",
         "knobs", "openWatches", "objects": {storage: [obj...]}, "bindings": [...],
         "requests": [...]}  (bindings: every binding attempt with its code;
-        requests: the last 5000 requests, method/path/query/code/ms)
+        requests: the last 5000 requests, method/path/query/code/ms and t,
+        the Unix time the response was sent)
   POST /fake/reset    -> all objects, logs and knobs back to the start state; open
         watches are dropped; the resourceVersion counter is NOT reset (it only
         ever grows) and history is compacted, so every rv from before the
@@ -965,6 +966,25 @@ class NodeResource(Resource):
         if label == "spec.unschedulable":
             return "true" if get_path(obj, label) else "false"
         return super().field_value(obj, label)
+
+    TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+    def validate(self, obj, old):
+        """The real ValidateNode's checks of taints: a key, a known
+        effect, unique key+effect pairs."""
+        errs, seen = [], set()
+        for i, t in enumerate((obj.get("spec") or {}).get("taints") or []):
+            f = f"spec.taints[{i}]"
+            if not t.get("key"):
+                errs.append(FieldError(f + ".key", "Required"))
+            if t.get("effect") not in self.TAINT_EFFECTS:
+                errs.append(FieldError(f + ".effect", "NotSupported", "supported values: " +
+                                       ", ".join(f'"{e}"' for e in self.TAINT_EFFECTS), t.get("effect")))
+            if (t.get("key"), t.get("effect")) in seen:
+                errs.append(FieldError(f, "Duplicate", "taints must be unique by key and effect pair",
+                                       t.get("key")))
+            seen.add((t.get("key"), t.get("effect")))
+        return errs
 
 
 class PodResource(Resource):
@@ -2813,7 +2833,7 @@ class FakeApiServer(ThreadingHTTPServer):
     def record(self, method, path, query, code, watch, ms):
         with self.log_lock:
             self.requests.append({"method": method, "path": path, "query": query, "code": code,
-                                  "watch": watch, "ms": round(ms, 2)})
+                                  "watch": watch, "ms": round(ms, 2), "t": round(time.time(), 3)})
 
     # --- control ---
 

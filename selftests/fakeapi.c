@@ -16,7 +16,7 @@ const char *fakeapi_missing(void)
 	if (access(FAKEAPI_SCRIPT, R_OK))
 		return "needs " FAKEAPI_SCRIPT " (run from the source tree)";
 	if (system("command -v python3 >/dev/null 2>&1"))
-		return "needs python3 (make deps installs it)";
+		return "needs python3 (make test-deps installs it)";
 	return NULL;
 }
 

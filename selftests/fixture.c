@@ -7,8 +7,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "fixture.h"
+#include "fsutil.h"
 #include "pins.h"
 
 const char *fx_bin(void)
@@ -253,4 +255,33 @@ int fx_collect(int n, struct ksense_window *sum)
 	sum->dstate_us_per_s = sum->duration_ns ? sum->dstate_ns * 1000000 / sum->duration_ns : 0;
 	sum->netrx_us_per_s = sum->duration_ns ? sum->netrx_ns * 1000000 / sum->duration_ns : 0;
 	return 0;
+}
+
+static struct {
+	char tag[32];
+	char path[96];
+} tmpdirs[16];
+
+static void remove_tmpdirs(void)
+{
+	for (size_t i = 0; i < sizeof(tmpdirs) / sizeof(tmpdirs[0]); i++)
+		if (tmpdirs[i].path[0])
+			ks_remove_tree(tmpdirs[i].path);
+}
+
+const char *fx_tmpdir(const char *tag)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tmpdirs) / sizeof(tmpdirs[0]) && tmpdirs[i].path[0]; i++)
+		if (!strcmp(tmpdirs[i].tag, tag))
+			return tmpdirs[i].path;
+	if (i == sizeof(tmpdirs) / sizeof(tmpdirs[0]))
+		return "/tmp";
+	if (!i)
+		atexit(remove_tmpdirs);
+	snprintf(tmpdirs[i].tag, sizeof(tmpdirs[i].tag), "%s", tag);
+	snprintf(tmpdirs[i].path, sizeof(tmpdirs[i].path), "/tmp/ksense-%.31s-%d", tag, getpid());
+	mkdir(tmpdirs[i].path, 0700);
+	return tmpdirs[i].path;
 }

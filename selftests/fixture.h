@@ -19,6 +19,9 @@ const char *fx_bin(void);
  * the exit status, or -1. */
 int fx_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int fx_run(char *out, size_t outlen, const char *extra_env, ...) __attribute__((sentinel));
+/* /tmp/ksense-<tag>-<pid>, made on first use per tag and removed with
+ * everything in it when the process exits. */
+const char *fx_tmpdir(const char *tag);
 /* Point KSENSE_PIN_ROOT at a private tree for this process (idempotent). */
 const char *fx_root(void);
 /* Load the private tree once per process, unloaded at exit.  0 or -1. */

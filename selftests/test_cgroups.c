@@ -271,7 +271,7 @@ KS_TEST(cgroup_go_burner)
 		return;
 	}
 	if (go_burner_path(path, sizeof(path))) {
-		test__skip("no Go burner at %s: go is not installed (make deps installs golang-go, "
+		test__skip("no Go burner at %s: go is not installed (make test-deps installs golang-go, "
 			   "then make builds it)", path);
 		return;
 	}

@@ -34,10 +34,16 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "name: ksense-system", "ksense-system");
 	ASSERT_STRHAS(out, "kind: DaemonSet", "daemonset");
 	ASSERT_STRHAS(out, "- ksense\n        - load", "init step ksense load");
-	ASSERT_STRHAS(out, "privileged: true", "privileged init");
+	/* no container is privileged: least capabilities, no escalation
+	 * (selftests/test_deploy.c runs them with exactly these) */
+	ASSERT_FALSE(strstr(out, "privileged: true"), "nothing privileged");
+	ASSERT_EQ(count(out, "allowPrivilegeEscalation: false"), 5, "no escalation in any container");
+	ASSERT_STRHAS(out, "type: RuntimeDefault", "seccomp RuntimeDefault");
+	ASSERT_STRHAS(out, "- BPF\n            - PERFMON", "load: BPF, PERFMON");
+	ASSERT_STRHAS(out, "- BPF\n            - SYS_PTRACE", "webhook: BPF, SYS_PTRACE");
 	ASSERT_STRHAS(out, "path: /sys/fs/bpf", "bpffs hostPath");
 	ASSERT_STRHAS(out, "path: /sys/kernel/btf", "btf hostPath");
-	ASSERT_STRHAS(out, "path: /sys/kernel/tracing", "tracefs hostPath");
+	ASSERT_STRHAS(out, "path: /sys/fs/cgroup", "host cgroup tree");
 	ASSERT_STRHAS(out, "- collect", "collector container");
 	ASSERT_STRHAS(out, "kind: ValidatingWebhookConfiguration", "webhook config");
 	ASSERT_STRHAS(out, "failurePolicy: Ignore", "failurePolicy Ignore");
@@ -47,6 +53,8 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "namespaceSelector:", "namespace allowlist");
 	ASSERT_STRHAS(out, "- CREATE", "pod create");
 	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
+	ASSERT_STRHAS(out, "  - nodes/status\n  verbs:\n  - patch\n", "node condition RBAC: patch only");
+	ASSERT_STRHAS(out, "  - nodes\n  verbs:\n  - patch\n", "node taint RBAC: patch only");
 	ASSERT_STRHAS(out, "deployments/scale", "scale RBAC");
 	ASSERT_STRHAS(out, "coordination.k8s.io", "lease RBAC");
 	/* probes the event loop answers itself, never a bare TCP accept */

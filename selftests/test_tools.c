@@ -116,7 +116,7 @@ KS_TEST(tools_plot)
 	char d[128];
 
 	if (!have("gnuplot")) {
-		test__skip("gnuplot not installed (make deps installs gnuplot-nox)");
+		test__skip("gnuplot not installed (make test-deps installs gnuplot-nox)");
 		return;
 	}
 	snprintf(d, sizeof(d), "/tmp/ksense-plot-%d", getpid());

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "fsutil.h"
+#include "version.h"
 #include "workloads.h"
 
 enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_NR };
@@ -68,6 +69,7 @@ static void usage(FILE *out)
 		"                 (default ksense-demo, so a real kubelet's tree is untouched)\n"
 		"  --json         one JSON line per workload on stdout (name, uid,\n"
 		"                 container_id, cgroup, pid, expect), then 'ready'\n"
+		"  --version      version, commit and pin schema\n"
 		"\n"
 		"Needs root (it writes cgroup.procs).  With `ksense load` and\n"
 		"`ksense-webhook --no-tls` running:  curl http://127.0.0.1:5000/pods\n");
@@ -161,6 +163,9 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			ks_print_version(stdout, "ksense-workloads");
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;

@@ -13,7 +13,7 @@ VMTEST_KERNELS ?= 6.1 6.12
 
 # qemu boots the kernels; mke2fs makes the guest's /var/tmp disk.  (Static
 # busybox and the kernels are fetched into $(BUILD)/vmtest, not installed.)
-DEPS_PKGS += qemu-system-x86 e2fsprogs
+TEST_PKGS += qemu-system-x86 e2fsprogs
 
 vmtest: all
 	@pass=0; fail=0; summary=""; \

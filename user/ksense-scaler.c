@@ -18,6 +18,7 @@
 #include "kube.h"
 #include "log.h"
 #include "scaler.h"
+#include "version.h"
 
 static volatile sig_atomic_t stop;
 
@@ -92,6 +93,7 @@ static void usage(FILE *out)
 		"  --max-polls N             exit 0 after N polls (tests and benchmarks)\n"
 		"  -v, --verbose             debug logs: every pod and poll (KSENSE_SCALER_VERBOSE=1)\n"
 		"  -h, --help                this text\n"
+		"  --version                 version, commit and pin schema\n"
 		"\n"
 		"Deployment annotations:\n"
 		"  ksense.io/autoscale: \"true\"     opt in (anything else: left alone, unread)\n"
@@ -227,6 +229,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--version")) {
+			ks_print_version(stdout, "ksense-scaler");
 			return 0;
 		}
 		if (!strcmp(a, "-v"))

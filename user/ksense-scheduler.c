@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include "log.h"
 #include "scheduler/sched.h"
+#include "version.h"
 
 static void usage(FILE *out)
 {
@@ -61,6 +62,7 @@ static void usage(FILE *out)
 		"  --latency-log FILE      append 'ns/name node ms-pending' per binding (bench)\n"
 		"  -v, --verbose           debug logs\n"
 		"  -h, --help              this text\n"
+		"  --version               version, commit and pin schema\n"
 		"\n"
 		"Environment (the seed's settings, same meaning):\n"
 		"  FUZZY_SCHEDULER_POLL_S             resync period: unschedulable pods are\n"
@@ -173,7 +175,7 @@ static bool known(const char *name)
 	return false;
 }
 
-/* 0 go on, 1 exit 0 (help), -1 exit 2 */
+/* 0 go on, 1 exit 0 (help, version), -1 exit 2 */
 static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c, const char **latency_log)
 {
 	const char *profile = getenv("FUZZY_SCHEDULER_PROFILE");
@@ -189,6 +191,10 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
+			return 1;
+		}
+		if (!strcmp(a, "--version")) {
+			ks_print_version(stdout, "ksense-scheduler");
 			return 1;
 		}
 		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {

@@ -14,8 +14,10 @@
 #include "log.h"
 #include "pins.h"
 #include "self_exclude.h"
+#include "nodestate.h"
 #include "podmeta.h"
 #include "pods.h"
+#include "version.h"
 
 static void usage(FILE *out)
 {
@@ -49,6 +51,18 @@ static void usage(FILE *out)
 		"                      /pods (comma separated; only when the namespace is\n"
 		"                      known), env KSENSE_PODS_EXCLUDE_NAMESPACES\n"
 		"                      (default kube-system,ksense-system)\n"
+		"  --no-node-condition  do not write the Node condition " KS_NODE_CONDITION "\n"
+		"                      (env KSENSE_NODE_CONDITION=0).  With a kube config the\n"
+		"                      daemon keeps it on its Node: True while the decision is\n"
+		"                      deny (reason: the strongest rule), False on allow,\n"
+		"                      Unknown without kernel data\n"
+		"  --node-taint        also keep the taint " KS_NODE_TAINT_KEY ":PreferNoSchedule\n"
+		"                      on the Node while the decision is deny (env KSENSE_NODE_TAINT=1)\n"
+		"  --node-condition-interval-s S  least time between two writes of the\n"
+		"                      condition (or of the taint), env\n"
+		"                      KSENSE_NODE_CONDITION_INTERVAL_S (default 10)\n"
+		"  --node-condition-heartbeat-s S  the condition is rewritten at least this\n"
+		"                      often, env KSENSE_NODE_CONDITION_HEARTBEAT_S (default 60)\n"
 		"  --request-timeout-ms MS  time a client has to send a whole request (10000)\n"
 		"  --idle-timeout-ms MS     keep-alive connections idle longer are closed (60000)\n"
 		"  --first-byte-timeout-ms MS  a new connection (after its TLS handshake)\n"
@@ -71,6 +85,7 @@ static void usage(FILE *out)
 		"                      (env KSENSE_TEST_SCORE_FILE; scheduler tests and bench)\n"
 		"  -v, --verbose       debug logs\n"
 		"  -h, --help          this text\n"
+		"  --version           version, commit and pin schema\n"
 		"\n"
 		"Endpoints: GET/HEAD /healthz (pins, window age, loop lag), /livez (loop\n"
 		"lag only: the liveness probe), /score, /metrics, /pods on both ports;\n"
@@ -197,13 +212,58 @@ static const char *env_or(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
+/* The Node condition writer (NULL without one) and what feeds it. */
+static struct ks_nodestate *nodestate;
+
+static int parse_seconds(const char *what, const char *s, unsigned int *out)
+{
+	int v;
+
+	if (parse_port(what, s, &v) || v < 1 || v > 86400) {
+		fprintf(stderr, "ksense-webhook: %s takes 1..86400 seconds\n", what);
+		return -EINVAL;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_bool(const char *what, const char *s, bool *out)
+{
+	if (!strcmp(s, "1") || !strcmp(s, "true")) {
+		*out = true;
+	} else if (!strcmp(s, "0") || !strcmp(s, "false")) {
+		*out = false;
+	} else {
+		fprintf(stderr, "ksense-webhook: %s='%s' is not 0/1/true/false\n", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void tick(void *app)
+{
+	struct ks_app *a = app;
+	struct ks_node_verdict v;
+
+	ks_app_tick(app);
+	if (!nodestate)
+		return;
+	if (a->test_score_file[0])
+		ks_node_verdict_from_test_file(a->test_score_file, &v);
+	else
+		ks_node_verdict_from_pins(&v);
+	ks_nodestate_set(nodestate, &v);
+}
+
 int main(int argc, char **argv)
 {
 	static struct ks_app app;
 	struct ks_server_hooks hooks = {
-		.app = &app, .handle = ks_app_handle, .offload = ks_app_offload, .tick = ks_app_tick,
+		.app = &app, .handle = ks_app_handle, .offload = ks_app_offload, .tick = tick,
 		.observe = ks_app_observe,
 	};
+	struct ks_nodestate_opts nso = { .interval_s = 10, .heartbeat_s = 60 };
+	bool node_condition = true;
 	struct ks_server_opts o;
 	const char *kubeconfig = NULL;
 	size_t memory_limit = 64u << 20;
@@ -238,6 +298,14 @@ int main(int argc, char **argv)
 		return 2;
 	if (parse_pods_exclude(&app, env_or("KSENSE_PODS_EXCLUDE_NAMESPACES", "kube-system,ksense-system")))
 		return 2;
+	if ((getenv("KSENSE_NODE_CONDITION") &&
+	     parse_bool("KSENSE_NODE_CONDITION", getenv("KSENSE_NODE_CONDITION"), &node_condition)) ||
+	    (getenv("KSENSE_NODE_TAINT") && parse_bool("KSENSE_NODE_TAINT", getenv("KSENSE_NODE_TAINT"), &nso.taint)) ||
+	    (getenv("KSENSE_NODE_CONDITION_INTERVAL_S") &&
+	     parse_seconds("KSENSE_NODE_CONDITION_INTERVAL_S", getenv("KSENSE_NODE_CONDITION_INTERVAL_S"), &nso.interval_s)) ||
+	    (getenv("KSENSE_NODE_CONDITION_HEARTBEAT_S") &&
+	     parse_seconds("KSENSE_NODE_CONDITION_HEARTBEAT_S", getenv("KSENSE_NODE_CONDITION_HEARTBEAT_S"), &nso.heartbeat_s)))
+		return 2;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -252,8 +320,8 @@ int main(int argc, char **argv)
 			v = eq + 1;
 			skip = 0;
 		}
-		if (!skip && (!strcmp(a, "--help") || !strcmp(a, "--verbose") || !strcmp(a, "--no-tls") ||
-			      !strcmp(a, "--no-agent"))) {
+		if (!skip && (!strcmp(a, "--help") || !strcmp(a, "--version") || !strcmp(a, "--verbose") || !strcmp(a, "--no-tls") ||
+			      !strcmp(a, "--no-agent") || !strcmp(a, "--no-node-condition") || !strcmp(a, "--node-taint"))) {
 			fprintf(stderr, "ksense-webhook: %s takes no value\n", a);
 			return 2;
 		}
@@ -261,12 +329,19 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(a, "--version")) {
+			ks_print_version(stdout, "ksense-webhook");
+			return 0;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			verbose = true;
 		} else if (!strcmp(a, "--no-tls")) {
 			o.tls_addr = NULL;
 		} else if (!strcmp(a, "--no-agent")) {
 			o.agent_addr = NULL;
+		} else if (!strcmp(a, "--no-node-condition")) {
+			node_condition = false;
+		} else if (!strcmp(a, "--node-taint")) {
+			nso.taint = true;
 		} else if (!v) {
 			fprintf(stderr, "ksense-webhook: unknown option or missing value: '%s' (see --help)\n", a);
 			return 2;
@@ -328,6 +403,14 @@ int main(int argc, char **argv)
 				return 2;
 			app.max_loop_lag_ms = (unsigned int)ms;
 			i += skip;
+		} else if (!strcmp(a, "--node-condition-interval-s")) {
+			if (parse_seconds(a, v, &nso.interval_s))
+				return 2;
+			i += skip;
+		} else if (!strcmp(a, "--node-condition-heartbeat-s")) {
+			if (parse_seconds(a, v, &nso.heartbeat_s))
+				return 2;
+			i += skip;
 		} else if (!strcmp(a, "--test-score-file")) {
 			snprintf(app.test_score_file, sizeof(app.test_score_file), "%s", v); i += skip;
 		} else if (!strcmp(a, "--node")) {
@@ -372,8 +455,31 @@ int main(int argc, char **argv)
 		ks_podmeta_free(app.meta);
 		return 2;
 	}
+	if (nso.taint && !node_condition) {
+		fprintf(stderr, "ksense-webhook: --node-taint needs the node condition (drop --no-node-condition)\n");
+		ks_podmeta_free(app.meta);
+		return 2;
+	}
+	if (nso.heartbeat_s < nso.interval_s) {
+		fprintf(stderr, "ksense-webhook: the heartbeat (%u s) is shorter than the write interval (%u s)\n",
+			nso.heartbeat_s, nso.interval_s);
+		ks_podmeta_free(app.meta);
+		return 2;
+	}
+	/* the same kube config as the pod names: without one, no condition */
+	if (node_condition && app.meta) {
+		nodestate = ks_nodestate_start(kubeconfig, app.node_name, &nso, err, sizeof(err));
+		if (!nodestate) {
+			fprintf(stderr, "ksense-webhook: node condition: %s\n", err);
+			ks_podmeta_free(app.meta);
+			return 2;
+		}
+		ks_info("node condition on", "node=%s type=" KS_NODE_CONDITION " taint=%s interval_s=%u heartbeat_s=%u",
+			app.node_name, nso.taint ? KS_NODE_TAINT_KEY : "off", nso.interval_s, nso.heartbeat_s);
+	}
 	if (ks_csvlog_open(&app.csv, app.data_dir)) {
 		fprintf(stderr, "ksense-webhook: cannot write CSV logs in %s\n", app.data_dir);
+		ks_nodestate_free(nodestate);
 		ks_podmeta_free(app.meta);
 		return 1;
 	}
@@ -382,6 +488,7 @@ int main(int argc, char **argv)
 	if (ks_pins_present())
 		ks_self_exclude_register();
 	rc = ks_server_run(&o, &hooks);
+	ks_nodestate_free(nodestate);
 	ks_self_exclude_unregister();
 	ks_csvlog_close(&app.csv);
 	ks_pods_free(app.pods);

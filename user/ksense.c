@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "ksense.h"
 #include "log.h"
+#include "version.h"
 
 static const struct {
 	const char *name;
@@ -40,6 +41,7 @@ static void usage(FILE *out)
 		"\nOptions:\n"
 		"  -v, --verbose  debug logs, including libbpf's\n"
 		"  -h, --help     this text; `ksense COMMAND --help` for a command\n"
+		"  --version      version, commit and pin schema\n"
 		"\nEnvironment:\n"
 		"  KSENSE_PIN_ROOT   pin tree (default " KSENSE_PIN_ROOT ")\n"
 		"  KSENSE_WINDOW_MS  window length for `load`, %u..%u (default %u)\n"
@@ -88,6 +90,9 @@ int main(int argc, char **argv)
 			verbose = true;
 		} else if (!strcmp(argv[arg], "-h") || !strcmp(argv[arg], "--help")) {
 			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[arg], "--version")) {
+			ks_print_version(stdout, "ksense");
 			return 0;
 		} else {
 			fprintf(stderr, "ksense: unknown option '%s' (see ksense --help)\n", argv[arg]);

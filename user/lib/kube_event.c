@@ -6,7 +6,7 @@
 #include "buf.h"
 #include "kube_event.h"
 
-static void rfc3339_now(char *out, size_t len)
+void kube_rfc3339_now(char *out, size_t len)
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -48,7 +48,7 @@ int kube_event_post(struct kube_client *k, const struct kube_event_ref *ref, con
 	struct ks_buf b;
 	int rc;
 
-	rfc3339_now(now, sizeof(now));
+	kube_rfc3339_now(now, sizeof(now));
 	/* as client-go names them: the object's name and the time in hex */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(name, sizeof(name), "%.200s.%llx", ref->name,
@@ -93,7 +93,7 @@ int kube_event_bump(struct kube_client *k, const char *ns, const char *name, uns
 	struct ks_buf b;
 	int rc;
 
-	rfc3339_now(now, sizeof(now));
+	kube_rfc3339_now(now, sizeof(now));
 	ks_buf_init(&b, 64u << 10);
 	ks_buf_printf(&b, "{\"count\":%u,\"lastTimestamp\":\"%s\"", count, now);
 	member(&b, ",", "message", message);

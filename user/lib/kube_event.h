@@ -42,4 +42,7 @@ int kube_event_post(struct kube_client *k, const struct kube_event_ref *ref, con
 int kube_event_bump(struct kube_client *k, const char *ns, const char *name, unsigned int count,
 		    const char *message, char *err, size_t errlen);
 
+/* Now as the API's seconds-precision RFC 3339 time ("2024-05-01T12:00:00Z"). */
+void kube_rfc3339_now(char *out, size_t len);
+
 #endif

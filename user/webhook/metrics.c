@@ -18,6 +18,7 @@
 #include "hist.h"
 #include "metrics.h"
 #include "pins.h"
+#include "version.h"
 
 const double ks_lat_bounds_s[KS_LAT_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
@@ -219,6 +220,7 @@ void ks_metrics_render(struct ks_app *a, struct ks_response *r)
 
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	up = !ks_read_config(&cfg) && !ks_read_window(&w) && !ks_read_totals(&t);
+	ks_build_info_metrics(b);
 	/* node series vanish with the pins; this one says why */
 	metric(b, "ksense_pins_up", "1 when the pinned maps can be read (ksense is loaded).", "gauge", up);
 	if (up) {
