@@ -89,6 +89,10 @@ void kube_client_free(struct kube_client *k);
 /* connect_ms: TCP connect + TLS handshake; io_ms: longest wait for a
  * single read or write of a request (not of a watch).  Defaults 5000/30000. */
 void kube_client_set_timeouts(struct kube_client *k, int connect_ms, int io_ms);
+/* The User-Agent header of every request (default "ksense/1"), as the API
+ * server's audit log shows it: "ksense-scheduler/1 (replica-a)".  Printable
+ * ASCII, 1..159 bytes; else -EINVAL and the old one stays. */
+int kube_client_set_user_agent(struct kube_client *k, const char *ua);
 /* Counters for logs and tests. */
 struct kube_client_stats {
 	unsigned long long requests;    /* responses received */
