@@ -32,7 +32,7 @@ WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
 SCHEDULER_SRCS := user/ksense-scheduler.c $(wildcard user/scheduler/*.c)
 SCALER_SRCS := user/ksense-scaler.c $(wildcard user/scaler/*.c)
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
-KUBE_LIBS  := $(TLS_LIBS) -lyaml
+KUBE_LIBS  := $(TLS_LIBS) -lyaml -lpthread
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h) $(wildcard user/scaler/*.h)
 # The scaler's /pods parser is unit-tested in test_scaler.c.

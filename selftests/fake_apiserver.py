@@ -78,7 +78,8 @@ Control API (no auth needed)
                                  then the TCP connection is shut down
         {"fail_next": {"method": "POST", "path_regex": "...", "code": 500,
                        "count": 2, "reason": opt, "message": opt,
-                       "retry_after": opt seconds, "drop": opt}}
+                       "retry_after": opt seconds, "drop": opt,
+                       "user_agent_regex": opt}}
                                  the next `count` matching requests (regex
                                  searched in "path?query") fail with a Status of
                                  that code; with "drop": true (or "before") the
@@ -86,8 +87,11 @@ Control API (no auth needed)
                                  request is not processed; with "drop": "after"
                                  it is processed (a write commits) and then the
                                  connection is closed before the response: the
-                                 client cannot know the outcome
-        {"delay_ms": N, "path_regex": "...", "method": opt, "count": opt}
+                                 client cannot know the outcome.  With
+                                 "user_agent_regex" only requests whose
+                                 User-Agent matches (one replica of several)
+        {"delay_ms": N, "path_regex": "...", "method": opt, "count": opt,
+         "user_agent_regex": opt}
                                  delay matching requests (N=0 removes the rule;
                                  "count": only the next N of them).  A client
                                  that gave up during the delay finds nothing
@@ -2256,6 +2260,7 @@ class Faults:
             raise ApiError.bad_request("fail_next must be an object")
         rule = {"method": str(spec.get("method") or "").upper(),
                 "regex": re.compile(spec.get("path_regex") or ""),
+                "ua": re.compile(spec.get("user_agent_regex") or ""),
                 "code": int(spec.get("code", 500)), "count": int(spec.get("count", 1)),
                 "reason": spec.get("reason"), "message": spec.get("message"),
                 "retry_after": spec.get("retry_after"), "drop": self._drop_mode(spec.get("drop"))}
@@ -2274,31 +2279,33 @@ class Faults:
             return "after"
         raise ApiError.bad_request('drop must be true, "before" or "after"')
 
-    def add_delay(self, ms, regex, method, count=None):
+    def add_delay(self, ms, regex, method, count=None, ua=""):
         with self.lock:
-            self.delays = [d for d in self.delays if not (d[1].pattern == regex and d[2] == method)]
+            self.delays = [d for d in self.delays
+                           if not (d[1].pattern == regex and d[2] == method and d[4].pattern == ua)]
             if ms > 0:
-                # [seconds, regex, method, requests left (None: every one)]
+                # [seconds, regex, method, requests left (None: every one), user agent regex]
                 self.delays.append([ms / 1000.0, re.compile(regex), method,
-                                    None if count is None else max(1, int(count))])
+                                    None if count is None else max(1, int(count)), re.compile(ua)])
 
-    def take_failure(self, method, target):
+    def take_failure(self, method, target, ua=""):
         """The first matching rule, its count used up by one; None if none."""
         with self.lock:
             for rule in self.fail_rules:
-                if (not rule["method"] or rule["method"] == method) and rule["regex"].search(target):
+                if ((not rule["method"] or rule["method"] == method) and rule["regex"].search(target)
+                        and rule["ua"].search(ua)):
                     rule["count"] -= 1
                     if rule["count"] <= 0:
                         self.fail_rules.remove(rule)
                     return rule
         return None
 
-    def delay_for(self, method, target):
+    def delay_for(self, method, target, ua=""):
         with self.lock:
             total = 0.0
             for rule in list(self.delays):
-                d, rx, m, left = rule
-                if (m and m != method) or not rx.search(target):
+                d, rx, m, left, uarx = rule
+                if (m and m != method) or not rx.search(target) or not uarx.search(ua):
                     continue
                 total += d
                 if left is not None:
@@ -2310,10 +2317,12 @@ class Faults:
     def describe(self):
         with self.lock:
             return {"fail_next": [{"method": r["method"], "path_regex": r["regex"].pattern,
-                                   "code": r["code"], "count": r["count"], "drop": r["drop"]}
+                                   "code": r["code"], "count": r["count"], "drop": r["drop"],
+                                   "user_agent_regex": r["ua"].pattern}
                                   for r in self.fail_rules],
-                    "delays": [{"delay_ms": int(d * 1000), "path_regex": rx.pattern, "method": m, "count": left}
-                               for d, rx, m, left in self.delays],
+                    "delays": [{"delay_ms": int(d * 1000), "path_regex": rx.pattern, "method": m, "count": left,
+                                "user_agent_regex": uarx.pattern}
+                               for d, rx, m, left, uarx in self.delays],
                     "split_chunks": self.split_chunks, "watch_410": self.watch_410}
 
 
@@ -2472,7 +2481,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             try:
                 self.authenticate()
-                delay = srv.faults.delay_for(method, target)
+                delay = srv.faults.delay_for(method, target, self.user_agent())
                 if delay:
                     time.sleep(delay)
                     if self.client_closed():
@@ -2481,7 +2490,7 @@ class Handler(BaseHTTPRequestHandler):
                         self.close_connection = True
                         self._code = -1
                         return
-                rule = srv.faults.take_failure(method, target)
+                rule = srv.faults.take_failure(method, target, self.user_agent())
                 if rule and rule["drop"] == "after":
                     self._drop_after = True
                     rule = None
@@ -2958,8 +2967,9 @@ class FakeApiServer(ThreadingHTTPServer):
                     self.faults.add_failure(spec)
             elif key == "delay_ms":
                 self.faults.add_delay(int(value), data.get("path_regex") or "",
-                                      str(data.get("method") or "").upper(), data.get("count"))
-            elif key in ("path_regex", "method", "count"):
+                                      str(data.get("method") or "").upper(), data.get("count"),
+                                      data.get("user_agent_regex") or "")
+            elif key in ("path_regex", "method", "count", "user_agent_regex"):
                 continue
             elif key == "compact":
                 if value:

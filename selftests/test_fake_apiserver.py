@@ -964,6 +964,23 @@ class TestControl(FakeApiTest):
         self.assertStatus(self.s.request("POST", "/fake/control", {"fail_next": {"drop": "sideways"}}),
                           400, "BadRequest")
 
+    def test_faults_by_user_agent(self):
+        """A fault can hit one client (one replica) and spare the others."""
+        self.s.control(fail_next={"path_regex": "nodes", "code": 503, "count": 5, "user_agent_regex": "replica-a"})
+        self.assertStatus(self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "sched (replica-a)"}),
+                          503, "ServiceUnavailable")
+        self.assertEqual(self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "sched (replica-b)"})[0], 200)
+        self.s.control(clear_faults=True)
+        self.assertEqual(self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "sched (replica-a)"})[0], 200)
+        self.s.control(delay_ms=300, path_regex="nodes", user_agent_regex="slow")
+        t0 = time.monotonic()
+        self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "fast"})
+        self.assertLess(time.monotonic() - t0, 0.25)
+        t0 = time.monotonic()
+        self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "slow one"})
+        self.assertGreaterEqual(time.monotonic() - t0, 0.3)
+        self.s.control(clear_faults=True)
+
     def test_delay_count_and_client_gone(self):
         """A delay can hold only the next N requests; a client that gives up
         during the delay finds its write not made."""
