@@ -47,8 +47,11 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "namespaceSelector:", "namespace allowlist");
 	ASSERT_STRHAS(out, "- CREATE", "pod create");
 	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
-	ASSERT_STRHAS(out, "deployments/scale", "scale RBAC");
+	ASSERT_STRHAS(out, "resources:\n  - deployments\n  verbs:\n  - get\n  - list\n  - watch\n  - patch",
+		      "the scaler patches Deployments (replicas and last-scale together)");
+	ASSERT_STRHAS(out, "horizontalpodautoscalers", "the scaler sees HPAs");
 	ASSERT_STRHAS(out, "coordination.k8s.io", "lease RBAC");
+	ASSERT_STRHAS(out, "name: ksense-scaler-leader", "the scaler's own Lease");
 	ASSERT_EQ(count(out, "kind: ServiceAccount\nmetadata"), 3, "one service account per component");
 	ASSERT_EQ(count(out, "kind: Deployment\nmetadata"), 2, "scheduler and scaler");
 	if (ASSERT_EQ(run("cat k8s/test-pods.yaml"), 0, "test pods")) {
