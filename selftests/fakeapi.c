@@ -303,11 +303,16 @@ void fake_agent_stop(struct fake_agent *a)
 
 int fake_node_json(char *out, size_t len, const char *node, int cpu_milli, const struct fake_agent *a)
 {
+	return fake_node_json_pods(out, len, node, cpu_milli, 110, a);
+}
+
+int fake_node_json_pods(char *out, size_t len, const char *node, int cpu_milli, int pods, const struct fake_agent *a)
+{
 	int n = snprintf(out, len,
 			 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\",\"labels\":"
 			 "{\"kubernetes.io/hostname\":\"%s\"}},\"status\":{\"allocatable\":{\"cpu\":\"%dm\","
-			 "\"memory\":\"8Gi\",\"pods\":\"110\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
-			 node, node, cpu_milli);
+			 "\"memory\":\"8Gi\",\"pods\":\"%d\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+			 node, node, cpu_milli, pods);
 
 	if (a)
 		n += snprintf(out + n, len - (size_t)n,

@@ -69,5 +69,7 @@ void fake_agent_stop(struct fake_agent *a);
 /* JSON of a Node and of its agent pod (annotation ksense.io/agent-port),
  * for fakeapi_seed. */
 int fake_node_json(char *out, size_t len, const char *node, int cpu_milli, const struct fake_agent *a);
+/* The same with a pod capacity other than 110. */
+int fake_node_json_pods(char *out, size_t len, const char *node, int cpu_milli, int pods, const struct fake_agent *a);
 
 #endif

@@ -55,7 +55,8 @@ static int cluster_up(struct cluster *c, const char *tag, const char *const *api
 		if (fake_agent_start(&c->f, &c->ag[i], name, scores[i]))
 			return -1;
 		c->nag++;
-		fake_node_json(json, sizeof(json), name, cpu_milli, &c->ag[i]);
+		/* room for every pod of a burst: CPU is what runs out */
+		fake_node_json_pods(json, sizeof(json), name, cpu_milli, 2000, &c->ag[i]);
 		if (fakeapi_seed(&c->f, json))
 			return -1;
 	}

@@ -66,42 +66,105 @@ struct node_ent *sched_node_find(struct scheduler *s, const char *name)
 	return *node_slot(s, name);
 }
 
+static void node_add(struct node_ent *n, const struct pod_ent *p, int sign)
+{
+	int i, x;
+
+	n->use.cpu_milli += sign * p->counted_cpu_milli;
+	n->use.mem_bytes += sign * p->counted_mem_bytes;
+	n->use.pods += sign;
+	for (i = 0; i < p->nr_ext; i++)
+		if ((x = sched_node_ext(&n->n, p->ext[i].name)) >= 0)
+			n->use.ext[x] += sign * p->ext[i].value;
+	n->n_anti += sign * (p->nr_anti > 0);
+	n->n_ports += sign * (p->nr_ports > 0);
+}
+
+static void node_link(struct node_ent *n, struct pod_ent *p)
+{
+	p->on = n;
+	p->node_prev = NULL;
+	p->node_next = n->pods;
+	if (n->pods)
+		n->pods->node_prev = p;
+	n->pods = p;
+	node_add(n, p, 1);
+}
+
+static void node_unlink(struct pod_ent *p)
+{
+	struct node_ent *n = p->on;
+
+	if (!n)
+		return;
+	node_add(n, p, -1);
+	if (p->node_prev)
+		p->node_prev->node_next = p->node_next;
+	else
+		n->pods = p->node_next;
+	if (p->node_next)
+		p->node_next->node_prev = p->node_prev;
+	p->node_next = p->node_prev = NULL;
+	p->on = NULL;
+}
+
 static void uncount(struct scheduler *s, struct pod_ent *p)
 {
-	struct node_ent *n;
-
+	(void)s;
 	if (!p->counted_node[0])
 		return;
-	n = sched_node_find(s, p->counted_node);
-	if (n) {
-		n->used_cpu_milli -= p->counted_cpu_milli;
-		n->used_mem_bytes -= p->counted_mem_bytes;
-	}
+	node_unlink(p);
 	p->counted_node[0] = '\0';
 	p->counted_cpu_milli = p->counted_mem_bytes = 0;
 	p->assumed = false;
+	free(p->ext);
+	free(p->ports);
+	free(p->labels);
+	free(p->anti);
+	p->ext = NULL;
+	p->ports = NULL;
+	p->labels = NULL;
+	p->anti = NULL;
+	p->nr_ext = p->nr_ports = p->nr_anti = 0;
 }
 
-static void count(struct scheduler *s, struct pod_ent *p, const char *node, __s64 cpu, __s64 mem, bool assumed)
+static void *dup_mem(const void *src, size_t n)
+{
+	void *d = n ? malloc(n) : NULL;
+
+	if (d)
+		memcpy(d, src, n);
+	return d;
+}
+
+/* sp's requests, host ports, labels and anti-affinity held on node. */
+static void count(struct scheduler *s, struct pod_ent *p, const char *node, const struct sched_pod *sp, bool assumed)
 {
 	struct node_ent *n = sched_node_find(s, node);
 
 	snprintf(p->counted_node, sizeof(p->counted_node), "%s", node);
-	p->counted_cpu_milli = cpu;
-	p->counted_mem_bytes = mem;
+	p->counted_cpu_milli = sp->req_cpu_milli;
+	p->counted_mem_bytes = sp->req_mem_bytes;
 	p->assumed = assumed;
-	if (n) {
-		n->used_cpu_milli += cpu;
-		n->used_mem_bytes += mem;
-	}
+	p->ext = dup_mem(sp->req_ext, (size_t)sp->nr_req_ext * sizeof(*sp->req_ext));
+	p->nr_ext = p->ext ? sp->nr_req_ext : 0;
+	p->ports = dup_mem(sp->ports, (size_t)sp->nr_ports * sizeof(*sp->ports));
+	p->nr_ports = p->ports ? sp->nr_ports : 0;
+	p->anti = dup_mem(sp->anti, (size_t)sp->nr_anti * sizeof(*sp->anti));
+	p->nr_anti = p->anti ? sp->nr_anti : 0;
+	p->labels = strdup(sp->labels);
+	if ((sp->nr_req_ext && !p->ext) || (sp->nr_ports && !p->ports) || (sp->nr_anti && !p->anti) || !p->labels)
+		ks_err("out of memory", "what=pod_usage pod=%s", p->key);
+	if (n)
+		node_link(n, p);
 }
 
 void sched_assume(struct scheduler *s, struct pod_ent *p, const char *node)
 {
-	__s64 cpu = p->pending ? p->pending->req_cpu_milli : 0, mem = p->pending ? p->pending->req_mem_bytes : 0;
-
+	if (!p->pending)
+		return;
 	uncount(s, p);
-	count(s, p, node, cpu, mem, true);
+	count(s, p, node, p->pending, true);
 }
 
 void sched_unassume(struct scheduler *s, struct pod_ent *p)
@@ -264,7 +327,7 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 		p->pending_since_ms = 0;
 		p->unschedulable = false;
 	}
-	ours = !sp->node_name[0] && !sp->terminating && !strcmp(sp->scheduler_name, s->o.scheduler_name) &&
+	ours = !sp->node_name[0] && !sp->terminating && !sp->gated && !strcmp(sp->scheduler_name, s->o.scheduler_name) &&
 	       (!sp->phase[0] || !strcmp(sp->phase, "Pending"));
 	if (sp->node_name[0] && !finished(sp)) {
 		/* the truth replaces any assumption */
@@ -273,7 +336,7 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 		if (p->pending)
 			forget_pending(s, p);
 		uncount(s, p);
-		count(s, p, sp->node_name, sp->req_cpu_milli, sp->req_mem_bytes, false);
+		count(s, p, sp->node_name, sp, false);
 		/* someone else's pod took room on the node: our queued
 		 * decisions for it were made without that */
 		if (moved)
@@ -322,22 +385,31 @@ static void pod_synced(void *arg, unsigned long gen)
 	}
 }
 
-/* Usage belongs to pods, which may have arrived before their node:
- * recount from the pods when a node appears. */
+/* Usage belongs to pods, which may have arrived before their node: a new
+ * node takes the pods counted under its name. */
 static void node_adopt(struct scheduler *s, struct node_ent *n)
 {
 	unsigned int b;
 	struct pod_ent *p;
 
-	n->used_cpu_milli = n->used_mem_bytes = 0;
 	if (!s->npods)
 		return;
 	for (b = 0; b < s->nbuckets; b++)
 		for (p = s->buckets[b]; p; p = p->hnext)
-			if (!strcmp(p->counted_node, n->n.name)) {
-				n->used_cpu_milli += p->counted_cpu_milli;
-				n->used_mem_bytes += p->counted_mem_bytes;
-			}
+			if (!p->on && !strcmp(p->counted_node, n->n.name))
+				node_link(n, p);
+}
+
+/* The node's resources changed (extended ones may be new): its use is
+ * summed again from its pods. */
+static void node_recount(struct node_ent *n)
+{
+	struct pod_ent *p;
+
+	memset(&n->use, 0, sizeof(n->use));
+	n->n_anti = n->n_ports = 0;
+	for (p = n->pods; p; p = p->node_next)
+		node_add(n, p, 1);
 }
 
 static void node_remove(struct scheduler *s, struct node_ent *n)
@@ -346,6 +418,8 @@ static void node_remove(struct scheduler *s, struct node_ent *n)
 	int i = n->idx;
 
 	sched_node_changed(s, n->n.name, "node removed");
+	while (n->pods)
+		node_unlink(n->pods);
 	*slot = n->hnext;
 	s->node[i] = s->node[--s->nnodes];
 	s->node[i]->idx = i;
@@ -358,6 +432,8 @@ static bool node_changed(const struct sched_node *a, const struct sched_node *b)
 {
 	return a->ready != b->ready || a->unschedulable != b->unschedulable ||
 	       a->alloc_cpu_milli != b->alloc_cpu_milli || a->alloc_mem_bytes != b->alloc_mem_bytes ||
+	       a->alloc_pods != b->alloc_pods || a->nr_ext != b->nr_ext ||
+	       memcmp(a->ext, b->ext, sizeof(a->ext[0]) * (size_t)a->nr_ext) ||
 	       a->nr_labels != b->nr_labels || a->nr_taints != b->nr_taints ||
 	       memcmp(a->labels, b->labels, sizeof(a->labels[0]) * (size_t)a->nr_labels) ||
 	       memcmp(a->taints, b->taints, sizeof(a->taints[0]) * (size_t)a->nr_taints);
@@ -421,6 +497,8 @@ static void node_apply(void *arg, const char *type, const char *json, size_t len
 		bool changed = node_changed(&n->n, sn);
 
 		n->n = *sn;
+		if (changed)
+			node_recount(n);
 		if (changed) {
 			sched_node_changed(s, sn->name, "node changed");
 			sched_requeue_all(s, "node changed");

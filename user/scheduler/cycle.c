@@ -222,6 +222,44 @@ static void why_close(struct why_tally *t)
 	}
 }
 
+/* What the pods already on e say about p: host ports taken, and required
+ * anti-affinity (hostname) either way, p's terms against them and theirs
+ * against p. */
+static bool pods_allow(const struct sched_pod *p, const struct node_ent *e, char *why, size_t whylen)
+{
+	const struct pod_ent *q;
+	char qns[SCHED_NAME_LEN];
+	int i, k;
+
+	if (!p->nr_ports && !p->nr_anti && !e->n_anti)
+		return true;
+	for (q = e->pods; q; q = q->node_next) {
+		const char *slash = strchr(q->key, '/');
+
+		for (i = 0; i < p->nr_ports; i++)
+			for (k = 0; k < q->nr_ports; k++)
+				if (sched_ports_conflict(&p->ports[i], &q->ports[k])) {
+					snprintf(why, whylen, "host port %d/%s is taken by pod %.200s", p->ports[i].port,
+						 p->ports[i].proto, q->key);
+					return false;
+				}
+		if (!p->nr_anti && !q->nr_anti)
+			continue;
+		snprintf(qns, sizeof(qns), "%.*s", (int)(slash ? slash - q->key : 0), q->key);
+		for (i = 0; i < p->nr_anti; i++)
+			if (sched_anti_matches(&p->anti[i], p->ns, qns, q->labels ? q->labels : "")) {
+				snprintf(why, whylen, "pod anti-affinity: pod %.200s runs there", q->key);
+				return false;
+			}
+		for (i = 0; i < q->nr_anti; i++)
+			if (sched_anti_matches(&q->anti[i], qns, p->ns, p->labels)) {
+				snprintf(why, whylen, "pod %.180s there has anti-affinity against this pod", q->key);
+				return false;
+			}
+	}
+	return true;
+}
+
 enum decision { DECIDE_NONE, DECIDE_PICK, DECIDE_WAIT };
 
 static enum decision decide(struct scheduler *s, struct pod_ent *p, long long now, struct node_ent **pick,
@@ -245,7 +283,8 @@ static enum decision decide(struct scheduler *s, struct pod_ent *p, long long no
 		bool expired;
 
 		examined++;
-		if (!sched_fits(p->pending, &e->n, e->used_cpu_milli, e->used_mem_bytes, r, sizeof(r))) {
+		if (!sched_fits(p->pending, &e->n, &e->use, r, sizeof(r)) ||
+		    !pods_allow(p->pending, e, r, sizeof(r))) {
 			why_note(&t, e->n.name, "%s", r);
 			continue;
 		}
@@ -279,11 +318,8 @@ static enum decision decide(struct scheduler *s, struct pod_ent *p, long long no
 			why_note(&t, e->n.name, "denied by ksense (score %u)", e->score.score);
 			continue;
 		}
-		if (!best || e->score.score < best->score.score ||
-		    (e->score.score == best->score.score &&
-		     (e->n.alloc_cpu_milli - e->used_cpu_milli > best->n.alloc_cpu_milli - best->used_cpu_milli ||
-		      (e->n.alloc_cpu_milli - e->used_cpu_milli == best->n.alloc_cpu_milli - best->used_cpu_milli &&
-		       strcmp(e->n.name, best->n.name) < 0))))
+		if (!best || sched_better(&e->n, e->score.score, e->use.cpu_milli, &best->n, best->score.score,
+					  best->use.cpu_milli))
 			best = e;
 	}
 	s->sample_last_examined = examined;
@@ -457,6 +493,17 @@ int sched_step(struct scheduler *s, long long now)
 		if (room <= 0)
 			break; /* the binder's results wake the loop */
 		sched_queue_remove(s, p);
+		if (p->pending->unsupported[0]) {
+			/* never a binding that ignores a constraint: the pod
+			 * waits, and its Event says where it can be placed */
+			snprintf(why, sizeof(why), "the pod uses %s, which ksense-scheduler does not evaluate in "
+				 "standalone mode; schedule it with kube-scheduler and the ksense extender "
+				 "(ksense-scheduler --extender, k8s/extender)", p->pending->unsupported);
+			p->attempts = p->attempts > 8 ? p->attempts : 8; /* the longest backoff */
+			unschedulable(s, p, now, why);
+			decided++;
+			continue;
+		}
 		switch (decide(s, p, now, &e, why, sizeof(why))) {
 		case DECIDE_WAIT:
 			wait_for_scores(s, p, now);

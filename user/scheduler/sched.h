@@ -71,6 +71,16 @@ struct pod_ent {
 	char counted_node[SCHED_NAME_LEN];
 	__s64 counted_cpu_milli, counted_mem_bytes;
 	bool assumed;
+	struct node_ent *on;               /* counted_node, while it exists */
+	struct pod_ent *node_next, *node_prev;
+	/* what else it holds there, for the next pods' predicates */
+	int nr_ext;
+	struct sched_res *ext;
+	int nr_ports;
+	struct sched_port *ports;
+	char *labels;                      /* "k=v\n"... */
+	int nr_anti;
+	struct sched_anti *anti;
 	bool is_agent;
 	/* ours and pending */
 	struct sched_pod *pending;
@@ -91,7 +101,9 @@ struct node_ent {
 	unsigned long gen;
 	int idx;                           /* in scheduler.node */
 	struct node_ent *hnext;            /* name hash chain */
-	__s64 used_cpu_milli, used_mem_bytes;
+	struct sched_use use;              /* what the pods counted here request */
+	struct pod_ent *pods;              /* the pods counted here */
+	int n_anti, n_ports;               /* of them, with anti-affinity, with host ports */
 	/* the node's last /score, and from which agent */
 	struct ks_agent_ep agent;
 	bool have_score;
