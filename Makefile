@@ -10,7 +10,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
 	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
 	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox \
-	libyaml-dev python3 golang-go
+	libyaml-dev python3 python3-yaml golang-go
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -29,7 +29,8 @@ LIB_SRCS   := $(wildcard user/lib/*.c)
 LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
 CLI_SRCS   := $(wildcard user/ksense.c user/cmd_*.c)
 WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
-SCHEDULER_SRCS := user/ksense-scheduler.c $(wildcard user/scheduler/*.c)
+# --extender answers over the webhook's epoll server (and its TLS)
+SCHEDULER_SRCS := user/ksense-scheduler.c $(wildcard user/scheduler/*.c) user/webhook/server.c user/webhook/tls.c
 SCALER_SRCS := user/ksense-scaler.c $(wildcard user/scaler/*.c)
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
 KUBE_LIBS  := $(TLS_LIBS) -lyaml -lpthread
@@ -107,8 +108,8 @@ $(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
 $(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
 
-$(BUILD)/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(BUILD)/libksense.a
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -o $@
+$(BUILD)/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser -Iuser/webhook $(SCHEDULER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -o $@
 
 # Needs no BPF and no skeleton: it only talks to the API and the agents.
 $(BUILD)/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(BUILD)/libksense.a
@@ -124,8 +125,8 @@ $(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SR
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The daemon built with the sanitizers too: the scheduler tests run it.
-$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -o $@
+$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser -Iuser/webhook $(SCHEDULER_SRCS) $(LIB_SRCS) $(LDLIBS) $(KUBE_LIBS) -o $@
 
 # The scaler with the sanitizers, run by the sanitizer test pass.
 $(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(BUILD)/asan

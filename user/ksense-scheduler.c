@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 #include "log.h"
+#include "scheduler/extender.h"
 #include "scheduler/sched.h"
 
 static void usage(FILE *out)
@@ -73,6 +74,17 @@ static void usage(FILE *out)
 		"  --no-scheduled-events   no Normal 'Scheduled' Event per binding\n"
 		"  --profile seed          the replaced seed's pacing: POLL_S=10, MAX_PER_CYCLE=1,\n"
 		"                          PLACEMENT_DELAY_S=5 (env FUZZY_SCHEDULER_PROFILE)\n"
+		"Extender mode (kube-scheduler keeps every predicate; ksense adds its verdict):\n"
+		"  --extender              serve kube-scheduler's HTTP extender instead of\n"
+		"                          scheduling: POST .../filter drops nodes in deny (to\n"
+		"                          failedAndUnresolvableNodes), POST .../prioritize maps\n"
+		"                          the ksense score 0..100 to 10..0; nodeCacheCapable true\n"
+		"                          (node names) or false (Node objects); no leader election\n"
+		"                          (every replica serves).  See k8s/extender/.\n"
+		"  --extender-addr ADDR    (default 0.0.0.0)\n"
+		"  --extender-port PORT    (default 8888; 0: any free port, logged)\n"
+		"  --tls-cert FILE --tls-key FILE\n"
+		"                          serve HTTPS (enableHTTPS in the extender config)\n"
 		"Leader election:\n"
 		"  --no-leader-elect       act alone (one replica only)\n"
 		"  --lease-namespace NS    (default $POD_NAMESPACE, else ksense-system)\n"
@@ -171,6 +183,8 @@ struct cli {
 	const char *kubeconfig, *context;
 	int qps, burst;
 	bool verbose;
+	bool extender;
+	struct extender_opts eo;
 };
 
 static int copy(char *dst, size_t len, const char *what, const char *v)
@@ -191,6 +205,7 @@ static bool known(const char *name)
 		"--backoff-initial-ms", "--backoff-max-ms", "--profile", "--lease-namespace", "--lease-name",
 		"--identity", "--lease-duration-s", "--renew-deadline-s", "--retry-period-s", "--latency-log",
 		"--bind-workers", "--bind-timeout-ms", "--step-pods", "--percentage-of-nodes-to-score",
+		"--extender-addr", "--extender-port", "--tls-cert", "--tls-key",
 	};
 	size_t i;
 
@@ -228,6 +243,10 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 		}
 		if (!strcmp(a, "--no-scheduled-events")) {
 			o->scheduled_events = false;
+			continue;
+		}
+		if (!strcmp(a, "--extender")) {
+			c->extender = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) || (eq ? (size_t)(eq - a) : strlen(a)) >= sizeof(name)) {
@@ -325,6 +344,15 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 		} else if (!strcmp(name, "--percentage-of-nodes-to-score")) {
 			if (parse_int(name, v, 0, 100, &o->nodes_to_score_pct))
 				return -1;
+		} else if (!strcmp(name, "--extender-addr")) {
+			c->eo.addr = v;
+		} else if (!strcmp(name, "--extender-port")) {
+			if (parse_int(name, v, 0, 65535, &c->eo.port))
+				return -1;
+		} else if (!strcmp(name, "--tls-cert")) {
+			c->eo.cert_path = v;
+		} else if (!strcmp(name, "--tls-key")) {
+			c->eo.key_path = v;
 		} else {
 			fprintf(stderr, "ksense-scheduler: unknown option '%s' (see --help)\n", name);
 			return -1;
@@ -335,6 +363,20 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 	    env_int("FUZZY_SCHEDULER_MAX_PER_CYCLE", 0, 1000000, &o->max_per_cycle) ||
 	    env_int("FUZZY_SCHEDULER_PLACEMENT_DELAY_S", 0, 86400, &o->placement_delay_s))
 		return -1;
+	if (!c->eo.cert_path != !c->eo.key_path) {
+		fprintf(stderr, "ksense-scheduler: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	if (c->eo.cert_path && !c->extender) {
+		fprintf(stderr, "ksense-scheduler: --tls-cert/--tls-key are for --extender\n");
+		return -1;
+	}
+	if (c->eo.cert_path) {
+		/* the one listener speaks HTTPS */
+		c->eo.tls_addr = c->eo.addr;
+		c->eo.tls_port = c->eo.port;
+		c->eo.addr = NULL;
+	}
 	if (o->backoff_max_ms < o->backoff_initial_ms) {
 		fprintf(stderr, "ksense-scheduler: --backoff-max-ms is below --backoff-initial-ms\n");
 		return -1;
@@ -458,7 +500,7 @@ int main(int argc, char **argv)
 {
 	static struct scheduler s;
 	struct kube_config kc;
-	struct cli c = { .qps = 50, .burst = 100 };
+	struct cli c = { .qps = 50, .burst = 100, .eo = { .addr = "0.0.0.0", .port = 8888 } };
 	char err[1024], ua[160];
 	sigset_t mask;
 	int rc, sfd = -1, status = 2;
@@ -482,6 +524,12 @@ int main(int argc, char **argv)
 	 * replica made each request */
 	snprintf(ua, sizeof(ua), "ksense-scheduler/1 (%.120s)", s.o.identity);
 	kube_client_set_user_agent(s.kc, ua);
+	if (c.extender) {
+		kube_config_free(&kc);
+		status = sched_extender_run(&s.o, &c.eo, s.kc);
+		kube_client_free(s.kc);
+		return status;
+	}
 	ks_info("starting", "server=%s config=\"%s\" scheduler=%s leader_elect=%d identity=%s poll_s=%d "
 		"max_per_cycle=%d placement_delay_s=%d qps=%d bind_workers=%d bind_timeout_ms=%d", kc.server, kc.source,
 		s.o.scheduler_name, s.o.leader_elect, s.o.identity, s.o.poll_s, s.o.max_per_cycle,

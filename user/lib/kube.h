@@ -186,6 +186,10 @@ int kube_watch_next(struct kube_watch *w, int wait_ms, kube_event_fn cb, void *a
 const char *kube_watch_rv(const struct kube_watch *w);
 void kube_watch_close(struct kube_watch *w);
 
+/* in as a query value (a label selector): everything but unreserved
+ * characters %-escaped, cut (never mid-escape) to fit outlen. */
+void kube_query_escape(const char *in, char *out, size_t outlen);
+
 /* Capped exponential backoff with full jitter: a uniform delay in
  * [0, min(cap_ms, base_ms * 2^attempt)] ms. */
 unsigned int kube_backoff_ms(unsigned int attempt, unsigned int base_ms, unsigned int cap_ms);

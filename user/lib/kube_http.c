@@ -1136,6 +1136,27 @@ static int append_query_value(struct ks_buf *b, const char *s)
 	return rc;
 }
 
+void kube_query_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	if (!outlen)
+		return;
+	for (; *in && o + 4 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
 int kube_list(struct kube_client *k, const char *path, int limit, kube_item_fn cb, void *arg,
 	      char *rv_out, size_t rvlen, char *err, size_t errlen)
 {

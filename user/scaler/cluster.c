@@ -331,26 +331,6 @@ void ks_cluster_free(struct ks_scaler *s)
 	s->capdeps = s->caprss = s->capowners = s->capstates = s->capevents = 0;
 }
 
-/* A label selector in a query string: everything but unreserved characters escaped. */
-static void query_escape(const char *in, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *in && o + 4 < outlen; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-}
-
 struct agents_ctx {
 	struct ks_agent_ep *eps;
 	int n, cap;
@@ -391,7 +371,7 @@ int ks_cluster_agents(struct ks_scaler *s, struct ks_agent_ep **eps, int *n, cha
 	char path[1024], sel[768], rv[KUBE_RV_MAX];
 	int rc;
 
-	query_escape(s->cfg.agent_selector, sel, sizeof(sel));
+	kube_query_escape(s->cfg.agent_selector, sel, sizeof(sel));
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods%s%s", s->cfg.agent_namespace,
 		 sel[0] ? "?labelSelector=" : "", sel);
 	rc = kube_list(s->kube, path, 500, agent_item, &c, rv, sizeof(rv), err, errlen);

@@ -80,6 +80,11 @@ void ks_server_opts_defaults(struct ks_server_opts *o)
 	o->tick_ms = 250;
 }
 
+static size_t resp_max(void)
+{
+	return S.o->max_response_bytes ? S.o->max_response_bytes : RESP_MAX_BYTES;
+}
+
 int ks_server_bound_port(bool tls)
 {
 	return tls ? S.bound_tls_port : S.bound_agent_port;
@@ -173,7 +178,8 @@ static void accept_all(struct conn *l)
 		c->fd = fd;
 		c->tls = l->kind == CONN_LISTEN_TLS;
 		ks_http_parser_init(&c->parser);
-		ks_buf_init(&c->out, OUT_MAX_BYTES);
+		ks_http_parser_set_max_body(&c->parser, S.o->max_body_bytes);
+		ks_buf_init(&c->out, OUT_MAX_BYTES > resp_max() + 8192 ? OUT_MAX_BYTES : resp_max() + 8192);
 		if (c->tls) {
 			c->t = ks_tls_conn_new(S.tls_conf, fd);
 			c->handshaking = true;
@@ -219,7 +225,7 @@ static void serve(struct conn *c, const struct ks_http_request *req)
 {
 	struct ks_response resp = { .status = 200, .content_type = "application/json" };
 
-	ks_buf_init(&resp.body, RESP_MAX_BYTES);
+	ks_buf_init(&resp.body, resp_max());
 	S.h->handle(S.h->app, req, c->tls, &resp);
 	if (resp.body.overflow) {
 		ks_buf_reset(&resp.body);

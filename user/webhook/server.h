@@ -45,6 +45,8 @@ struct ks_server_opts {
 	int request_timeout_ms;       /* first byte to whole request */
 	int idle_timeout_ms;          /* keep-alive with nothing pending */
 	int tick_ms;
+	size_t max_body_bytes;        /* 0: KS_HTTP_MAX_BODY_BYTES */
+	size_t max_response_bytes;    /* 0: 2 MiB */
 };
 
 void ks_server_opts_defaults(struct ks_server_opts *o);
