@@ -154,6 +154,10 @@ $(BUILD)/ksense-workloads: tools/ksense-workloads.c selftests/workloads.c selfte
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
 
+# Thousands of node agents in one process, for tools/bench_scheduler.
+$(BUILD)/agent-sim: tools/agent-sim.c | $(BUILD)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $< -o $@
+
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
 run: deps all
@@ -178,7 +182,7 @@ test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/
 plot: deps all
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: deps all $(BUILD)/bench_tick
+bench: deps all $(BUILD)/bench_tick $(BUILD)/agent-sim
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler

@@ -20,8 +20,10 @@ static void check_pod(const char *s, size_t n, struct sched_pod *p, struct sched
 	char err[256] = "", why[4096];
 	struct sched_candidate c = { .node = node, .have_score = true, .score = 10 };
 
+	sched_pod_free(p);
 	if (sched_parse_pod(s, n, p, err, sizeof(err))) {
 		FUZZ_CHECK(err[0]);
+		sched_pod_free(p);
 		return;
 	}
 	FUZZ_CHECK(p->name[0] && p->ns[0]);
@@ -32,7 +34,7 @@ static void check_pod(const char *s, size_t n, struct sched_pod *p, struct sched
 	FUZZ_CHECK(p->nr_req_ext >= 0 && p->nr_req_ext <= SCHED_MAX_EXT);
 	FUZZ_CHECK(p->nr_ports >= 0 && p->nr_ports <= SCHED_MAX_PORTS);
 	FUZZ_CHECK(p->nr_anti >= 0 && p->nr_anti <= SCHED_MAX_ANTI);
-	FUZZ_CHECK(strlen(p->labels) < sizeof(p->labels) && strlen(p->unsupported) < sizeof(p->unsupported));
+	FUZZ_CHECK(p->labels && strlen(p->labels) < SCHED_LABELS_LEN && strlen(p->unsupported) < sizeof(p->unsupported));
 	for (int i = 0; i < p->nr_anti; i++)
 		sched_anti_matches(&p->anti[i], p->ns, p->ns, p->labels);
 	for (int i = 0; i < p->nr_ports; i++)
@@ -42,15 +44,17 @@ static void check_pod(const char *s, size_t n, struct sched_pod *p, struct sched
 	sched_fits(p, node, NULL, why, sizeof(why));
 	FUZZ_CHECK(strlen(why) < sizeof(why));
 	sched_pick(p, &c, 1, why, sizeof(why));
+	sched_pod_free(p);
 }
 
 static void check_node(const char *s, size_t n, struct sched_node *node)
 {
 	char err[256] = "";
 
+	sched_node_free(node);
 	if (sched_parse_node(s, n, node, err, sizeof(err))) {
 		FUZZ_CHECK(err[0]);
-		memset(node, 0, sizeof(*node));
+		sched_node_free(node);
 		strcpy(node->name, "fallback");
 		node->ready = true;
 		return;

@@ -47,6 +47,7 @@ static int pod(struct sched_pod *p, const char *spec)
 	char json[4096], err[256];
 	int rc;
 
+	sched_pod_free(p); /* the previous one */
 	snprintf(json, sizeof(json), "{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u\","
 		 "\"resourceVersion\":\"7\"},\"spec\":{\"schedulerName\":\"fuzzy-scheduler\",%s},"
 		 "\"status\":{\"phase\":\"Pending\"}}", spec);
@@ -60,8 +61,8 @@ KS_TEST(sched_filter)
 {
 	static const char tol[] = "\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"db\",\"effect\":\"NoSchedule\"}],";
 	static const char ctr[] = "\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"500m\",\"memory\":\"1Gi\"}}}]";
-	struct sched_node n;
-	struct sched_pod p;
+	struct sched_node n = { 0 };
+	struct sched_pod p = { 0 };
 	char err[256], why[256], spec[2048];
 
 	if (!ASSERT_OK(sched_parse_node(node_json, sizeof(node_json) - 1, &n, err, sizeof(err)), "node"))
@@ -141,7 +142,9 @@ KS_TEST(sched_filter)
 		ASSERT_STRHAS(why, "cordoned", "reason");
 	}
 	if (test__start_subtest("bad_input")) {
+		sched_node_free(&n);
 		ASSERT_NEQ(sched_parse_node("{\"metadata\":{}}", 15, &n, err, sizeof(err)), 0, "nameless node");
+		sched_node_free(&n);
 		ASSERT_NEQ(sched_parse_node("{\"metadata\":{\"name\":\"x\",\"labels\":[1]}}", 38, &n, err, sizeof(err)), 0,
 			   "labels not an object");
 		ASSERT_STRHAS(err, "metadata.labels", "names the field");
@@ -149,13 +152,15 @@ KS_TEST(sched_filter)
 			       "{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Near\"}]}]}}}"), 0,
 			   "unknown operator");
 	}
+	sched_pod_free(&p);
+	sched_node_free(&n);
 }
 
 KS_TEST(sched_pick)
 {
-	struct sched_node nodes[4];
+	struct sched_node nodes[4] = { 0 };
 	struct sched_candidate c[4];
-	struct sched_pod p;
+	struct sched_pod p = { 0 };
 	char err[256], why[1024];
 	int i;
 
@@ -188,12 +193,16 @@ KS_TEST(sched_pick)
 	ASSERT_STRHAS(why, "n3: denied by ksense (score 10)", "deny reason");
 	ASSERT_EQ(sched_pick(&p, c, 0, why, sizeof(why)), -1, "no nodes");
 	ASSERT_STRHAS(why, "no nodes", "says so");
+	sched_pod_free(&p);
+	for (i = 0; i < 4; i++)
+		sched_node_free(&nodes[i]);
 }
 
 static int node_of_json(struct sched_node *n, const char *alloc)
 {
 	char json[2048], err[256];
 
+	sched_node_free(n);
 	snprintf(json, sizeof(json), "{\"metadata\":{\"name\":\"n1\",\"labels\":{\"kubernetes.io/hostname\":\"n1\"}},"
 		 "\"status\":{\"allocatable\":{%s},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}", alloc);
 	return sched_parse_node(json, strlen(json), n, err, sizeof(err));
@@ -201,8 +210,8 @@ static int node_of_json(struct sched_node *n, const char *alloc)
 
 KS_TEST(sched_predicates)
 {
-	struct sched_node n;
-	struct sched_pod p;
+	struct sched_node n = { 0 };
+	struct sched_pod p = { 0 };
 	struct sched_use u;
 	char why[512];
 	int x;
@@ -346,4 +355,6 @@ KS_TEST(sched_predicates)
 			  "gated");
 		ASSERT_TRUE(p.gated, "schedulingGates: not yet");
 	}
+	sched_pod_free(&p);
+	sched_node_free(&n);
 }

@@ -470,6 +470,7 @@ static int run(struct scheduler *s, int sfd)
 			long long until = kube_lease_valid_until_ms(s->lease);
 
 			sched_step(s, now);
+			wake = min_ll(wake, sched_keep_warm(s, informer_now_ms()));
 			if (s->lease && until > now)
 				wake = min_ll(wake, until);
 			due = sched_next_due(s);
@@ -582,10 +583,12 @@ int main(int argc, char **argv)
 		s.lease = NULL;
 		ks_info("stopped", "bound=%llu conflicts=%llu bind_errors=%llu bind_unknown=%llu verified=%llu "
 			"taken_back=%llu dropped_assumed=%llu unschedulable=%llu events=%llu events_failed=%llu "
-			"events_dropped=%llu score_rounds=%llu score_failures=%llu agent_requests=%llu", s.st.bound,
+			"events_dropped=%llu score_rounds=%llu score_failures=%llu score_waits=%llu agent_requests=%llu",
+			s.st.bound,
 			s.st.bind_conflicts, s.st.bind_errors, s.st.bind_unknown, s.st.verified, s.st.requeued_changed,
 			s.st.dropped_assumed, s.st.unschedulable, s.st.events_queued, bs.events_failed,
-			bs.events_dropped, s.st.score_rounds, s.st.score_failures, scorer_requests(s.scorer));
+			bs.events_dropped, s.st.score_rounds, s.st.score_failures, s.st.score_waits,
+			scorer_requests(s.scorer));
 	}
 out:
 	binder_stop(s.binder);

@@ -63,6 +63,15 @@ static void str_at(const struct ks_json *j, int i, char *out, size_t len)
 		out[0] = '\0';
 }
 
+/* An array for min(n, max) elements (at least one, so that NULL means
+ * only "out of memory"). */
+static void *alloc_for(const struct ks_json *j, int i, int max, size_t size)
+{
+	int n = i >= 0 && (j->tok[i].type == JSMN_ARRAY || j->tok[i].type == JSMN_OBJECT) ? j->tok[i].size : 0;
+
+	return calloc((size_t)(n < max ? n : max) + 1, size);
+}
+
 static enum sched_effect effect_of(const char *s)
 {
 	if (!strcmp(s, "NoSchedule"))
@@ -166,7 +175,7 @@ static void acc_map(const struct ks_json *j, int map, struct req_acc *a, bool la
 /* The pod's effective requests, as kube-scheduler computes them: the
  * containers summed, or the largest init container if that is more, per
  * resource; plus the pod overhead. */
-static void pod_requests(const struct ks_json *j, struct sched_pod *p)
+static int pod_requests(const struct ks_json *j, struct sched_pod *p)
 {
 	struct req_acc sum = { 0 }, init = { 0 };
 	int k, el, i;
@@ -183,12 +192,16 @@ static void pod_requests(const struct ks_json *j, struct sched_pod *p)
 	p->req_cpu_milli = sum.cpu_milli;
 	p->req_mem_bytes = sum.mem_bytes;
 	p->nr_req_ext = 0;
-	for (i = 0; i < sum.n; i++)
+	p->req_ext = calloc((size_t)sum.n + 1, sizeof(*p->req_ext));
+	for (i = 0; p->req_ext && i < sum.n; i++)
 		if (sum.r[i].value > 0)
 			p->req_ext[p->nr_req_ext++] = sum.r[i];
+	if (!p->req_ext)
+		return -ENOMEM;
 	if ((sum.overflow || init.overflow) && !p->unsupported[0])
 		snprintf(p->unsupported, sizeof(p->unsupported), "requests of more than %d resources besides cpu and memory",
 			 SCHED_MAX_EXT);
+	return 0;
 }
 
 int sched_node_from_json(const struct ks_json *j, struct sched_node *n, char *err, size_t errlen)
@@ -204,8 +217,14 @@ int sched_node_from_json(const struct ks_json *j, struct sched_node *n, char *er
 		goto out;
 	}
 	str_at(j, ks_json_path(j, "metadata.resourceVersion"), n->resource_version, sizeof(n->resource_version));
-	n->nr_labels = read_map(j, ks_json_path(j, "metadata.labels"), n->labels, SCHED_MAX_LABELS,
-				"metadata.labels", err, errlen);
+	i = ks_json_path(j, "metadata.labels");
+	n->labels = alloc_for(j, i, SCHED_MAX_LABELS, sizeof(*n->labels));
+	if (!n->labels) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	n->nr_labels = read_map(j, i, n->labels, SCHED_MAX_LABELS, "metadata.labels", err, errlen);
 	if (n->nr_labels < 0) {
 		rc = n->nr_labels;
 		n->nr_labels = 0;
@@ -213,12 +232,22 @@ int sched_node_from_json(const struct ks_json *j, struct sched_node *n, char *er
 	}
 	n->unschedulable = ks_json_is_literal(j, ks_json_path(j, "spec.unschedulable"), "true");
 	i = ks_json_path(j, "spec.taints");
+	n->taints = alloc_for(j, i, SCHED_MAX_TAINTS, sizeof(*n->taints));
+	if (!n->taints) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
 	FOR_EACH_ELEM(j, i, el, k) {
 		struct sched_taint *t;
 		char eff[32];
 
-		if (n->nr_taints == SCHED_MAX_TAINTS)
+		/* a taint dropped would let pods in that should not be: a
+		 * node with more is not a place for anyone */
+		if (n->nr_taints == SCHED_MAX_TAINTS) {
+			n->too_many_taints = true;
 			break;
+		}
 		t = &n->taints[n->nr_taints++];
 		str_at(j, ks_json_member(j, el, "key"), t->key, sizeof(t->key));
 		str_at(j, ks_json_member(j, el, "value"), t->value, sizeof(t->value));
@@ -388,9 +417,9 @@ static int parse_node_affinity(const struct ks_json *j, struct sched_pod *p, cha
 		}
 		/* matchFields: the API allows metadata.name only, In or NotIn */
 		FOR_EACH_ELEM(j, fields, ex, kk) {
-			struct sched_expr *e = &p->name_field[p->nr_terms - 1];
+			struct sched_expr *e = &t->name_field;
 
-			if (p->has_name_field[p->nr_terms - 1] || kk > 0) {
+			if (t->has_name_field || kk > 0) {
 				unsupported(p, "required node affinity with more than one matchFields expression in a term");
 				return 0;
 			}
@@ -402,7 +431,7 @@ static int parse_node_affinity(const struct ks_json *j, struct sched_pod *p, cha
 			}
 			if (rc)
 				return rc;
-			p->has_name_field[p->nr_terms - 1] = true;
+			t->has_name_field = true;
 		}
 	}
 	return 0;
@@ -569,31 +598,35 @@ static void parse_ports(const struct ks_json *j, struct sched_pod *p)
 }
 
 /* metadata.labels as "k=v\n"... (neither may hold '=' or a newline). */
-static void parse_labels(const struct ks_json *j, struct sched_pod *p)
+static int parse_labels(const struct ks_json *j, struct sched_pod *p)
 {
 	int map = ks_json_path(j, "metadata.labels"), k, at;
+	char key[SCHED_KEY_LEN], val[SCHED_VAL_LEN], buf[SCHED_LABELS_LEN];
 	size_t off = 0;
-	char key[SCHED_KEY_LEN], val[SCHED_VAL_LEN];
 
-	p->labels[0] = '\0';
+	buf[0] = '\0';
+	p->labels = buf;
 	if (map < 0 || !ks_json_is_object(j, map))
-		return;
+		goto out;
 	for (k = 0, at = map + 1; k < j->tok[map].size; k++, at = ks_json_next(j, at + 1)) {
 		int n;
 
 		if (ks_json_string(j, at, key, sizeof(key)) || ks_json_string(j, at + 1, val, sizeof(val)) ||
 		    strpbrk(key, "=\n") || strchr(val, '\n'))
 			continue;
-		n = snprintf(p->labels + off, sizeof(p->labels) - off, "%s=%s\n", key, val);
-		if (n < 0 || (size_t)n >= sizeof(p->labels) - off) {
+		n = snprintf(buf + off, sizeof(buf) - off, "%s=%s\n", key, val);
+		if (n < 0 || (size_t)n >= sizeof(buf) - off) {
 			/* a pod whose labels we cannot all keep might be missed
 			 * by another pod's anti-affinity */
-			p->labels[off] = '\0';
+			buf[off] = '\0';
 			unsupported(p, "more than %d bytes of labels", SCHED_LABELS_LEN);
-			return;
+			break;
 		}
 		off += (size_t)n;
 	}
+out:
+	p->labels = strdup(buf);
+	return p->labels ? 0 : -ENOMEM;
 }
 
 int sched_pod_from_json(const struct ks_json *j, struct sched_pod *p, char *err, size_t errlen)
@@ -615,8 +648,20 @@ int sched_pod_from_json(const struct ks_json *j, struct sched_pod *p, char *err,
 	str_at(j, ks_json_path(j, "spec.nodeName"), p->node_name, sizeof(p->node_name));
 	str_at(j, ks_json_path(j, "spec.schedulerName"), p->scheduler_name, sizeof(p->scheduler_name));
 	str_at(j, ks_json_path(j, "status.phase"), p->phase, sizeof(p->phase));
-	p->nr_node_selector = read_map(j, ks_json_path(j, "spec.nodeSelector"), p->node_selector,
-				       SCHED_MAX_SELECTOR, "spec.nodeSelector", err, errlen);
+	i = ks_json_path(j, "spec.nodeSelector");
+	p->node_selector = alloc_for(j, i, SCHED_MAX_SELECTOR, sizeof(*p->node_selector));
+	p->tolerations = alloc_for(j, ks_json_path(j, "spec.tolerations"), SCHED_MAX_TOLS, sizeof(*p->tolerations));
+	p->terms = alloc_for(j, ks_json_path(j, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+					"nodeSelectorTerms"), SCHED_MAX_TERMS, sizeof(*p->terms));
+	p->anti = alloc_for(j, ks_json_path(j, "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution"),
+			    SCHED_MAX_ANTI, sizeof(*p->anti));
+	p->ports = calloc(SCHED_MAX_PORTS, sizeof(*p->ports));
+	if (!p->node_selector || !p->tolerations || !p->terms || !p->anti || !p->ports) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	p->nr_node_selector = read_map(j, i, p->node_selector, SCHED_MAX_SELECTOR, "spec.nodeSelector", err, errlen);
 	if (p->nr_node_selector == -E2BIG) {
 		p->nr_node_selector = 0;
 		unsupported(p, "a nodeSelector with more than %d labels", SCHED_MAX_SELECTOR);
@@ -647,12 +692,41 @@ int sched_pod_from_json(const struct ks_json *j, struct sched_pod *p, char *err,
 		goto out;
 	parse_unsupported(j, p);
 	parse_ports(j, p);
-	parse_labels(j, p);
-	pod_requests(j, p);
+	{
+		/* keep what was used */
+		struct sched_port *shrunk = realloc(p->ports, (size_t)(p->nr_ports ?: 1) * sizeof(*p->ports));
+
+		if (shrunk)
+			p->ports = shrunk;
+	}
+	if (parse_labels(j, p) || pod_requests(j, p)) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
 	p->gated = present(j, ks_json_path(j, "spec.schedulingGates"));
 	rc = 0;
 out:
 	return rc;
+}
+
+void sched_pod_free(struct sched_pod *p)
+{
+	free(p->node_selector);
+	free(p->tolerations);
+	free(p->terms);
+	free(p->req_ext);
+	free(p->ports);
+	free(p->labels);
+	free(p->anti);
+	memset(p, 0, sizeof(*p));
+}
+
+void sched_node_free(struct sched_node *n)
+{
+	free(n->labels);
+	free(n->taints);
+	memset(n, 0, sizeof(*n));
 }
 
 int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err, size_t errlen)
@@ -758,6 +832,10 @@ bool sched_fits(const struct sched_pod *p, const struct sched_node *n, const str
 		snprintf(why, whylen, "node is cordoned (unschedulable)");
 		return false;
 	}
+	if (n->too_many_taints) {
+		snprintf(why, whylen, "more than %d taints (not evaluated)", SCHED_MAX_TAINTS);
+		return false;
+	}
 	for (i = 0; i < n->nr_taints; i++) {
 		const struct sched_taint *tt = &n->taints[i];
 
@@ -786,8 +864,8 @@ bool sched_fits(const struct sched_pod *p, const struct sched_node *n, const str
 
 			for (e = 0; e < p->terms[t].nr_exprs && all; e++)
 				all = expr_matches(&p->terms[t].exprs[e], n);
-			if (all && p->has_name_field[t])
-				all = name_matches(&p->name_field[t], n->name);
+			if (all && p->terms[t].has_name_field)
+				all = name_matches(&p->terms[t].name_field, n->name);
 			any = all;
 		}
 		if (!any) {

@@ -60,10 +60,12 @@ struct sched_expr {
 };
 
 /* requiredDuringSchedulingIgnoredDuringExecution: terms are ORed, the
- * expressions of a term ANDed. */
+ * expressions of a term ANDed, with matchFields on metadata.name. */
 struct sched_term {
 	int nr_exprs;
 	struct sched_expr exprs[SCHED_MAX_EXPRS];
+	bool has_name_field;
+	struct sched_expr name_field;       /* metadata.name In/NotIn */
 };
 
 /* A resource other than cpu and memory (ephemeral-storage, hugepages-2Mi,
@@ -104,10 +106,14 @@ struct sched_node {
 	char resource_version[32];
 	bool ready;
 	bool unschedulable;
+	/* labels and taints are heap arrays of exactly their count (a node
+	 * is kept for as long as it exists: 5,000 of them must be cheap);
+	 * sched_node_free releases them */
 	int nr_labels;
-	struct sched_kv labels[SCHED_MAX_LABELS];
+	struct sched_kv *labels;
 	int nr_taints;
-	struct sched_taint taints[SCHED_MAX_TAINTS];
+	struct sched_taint *taints;
+	bool too_many_taints;   /* more than SCHED_MAX_TAINTS: nothing fits */
 	__s64 alloc_cpu_milli;
 	__s64 alloc_mem_bytes;
 	__s64 alloc_pods;       /* -1: not stated (no limit) */
@@ -125,24 +131,24 @@ struct sched_pod {
 	char scheduler_name[SCHED_NAME_LEN];
 	char phase[16];
 	bool terminating;
+	/* the arrays are heap, exactly their count (a pending pod is kept
+	 * until bound: thousands of them must be cheap); sched_pod_free
+	 * releases them */
 	int nr_node_selector;
-	struct sched_kv node_selector[SCHED_MAX_SELECTOR];
+	struct sched_kv *node_selector;
 	int nr_tolerations;
-	struct sched_toleration tolerations[SCHED_MAX_TOLS];
+	struct sched_toleration *tolerations;
 	int nr_terms;
-	struct sched_term terms[SCHED_MAX_TERMS];
-	/* nodeAffinity matchFields on metadata.name, per term (In/NotIn) */
-	struct sched_expr name_field[SCHED_MAX_TERMS];
-	bool has_name_field[SCHED_MAX_TERMS];
+	struct sched_term *terms;
 	__s64 req_cpu_milli;                /* containers summed, init max'ed, + overhead */
 	__s64 req_mem_bytes;
 	int nr_req_ext;
-	struct sched_res req_ext[SCHED_MAX_EXT];
+	struct sched_res *req_ext;
 	int nr_ports;
-	struct sched_port ports[SCHED_MAX_PORTS];
-	char labels[SCHED_LABELS_LEN];      /* "k=v\n"... */
+	struct sched_port *ports;
+	char *labels;                       /* "k=v\n"..., never NULL after a parse */
 	int nr_anti;
-	struct sched_anti anti[SCHED_MAX_ANTI];
+	struct sched_anti *anti;
 	bool gated;                         /* schedulingGates: not to be scheduled yet */
 	/* the first constraint the standalone scheduler cannot evaluate ("" if
 	 * none): such a pod is never bound, it waits with an Event */
@@ -160,9 +166,13 @@ struct sched_use {
 int sched_quantity_milli(const char *s, __s64 *out);
 int sched_quantity_units(const char *s, __s64 *out);
 
-/* 0, or negative errno with the field named in err. */
+/* 0, or negative errno with the field named in err.  n/p must be zeroed
+ * or freed; free them with sched_node_free/sched_pod_free afterwards,
+ * whatever the result (they are zeroed again). */
 int sched_parse_node(const char *json, size_t len, struct sched_node *n, char *err, size_t errlen);
 int sched_parse_pod(const char *json, size_t len, struct sched_pod *p, char *err, size_t errlen);
+void sched_node_free(struct sched_node *n);
+void sched_pod_free(struct sched_pod *p);
 /* The same from JSON already parsed, the object at token 0 (a watch event
  * or a list item as the kube client hands them over). */
 int sched_node_from_json(const struct ks_json *j, struct sched_node *n, char *err, size_t errlen);

@@ -173,25 +173,37 @@ void sched_unassume(struct scheduler *s, struct pod_ent *p)
 		uncount(s, p);
 }
 
-static void agent_forget(struct scheduler *s, const char *pod_key)
+/* Another serving agent pod of node n, after the one it had went away
+ * (a rollout briefly has two). */
+static struct pod_ent *other_agent(struct scheduler *s, const struct node_ent *n, const struct pod_ent *gone)
 {
-	int i;
+	unsigned int b;
+	struct pod_ent *p;
 
-	for (i = 0; i < s->nagents; i++)
-		if (!strcmp(s->agents[i].pod_key, pod_key)) {
-			s->agents[i] = s->agents[--s->nagents];
-			return;
-		}
+	for (b = 0; b < s->nbuckets; b++)
+		for (p = s->buckets[b]; p; p = p->hnext)
+			if (p != gone && p->agent_ok && !strcmp(p->agent_ep.node, n->n.name))
+				return p;
+	return NULL;
 }
 
-const struct ks_agent_ep *sched_agent_of(const struct scheduler *s, const char *node)
+static void agent_detach(struct scheduler *s, struct pod_ent *p)
 {
-	int i;
+	struct node_ent *n;
 
-	for (i = 0; i < s->nagents; i++)
-		if (!strcmp(s->agents[i].ep.node, node))
-			return &s->agents[i].ep;
-	return NULL;
+	if (!p->agent_ok)
+		return;
+	p->agent_ok = false;
+	n = sched_node_find(s, p->agent_ep.node);
+	if (n && n->agent_pod == p)
+		n->agent_pod = other_agent(s, n, p);
+}
+
+const struct ks_agent_ep *sched_agent_of(struct scheduler *s, const char *node)
+{
+	struct node_ent *n = sched_node_find(s, node);
+
+	return n && n->agent_pod ? &n->agent_pod->agent_ep : NULL;
 }
 
 /* Agent pods are matched by namespace and one label; a node learns its
@@ -210,39 +222,40 @@ static bool is_agent_pod(struct scheduler *s, const struct ks_json *j)
 	return !strcmp(val, s->o.agent_label_value);
 }
 
-/* Kept apart from the nodes: an agent pod may be seen before its node. */
-static void agent_apply(struct scheduler *s, const char *key, const struct ks_json *j)
+/* An agent pod may be seen before its node: the node adopts it then. */
+static void agent_apply(struct scheduler *s, struct pod_ent *p, const struct ks_json *j)
 {
 	struct ks_agent_ep ep;
+	struct node_ent *n;
 	char err[256];
 	int rc;
 
-	agent_forget(s, key);
+	agent_detach(s, p);
 	rc = ks_agent_from_pod(j, 0, s->o.agent_port, &ep, err, sizeof(err));
 	if (rc) {
 		if (rc != -ENOENT)
-			ks_warn("agent pod skipped", "pod=%s err=\"%s\"", key, err);
+			ks_warn("agent pod skipped", "pod=%s err=\"%s\"", p->key, err);
 		return;
 	}
-	if (s->nagents == s->agent_cap) {
-		int cap = s->agent_cap ? 2 * s->agent_cap : 64;
-		struct agent_ent *na = realloc(s->agents, (size_t)cap * sizeof(*na));
-
-		if (!na) {
-			ks_err("out of memory", "what=agent%s", "");
-			return;
-		}
-		s->agents = na;
-		s->agent_cap = cap;
-	}
-	snprintf(s->agents[s->nagents].pod_key, sizeof(s->agents[0].pod_key), "%s", key);
-	s->agents[s->nagents++].ep = ep;
-	ks_debug("agent", "node=%s pod=%s addr=%s:%d", ep.node, key, ep.host, ep.port);
+	p->agent_ep = ep;
+	p->agent_ok = true;
+	n = sched_node_find(s, ep.node);
+	if (n)
+		n->agent_pod = p;
+	ks_debug("agent", "node=%s pod=%s addr=%s:%d", ep.node, p->key, ep.host, ep.port);
 }
 
 static bool finished(const struct sched_pod *p)
 {
 	return !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
+}
+
+static void pending_free(struct pod_ent *p)
+{
+	if (p->pending)
+		sched_pod_free(p->pending);
+	free(p->pending);
+	p->pending = NULL;
 }
 
 /* Our pending pod is no longer ours to place (bound by anyone, deleted,
@@ -260,8 +273,7 @@ static void forget_pending(struct scheduler *s, struct pod_ent *p)
 		s->nwaiting--;
 	sched_queue_remove(s, p);
 	p->state = PS_NONE;
-	free(p->pending);
-	p->pending = NULL;
+	pending_free(p);
 }
 
 static void pod_remove(struct scheduler *s, struct pod_ent **slot)
@@ -270,8 +282,7 @@ static void pod_remove(struct scheduler *s, struct pod_ent **slot)
 
 	forget_pending(s, p);
 	uncount(s, p);
-	if (p->is_agent)
-		agent_forget(s, p->key);
+	agent_detach(s, p);
 	*slot = p->hnext;
 	free(p);
 	s->npods--;
@@ -281,7 +292,7 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 		      unsigned long gen)
 {
 	struct scheduler *s = arg;
-	struct sched_pod *sp = malloc(sizeof(*sp));
+	struct sched_pod *sp = calloc(1, sizeof(*sp));
 	struct pod_ent **slot, *p;
 	char key[sizeof(p->key)], err[256];
 	long long now = informer_now_ms();
@@ -346,9 +357,9 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 	}
 	p->is_agent = is_agent_pod(s, j);
 	if (p->is_agent)
-		agent_apply(s, key, j);
+		agent_apply(s, p, j);
 	else
-		agent_forget(s, key);
+		agent_detach(s, p);
 	if (ours) {
 		if (!p->pending) {
 			p->pending_since_ms = p->pending_since_ms ?: now;
@@ -356,7 +367,7 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 			sched_queue_put(s, p, now);
 		}
 		/* the newest object, whatever state the pod is in */
-		free(p->pending);
+		pending_free(p);
 		p->pending = sp;
 		sp = NULL;
 	} else if (p->pending) {
@@ -365,6 +376,8 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 			uncount(s, p);
 	}
 out:
+	if (sp)
+		sched_pod_free(sp);
 	free(sp);
 }
 
@@ -395,9 +408,12 @@ static void node_adopt(struct scheduler *s, struct node_ent *n)
 	if (!s->npods)
 		return;
 	for (b = 0; b < s->nbuckets; b++)
-		for (p = s->buckets[b]; p; p = p->hnext)
+		for (p = s->buckets[b]; p; p = p->hnext) {
 			if (!p->on && !strcmp(p->counted_node, n->n.name))
 				node_link(n, p);
+			if (p->agent_ok && !strcmp(p->agent_ep.node, n->n.name))
+				n->agent_pod = p;
+		}
 }
 
 /* The node's resources changed (extended ones may be new): its use is
@@ -423,6 +439,7 @@ static void node_remove(struct scheduler *s, struct node_ent *n)
 	*slot = n->hnext;
 	s->node[i] = s->node[--s->nnodes];
 	s->node[i]->idx = i;
+	sched_node_free(&n->n);
 	free(n);
 }
 
@@ -432,7 +449,7 @@ static bool node_changed(const struct sched_node *a, const struct sched_node *b)
 {
 	return a->ready != b->ready || a->unschedulable != b->unschedulable ||
 	       a->alloc_cpu_milli != b->alloc_cpu_milli || a->alloc_mem_bytes != b->alloc_mem_bytes ||
-	       a->alloc_pods != b->alloc_pods || a->nr_ext != b->nr_ext ||
+	       a->alloc_pods != b->alloc_pods || a->nr_ext != b->nr_ext || a->too_many_taints != b->too_many_taints ||
 	       memcmp(a->ext, b->ext, sizeof(a->ext[0]) * (size_t)a->nr_ext) ||
 	       a->nr_labels != b->nr_labels || a->nr_taints != b->nr_taints ||
 	       memcmp(a->labels, b->labels, sizeof(a->labels[0]) * (size_t)a->nr_labels) ||
@@ -443,7 +460,7 @@ static void node_apply(void *arg, const char *type, const char *json, size_t len
 		       unsigned long gen)
 {
 	struct scheduler *s = arg;
-	struct sched_node *sn = malloc(sizeof(*sn));
+	struct sched_node *sn = calloc(1, sizeof(*sn));
 	struct node_ent *n;
 	char err[256];
 
@@ -484,28 +501,31 @@ static void node_apply(void *arg, const char *type, const char *json, size_t len
 			ks_err("out of memory", "what=node%s", "");
 			goto out;
 		}
-		n->n = *sn;
+		n->n = *sn; /* its arrays are the node's now */
+		memset(sn, 0, sizeof(*sn));
 		n->idx = s->nnodes;
 		s->node[s->nnodes++] = n;
-		slot = node_slot(s, sn->name);
+		slot = node_slot(s, n->n.name);
 		*slot = n;
 		node_adopt(s, n);
-		ks_info("node added", "node=%s ready=%d cpu_m=%lld", sn->name, sn->ready,
-			(long long)sn->alloc_cpu_milli);
+		ks_info("node added", "node=%s ready=%d cpu_m=%lld", n->n.name, n->n.ready,
+			(long long)n->n.alloc_cpu_milli);
 		sched_requeue_all(s, "node added");
 	} else {
 		bool changed = node_changed(&n->n, sn);
 
+		sched_node_free(&n->n);
 		n->n = *sn;
-		if (changed)
-			node_recount(n);
+		memset(sn, 0, sizeof(*sn));
 		if (changed) {
-			sched_node_changed(s, sn->name, "node changed");
+			node_recount(n);
+			sched_node_changed(s, n->n.name, "node changed");
 			sched_requeue_all(s, "node changed");
 		}
 	}
 	n->gen = gen;
 out:
+	sched_node_free(sn);
 	free(sn);
 }
 
@@ -600,9 +620,10 @@ void sched_cache_free(struct scheduler *s)
 		while (s->buckets[b])
 			pod_remove(s, &s->buckets[b]);
 	free(s->buckets);
-	free(s->agents);
-	for (i = 0; i < s->nnodes; i++)
+	for (i = 0; i < s->nnodes; i++) {
+		sched_node_free(&s->node[i]->n);
 		free(s->node[i]);
+	}
 	free(s->node);
 	free(s->node_buckets);
 	free(s->heap);

@@ -17,9 +17,11 @@
  * nodes).  With all nodes in the sample, a score older than 3/4 of the
  * TTL is asked again ahead of time and one past the TTL is waited for (at
  * most two rounds).  With more nodes the sample is a window that moves on
- * every 2/3 TTL: the next window's scores are asked a quarter TTL before
- * it opens, so decisions rarely wait and the agents see about one request
- * per window node per window, not one per node per TTL.
+ * every 2/3 TTL: the next window's scores are asked a round's deadline
+ * (at least a quarter TTL) before it opens, so decisions rarely wait, and
+ * the agents see about one request per window node per window, not one
+ * per node per TTL; a round that comes late leaves the window's scores in
+ * use, asked again, up to twice the TTL.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -145,6 +147,16 @@ static void prefetch_next_window(struct scheduler *s, int from, int count)
 	}
 }
 
+static long long min_ll(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
+static long long max_ll(long long a, long long b)
+{
+	return a > b ? a : b;
+}
+
 static void window_move(struct scheduler *s, long long now, int target)
 {
 	long long ttl = s->o.score_ttl_ms ?: 1, period = ttl * 2 / 3 ?: 1;
@@ -161,10 +173,28 @@ static void window_move(struct scheduler *s, long long now, int target)
 		s->sample_rotated_ms = now;
 		s->window_prefetched = false;
 	}
-	if (!s->window_prefetched && now - s->sample_rotated_ms >= period - ttl / 4) {
+	/* ask ahead by a round's deadline at least, so a slow round still
+	 * lands before the window opens */
+	if (!s->window_prefetched &&
+	    now - s->sample_rotated_ms >= period - min_ll(max_ll(ttl / 4, s->o.score_timeout_ms + 50), period / 2)) {
 		prefetch_next_window(s, (s->sample_start + span) % s->nnodes, span);
 		s->window_prefetched = true;
 	}
+}
+
+long long sched_keep_warm(struct scheduler *s, long long now)
+{
+	long long ttl = s->o.score_ttl_ms ?: 1;
+	int target = sample_target(s);
+
+	/* pods kept coming: the windows keep moving, and their scores keep
+	 * being asked ahead, for ten TTLs after the last decision, so the
+	 * next pod of a steady stream never waits for a round */
+	if (!s->leading || s->nnodes <= target || !s->last_decision_ms || now - s->last_decision_ms > 10 * ttl)
+		return now + 3600 * 1000LL;
+	window_move(s, now, target);
+	sched_flush_score_requests(s);
+	return now + (ttl * 2 / 3) / 4 + 1;
 }
 
 /* The reasons nodes were passed over, for the FailedScheduling Event:
@@ -296,14 +326,17 @@ static enum decision decide(struct scheduler *s, struct pod_ent *p, long long no
 		}
 		age = now - e->score_at_ms;
 		ttl = score_ttl(s, e);
-		expired = !e->score_at_ms || age >= ttl;
+		/* a window's score may outlive the TTL by a round that came
+		 * late: it is asked again, and used meanwhile up to twice the
+		 * TTL; older than that, or never asked, the pod waits */
+		expired = !e->score_at_ms || age >= (windowed ? 2 * ttl : ttl);
 		if (expired) {
 			ask_score(s, e, ep);
 			if (may_wait) {
 				waiting_on++;
 				continue;
 			}
-		} else if (!windowed && age >= ttl * 3 / 4) {
+		} else if (age >= (windowed ? ttl : ttl * 3 / 4)) {
 			ask_score(s, e, ep); /* ahead of time: nobody waits for it */
 		}
 		if (!e->have_score) {
@@ -323,8 +356,12 @@ static enum decision decide(struct scheduler *s, struct pod_ent *p, long long no
 			best = e;
 	}
 	s->sample_last_examined = examined;
-	if (waiting_on)
+	s->last_decision_ms = now;
+	if (waiting_on) {
+		ks_debug("waiting for scores", "pod=%s nodes=%d window_start=%d examined=%d", p->key, waiting_on, start,
+			 examined);
 		return DECIDE_WAIT;
+	}
 	if (best) {
 		*pick = best;
 		why[0] = '\0';
@@ -394,6 +431,7 @@ static void wait_for_scores(struct scheduler *s, struct pod_ent *p, long long no
 	p->state = PS_WAIT_SCORES;
 	if (!p->wait_since_ms)
 		p->wait_since_ms = now;
+	s->st.score_waits++;
 	/* the scorer answers within its round's deadline; should it not,
 	 * the loop wakes the pod anyway */
 	if (!s->nwaiting)

@@ -82,6 +82,8 @@ struct pod_ent {
 	int nr_anti;
 	struct sched_anti *anti;
 	bool is_agent;
+	bool agent_ok;                     /* an agent pod that serves: */
+	struct ks_agent_ep agent_ep;       /* where */
 	/* ours and pending */
 	struct sched_pod *pending;
 	enum pod_sched_state state;
@@ -102,6 +104,7 @@ struct node_ent {
 	int idx;                           /* in scheduler.node */
 	struct node_ent *hnext;            /* name hash chain */
 	struct sched_use use;              /* what the pods counted here request */
+	struct pod_ent *agent_pod;         /* its ksense agent's pod, NULL: none known */
 	struct pod_ent *pods;              /* the pods counted here */
 	int n_anti, n_ports;               /* of them, with anti-affinity, with host ports */
 	/* the node's last /score, and from which agent */
@@ -115,6 +118,7 @@ struct node_ent {
 					    * less often */
 };
 
+/* An agent pod's endpoint, by pod (the extender's list). */
 struct agent_ent {
 	char pod_key[2 * SCHED_NAME_LEN];
 	struct ks_agent_ep ep;
@@ -122,7 +126,7 @@ struct agent_ent {
 
 struct sched_stats {
 	unsigned long long bound, bind_conflicts, bind_errors, bind_unknown, verified, requeued_changed,
-		unschedulable, events_queued, score_rounds, score_failures, dropped_assumed;
+		unschedulable, events_queued, score_rounds, score_failures, dropped_assumed, score_waits;
 };
 
 struct scheduler {
@@ -141,14 +145,13 @@ struct scheduler {
 	int nnodes, node_cap;
 	struct node_ent **node_buckets;
 	unsigned int node_nbuckets;
-	struct agent_ent *agents;
-	int nagents, agent_cap;
 	/* sampling: where the next pods start looking */
 	int sample_start, sample_last_examined;
 	long long sample_rotated_ms;
 	bool window_prefetched;
 	long long wait_check_ms;           /* WAIT_SCORES pods are woken by then at the latest */
 	bool step_more;                    /* the last step left due work it had room for */
+	long long last_decision_ms;
 	/* score requests gathered in a step */
 	struct score_req *score_batch;
 	int nscore_batch, score_batch_cap;
@@ -171,7 +174,7 @@ void sched_cache_free(struct scheduler *s);
 extern const struct informer_ops sched_pod_ops, sched_node_ops;
 struct node_ent *sched_node_find(struct scheduler *s, const char *name);
 struct pod_ent *sched_pod_find(struct scheduler *s, const char *ns, const char *name);
-const struct ks_agent_ep *sched_agent_of(const struct scheduler *s, const char *node);
+const struct ks_agent_ep *sched_agent_of(struct scheduler *s, const char *node);
 /* Every unschedulable pod due now (a node or a score changed). */
 void sched_requeue_all(struct scheduler *s, const char *why);
 /* Count p's requests on node as ours until the watch says otherwise. */
@@ -199,6 +202,9 @@ void sched_scores_done(struct scheduler *s, struct score_res *r, int n);
 /* Queue a FailedScheduling/Scheduled style Event about p. */
 void sched_event(struct scheduler *s, const char *ns, const char *name, const char *uid, const char *type,
 		 const char *reason, const char *msg);
+/* Many nodes and pods coming: move the score window and ask ahead even
+ * between pods; when to call again. */
+long long sched_keep_warm(struct scheduler *s, long long now);
 /* Every pod waiting for scores back into the queue, due now. */
 void sched_wake_waiting(struct scheduler *s);
 /* Ask every node's score again now (resync). */
