@@ -106,7 +106,8 @@ static void usage(FILE *out)
 		"  FUZZY_SCHEDULER_PLACEMENT_DELAY_S  pause after each binding so the node's\n"
 		"                                     score sees the new pod (default 0)\n"
 		"\n"
-		"Logs are logfmt on stderr.  SIGTERM/SIGINT stop (the leader releases the Lease).\n"
+		"Logs are logfmt on stderr.  SIGTERM/SIGINT stop (the leader releases the Lease);\n"
+		"SIGUSR1 logs the counters (bindings, checks, score rounds, agent requests).\n"
 		"Exit status: 0 on a signal, 2 on bad options or configuration.\n");
 }
 
@@ -407,6 +408,22 @@ static long long min_ll(long long a, long long b)
 	return a < b ? a : b;
 }
 
+/* The counters, on SIGUSR1 and at the end. */
+static void log_stats(struct scheduler *s, const char *msg)
+{
+	struct binder_stats bs = { 0 };
+
+	if (s->binder)
+		binder_stats(s->binder, &bs);
+	ks_info(msg, "bound=%llu conflicts=%llu bind_errors=%llu bind_unknown=%llu verified=%llu taken_back=%llu "
+		"dropped_assumed=%llu unschedulable=%llu events=%llu events_failed=%llu events_dropped=%llu "
+		"score_rounds=%llu score_failures=%llu score_waits=%llu agent_requests=%llu nodes=%d pods=%u queued=%d",
+		s->st.bound, s->st.bind_conflicts, s->st.bind_errors, s->st.bind_unknown, s->st.verified,
+		s->st.requeued_changed, s->st.dropped_assumed, s->st.unschedulable, s->st.events_queued,
+		bs.events_failed, bs.events_dropped, s->st.score_rounds, s->st.score_failures, s->st.score_waits,
+		s->scorer ? scorer_requests(s->scorer) : 0, s->nnodes, s->npods, s->nheap);
+}
+
 /* Leadership as the lease proves it now; a loss (or a loss and a gain
  * between two looks) drops everything assumed. */
 static void leadership(struct scheduler *s, long long now)
@@ -490,8 +507,13 @@ static int run(struct scheduler *s, int sfd)
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				ks_info("stopping", "signal=%u", si.ssi_signo);
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGUSR1) {
+				log_stats(s, "stats");
+				continue;
+			}
+			ks_info("stopping", "signal=%u", si.ssi_signo);
 			return 0;
 		}
 	}
@@ -539,6 +561,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		ks_err("signalfd", "err=\"%s\"", strerror(errno));
@@ -572,24 +595,12 @@ int main(int argc, char **argv)
 		}
 	}
 	status = run(&s, sfd);
-	{
-		struct binder_stats bs;
-
-		/* no binding after this: then the lease can go */
-		binder_stats(s.binder, &bs);
-		binder_stop(s.binder);
-		s.binder = NULL;
-		kube_lease_stop(s.lease, true);
-		s.lease = NULL;
-		ks_info("stopped", "bound=%llu conflicts=%llu bind_errors=%llu bind_unknown=%llu verified=%llu "
-			"taken_back=%llu dropped_assumed=%llu unschedulable=%llu events=%llu events_failed=%llu "
-			"events_dropped=%llu score_rounds=%llu score_failures=%llu score_waits=%llu agent_requests=%llu",
-			s.st.bound,
-			s.st.bind_conflicts, s.st.bind_errors, s.st.bind_unknown, s.st.verified, s.st.requeued_changed,
-			s.st.dropped_assumed, s.st.unschedulable, s.st.events_queued, bs.events_failed,
-			bs.events_dropped, s.st.score_rounds, s.st.score_failures, s.st.score_waits,
-			scorer_requests(s.scorer));
-	}
+	log_stats(&s, "stopped");
+	/* no binding after this: then the lease can go */
+	binder_stop(s.binder);
+	s.binder = NULL;
+	kube_lease_stop(s.lease, true);
+	s.lease = NULL;
 out:
 	binder_stop(s.binder);
 	s.binder = NULL;
