@@ -72,6 +72,44 @@ static void cluster_down(struct cluster *c)
 	fakeapi_stop(&c->f);
 }
 
+/* One scheduler on a cluster: started and leading, or torn down with its
+ * log shown when the test failed. */
+struct one {
+	struct cluster c;
+	pid_t sp;
+	char log_path[600];
+	struct sfx_log log;
+};
+
+static bool one_up(struct one *o, const char *tag, const char *const *api_args, int n, int cpu_milli,
+		   const char *const *scores, const char *const *extra)
+{
+	o->sp = -1;
+	o->log_path[0] = '\0';
+	memset(&o->log, 0, sizeof(o->log));
+	if (!ASSERT_OK(cluster_up(&o->c, tag, api_args, n, cpu_milli, scores), "cluster"))
+		return false;
+	snprintf(o->log_path, sizeof(o->log_path), "%s", fakeapi_path(&o->c.f, "sched.log"));
+	o->sp = start_sched(&o->c.f, o->log_path, tag, extra, NULL);
+	return ASSERT_TRUE(wait_log(o->log_path, "became leader", "", 10000), "leads");
+}
+
+/* Stops the scheduler (exit 0 expected when the test got that far). */
+static void one_down(struct one *o, bool expect_clean)
+{
+	if (o->sp > 0) {
+		int rc = fx_stop(o->sp);
+
+		if (expect_clean)
+			ASSERT_EQ(rc, 0, "the scheduler stops cleanly");
+	}
+	o->sp = -1;
+	sfx_log_free(&o->log);
+	if (test__failed() && o->log_path[0])
+		dump_log(o->log_path);
+	cluster_down(&o->c);
+}
+
 static int by_pod(const void *a, const void *b)
 {
 	return strcmp(((const struct sfx_binding *)a)->pod, ((const struct sfx_binding *)b)->pod);
@@ -217,126 +255,99 @@ KS_TEST(scheduler_node_changes_mid_burst)
 {
 	const char *scores[] = { "10 allow", "20 allow", "30 allow" };
 	const char *extra[] = { "--qps", "100", "--burst", "20", "--no-scheduled-events", NULL };
-	char log_path[600], json[2048];
-	struct sfx_log log = {};
-	struct cluster c;
-	double t_cordon = 0, t_deny = 0, last1, last2;
-	pid_t sp = -1;
+	struct one o;
+	char json[2048];
+	double t_cordon, t_deny, last1, last2;
 	int max_ok = 0;
 
 	if (fakeapi_missing()) {
 		test__skip("%s", fakeapi_missing());
 		return;
 	}
-	if (!ASSERT_OK(cluster_up(&c, "midburst", NULL, 3, 64000, scores), "cluster"))
+	if (!one_up(&o, "midburst", NULL, 3, 64000, scores, extra))
 		goto out;
-	snprintf(log_path, sizeof(log_path), "%s", fakeapi_path(&c.f, "sched.log"));
-	sp = start_sched(&c.f, log_path, "midburst", extra, NULL);
-	ASSERT_TRUE(wait_log(log_path, "became leader", "", 10000), "leads");
-	ASSERT_OK(seed_pods(&c.f, "mb", 0, 1000, "10m"), "1,000 pods");
-	ASSERT_TRUE(wait_count(log_path, "msg=\"pod bound\"", 150, 30000), "150 bound");
+	ASSERT_OK(seed_pods(&o.c.f, "mb", 0, 1000, "10m"), "1,000 pods");
+	ASSERT_TRUE(wait_count(o.log_path, "msg=\"pod bound\"", 150, 30000), "150 bound");
 	/* n1, the best node, is cordoned and its agent says deny */
-	fake_agent_set(&c.ag[0], "95 deny");
+	fake_agent_set(&o.c.ag[0], "95 deny");
 	snprintf(json, sizeof(json), "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\","
 		 "\"labels\":{\"kubernetes.io/hostname\":\"n1\"}},\"spec\":{\"unschedulable\":true},\"status\":"
-		 "{\"allocatable\":{\"cpu\":\"64\",\"memory\":\"8Gi\",\"pods\":\"110\"},\"conditions\":[{\"type\":"
+		 "{\"allocatable\":{\"cpu\":\"64\",\"memory\":\"8Gi\",\"pods\":\"2000\"},\"conditions\":[{\"type\":"
 		 "\"Ready\",\"status\":\"True\"}]}}");
-	ASSERT_OK(fakeapi_seed(&c.f, json), "cordon n1");
+	ASSERT_OK(fakeapi_seed(&o.c.f, json), "cordon n1");
 	t_cordon = sfx_wall_s();
-	ASSERT_TRUE(wait_count(log_path, "msg=\"pod bound\"", 500, 30000), "500 bound");
+	ASSERT_TRUE(wait_count(o.log_path, "msg=\"pod bound\"", 500, 30000), "500 bound");
 	/* n2, now the best, turns deny: only its agent says so */
-	fake_agent_set(&c.ag[1], "90 deny");
+	fake_agent_set(&o.c.ag[1], "90 deny");
 	t_deny = sfx_wall_s();
-	ASSERT_TRUE(sfx_wait_bound(&c.f, "mb-", 1000, 60000), "all 1,000 bound");
-	if (!ASSERT_OK(sfx_read_log(&c.f, &log), "the API's logs"))
+	ASSERT_TRUE(sfx_wait_bound(&o.c.f, "mb-", 1000, 60000), "all 1,000 bound");
+	if (!ASSERT_OK(sfx_read_log(&o.c.f, &o.log), "the API's logs"))
 		goto out;
-	last1 = last_binding_to(&log, "mb-", "n1");
-	last2 = last_binding_to(&log, "mb-", "n2");
+	last1 = last_binding_to(&o.log, "mb-", "n1");
+	last2 = last_binding_to(&o.log, "mb-", "n2");
 	ASSERT_GT(last1, 0, "n1 took pods before it was cordoned");
 	if (!ASSERT_LE(last1, t_cordon + 1.0, "no binding to n1 more than 1 s after its cordon"))
 		printf("  last binding to n1 %.3f s after the cordon\n", last1 - t_cordon);
 	ASSERT_GT(last2, t_cordon, "n2 took pods after n1 went");
 	if (!ASSERT_LE(last2, t_deny + 1.5, "no binding to n2 more than 1.5 s after its deny"))
 		printf("  last binding to n2 %.3f s after its deny\n", last2 - t_deny);
-	ASSERT_GT(last_binding_to(&log, "mb-", "n3"), t_deny, "n3 took the rest");
-	ASSERT_EQ(bound_once(&log, "mb-", &max_ok), 1000, "every pod bound exactly once");
-	ASSERT_EQ(fx_stop(sp), 0, "stops cleanly");
-	sp = -1;
+	ASSERT_GT(last_binding_to(&o.log, "mb-", "n3"), t_deny, "n3 took the rest");
+	ASSERT_EQ(bound_once(&o.log, "mb-", &max_ok), 1000, "every pod bound exactly once");
 out:
-	sfx_log_free(&log);
-	if (sp > 0)
-		fx_stop(sp);
-	if (test__failed())
-		dump_log(log_path);
-	cluster_down(&c);
+	one_down(&o, !test__failed());
 }
 
 KS_TEST(scheduler_slow_binding)
 {
 	const char *scores[] = { "10 allow", "20 allow" };
 	const char *extra[] = { "--qps", "100", "--burst", "20", NULL };
-	double created[40], t_slow;
-	char log_path[600], name[32];
-	struct sfx_log log = {};
-	struct cluster c;
-	pid_t sp = -1;
+	double created[40], t_slow, worst = 0, t1, t2;
+	struct one o;
+	char name[32];
 	int i, k, late = 0, max_ok = 0;
-	double worst = 0;
 
 	if (fakeapi_missing()) {
 		test__skip("%s", fakeapi_missing());
 		return;
 	}
-	if (!ASSERT_OK(cluster_up(&c, "slowbind", NULL, 2, 64000, scores), "cluster"))
+	if (!one_up(&o, "slowbind", NULL, 2, 64000, scores, extra))
 		goto out;
-	snprintf(log_path, sizeof(log_path), "%s", fakeapi_path(&c.f, "sched.log"));
-	sp = start_sched(&c.f, log_path, "slowbind", extra, NULL);
-	ASSERT_TRUE(wait_log(log_path, "became leader", "", 10000), "leads");
 	/* the API holds slow-0's first binding 40 s */
-	ASSERT_EQ(control(&c.f, "{\"delay_ms\":40000,\"path_regex\":\"slow-0/binding\",\"method\":\"POST\",\"count\":1}"),
+	ASSERT_EQ(control(&o.c.f, "{\"delay_ms\":40000,\"path_regex\":\"slow-0/binding\",\"method\":\"POST\",\"count\":1}"),
 		  200, "delay");
-	ASSERT_OK(seed_pods(&c.f, "slow", 0, 1, "10m"), "the slow pod");
+	ASSERT_OK(seed_pods(&o.c.f, "slow", 0, 1, "10m"), "the slow pod");
 	t_slow = sfx_wall_s();
 	usleep(100 * 1000);
 	/* then 40 pods at 20/s */
 	for (i = 0; i < 40; i++) {
-		ASSERT_OK(seed_pods(&c.f, "fast", i, i + 1, "10m"), "pod");
+		ASSERT_OK(seed_pods(&o.c.f, "fast", i, i + 1, "10m"), "pod");
 		created[i] = sfx_wall_s();
 		usleep(50 * 1000);
 	}
-	ASSERT_TRUE(sfx_wait_bound(&c.f, "fast-", 40, 20000), "the 40 others bound");
-	ASSERT_TRUE(sfx_wait_bound(&c.f, "slow-", 1, 20000), "the slow pod bound in the end");
-	if (!ASSERT_OK(sfx_read_log(&c.f, &log), "the API's logs"))
+	ASSERT_TRUE(sfx_wait_bound(&o.c.f, "fast-", 40, 20000), "the 40 others bound");
+	ASSERT_TRUE(sfx_wait_bound(&o.c.f, "slow-", 1, 20000), "the slow pod bound in the end");
+	if (!ASSERT_OK(sfx_read_log(&o.c.f, &o.log), "the API's logs"))
 		goto out;
 	for (i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "fast-%d", i);
-		for (k = 0; k < log.nb; k++)
-			if (log.b[k].code == 201 && !strcmp(log.b[k].pod, name)) {
-				if (log.b[k].t - created[i] > worst)
-					worst = log.b[k].t - created[i];
-				late += log.b[k].t - created[i] > 1.0;
+		for (k = 0; k < o.log.nb; k++)
+			if (o.log.b[k].code == 201 && !strcmp(o.log.b[k].pod, name)) {
+				if (o.log.b[k].t - created[i] > worst)
+					worst = o.log.b[k].t - created[i];
+				late += o.log.b[k].t - created[i] > 1.0;
 			}
 	}
 	if (!ASSERT_EQ(late, 0, "every other pod bound within 1 s of its creation"))
 		printf("  worst %.3f s\n", worst);
-	ASSERT_EQ(bound_once(&log, "slow-", &max_ok), 1, "the slow pod bound once");
-	{
-		double t1 = last_binding_to(&log, "slow-", "n1"), t2 = last_binding_to(&log, "slow-", "n2");
-
-		ASSERT_LE((t1 > t2 ? t1 : t2) - t_slow, 15.0, "the slow pod bound within 15 s");
-	}
-	ASSERT_EQ(fx_count_in_file(log_path, "stopped leading"), 0, "the Lease was never lost");
-	ASSERT_GE(fx_count_in_file(log_path, "binding outcome unknown"), 1, "the timeout left the outcome unknown");
-	ASSERT_EQ(fx_stop(sp), 0, "stops cleanly");
-	sp = -1;
+	ASSERT_EQ(bound_once(&o.log, "slow-", &max_ok), 1, "the slow pod bound once");
+	t1 = last_binding_to(&o.log, "slow-", "n1");
+	t2 = last_binding_to(&o.log, "slow-", "n2");
+	ASSERT_LE((t1 > t2 ? t1 : t2) - t_slow, 15.0, "the slow pod bound within 15 s");
+	ASSERT_EQ(fx_count_in_file(o.log_path, "stopped leading"), 0, "the Lease was never lost");
+	ASSERT_GE(fx_count_in_file(o.log_path, "binding outcome unknown"), 1, "the timeout left the outcome unknown");
 out:
-	control(&c.f, "{\"clear_faults\":true}");
-	sfx_log_free(&log);
-	if (sp > 0)
-		fx_stop(sp);
-	if (test__failed())
-		dump_log(log_path);
-	cluster_down(&c);
+	control(&o.c.f, "{\"clear_faults\":true}");
+	one_down(&o, !test__failed());
 }
 
 static int attempts_of(const struct sfx_log *log, const char *pod)
@@ -351,52 +362,39 @@ static int attempts_of(const struct sfx_log *log, const char *pod)
 KS_TEST(scheduler_lost_writes)
 {
 	const char *scores[] = { "10 allow" };
-	char log_path[600];
-	struct sfx_log log = {};
-	struct cluster c;
-	pid_t sp = -1;
+	struct one o;
 	int max_ok = 0;
 
 	if (fakeapi_missing()) {
 		test__skip("%s", fakeapi_missing());
 		return;
 	}
-	if (!ASSERT_OK(cluster_up(&c, "lostwrites", NULL, 1, 64000, scores), "cluster"))
+	if (!one_up(&o, "lostwrites", NULL, 1, 64000, scores, NULL))
 		goto out;
-	snprintf(log_path, sizeof(log_path), "%s", fakeapi_path(&c.f, "sched.log"));
-	sp = start_sched(&c.f, log_path, "lostwrites", NULL, NULL);
-	ASSERT_TRUE(wait_log(log_path, "became leader", "", 10000), "leads");
 	/* a: held 600 ms, committed, then the connection dropped; b: dropped
 	 * unprocessed.  While a is held the pod watch breaks and stays down
 	 * for seconds, so only a GET can tell the scheduler a is bound. */
-	ASSERT_EQ(control(&c.f, "{\"fail_next\":[{\"method\":\"POST\",\"path_regex\":\"drop-a-0/binding\",\"drop\":\"after\"},"
+	ASSERT_EQ(control(&o.c.f, "{\"fail_next\":[{\"method\":\"POST\",\"path_regex\":\"drop-a-0/binding\",\"drop\":\"after\"},"
 				"{\"method\":\"POST\",\"path_regex\":\"drop-b-0/binding\",\"drop\":\"before\"}]}"),
 		  200, "drops");
-	ASSERT_EQ(control(&c.f, "{\"delay_ms\":600,\"path_regex\":\"drop-a-0/binding\",\"method\":\"POST\",\"count\":1}"),
+	ASSERT_EQ(control(&o.c.f, "{\"delay_ms\":600,\"path_regex\":\"drop-a-0/binding\",\"method\":\"POST\",\"count\":1}"),
 		  200, "a is held");
-	ASSERT_OK(seed_pods(&c.f, "drop-a", 0, 1, "10m"), "pod a");
-	ASSERT_OK(seed_pods(&c.f, "drop-b", 0, 1, "10m"), "pod b");
-	ASSERT_TRUE(wait_log(log_path, "drop-b-0", "binding outcome unknown", 5000), "both decided");
-	ASSERT_EQ(control(&c.f, "{\"fail_next\":{\"method\":\"GET\",\"path_regex\":\"pods.*watch=\",\"code\":500,"
+	ASSERT_OK(seed_pods(&o.c.f, "drop-a", 0, 1, "10m"), "pod a");
+	ASSERT_OK(seed_pods(&o.c.f, "drop-b", 0, 1, "10m"), "pod b");
+	ASSERT_TRUE(wait_log(o.log_path, "drop-b-0", "binding outcome unknown", 5000), "both decided");
+	ASSERT_EQ(control(&o.c.f, "{\"fail_next\":{\"method\":\"GET\",\"path_regex\":\"pods.*watch=\",\"code\":500,"
 				"\"count\":8},\"drop_watches\":true}"), 200, "the pod watch goes down");
-	ASSERT_TRUE(sfx_wait_bound(&c.f, "drop-", 2, 5000), "both bound within 5 s");
+	ASSERT_TRUE(sfx_wait_bound(&o.c.f, "drop-", 2, 5000), "both bound within 5 s");
 	usleep(1500 * 1000); /* room for a wrong second attempt to show */
-	if (!ASSERT_OK(sfx_read_log(&c.f, &log), "the API's logs"))
+	if (!ASSERT_OK(sfx_read_log(&o.c.f, &o.log), "the API's logs"))
 		goto out;
-	ASSERT_EQ(bound_once(&log, "drop-", &max_ok), 2, "each bound exactly once");
-	ASSERT_EQ(attempts_of(&log, "drop-a-0"), 1, "the committed one was checked, not bound again");
-	ASSERT_EQ(attempts_of(&log, "drop-b-0"), 1, "the lost one was bound once more, by a new decision");
-	ASSERT_TRUE(wait_log(log_path, "binding outcome checked: bound", "drop-a-0", 1000), "a: checked by GET");
-	ASSERT_TRUE(wait_log(log_path, "binding outcome checked: not bound", "drop-b-0", 1000), "b: checked by GET");
-	ASSERT_EQ(fx_stop(sp), 0, "stops cleanly");
-	sp = -1;
+	ASSERT_EQ(bound_once(&o.log, "drop-", &max_ok), 2, "each bound exactly once");
+	ASSERT_EQ(attempts_of(&o.log, "drop-a-0"), 1, "the committed one was checked, not bound again");
+	ASSERT_EQ(attempts_of(&o.log, "drop-b-0"), 1, "the lost one was bound once more, by a new decision");
+	ASSERT_TRUE(wait_log(o.log_path, "binding outcome checked: bound", "drop-a-0", 1000), "a: checked by GET");
+	ASSERT_TRUE(wait_log(o.log_path, "binding outcome checked: not bound", "drop-b-0", 1000), "b: checked by GET");
 out:
-	sfx_log_free(&log);
-	if (sp > 0)
-		fx_stop(sp);
-	if (test__failed())
-		dump_log(log_path);
-	cluster_down(&c);
+	one_down(&o, !test__failed());
 }
 
 KS_TEST(scheduler_api_restart)
@@ -404,37 +402,24 @@ KS_TEST(scheduler_api_restart)
 	const char *scores[] = { "10 allow", "20 allow" };
 	const char *api_args[] = { "--state-file", "@DIR@/state.json", "--dump-on-exit", "@DIR@/state.json", NULL };
 	const char *extra[] = { "--qps", "60", "--burst", "10", NULL };
-	char log_path[600];
-	struct sfx_log log = {};
-	struct cluster c;
-	pid_t sp = -1;
+	struct one o;
 	int max_ok = 0;
 
 	if (fakeapi_missing()) {
 		test__skip("%s", fakeapi_missing());
 		return;
 	}
-	if (!ASSERT_OK(cluster_up(&c, "apirestart", api_args, 2, 64000, scores), "cluster"))
+	if (!one_up(&o, "apirestart", api_args, 2, 64000, scores, extra))
 		goto out;
-	snprintf(log_path, sizeof(log_path), "%s", fakeapi_path(&c.f, "sched.log"));
-	sp = start_sched(&c.f, log_path, "apirestart", extra, NULL);
-	ASSERT_TRUE(wait_log(log_path, "became leader", "", 10000), "leads");
-	ASSERT_OK(seed_pods(&c.f, "rs", 0, 300, "10m"), "300 pods");
-	ASSERT_TRUE(wait_count(log_path, "msg=\"pod bound\"", 60, 30000), "60 bound");
-	if (!ASSERT_OK(fakeapi_restart(&c.f), "the API server restarts from its dump"))
+	ASSERT_OK(seed_pods(&o.c.f, "rs", 0, 300, "10m"), "300 pods");
+	ASSERT_TRUE(wait_count(o.log_path, "msg=\"pod bound\"", 60, 30000), "60 bound");
+	if (!ASSERT_OK(fakeapi_restart(&o.c.f), "the API server restarts from its dump"))
 		goto out;
-	ASSERT_TRUE(sfx_wait_bound(&c.f, "rs-", 300, 60000), "all 300 bound");
-	if (!ASSERT_OK(sfx_read_log(&c.f, &log), "the API's logs"))
+	ASSERT_TRUE(sfx_wait_bound(&o.c.f, "rs-", 300, 60000), "all 300 bound");
+	if (!ASSERT_OK(sfx_read_log(&o.c.f, &o.log), "the API's logs"))
 		goto out;
-	ASSERT_EQ(bound_once(&log, "rs-", &max_ok), 300, "every pod bound exactly once");
+	ASSERT_EQ(bound_once(&o.log, "rs-", &max_ok), 300, "every pod bound exactly once");
 	ASSERT_EQ(max_ok, 1, "none twice");
-	ASSERT_EQ(fx_stop(sp), 0, "stops cleanly");
-	sp = -1;
 out:
-	sfx_log_free(&log);
-	if (sp > 0)
-		fx_stop(sp);
-	if (test__failed())
-		dump_log(log_path);
-	cluster_down(&c);
+	one_down(&o, !test__failed());
 }
