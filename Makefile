@@ -174,7 +174,7 @@ test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/
 		$(BUILD)/asan/ksense-webhook
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
-		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,podmap*,podmeta*,cgpath*,pods*,e2e*'
+		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,extender*,podmap*,podmeta*,cgpath*,pods*,e2e*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 

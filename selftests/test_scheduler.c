@@ -357,6 +357,21 @@ KS_TEST(scheduler_cli)
 	ASSERT_STRHAS(out, "FUZZY_SCHEDULER_POLL_S='soon'", "names the variable");
 	snprintf(cmd, sizeof(cmd), "%s --profile fast 2>&1", bin);
 	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "unknown profile exits 2");
+	/* a binding must be able to land while the lease is still ours */
+	snprintf(cmd, sizeof(cmd), "%s --lease-duration-s 3 --renew-deadline-s 2 --retry-period-s 1 "
+		 "--bind-timeout-ms 2000 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "a binding timeout past the lease exits 2");
+	ASSERT_STRHAS(out, "--bind-timeout-ms 2000 must be below", "says why");
+	snprintf(cmd, sizeof(cmd), "%s --extender --tls-cert /x.crt 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "a certificate without its key exits 2");
+	ASSERT_STRHAS(out, "--tls-cert and --tls-key go together", "says why");
+	snprintf(cmd, sizeof(cmd), "%s --tls-cert /x.crt --tls-key /x.key 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "TLS outside extender mode exits 2");
+	snprintf(cmd, sizeof(cmd), "%s --help 2>&1", bin);
+	run_capture(out, sizeof(out), cmd);
+	ASSERT_STRHAS(out, "--extender", "documents extender mode");
+	ASSERT_STRHAS(out, "--bind-workers", "documents the binders");
+	ASSERT_STRHAS(out, "--percentage-of-nodes-to-score", "documents the sample");
 	/* a kubeconfig that is not one */
 	snprintf(log, sizeof(log), "%s/bad.kubeconfig", dir);
 	f = fopen(log, "w");
