@@ -38,10 +38,12 @@ LIB_SRCS   := $(wildcard user/lib/*.c)
 LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
 CLI_SRCS   := $(wildcard user/ksense.c user/cmd_*.c)
 WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
-SCHEDULER_SRCS := user/ksense-scheduler.c $(wildcard user/scheduler/*.c)
+# --extender answers over the webhook's epoll server (and its TLS)
+SCHEDULER_SRCS := user/ksense-scheduler.c $(wildcard user/scheduler/*.c) user/webhook/server.c user/webhook/tls.c \
+	user/webhook/worker.c
 SCALER_SRCS := user/ksense-scaler.c $(wildcard user/scaler/*.c)
 TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
-KUBE_LIBS  := $(TLS_LIBS) -lyaml
+KUBE_LIBS  := $(TLS_LIBS) -lyaml -lpthread
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
 TEST_HDRS  := $(wildcard selftests/*.h) $(wildcard user/scaler/*.h)
 # The scaler's /pods parser is unit-tested in test_scaler.c.
@@ -137,8 +139,8 @@ $(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
 $(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
 	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
 
-$(BUILD)/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(BUILD)/libksense.a
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -o $@
+$(BUILD)/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser -Iuser/webhook $(SCHEDULER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -o $@
 
 # Needs no BPF and no skeleton: it only talks to the API and the agents.
 $(BUILD)/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(BUILD)/libksense.a
@@ -154,8 +156,8 @@ $(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SR
 		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
 
 # The daemon built with the sanitizers too: the scheduler tests run it.
-$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser $(SCHEDULER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -o $@
+$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
+	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser -Iuser/webhook $(SCHEDULER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -o $@
 
 # The scaler with the sanitizers, run by the sanitizer test pass.
 $(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
@@ -219,6 +221,10 @@ images: $(IMAGE_FILES)
 			"$$(du -h $$f | cut -f1)" "$$(stat -c %s $$f)"; \
 	done
 
+# Thousands of node agents in one process, for tools/bench_scheduler.
+$(BUILD)/agent-sim: tools/agent-sim.c | $(BUILD)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $< -o $@
+
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
 run: deps $(PROGRAMS)
@@ -242,7 +248,7 @@ test: test-deps all images $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-schedul
 		$(BUILD)/asan/ksense-webhook $(PROMTOOL)
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
-		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,podmap*,podmeta*,cgpath*,pods*,e2e*,nodestate*,status_http*'
+		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,extender*,podmap*,podmeta*,cgpath*,pods*,e2e*,nodestate*,status_http*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 
@@ -250,7 +256,7 @@ test: test-deps all images $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-schedul
 plot: test-deps all
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: test-deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks
+bench: test-deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks $(BUILD)/agent-sim
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler

@@ -20,8 +20,10 @@ static void check_pod(const char *s, size_t n, struct sched_pod *p, struct sched
 	char err[256] = "", why[4096];
 	struct sched_candidate c = { .node = node, .have_score = true, .score = 10 };
 
+	sched_pod_free(p);
 	if (sched_parse_pod(s, n, p, err, sizeof(err))) {
 		FUZZ_CHECK(err[0]);
+		sched_pod_free(p);
 		return;
 	}
 	FUZZ_CHECK(p->name[0] && p->ns[0]);
@@ -29,19 +31,30 @@ static void check_pod(const char *s, size_t n, struct sched_pod *p, struct sched
 	FUZZ_CHECK(p->nr_tolerations >= 0 && p->nr_tolerations <= SCHED_MAX_TOLS);
 	FUZZ_CHECK(p->nr_terms >= 0 && p->nr_terms <= SCHED_MAX_TERMS);
 	FUZZ_CHECK(p->req_cpu_milli >= 0 && p->req_mem_bytes >= 0);
+	FUZZ_CHECK(p->nr_req_ext >= 0 && p->nr_req_ext <= SCHED_MAX_EXT);
+	FUZZ_CHECK(p->nr_ports >= 0 && p->nr_ports <= SCHED_MAX_PORTS);
+	FUZZ_CHECK(p->nr_anti >= 0 && p->nr_anti <= SCHED_MAX_ANTI);
+	FUZZ_CHECK(p->labels && strlen(p->labels) < SCHED_LABELS_LEN && strlen(p->unsupported) < sizeof(p->unsupported));
+	for (int i = 0; i < p->nr_anti; i++)
+		sched_anti_matches(&p->anti[i], p->ns, p->ns, p->labels);
+	for (int i = 0; i < p->nr_ports; i++)
+		FUZZ_CHECK(p->ports[i].port > 0 && p->ports[i].port <= 65535 &&
+			   !sched_ports_conflict(&p->ports[i], &(struct sched_port){ .port = 0 }));
 	/* the pod against the node the same bytes may also have made */
-	sched_fits(p, node, 0, 0, why, sizeof(why));
+	sched_fits(p, node, NULL, why, sizeof(why));
 	FUZZ_CHECK(strlen(why) < sizeof(why));
 	sched_pick(p, &c, 1, why, sizeof(why));
+	sched_pod_free(p);
 }
 
 static void check_node(const char *s, size_t n, struct sched_node *node)
 {
 	char err[256] = "";
 
+	sched_node_free(node);
 	if (sched_parse_node(s, n, node, err, sizeof(err))) {
 		FUZZ_CHECK(err[0]);
-		memset(node, 0, sizeof(*node));
+		sched_node_free(node);
 		strcpy(node->name, "fallback");
 		node->ready = true;
 		return;
@@ -49,6 +62,7 @@ static void check_node(const char *s, size_t n, struct sched_node *node)
 	FUZZ_CHECK(node->name[0]);
 	FUZZ_CHECK(node->nr_labels >= 0 && node->nr_labels <= SCHED_MAX_LABELS);
 	FUZZ_CHECK(node->nr_taints >= 0 && node->nr_taints <= SCHED_MAX_TAINTS);
+	FUZZ_CHECK(node->nr_ext >= 0 && node->nr_ext <= SCHED_MAX_EXT);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

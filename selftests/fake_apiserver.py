@@ -27,7 +27,13 @@ With --token every API request needs "Authorization: Bearer T"; with
 /healthz, /livez, /readyz and /fake/* never need credentials.
 --state-file seeds objects at start (the body format of POST /fake/objects,
 or a GET /fake/state dump); --dump-on-exit writes GET /fake/state there on
-SIGTERM/SIGINT.  Exit status 0 on SIGTERM/SIGINT.
+SIGTERM/SIGINT.  The two together are a restart that loses no acknowledged
+write: the dump is taken under the store's lock after which every write is
+refused (503), so a write either is in the dump or was never acknowledged;
+the file is replaced atomically (a temporary file, fsync, rename); a restart
+from a dump keeps the resourceVersion counter going (and expires every older
+rv: clients list again, as after a real API server restart) and keeps the
+bindings and leaseWrites logs.  Exit status 0 on SIGTERM/SIGINT.
 
 Resources
 ---------
@@ -37,6 +43,7 @@ Resources
   coordination.k8s.io/v1  leases
   events.k8s.io/v1    events (a second view of the core v1 events, converted
                       field by field as the real server does)
+  autoscaling/v2      horizontalpodautoscalers (+status; stored, no controller)
 Verbs: get, list, watch, create, update (PUT), patch (json-patch,
 merge-patch, strategic-merge-patch), delete, deletecollection.  Discovery:
 /version, /api, /api/v1, /apis, /apis/G, /apis/G/V.  Unknown paths: 404
@@ -49,7 +56,11 @@ Control API (no auth needed)
         "knobs", "openWatches", "objects": {storage: [obj...]}, "bindings": [...],
         "requests": [...]}  (bindings: every binding attempt with its code;
         requests: the last 5000 requests, method/path/query/code/ms and t,
-        the Unix time the response was sent)
+        the Unix time the response was sent; code -1 for a connection
+        dropped unanswered and -2 for one dropped after the request was
+        processed; leaseWrites: every Lease create/update with
+        holderIdentity and time; bindings and leaseWrites carry the
+        client's User-Agent and the server's time.time() of the commit)
   POST /fake/reset    -> all objects, logs and knobs back to the start state; open
         watches are dropped; the resourceVersion counter is NOT reset (it only
         ever grows) and history is compacted, so every rv from before the
@@ -68,13 +79,26 @@ Control API (no auth needed)
                                  then the TCP connection is shut down
         {"fail_next": {"method": "POST", "path_regex": "...", "code": 500,
                        "count": 2, "reason": opt, "message": opt,
-                       "retry_after": opt seconds, "drop": opt bool}}
+                       "retry_after": opt seconds, "drop": opt,
+                       "user_agent_regex": opt}}
                                  the next `count` matching requests (regex
                                  searched in "path?query") fail with a Status of
-                                 that code, or with "drop" the connection is
-                                 closed with no response
-        {"delay_ms": N, "path_regex": "...", "method": opt}
-                                 delay matching requests (N=0 removes the rule)
+                                 that code; with "drop": true (or "before") the
+                                 connection is closed with no response and the
+                                 request is not processed; with "drop": "after"
+                                 it is processed (a write commits) and then the
+                                 connection is closed before the response: the
+                                 client cannot know the outcome.  With
+                                 "user_agent_regex" only requests whose
+                                 User-Agent matches (one replica of several)
+        {"delay_ms": N, "path_regex": "...", "method": opt, "count": opt,
+         "user_agent_regex": opt}
+                                 delay matching requests (N=0 removes the rule;
+                                 "count": only the next N of them).  A client
+                                 that gave up during the delay finds nothing
+                                 done: the request is dropped unprocessed, as
+                                 the real server cancels a request's context
+                                 when its connection closes
         {"compact": true}        forget the event history: every rv older than
                                  the current one is expired (410) for watches,
                                  continue tokens and Exact lists
@@ -1286,13 +1310,49 @@ class LeaseResource(Resource):
         return errs
 
 
+class HpaResource(Resource):
+    """autoscaling/v2 HorizontalPodAutoscaler: stored and served (status
+    through /status); no controller acts on it.  Tests use it to show
+    ksense-scaler an HPA that targets the same Deployment."""
+    group, version = "autoscaling", "v2"
+    plural, singular, kind = "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler"
+    short_names = ("hpa",)
+    has_status = True
+    subresources = ("status",)
+
+    def prepare_create(self, obj):
+        obj["status"] = {"currentReplicas": 0, "desiredReplicas": 0}
+
+    def validate(self, obj, old):
+        errs = []
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return [FieldError("spec", "Required")]
+        ref = spec.get("scaleTargetRef")
+        if not isinstance(ref, dict):
+            errs.append(FieldError("spec.scaleTargetRef", "Required"))
+        else:
+            if not ref.get("kind"):
+                errs.append(FieldError("spec.scaleTargetRef.kind", "Required"))
+            if not ref.get("name"):
+                errs.append(FieldError("spec.scaleTargetRef.name", "Required"))
+        mx = spec.get("maxReplicas")
+        if not isinstance(mx, int) or mx < 1:
+            errs.append(FieldError("spec.maxReplicas", "Invalid", "must be greater than or equal to 1", mx))
+        mn = spec.get("minReplicas")
+        if mn is not None and (not isinstance(mn, int) or mn < 1 or (isinstance(mx, int) and mn > mx)):
+            errs.append(FieldError("spec.minReplicas", "Invalid",
+                                   "must be greater than or equal to 1 and not above maxReplicas", mn))
+        return errs
+
+
 class Registry:
     """Every resource the server serves, looked up by URL or by kind."""
 
     def __init__(self):
         self.types = [NamespaceResource(), NodeResource(), PodResource(), EventResource(),
                       DeploymentResource(), ReplicaSetResource(), DaemonSetResource(),
-                      LeaseResource(), EventV1Resource()]
+                      LeaseResource(), EventV1Resource(), HpaResource()]
         self.by_url = {(t.group, t.version, t.plural): t for t in self.types}
         self.by_storage = {t.storage: t for t in self.types if t.storage_name is None}
 
@@ -1351,6 +1411,7 @@ class Store:
         self.compacted_rv = 0       # an rv below this cannot be served any more
         self.drop_gen = 0           # bumped to abort every open watch
         self.stopping = False
+        self.frozen = False         # the exit dump is taken: no write may follow it
         self.open_watches = 0
 
     def bucket(self, storage):
@@ -1362,6 +1423,11 @@ class Store:
     def commit(self, storage, key, etype, obj, prev):
         """Write obj (a private dict the store now owns) under a new rv."""
         with self.cond:
+            if self.frozen:
+                # the state was dumped for the restart: a write acknowledged
+                # now would be lost, so it is refused instead
+                raise ApiError(503, "the server is shutting down", "ServiceUnavailable", details={},
+                               headers={"Retry-After": "1"})
             self.rv += 1
             if etype == DELETED:
                 obj = dict(prev)
@@ -1432,6 +1498,7 @@ class Api:
         self.rnd = rnd
         self.controllers = None
         self.bindings = []           # every binding attempt, for tests
+        self.lease_writes = []       # every successful Lease create/update, for tests
 
     def random_suffix(self, n=5):
         return "".join(self.rnd.choice(NAME_ALPHABET) for _ in range(n))
@@ -1722,7 +1789,18 @@ class Api:
 
     # --- subresources ---
 
-    def bind(self, ns, name, body):
+    def note_lease(self, stored, user_agent):
+        """Remember a Lease write (who held it from when), for tests that
+        check no two leaders acted at once."""
+        spec = stored.get("spec") or {}
+        self.lease_writes.append({"namespace": meta(stored).get("namespace"), "name": meta(stored).get("name"),
+                                  "holder": spec.get("holderIdentity") or "",
+                                  "renewTime": spec.get("renewTime"),
+                                  "leaseDurationSeconds": spec.get("leaseDurationSeconds"),
+                                  "resourceVersion": meta(stored).get("resourceVersion"),
+                                  "userAgent": user_agent, "time": time.time()})
+
+    def bind(self, ns, name, body, user_agent=""):
         """POST pods/P/binding: set spec.nodeName once (409 when already set)."""
         if not isinstance(body, dict):
             raise ApiError.bad_request("the body of the request must be a JSON object")
@@ -1779,11 +1857,11 @@ class Api:
                 stored = self.store.commit(PODS.storage, PODS.key(ns, name), MODIFIED, new, old)
                 self.bindings.append({"namespace": ns, "pod": name, "node": node, "code": 201,
                                       "resourceVersion": meta(stored)["resourceVersion"],
-                                      "time": time.time()})
+                                      "userAgent": user_agent, "time": time.time()})
                 self._after(PODS, MODIFIED, stored, old)
             except ApiError as e:
                 self.bindings.append({"namespace": ns, "pod": name, "node": node, "code": e.code,
-                                      "message": e.message, "time": time.time()})
+                                      "message": e.message, "userAgent": user_agent, "time": time.time()})
                 raise
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
@@ -2202,40 +2280,69 @@ class Faults:
             raise ApiError.bad_request("fail_next must be an object")
         rule = {"method": str(spec.get("method") or "").upper(),
                 "regex": re.compile(spec.get("path_regex") or ""),
+                "ua": re.compile(spec.get("user_agent_regex") or ""),
                 "code": int(spec.get("code", 500)), "count": int(spec.get("count", 1)),
                 "reason": spec.get("reason"), "message": spec.get("message"),
-                "retry_after": spec.get("retry_after"), "drop": bool(spec.get("drop"))}
+                "retry_after": spec.get("retry_after"), "drop": self._drop_mode(spec.get("drop"))}
         with self.lock:
             self.fail_rules.append(rule)
 
-    def add_delay(self, ms, regex, method):
-        with self.lock:
-            self.delays = [d for d in self.delays if not (d[1].pattern == regex and d[2] == method)]
-            if ms > 0:
-                self.delays.append((ms / 1000.0, re.compile(regex), method))
+    @staticmethod
+    def _drop_mode(v):
+        """drop: false, true or "before" (closed unprocessed), "after" (the
+        request is processed, a write committed, then closed unanswered)."""
+        if v in (None, False, "", "none"):
+            return ""
+        if v in (True, "before"):
+            return "before"
+        if v == "after":
+            return "after"
+        raise ApiError.bad_request('drop must be true, "before" or "after"')
 
-    def take_failure(self, method, target):
+    def add_delay(self, ms, regex, method, count=None, ua=""):
+        with self.lock:
+            self.delays = [d for d in self.delays
+                           if not (d[1].pattern == regex and d[2] == method and d[4].pattern == ua)]
+            if ms > 0:
+                # [seconds, regex, method, requests left (None: every one), user agent regex]
+                self.delays.append([ms / 1000.0, re.compile(regex), method,
+                                    None if count is None else max(1, int(count)), re.compile(ua)])
+
+    def take_failure(self, method, target, ua=""):
         """The first matching rule, its count used up by one; None if none."""
         with self.lock:
             for rule in self.fail_rules:
-                if (not rule["method"] or rule["method"] == method) and rule["regex"].search(target):
+                if ((not rule["method"] or rule["method"] == method) and rule["regex"].search(target)
+                        and rule["ua"].search(ua)):
                     rule["count"] -= 1
                     if rule["count"] <= 0:
                         self.fail_rules.remove(rule)
                     return rule
         return None
 
-    def delay_for(self, method, target):
+    def delay_for(self, method, target, ua=""):
         with self.lock:
-            return sum(d for d, rx, m in self.delays if (not m or m == method) and rx.search(target))
+            total = 0.0
+            for rule in list(self.delays):
+                d, rx, m, left, uarx = rule
+                if (m and m != method) or not rx.search(target) or not uarx.search(ua):
+                    continue
+                total += d
+                if left is not None:
+                    rule[3] -= 1
+                    if rule[3] <= 0:
+                        self.delays.remove(rule)
+            return total
 
     def describe(self):
         with self.lock:
             return {"fail_next": [{"method": r["method"], "path_regex": r["regex"].pattern,
-                                   "code": r["code"], "count": r["count"], "drop": r["drop"]}
+                                   "code": r["code"], "count": r["count"], "drop": r["drop"],
+                                   "user_agent_regex": r["ua"].pattern}
                                   for r in self.fail_rules],
-                    "delays": [{"delay_ms": int(d * 1000), "path_regex": rx.pattern, "method": m}
-                               for d, rx, m in self.delays],
+                    "delays": [{"delay_ms": int(d * 1000), "path_regex": rx.pattern, "method": m, "count": left,
+                                "user_agent_regex": uarx.pattern}
+                               for d, rx, m, left, uarx in self.delays],
                     "split_chunks": self.split_chunks, "watch_410": self.watch_410}
 
 
@@ -2329,7 +2436,22 @@ class Handler(BaseHTTPRequestHandler):
             raise ClientGone()
         return data
 
+    def user_agent(self):
+        return self.headers.get("User-Agent") or ""
+
     def send_bytes(self, code, body, ctype="application/json", headers=None):
+        if self._drop_after:
+            # the request was processed (a write committed), and the
+            # connection goes away before the answer: the client cannot
+            # know the outcome
+            self._drop_after = False
+            self._code = -2
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         if (len(body) >= GZIP_MIN and ctype == "application/json"
                 and "gzip" in (self.headers.get("Accept-Encoding") or "")):
             body = gzip.compress(body, 1)
@@ -2364,6 +2486,7 @@ class Handler(BaseHTTPRequestHandler):
         self.query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         target = path + ("?" + split.query if split.query else "")
         self.is_watch = False
+        self._drop_after = False
         try:
             try:
                 body = self.read_body()
@@ -2378,10 +2501,19 @@ class Handler(BaseHTTPRequestHandler):
                 return
             try:
                 self.authenticate()
-                delay = srv.faults.delay_for(method, target)
+                delay = srv.faults.delay_for(method, target, self.user_agent())
                 if delay:
                     time.sleep(delay)
-                rule = srv.faults.take_failure(method, target)
+                    if self.client_closed():
+                        # the real server cancels the request's context when
+                        # its client goes away: a write not yet made is not made
+                        self.close_connection = True
+                        self._code = -1
+                        return
+                rule = srv.faults.take_failure(method, target, self.user_agent())
+                if rule and rule["drop"] == "after":
+                    self._drop_after = True
+                    rule = None
                 if rule and rule["drop"]:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -2494,7 +2626,7 @@ class Handler(BaseHTTPRequestHandler):
         if rest[0] == "bindings" and group == "" and ns is not None and len(rest) == 1:
             if method != "POST":
                 raise ApiError.method_not_allowed()
-            return self.send_json(201, srv.api.bind(ns, None, self.json_body(body)))
+            return self.send_json(201, srv.api.bind(ns, None, self.json_body(body), self.user_agent()))
         rt = srv.registry.lookup(group, version, rest[0])
         if rt is None:
             raise ApiError.no_route()
@@ -2551,18 +2683,23 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, rt.to_external(obj))
         if method == "POST":
             if sub == "binding":
-                return self.send_json(201, api.bind(ns, name, self.write_body(body)))
+                return self.send_json(201, api.bind(ns, name, self.write_body(body), self.user_agent()))
             if name is not None:
                 raise ApiError.method_not_allowed()
             if rt.namespaced and ns is None:
                 raise ApiError.method_not_allowed()
-            return self.send_json(201, rt.to_external(api.create(rt, ns, self.write_body(body))))
+            obj = api.create(rt, ns, self.write_body(body))
+            if rt.kind == "Lease":
+                api.note_lease(obj, self.user_agent())
+            return self.send_json(201, rt.to_external(obj))
         if method == "PUT":
             if name is None or sub == "binding":
                 raise ApiError.method_not_allowed()
             if sub == "scale":
                 return self.send_json(200, api.put_scale(rt, ns, name, self.write_body(body)))
             obj, created = api.update(rt, ns, name, self.write_body(body), sub)
+            if rt.kind == "Lease":
+                api.note_lease(obj, self.user_agent())
             return self.send_json(201 if created else 200, rt.to_external(obj))
         if method == "PATCH":
             if name is None or sub == "binding":
@@ -2850,8 +2987,9 @@ class FakeApiServer(ThreadingHTTPServer):
                     self.faults.add_failure(spec)
             elif key == "delay_ms":
                 self.faults.add_delay(int(value), data.get("path_regex") or "",
-                                      str(data.get("method") or "").upper())
-            elif key in ("path_regex", "method"):
+                                      str(data.get("method") or "").upper(), data.get("count"),
+                                      data.get("user_agent_regex") or "")
+            elif key in ("path_regex", "method", "count", "user_agent_regex"):
                 continue
             elif key == "compact":
                 if value:
@@ -2900,7 +3038,8 @@ class FakeApiServer(ThreadingHTTPServer):
                    "knobs": dict(self.faults.describe(), bookmark_interval=self.bookmark_interval,
                                  history=st.history_cap, controllers=self.controllers.enabled,
                                  kubelet=self.controllers.kubelet),
-                   "objects": objects, "bindings": list(self.api.bindings)}
+                   "objects": objects, "bindings": list(self.api.bindings),
+                   "leaseWrites": list(self.api.lease_writes)}
         with self.log_lock:
             out["requests"] = list(self.requests)
         return out
@@ -2918,7 +3057,8 @@ class FakeApiServer(ThreadingHTTPServer):
     def group_doc(self, group):
         if group not in self.registry.groups():
             return None
-        gv = {"groupVersion": f"{group}/v1", "version": "v1"}
+        version = next(t.version for t in self.registry.types if t.group == group)
+        gv = {"groupVersion": f"{group}/{version}", "version": version}
         return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv],
                 "preferredVersion": gv}
 
@@ -2979,7 +3119,15 @@ def main(argv=None):
             objs = [o for lst in data["objects"].values() for o in lst]
         else:
             objs = data.get("objects") or data.get("items") or [data]
+        restored_rv = data.get("resourceVersion")
+        if restored_rv is not None:
+            # a restart: resourceVersions never go back
+            srv.store.rv = max(srv.store.rv, _parse_rv(str(restored_rv)))
         srv.api.seed(objs, bool(data.get("defaults")))
+        if restored_rv is not None:
+            srv.store.compact()
+            srv.api.bindings = list(data.get("bindings") or [])
+            srv.api.lease_writes = list(data.get("leaseWrites") or [])
     if opts.port_file:
         tmp = opts.port_file + ".tmp"
         with open(tmp, "w") as f:
@@ -2994,12 +3142,20 @@ def main(argv=None):
     try:
         srv.serve_forever(poll_interval=0.2)
     finally:
+        # handler threads still run: freeze the store and dump it in one
+        # critical section, so no write is acknowledged that the dump lacks
         with srv.store.cond:
             srv.store.stopping = True
+            srv.store.frozen = True
             srv.store.cond.notify_all()
-        if opts.dump_on_exit:
-            with open(opts.dump_on_exit, "w") as f:
-                json.dump(srv.state_dump(), f)
+            state = srv.state_dump() if opts.dump_on_exit else None
+        if state is not None:
+            tmp = opts.dump_on_exit + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(state, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, opts.dump_on_exit)
         srv.server_close()
     return 0
 

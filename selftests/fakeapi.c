@@ -111,9 +111,45 @@ int fx_count_in_file(const char *path, const char *needle)
 	return n;
 }
 
+/* The server on port (0: any), with f's extra arguments. */
+static int spawn_server(struct fakeapi *f, int port)
+{
+	char portfile[600], portarg[16];
+	char *argv[24] = { "python3", FAKEAPI_SCRIPT, "--port", portarg, "--port-file", portfile,
+			   "--bookmark-interval", "1" };
+	int n = 8, i;
+
+	snprintf(portfile, sizeof(portfile), "%s/api.port", f->dir);
+	snprintf(portarg, sizeof(portarg), "%d", port);
+	for (i = 0; i < f->nextra; i++)
+		argv[n++] = f->extra[i];
+	argv[n] = NULL;
+	f->pid = fx_spawn_port(fakeapi_path(f, "api.log"), portfile, argv, &f->port);
+	return f->port > 0 ? 0 : -1;
+}
+
 int fakeapi_start(struct fakeapi *f, const char *tag)
 {
-	char portfile[600], err[512];
+	return fakeapi_start_args(f, tag, NULL);
+}
+
+int fakeapi_restart(struct fakeapi *f)
+{
+	int port = f->port, i;
+
+	fx_stop(f->pid);
+	/* the old socket may linger a moment; the server reuses the address */
+	for (i = 0; i < 20; i++) {
+		if (!spawn_server(f, port))
+			return 0;
+		usleep(100 * 1000);
+	}
+	return -1;
+}
+
+int fakeapi_start_args(struct fakeapi *f, const char *tag, const char *const *extra)
+{
+	char err[512];
 	struct kube_config c;
 	FILE *kc;
 
@@ -121,13 +157,16 @@ int fakeapi_start(struct fakeapi *f, const char *tag)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/ksense-%s-%d", tag, getpid());
 	if (mkdir(f->dir, 0755) && errno != EEXIST)
 		return -errno;
-	snprintf(portfile, sizeof(portfile), "%s/api.port", f->dir);
-	{
-		char *argv[] = { "python3", FAKEAPI_SCRIPT, "--port", "0", "--port-file", portfile,
-				 "--bookmark-interval", "1", NULL };
+	for (; extra && *extra && f->nextra < 8; extra++) {
+		const char *at = strstr(*extra, "@DIR@");
 
-		f->pid = fx_spawn_port(fakeapi_path(f, "api.log"), portfile, argv, &f->port);
+		if (at)
+			snprintf(f->extra[f->nextra++], sizeof(f->extra[0]), "%.*s%s%s", (int)(at - *extra), *extra,
+				 f->dir, at + 5);
+		else
+			snprintf(f->extra[f->nextra++], sizeof(f->extra[0]), "%s", *extra);
 	}
+	spawn_server(f, 0);
 	if (f->port <= 0) {
 		printf("  fake API server did not start; its log:\n");
 		fflush(stdout);
@@ -264,11 +303,16 @@ void fake_agent_stop(struct fake_agent *a)
 
 int fake_node_json(char *out, size_t len, const char *node, int cpu_milli, const struct fake_agent *a)
 {
+	return fake_node_json_pods(out, len, node, cpu_milli, 110, a);
+}
+
+int fake_node_json_pods(char *out, size_t len, const char *node, int cpu_milli, int pods, const struct fake_agent *a)
+{
 	int n = snprintf(out, len,
 			 "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\",\"labels\":"
 			 "{\"kubernetes.io/hostname\":\"%s\"}},\"status\":{\"allocatable\":{\"cpu\":\"%dm\","
-			 "\"memory\":\"8Gi\",\"pods\":\"110\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
-			 node, node, cpu_milli);
+			 "\"memory\":\"8Gi\",\"pods\":\"%d\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+			 node, node, cpu_milli, pods);
 
 	if (a)
 		n += snprintf(out + n, len - (size_t)n,

@@ -21,11 +21,19 @@ struct fakeapi {
 	char dir[256];          /* scratch directory, removed by fakeapi_stop */
 	char kubeconfig[320];
 	struct kube_client *kc;
+	char extra[8][320];     /* fake_apiserver.py arguments kept for a restart */
+	int nextra;
 };
 
 /* NULL when python3 or the script is missing (the caller skips). */
 const char *fakeapi_missing(void);
 int fakeapi_start(struct fakeapi *f, const char *tag);
+/* The same with more fake_apiserver.py arguments (NULL-ended, at most 8);
+ * "@DIR@" in one stands for f->dir. */
+int fakeapi_start_args(struct fakeapi *f, const char *tag, const char *const *extra);
+/* SIGTERM (a server with --dump-on-exit writes its state) and start again
+ * on the same port with the same arguments; 0 or -1. */
+int fakeapi_restart(struct fakeapi *f);
 void fakeapi_stop(struct fakeapi *f);
 /* HTTP status, or a negative errno; out may be NULL. */
 int fakeapi_call(struct fakeapi *f, const char *method, const char *path, const char *body, struct ks_buf *out);
@@ -61,5 +69,7 @@ void fake_agent_stop(struct fake_agent *a);
 /* JSON of a Node and of its agent pod (annotation ksense.io/agent-port),
  * for fakeapi_seed. */
 int fake_node_json(char *out, size_t len, const char *node, int cpu_milli, const struct fake_agent *a);
+/* The same with a pod capacity other than 110. */
+int fake_node_json_pods(char *out, size_t len, const char *node, int cpu_milli, int pods, const struct fake_agent *a);
 
 #endif

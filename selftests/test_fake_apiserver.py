@@ -730,6 +730,14 @@ class TestSubresources(FakeApiTest):
         log = self.s.ok("GET", "/fake/state?resource=none")["bindings"]
         self.assertEqual([(b["pod"], b["code"]) for b in log],
                          [("p", 201), ("p", 409), ("zz", 404), ("r", 422), ("r", 201)])
+        self.s.ok("POST", PODS, pod("ua"))
+        c = self.s.connect()
+        c.request("POST", PODS + "/ua/binding", json.dumps(dict(self.BIND, metadata={"name": "ua"})).encode(),
+                  {"Content-Type": "application/json", "User-Agent": "ksense-scheduler/1 (replica-a)"})
+        self.assertEqual(c.getresponse().status, 201)
+        c.close()
+        log = self.s.ok("GET", "/fake/state?resource=none")["bindings"]
+        self.assertEqual(log[-1]["userAgent"], "ksense-scheduler/1 (replica-a)")
 
     def test_kubelet_knob(self):
         self.s.control(kubelet=True)
@@ -871,6 +879,22 @@ class TestSubresources(FakeApiTest):
         self.assertEqual(self.s.ok("GET", LEASES + "/fuzzy-scheduler")["spec"]["holderIdentity"], "a")
         other = dict(lease, metadata={"name": "other"})
         self.s.ok("PUT", LEASES + "/other", other, code=201)     # AllowCreateOnUpdate
+        # every successful write is logged with its holder, for leadership checks
+        writes = self.s.ok("GET", "/fake/state?resource=none")["leaseWrites"]
+        self.assertEqual([(w["name"], w["holder"]) for w in writes],
+                         [("fuzzy-scheduler", "a"), ("fuzzy-scheduler", "a"), ("other", "a")])
+        self.assertTrue(all(w["time"] > 0 for w in writes))
+
+    def test_hpa(self):
+        hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+               "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                        "minReplicas": 1, "maxReplicas": 5}}
+        path = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers"
+        self.s.ok("POST", path, hpa, code=201)
+        self.assertEqual(names(self.s.ok("GET", "/apis/autoscaling/v2/horizontalpodautoscalers")), ["web"])
+        self.assertEqual(self.s.ok("GET", "/apis/autoscaling")["preferredVersion"]["version"], "v2")
+        bad = dict(hpa, metadata={"name": "bad"}, spec={"maxReplicas": 0})
+        self.assertStatus(self.s.request("POST", path, bad), 422, "Invalid")
 
     def test_patch_types(self):
         self.s.ok("POST", PODS, pod("p", labels={"a": "1"}))
@@ -919,6 +943,63 @@ class TestControl(FakeApiTest):
             self.s.request("GET", PODS)
         self.assertEqual(self.s.request("GET", PODS)[0], 200)
         self.assertStatus(self.s.request("POST", "/fake/control", {"bogus": 1}), 400, "BadRequest")
+
+    def test_drop_after_commit(self):
+        """drop "after": the write is made, the answer never comes; drop
+        true/"before": nothing is made."""
+        self.s.seed([{"kind": "Node", "metadata": {"name": "n1"}}], defaults=True)
+        self.s.ok("POST", PODS, pod("a"))
+        self.s.ok("POST", PODS, pod("b"))
+        bind = {"kind": "Binding", "apiVersion": "v1", "target": {"kind": "Node", "name": "n1"}}
+        self.s.control(fail_next={"method": "POST", "path_regex": "pods/a/binding", "drop": "after"})
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionResetError)):
+            self.s.request("POST", PODS + "/a/binding", dict(bind, metadata={"name": "a"}))
+        self.assertEqual(self.s.ok("GET", PODS + "/a")["spec"]["nodeName"], "n1", "committed")
+        self.s.control(fail_next={"method": "POST", "path_regex": "pods/b/binding", "drop": "before"})
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionResetError)):
+            self.s.request("POST", PODS + "/b/binding", dict(bind, metadata={"name": "b"}))
+        self.assertNotIn("nodeName", self.s.ok("GET", PODS + "/b")["spec"], "not committed")
+        reqs = [r for r in self.s.ok("GET", "/fake/state?resource=none")["requests"] if "binding" in r["path"]]
+        self.assertEqual([r["code"] for r in reqs], [-2, -1])
+        self.assertStatus(self.s.request("POST", "/fake/control", {"fail_next": {"drop": "sideways"}}),
+                          400, "BadRequest")
+
+    def test_faults_by_user_agent(self):
+        """A fault can hit one client (one replica) and spare the others."""
+        self.s.control(fail_next={"path_regex": "nodes", "code": 503, "count": 5, "user_agent_regex": "replica-a"})
+        self.assertStatus(self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "sched (replica-a)"}),
+                          503, "ServiceUnavailable")
+        self.assertEqual(self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "sched (replica-b)"})[0], 200)
+        self.s.control(clear_faults=True)
+        self.assertEqual(self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "sched (replica-a)"})[0], 200)
+        self.s.control(delay_ms=300, path_regex="nodes", user_agent_regex="slow")
+        t0 = time.monotonic()
+        self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "fast"})
+        self.assertLess(time.monotonic() - t0, 0.25)
+        t0 = time.monotonic()
+        self.s.request("GET", "/api/v1/nodes", headers={"User-Agent": "slow one"})
+        self.assertGreaterEqual(time.monotonic() - t0, 0.3)
+        self.s.control(clear_faults=True)
+
+    def test_delay_count_and_client_gone(self):
+        """A delay can hold only the next N requests; a client that gives up
+        during the delay finds its write not made."""
+        self.s.control(delay_ms=300, path_regex="^/api/v1/nodes", count=1)
+        t0 = time.monotonic()
+        self.s.ok("GET", "/api/v1/nodes")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.3)
+        t0 = time.monotonic()
+        self.s.ok("GET", "/api/v1/nodes")
+        self.assertLess(time.monotonic() - t0, 0.25, "only the first was held")
+        self.s.control(delay_ms=1500, path_regex="pods$", method="POST")
+        c = self.s.connect(timeout=0.3)
+        with self.assertRaises((socket.timeout, TimeoutError)):
+            c.request("POST", PODS, json.dumps(pod("abandoned")).encode(), {"Content-Type": "application/json"})
+            c.getresponse()
+        c.close()
+        time.sleep(1.6)
+        self.s.control(delay_ms=0, path_regex="pods$", method="POST")
+        self.assertStatus(self.s.request("GET", PODS + "/abandoned"), 404, "NotFound")
 
     def test_delay(self):
         self.s.control(delay_ms=300, path_regex="^/api/v1/nodes")
@@ -1021,6 +1102,72 @@ class TestCommandLine(unittest.TestCase):
                 s.stop()
             with open(dump) as f:
                 self.assertEqual(json.load(f)["objects"]["nodes"][0]["metadata"]["name"], "seeded")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_restart_loses_no_acknowledged_write(self):
+        """Writers hammer the server while it is stopped with SIGTERM and
+        started again from its dump, three times: every write that got a
+        2xx answer is in the restarted server, and resourceVersions never
+        go back."""
+        import threading
+        d = tempfile.mkdtemp(prefix="fake-apiserver-restart-")
+        state = os.path.join(d, "state.json")
+        acked, lock, last_rv = [], threading.Lock(), 0
+        try:
+            for round_ in range(3):
+                s = Server("--state-file", state, "--dump-on-exit", state, "--no-controllers")
+                try:
+                    rv = int(s.ok("GET", PODS)["metadata"]["resourceVersion"])
+                    self.assertGreaterEqual(rv, last_rv, "the rv counter survives the restart")
+                    stop = threading.Event()
+
+                    def writer(w):
+                        i = 0
+                        c = None
+                        while not stop.is_set():
+                            name = f"r{round_}-w{w}-{i}"
+                            i += 1
+                            try:
+                                c = c or s.connect(timeout=5)
+                                c.request("POST", PODS, json.dumps(pod(name)).encode(),
+                                          {"Content-Type": "application/json"})
+                                r = c.getresponse()
+                                r.read()
+                                if r.status == 201:
+                                    with lock:
+                                        acked.append(name)
+                            except (OSError, http.client.HTTPException):
+                                if c is not None:
+                                    c.close()
+                                c = None
+                                time.sleep(0.01)
+                        if c is not None:
+                            c.close()
+                    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+                    for t in threads:
+                        t.start()
+                    time.sleep(0.4)
+                    s.proc.send_signal(signal.SIGTERM)
+                    self.assertEqual(s.proc.wait(10), 0)
+                    stop.set()
+                    for t in threads:
+                        t.join()
+                finally:
+                    s.stop()
+                with open(state) as f:
+                    last_rv = int(json.load(f)["resourceVersion"])
+            s = Server("--state-file", state, "--no-controllers")
+            try:
+                have = set(names(s.ok("GET", PODS)))
+                self.assertGreater(len(acked), 10, "the writers got through")
+                self.assertEqual(sorted(set(acked) - have), [], "acknowledged but lost")
+                # an rv from before the restart is expired: clients list again
+                w = s.watch(PODS + "?watch=1&resourceVersion=1")
+                self.assertEqual(w.next()["type"], "ERROR")
+                w.close()
+            finally:
+                s.stop()
         finally:
             shutil.rmtree(d, ignore_errors=True)
 

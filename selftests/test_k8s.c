@@ -37,7 +37,9 @@ KS_TEST(k8s_manifests)
 	/* no container is privileged: least capabilities, no escalation
 	 * (selftests/test_deploy.c runs them with exactly these) */
 	ASSERT_FALSE(strstr(out, "privileged: true"), "nothing privileged");
-	ASSERT_EQ(count(out, "allowPrivilegeEscalation: false"), 5, "no escalation in any container");
+	/* load, webhook, collect, scheduler, scaler, and the extender
+	 * component's extender and kube-scheduler */
+	ASSERT_EQ(count(out, "allowPrivilegeEscalation: false"), 7, "no escalation in any container");
 	ASSERT_STRHAS(out, "type: RuntimeDefault", "seccomp RuntimeDefault");
 	ASSERT_STRHAS(out, "- BPF\n            - PERFMON", "load: BPF, PERFMON");
 	ASSERT_STRHAS(out, "- BPF\n            - SYS_PTRACE", "webhook: BPF, SYS_PTRACE");
@@ -55,15 +57,48 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
 	ASSERT_STRHAS(out, "  - nodes/status\n  verbs:\n  - patch\n", "node condition RBAC: patch only");
 	ASSERT_STRHAS(out, "  - nodes\n  verbs:\n  - patch\n", "node taint RBAC: patch only");
-	ASSERT_STRHAS(out, "deployments/scale", "scale RBAC");
-	ASSERT_STRHAS(out, "coordination.k8s.io", "lease RBAC");
 	/* probes the event loop answers itself, never a bare TCP accept */
 	ASSERT_STRHAS(out, "path: /livez", "liveness probe of /livez");
 	ASSERT_STRHAS(out, "path: /healthz", "readiness probe of /healthz");
 	ASSERT_EQ(count(out, "tcpSocket"), 0, "no tcpSocket probe");
 	ASSERT_STRHAS(out, "resource: limits.memory", "the webhook learns its memory limit");
-	ASSERT_EQ(count(out, "kind: ServiceAccount\nmetadata"), 3, "one service account per component");
-	ASSERT_EQ(count(out, "kind: Deployment\nmetadata"), 2, "scheduler and scaler");
+	ASSERT_STRHAS(out, "resources:\n  - deployments\n  verbs:\n  - get\n  - list\n  - watch\n  - patch",
+		      "the scaler patches Deployments (replicas and last-scale together)");
+	ASSERT_STRHAS(out, "horizontalpodautoscalers", "the scaler sees HPAs");
+	ASSERT_STRHAS(out, "coordination.k8s.io", "lease RBAC");
+	ASSERT_STRHAS(out, "name: ksense-scaler-leader", "the scaler's own Lease");
+	ASSERT_EQ(count(out, "kind: ServiceAccount\nmetadata"), 5, "one service account per component");
+	ASSERT_EQ(count(out, "kind: Deployment\nmetadata"), 4,
+		  "scheduler, scaler, and the extender component's extender and kube-scheduler");
+	ASSERT_STRHAS(out, "- --extender", "the extender runs ksense-scheduler --extender");
+	ASSERT_STRHAS(out, "name: ksense-scheduler-extender", "its Service");
+	ASSERT_STRHAS(out, "image: registry.k8s.io/kube-scheduler:v1.30.0", "a stock kube-scheduler");
+	/* the KubeSchedulerConfiguration inside the ConfigMap, read as YAML */
+	if (ASSERT_EQ(run("kubectl kustomize k8s/ | python3 -c '"
+			  "import sys, yaml\n"
+			  "docs = list(yaml.safe_load_all(sys.stdin))\n"
+			  "cm = [d for d in docs if d[\"kind\"] == \"ConfigMap\" and "
+			  "d[\"metadata\"][\"name\"].startswith(\"ksense-kube-scheduler-config\")][0]\n"
+			  "c = yaml.safe_load(cm[\"data\"][\"config.yaml\"])\n"
+			  "e = c[\"extenders\"][0]\n"
+			  "dep = [d for d in docs if d[\"kind\"] == \"Deployment\" and "
+			  "d[\"metadata\"][\"name\"] == \"ksense-kube-scheduler\"][0]\n"
+			  "vol = dep[\"spec\"][\"template\"][\"spec\"][\"volumes\"][0][\"configMap\"][\"name\"]\n"
+			  "print(c[\"apiVersion\"], c[\"kind\"], [p[\"schedulerName\"] for p in c[\"profiles\"]],"
+			  " e[\"filterVerb\"], e[\"prioritizeVerb\"], \"weight\", e[\"weight\"], \"ignorable\","
+			  " e[\"ignorable\"], \"nodeCacheCapable\", e[\"nodeCacheCapable\"], \"timeout\","
+			  " e[\"httpTimeout\"], \"mounted\", vol == cm[\"metadata\"][\"name\"])' 2>&1"),
+		      0, "the KubeSchedulerConfiguration parses")) {
+		ASSERT_STRHAS(out, "kubescheduler.config.k8s.io/v1 KubeSchedulerConfiguration ['ksense-extended']",
+			      "a profile of its own");
+		ASSERT_STRHAS(out, "filter prioritize weight 5 ignorable True nodeCacheCapable True timeout 5s",
+			      "the extender: both verbs, a weight, ignorable, names, a timeout");
+		ASSERT_STRHAS(out, "mounted True", "the kube-scheduler mounts the generated ConfigMap");
+	} else {
+		printf("%s\n", out);
+	}
+	if (!ASSERT_EQ(run("kubectl kustomize k8s/ 2>&1"), 0, "kubectl kustomize k8s/ again"))
+		return;
 	if (ASSERT_EQ(run("cat k8s/test-pods.yaml"), 0, "test pods")) {
 		ASSERT_EQ(count(out, "kind: Pod\n"), 9, "nine pods");
 		ASSERT_EQ(count(out, "schedulerName: fuzzy-scheduler"), 9, "all for the fuzzy-scheduler");

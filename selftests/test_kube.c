@@ -1152,6 +1152,14 @@ static void test_client_requests(struct kube_client *k)
 				  sizeof(err));
 		if (ASSERT_OK(rc, "PATCH"))
 			ASSERT_STRHAS(b.data, "Content-Type: application/merge-patch+json", "patch content type");
+		ASSERT_EQ(kube_client_set_user_agent(k, "ksense-scheduler/1 (a\r\nEvil: 1)"), -EINVAL,
+			  "CRLF in the user agent refused");
+		ASSERT_EQ(kube_client_set_user_agent(k, ""), -EINVAL, "empty user agent refused");
+		ASSERT_OK(kube_client_set_user_agent(k, "ksense-test/2 (replica-a)"), "user agent set");
+		rc = kube_request(k, "GET", "/echo", NULL, NULL, 0, &status, &b, err, sizeof(err));
+		if (ASSERT_OK(rc, "GET /echo"))
+			ASSERT_STRHAS(b.data, "User-Agent: ksense-test/2 (replica-a)\r\n", "the set user agent");
+		kube_client_set_user_agent(k, "ksense/1");
 		rc = kube_request(k, "GET", "/bad path", NULL, NULL, 0, &status, &b, err, sizeof(err));
 		ASSERT_EQ(rc, -EINVAL, "space in path refused");
 		rc = kube_request(k, "GET", "/x\r\nEvil: 1", NULL, NULL, 0, &status, &b, err, sizeof(err));

@@ -72,6 +72,18 @@ static char *read_text(const char *path)
 	return buf;
 }
 
+static bool wait_log_file(const char *path, const char *needle, int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i < timeout_ms / 50; i++) {
+		if (fx_count_in_file(path, needle))
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
 /* A python3 helper with --port 0 --port-file; its pid and port. */
 static pid_t start_py(const char *name, int *port, ...)
 {
@@ -416,7 +428,7 @@ static void test_once_and_conflict(void)
 	ASSERT_EQ(replicas_of("burner"), 2, "--once: one step");
 	/* a 409 on the scale: logged, retried on the next poll */
 	ks_buf_init(&b, 1 << 20);
-	snprintf(body, sizeof(body), "{\"fail_next\":{\"method\":\"PATCH\",\"path_regex\":\"deployments/burner/scale\","
+	snprintf(body, sizeof(body), "{\"fail_next\":{\"method\":\"PATCH\",\"path_regex\":\"deployments/burner$\","
 		 "\"code\":409,\"count\":1}}");
 	ASSERT_EQ(api("POST", "/fake/control", body, &b), 200, "inject 409");
 	ks_buf_free(&b);
@@ -424,6 +436,127 @@ static void test_once_and_conflict(void)
 	ASSERT_EQ(st, 0, "exit status");
 	ASSERT_STRHAS(log, "scale conflict", "409 logged");
 	ASSERT_EQ(replicas_of("burner"), 3, "scaled on the next poll");
+}
+
+/* The scaler in the background with the cluster's kubeconfig, a short
+ * Lease (3/2/1 s), identity id and cooldown 30 s; its pid. */
+static pid_t bg_scaler(const char *id, const char *logname)
+{
+	char *argv[] = { (char *)scaler_bin(), "--kubeconfig", (char *)tpath("kubeconfig"), "--interval-s", "0.2",
+			 "--up-cooldown-s", "30", "--down-stabilization-s", "0.5", "--agent-timeout-ms", "500",
+			 "--identity", (char *)id, "--lease-duration-s", "3", "--renew-deadline-s", "2",
+			 "--retry-period-s", "1", NULL };
+
+	return fx_spawn(tpath(logname), argv, NULL);
+}
+
+static void kill9(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static bool wait_replicas(const char *name, int want, int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i < timeout_ms / 50; i++) {
+		if (replicas_of(name) == want)
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+/* ksense.io/last-scale of a Deployment into out ("" when none). */
+static void last_scale_of(const char *name, char *out, size_t len)
+{
+	char path[256], err[256];
+	struct ks_json j;
+	struct ks_buf b;
+	int ann;
+
+	out[0] = '\0';
+	ks_buf_init(&b, 1 << 20);
+	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/default/deployments/%s", name);
+	if (api("GET", path, NULL, &b) == 200 && !ks_json_parse(&j, b.data, b.len, err, sizeof(err))) {
+		ann = ks_json_path(&j, "metadata.annotations");
+		ks_json_string(&j, ks_json_member(&j, ann, KS_ANN_LAST_SCALE), out, len);
+		ks_json_free(&j);
+	}
+	ks_buf_free(&b);
+}
+
+static void test_restart_cooldown(void)
+{
+	char ann[512];
+	pid_t pid;
+	int round;
+
+	if (!ASSERT_OK(setup_cluster(), "setup"))
+		return;
+	pid = bg_scaler("s1", "restart.log");
+	if (!ASSERT_TRUE(wait_replicas("burner", 2, 10000), "the first step up")) {
+		kill9(pid);
+		printf("%s", read_text(tpath("restart.log")));
+		return;
+	}
+	last_scale_of("burner", ann, sizeof(ann));
+	ASSERT_STRHAS(ann, "\"direction\":\"up\",\"from\":1,\"to\":2", "the scale is recorded in the Deployment");
+	/* killed and restarted twice inside the 30 s cooldown: no other step */
+	for (round = 0; round < 2; round++) {
+		kill9(pid);
+		pid = bg_scaler("s1", "restart.log");
+		usleep(1500 * 1000);
+		ASSERT_EQ(replicas_of("burner"), 2, "no extra step after a kill -9 and a restart");
+	}
+	ASSERT_GE(fx_count_in_file(tpath("restart.log"), "scale up waits for the cooldown") +
+		  fx_count_in_file(tpath("restart.log"), "leading: polling"), 1, "the restarted scaler polled");
+	ASSERT_EQ(fx_stop(pid), 0, "SIGTERM: exit 0");
+}
+
+static void test_hpa_conflict(void)
+{
+	char *log, msg[1024];
+	int st;
+
+	if (!ASSERT_OK(setup_cluster(), "setup"))
+		return;
+	ASSERT_EQ(api("POST", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+		      "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\",\"metadata\":"
+		      "{\"name\":\"burner-hpa\"},\"spec\":{\"scaleTargetRef\":{\"apiVersion\":\"apps/v1\",\"kind\":"
+		      "\"Deployment\",\"name\":\"burner\"},\"minReplicas\":1,\"maxReplicas\":5}}", NULL),
+		  201, "an HPA on burner");
+	st = run_scaler(&log, FAST " --max-polls 8");
+	ASSERT_EQ(st, 0, "exit status");
+	ASSERT_EQ(replicas_of("burner"), 1, "burner left to its HPA");
+	ASSERT_EQ(events_of("burner", "HPAConflict", msg, sizeof(msg)), 1, "one HPAConflict Event");
+	ASSERT_STRHAS(msg, "default/burner-hpa", "names the HPA");
+	ASSERT_EQ(replicas_of("db"), 2, "the others are still scaled");
+}
+
+static void test_two_replicas(void)
+{
+	pid_t a, b;
+	int la, lb;
+
+	if (!ASSERT_OK(setup_cluster(), "setup"))
+		return;
+	a = bg_scaler("r1", "r1.log");
+	b = bg_scaler("r2", "r2.log");
+	ASSERT_TRUE(wait_replicas("burner", 2, 10000), "one step up");
+	usleep(1500 * 1000);
+	ASSERT_EQ(replicas_of("burner"), 2, "one step only: one replica acts, the cooldown holds");
+	la = fx_count_in_file(tpath("r1.log"), "leading: polling");
+	lb = fx_count_in_file(tpath("r2.log"), "leading: polling");
+	ASSERT_EQ(la + lb, 1, "exactly one leads");
+	/* the leader goes (and releases the Lease); the other takes over and
+	 * honours the cooldown the first one wrote */
+	ASSERT_EQ(fx_stop(la ? a : b), 0, "the leader stops");
+	ASSERT_TRUE(wait_log_file(tpath(la ? "r2.log" : "r1.log"), "leading: polling", 5000), "the other takes over");
+	usleep(1000 * 1000);
+	ASSERT_EQ(replicas_of("burner"), 2, "still one step: the new leader reads the last scale");
+	ASSERT_EQ(fx_stop(la ? b : a), 0, "the other stops");
 }
 
 static void test_api_down(void)
@@ -436,16 +569,23 @@ static void test_api_down(void)
 	/* port 1 on loopback: nothing listens there, the connect is refused */
 	write_text(kc2, "apiVersion: v1\nkind: Config\ncurrent-context: d\nclusters: [{name: d, cluster: {server: "
 		   "'http://127.0.0.1:1'}}]\ncontexts: [{name: d, context: {cluster: d}}]\n");
-	st = run_scaler(&log, "--once --kubeconfig %s", kc2);
+	st = run_scaler(&log, "--once --no-leader-elect --kubeconfig %s", kc2);
 	ASSERT_EQ(st, 1, "--once with the API down: exit 1");
 	ASSERT_STRHAS(log, "poll failed", "says the poll failed");
 	ASSERT_STRHAS(log, "127.0.0.1", "names the server");
+	/* electing, it cannot even hold the Lease: it gives up after one
+	 * lease duration and a retry */
+	st = run_scaler(&log, "--once --lease-duration-s 3 --renew-deadline-s 2 --retry-period-s 1 --kubeconfig %s", kc2);
+	ASSERT_EQ(st, 1, "--once electing with the API down: exit 1");
+	ASSERT_STRHAS(log, "lease: cannot acquire or renew", "says why");
+	ASSERT_STRHAS(log, "could not become leader", "gives up");
 	/* looping: keeps retrying with backoff, SIGTERM ends it cleanly */
 	pid = fork();
 	if (pid == 0) {
 		if (!freopen(tpath("down.log"), "w", stderr))
 			_exit(127);
-		execl(scaler_bin(), scaler_bin(), "--kubeconfig", kc2, "--interval-s", "0.1", (char *)NULL);
+		execl(scaler_bin(), scaler_bin(), "--kubeconfig", kc2, "--interval-s", "0.1", "--no-leader-elect",
+		      (char *)NULL);
 		_exit(127);
 	}
 	if (!ASSERT_GT(pid, 0, "fork"))
@@ -585,6 +725,12 @@ KS_TEST(scaler)
 		test_once_and_conflict();
 	if (test__start_subtest("scaler_api_down"))
 		test_api_down();
+	if (test__start_subtest("scaler_restart_cooldown"))
+		test_restart_cooldown();
+	if (test__start_subtest("scaler_hpa_conflict"))
+		test_hpa_conflict();
+	if (test__start_subtest("scaler_two_replicas"))
+		test_two_replicas();
 out:
 	kube_client_free(kc);
 	kc = NULL;

@@ -16,260 +16,8 @@
 #include <sys/wait.h>
 #include "fakeapi.h"
 #include "json.h"
+#include "schedfx.h"
 #include "test_progs.h"
-
-static const char *sched_bin(void)
-{
-	return getenv("KSENSE_SCHEDULER_BIN") ?: "build/ksense-scheduler";
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Starts the scheduler with test-friendly timings plus extra args. */
-static pid_t start_sched(struct fakeapi *f, const char *log, const char *identity, const char *const *extra,
-			 const char *const *env)
-{
-	char *argv[40] = { (char *)sched_bin(), "--kubeconfig", f->kubeconfig, "--identity", (char *)identity,
-			   "--backoff-initial-ms", "200", "--backoff-max-ms", "1000", "--score-ttl-ms", "200",
-			   "--lease-duration-s", "3", "--renew-deadline-s", "2", "--retry-period-s", "1", "-v" };
-	int n = 18;
-
-	for (; extra && *extra && n < 38; extra++)
-		argv[n++] = (char *)*extra;
-	argv[n] = NULL;
-	return fx_spawn(log, argv, env);
-}
-
-static int seed_pods(struct fakeapi *f, const char *prefix, int from, int to, const char *cpu)
-{
-	struct ks_buf b;
-	int i, rc;
-
-	ks_buf_init(&b, 16u << 20);
-	for (i = from; i < to; i++)
-		ks_buf_printf(&b, "%s{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s-%d\","
-			      "\"namespace\":\"default\"},\"spec\":{\"schedulerName\":\"fuzzy-scheduler\","
-			      "\"containers\":[{\"name\":\"pause\",\"image\":\"registry.k8s.io/pause:3.9\","
-			      "\"resources\":{\"requests\":{\"cpu\":\"%s\",\"memory\":\"16Mi\"}}}]}}",
-			      i > from ? "," : "", prefix, i, cpu);
-	rc = fakeapi_seed(f, b.data);
-	ks_buf_free(&b);
-	return rc;
-}
-
-/* spec.nodeName of default/name into node ("" pending); 0 or -1. */
-static int node_of(struct fakeapi *f, const char *name, char *node, size_t len)
-{
-	char path[300], err[256];
-	struct ks_json j;
-	struct ks_buf b;
-	int rc = -1;
-
-	node[0] = '\0';
-	ks_buf_init(&b, 8u << 20);
-	snprintf(path, sizeof(path), "/api/v1/namespaces/default/pods/%s", name);
-	if (fakeapi_call(f, "GET", path, NULL, &b) == 200 &&
-	    !ks_json_parse_limits(&j, b.data, b.len, 8u << 20, 1000000, err, sizeof(err))) {
-		ks_json_string(&j, ks_json_path(&j, "spec.nodeName"), node, len);
-		ks_json_free(&j);
-		rc = 0;
-	}
-	ks_buf_free(&b);
-	return rc;
-}
-
-/* Counts pods named prefix-* bound (per node into counts by node index "nK"). */
-struct bound_count {
-	int bound, pending;
-	int on[8];         /* by node number n1..n7 */
-};
-
-static int count_bound(struct fakeapi *f, const char *prefix, int from, int to, struct bound_count *bc)
-{
-	char name[128], node[254];
-	int i;
-
-	memset(bc, 0, sizeof(*bc));
-	for (i = from; i < to; i++) {
-		snprintf(name, sizeof(name), "%s-%d", prefix, i);
-		if (node_of(f, name, node, sizeof(node)))
-			return -1;
-		if (!node[0]) {
-			bc->pending++;
-			continue;
-		}
-		bc->bound++;
-		if (node[0] == 'n' && node[1] >= '1' && node[1] <= '7' && !node[2])
-			bc->on[node[1] - '0']++;
-	}
-	return 0;
-}
-
-static bool wait_bound(struct fakeapi *f, const char *prefix, int from, int to, int timeout_ms,
-		       struct bound_count *bc)
-{
-	long long end = now_ms() + timeout_ms;
-
-	do {
-		if (!count_bound(f, prefix, from, to, bc) && bc->bound == to - from)
-			return true;
-		usleep(100 * 1000);
-	} while (now_ms() < end);
-	return false;
-}
-
-/* The bindings the fake server recorded: 201s and other codes for pods
- * whose name starts with prefix; max 201s for any one pod. */
-struct bind_log {
-	int ok, failed, max_ok_per_pod;
-	double t[64];      /* times of the first 64 successful bindings */
-	int nt;
-};
-
-static int read_bindings(struct fakeapi *f, const char *prefix, struct bind_log *bl)
-{
-	char err[256], pod[254], seen[512][64];
-	int nseen = 0, okc[512] = { 0 }, arr, i, el, code;
-	struct ks_json j;
-	struct ks_buf b;
-
-	memset(bl, 0, sizeof(*bl));
-	ks_buf_init(&b, 256u << 20);
-	if (fakeapi_call(f, "GET", "/fake/state?resource=nodes", NULL, &b) != 200 ||
-	    ks_json_parse_limits(&j, b.data, b.len, 256u << 20, 4000000, err, sizeof(err))) {
-		ks_buf_free(&b);
-		return -1;
-	}
-	arr = ks_json_path(&j, "bindings");
-	for (i = 0; (el = ks_json_index(&j, arr, i)) >= 0; i++) {
-		int k;
-
-		ks_json_string(&j, ks_json_member(&j, el, "pod"), pod, sizeof(pod));
-		if (strncmp(pod, prefix, strlen(prefix)))
-			continue;
-		k = ks_json_member(&j, el, "code");
-		code = k >= 0 ? atoi(j.src + j.tok[k].start) : 0;
-		if (code != 201) {
-			bl->failed++;
-			continue;
-		}
-		bl->ok++;
-		k = ks_json_member(&j, el, "time");
-		if (k >= 0 && bl->nt < 64)
-			bl->t[bl->nt++] = strtod(j.src + j.tok[k].start, NULL);
-		for (k = 0; k < nseen && strcmp(seen[k], pod); k++)
-			;
-		if (k == nseen && nseen < 512)
-			snprintf(seen[nseen++], sizeof(seen[0]), "%.63s", pod);
-		if (k < 512 && ++okc[k] > bl->max_ok_per_pod)
-			bl->max_ok_per_pod = okc[k];
-	}
-	ks_json_free(&j);
-	ks_buf_free(&b);
-	return 0;
-}
-
-/* The message of the newest Event with reason about default/pod, "" if none. */
-static int event_of(struct fakeapi *f, const char *pod, const char *reason, char *msg, size_t len)
-{
-	char err[256], name[254], why[64];
-	int items, i, el, found = 0;
-	struct ks_json j;
-	struct ks_buf b;
-
-	msg[0] = '\0';
-	ks_buf_init(&b, 64u << 20);
-	if (fakeapi_call(f, "GET", "/api/v1/namespaces/default/events", NULL, &b) != 200 ||
-	    ks_json_parse_limits(&j, b.data, b.len, 64u << 20, 2000000, err, sizeof(err))) {
-		ks_buf_free(&b);
-		return 0;
-	}
-	items = ks_json_path(&j, "items");
-	for (i = 0; (el = ks_json_index(&j, items, i)) >= 0; i++) {
-		ks_json_string(&j, ks_json_path_at(&j, el, "involvedObject.name"), name, sizeof(name));
-		ks_json_string(&j, ks_json_member(&j, el, "reason"), why, sizeof(why));
-		if (strcmp(name, pod) || strcmp(why, reason))
-			continue;
-		ks_json_string(&j, ks_json_member(&j, el, "message"), msg, len);
-		found++;
-	}
-	ks_json_free(&j);
-	ks_buf_free(&b);
-	return found;
-}
-
-static bool wait_event(struct fakeapi *f, const char *pod, const char *reason, const char *needle, char *msg,
-		       size_t len, int timeout_ms)
-{
-	long long end = now_ms() + timeout_ms;
-
-	do {
-		if (event_of(f, pod, reason, msg, len) && (!needle || strstr(msg, needle)))
-			return true;
-		usleep(100 * 1000);
-	} while (now_ms() < end);
-	return false;
-}
-
-/* A log line holding both a and b appears within timeout_ms. */
-static bool wait_log(const char *path, const char *a, const char *b, int timeout_ms)
-{
-	long long end = now_ms() + timeout_ms;
-	char line[8192];
-
-	do {
-		FILE *f = fopen(path, "r");
-		bool found = false;
-
-		while (f && !found && fgets(line, sizeof(line), f))
-			found = strstr(line, a) && strstr(line, b);
-		if (f)
-			fclose(f);
-		if (found)
-			return true;
-		usleep(100 * 1000);
-	} while (now_ms() < end);
-	return false;
-}
-
-static int control(struct fakeapi *f, const char *body)
-{
-	return fakeapi_call(f, "POST", "/fake/control", body, NULL);
-}
-
-static void dump_log(const char *path)
-{
-	char cmd[700];
-
-	printf("  --- %s (tail) ---\n", path);
-	fflush(stdout);
-	snprintf(cmd, sizeof(cmd), "tail -n 25 %s", path);
-	if (system(cmd)) {
-	}
-}
-
-/* A peer that accepts connections and never answers: a slow agent. */
-static int silent_listener(int *port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
 
 KS_TEST(scheduler)
 {
@@ -609,6 +357,21 @@ KS_TEST(scheduler_cli)
 	ASSERT_STRHAS(out, "FUZZY_SCHEDULER_POLL_S='soon'", "names the variable");
 	snprintf(cmd, sizeof(cmd), "%s --profile fast 2>&1", bin);
 	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "unknown profile exits 2");
+	/* a binding must be able to land while the lease is still ours */
+	snprintf(cmd, sizeof(cmd), "%s --lease-duration-s 3 --renew-deadline-s 2 --retry-period-s 1 "
+		 "--bind-timeout-ms 2000 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "a binding timeout past the lease exits 2");
+	ASSERT_STRHAS(out, "--bind-timeout-ms 2000 must be below", "says why");
+	snprintf(cmd, sizeof(cmd), "%s --extender --tls-cert /x.crt 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "a certificate without its key exits 2");
+	ASSERT_STRHAS(out, "--tls-cert and --tls-key go together", "says why");
+	snprintf(cmd, sizeof(cmd), "%s --tls-cert /x.crt --tls-key /x.key 2>&1", bin);
+	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "TLS outside extender mode exits 2");
+	snprintf(cmd, sizeof(cmd), "%s --help 2>&1", bin);
+	run_capture(out, sizeof(out), cmd);
+	ASSERT_STRHAS(out, "--extender", "documents extender mode");
+	ASSERT_STRHAS(out, "--bind-workers", "documents the binders");
+	ASSERT_STRHAS(out, "--percentage-of-nodes-to-score", "documents the sample");
 	/* a kubeconfig that is not one */
 	snprintf(log, sizeof(log), "%s/bad.kubeconfig", dir);
 	f = fopen(log, "w");

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #include "agent_client.h"
 #include "kube.h"
+#include "kube_lease.h"
 #include "log.h"
 #include "scaler.h"
 #include "version.h"
@@ -89,6 +91,16 @@ static void usage(FILE *out)
 		"                            (KSENSE_SCALER_EVENT_INTERVAL_S, 300)\n"
 		"  --dry-run                 log decisions (\"would scale\"), change nothing: no\n"
 		"                            PATCH, no Event (KSENSE_SCALER_DRY_RUN=1)\n"
+		"  --no-leader-elect         act alone; else replicas elect one leader with the\n"
+		"                            Lease LEASE-NAMESPACE/LEASE-NAME and only it polls and\n"
+		"                            writes (KSENSE_SCALER_NO_LEADER_ELECT=1)\n"
+		"  --lease-namespace NS      (KSENSE_SCALER_LEASE_NAMESPACE; $POD_NAMESPACE, else\n"
+		"                            ksense-system)\n"
+		"  --lease-name NAME         (KSENSE_SCALER_LEASE_NAME, ksense-scaler)\n"
+		"  --identity ID             this replica (KSENSE_SCALER_IDENTITY; $POD_NAME, else\n"
+		"                            hostname_pid); also reportingInstance of its Events\n"
+		"  --lease-duration-s S --renew-deadline-s S --retry-period-s S\n"
+		"                            (15, 10, 2, as client-go)\n"
 		"  --once                    one poll, then exit (status 1 if the API failed)\n"
 		"  --max-polls N             exit 0 after N polls (tests and benchmarks)\n"
 		"  -v, --verbose             debug logs: every pod and poll (KSENSE_SCALER_VERBOSE=1)\n"
@@ -106,6 +118,12 @@ static void usage(FILE *out)
 		"dependency: a Warning Event InvalidAnnotation and no scaling at all.  Replicas\n"
 		"already outside min..max (set by hand) are not clamped, only never moved\n"
 		"further out: idle still steps down one at a time, CPU never steps above max.\n"
+		"\n"
+		"A scale also writes ksense.io/last-scale (time, direction, from, to, by) into\n"
+		"the Deployment in the same PATCH: the cooldown and the stabilization window\n"
+		"count from it, so a restarted or new replica waits them out too.  A Deployment\n"
+		"that a HorizontalPodAutoscaler also targets is left alone, with a Warning\n"
+		"Event HPAConflict naming the HPA.\n"
 		"\n"
 		"Pods whose ReplicaSet or Deployment is gone, agents that are down, slow or\n"
 		"send garbage are logged and skipped.  When the API server cannot be reached\n"
@@ -196,13 +214,22 @@ int main(int argc, char **argv)
 		{ "--max-polls", NULL, O_NUM, 1, 1e15, true, &c->max_polls, sizeof(unsigned long long) },
 		{ "--dry-run", "KSENSE_SCALER_DRY_RUN", O_FLAG, 0, 0, false, &c->dry_run, 0 },
 		{ "--once", NULL, O_FLAG, 0, 0, false, &once, 0 },
+		{ "--no-leader-elect", "KSENSE_SCALER_NO_LEADER_ELECT", O_FLAG, 0, 0, false, &c->no_leader_elect, 0 },
+		{ "--lease-namespace", "KSENSE_SCALER_LEASE_NAMESPACE", O_STR, 0, 0, false, c->lease_namespace, sizeof(c->lease_namespace) },
+		{ "--lease-name", "KSENSE_SCALER_LEASE_NAME", O_STR, 0, 0, false, c->lease_name, sizeof(c->lease_name) },
+		{ "--identity", "KSENSE_SCALER_IDENTITY", O_STR, 0, 0, false, c->identity, sizeof(c->identity) },
+		{ "--lease-duration-s", "KSENSE_SCALER_LEASE_DURATION_S", O_NUM, 1, 3600, true, &c->lease_duration_s, sizeof(int) },
+		{ "--renew-deadline-s", "KSENSE_SCALER_RENEW_DEADLINE_S", O_NUM, 1, 3600, true, &c->renew_deadline_s, sizeof(int) },
+		{ "--retry-period-s", "KSENSE_SCALER_RETRY_PERIOD_S", O_NUM, 1, 3600, true, &c->retry_period_s, sizeof(int) },
 		{ "--verbose", "KSENSE_SCALER_VERBOSE", O_FLAG, 0, 0, false, &verbose, 0 },
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	struct kube_config kc = { 0 };
 	struct sigaction sa;
 	unsigned int attempt = 0;
-	char err[1024];
+	bool was_leading = false;
+	double waiting_since = ks_now_s();
+	char err[1024], ua[160];
 	int i, rc = 1;
 	size_t k;
 
@@ -216,6 +243,21 @@ int main(int argc, char **argv)
 	c->up_cooldown_s = 30;
 	c->down_stabilization_s = 60;
 	c->event_interval_s = 300;
+	{
+		const char *pod = getenv("POD_NAME"), *ns = getenv("POD_NAMESPACE");
+		char host[64] = "ksense-scaler";
+
+		gethostname(host, sizeof(host) - 1);
+		snprintf(c->lease_namespace, sizeof(c->lease_namespace), "%s", ns && *ns ? ns : KS_AGENT_NAMESPACE);
+		snprintf(c->lease_name, sizeof(c->lease_name), "ksense-scaler");
+		if (pod && *pod)
+			snprintf(c->identity, sizeof(c->identity), "%.127s", pod);
+		else
+			snprintf(c->identity, sizeof(c->identity), "%.63s_%d", host, (int)getpid());
+		c->lease_duration_s = 15;
+		c->renew_deadline_s = 10;
+		c->retry_period_s = 2;
+	}
 
 	for (k = 0; k < nopts; k++) {
 		const char *v = opts[k].env ? getenv(opts[k].env) : NULL;
@@ -274,8 +316,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ks_log_init("ksense-scaler", verbose);
-	if (gethostname(s.instance, sizeof(s.instance) - 1) || !s.instance[0])
-		snprintf(s.instance, sizeof(s.instance), "ksense-scaler");
+	snprintf(s.instance, sizeof(s.instance), "%s", c->identity);
+	if (!c->no_leader_elect) {
+		struct kube_lease_opts lo = { .duration_s = c->lease_duration_s, .renew_deadline_s = c->renew_deadline_s,
+					      .retry_period_s = c->retry_period_s };
+
+		snprintf(lo.ns, sizeof(lo.ns), "%s", c->lease_namespace);
+		snprintf(lo.name, sizeof(lo.name), "%s", c->lease_name);
+		snprintf(lo.identity, sizeof(lo.identity), "%s", c->identity);
+		if (kube_lease_opts_check(&lo, err, sizeof(err))) {
+			fprintf(stderr, "ksense-scaler: %s\n", err);
+			return 2;
+		}
+	}
 
 	if (kube_config_load(&kc, c->kubeconfig, c->context, err, sizeof(err))) {
 		ks_err("no Kubernetes configuration", "err=\"%s\"", err);
@@ -288,12 +341,41 @@ int main(int argc, char **argv)
 	}
 	/* a poll must not hang on one request much longer than the poll period */
 	kube_client_set_timeouts(s.kube, 3000, 10000);
+	/* a scale must land before anyone else can hold the Lease: its
+	 * request gets at most half of what a renewal leaves */
+	s.io_timeout_ms = 10000;
+	if (!c->no_leader_elect && s.io_timeout_ms > 500 * (c->lease_duration_s - c->retry_period_s))
+		s.io_timeout_ms = 500 * (c->lease_duration_s - c->retry_period_s);
+	snprintf(ua, sizeof(ua), "ksense-scaler/1 (%.120s)", c->identity);
+	kube_client_set_user_agent(s.kube, ua);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: the sleep ends at once */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (!c->no_leader_elect) {
+		struct kube_lease_opts lo = { .duration_s = c->lease_duration_s, .renew_deadline_s = c->renew_deadline_s,
+					      .retry_period_s = c->retry_period_s, .user_agent = ua };
+		sigset_t block, old;
+
+		snprintf(lo.ns, sizeof(lo.ns), "%s", c->lease_namespace);
+		snprintf(lo.name, sizeof(lo.name), "%s", c->lease_name);
+		snprintf(lo.identity, sizeof(lo.identity), "%s", c->identity);
+		/* the lease thread never takes a signal: they must end the
+		 * main loop's sleep */
+		sigemptyset(&block);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGINT);
+		pthread_sigmask(SIG_BLOCK, &block, &old);
+		i = kube_lease_start(&kc, &lo, &s.lease, err, sizeof(err));
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (i) {
+			ks_err("leader election setup failed", "err=\"%s\"", err);
+			rc = 1;
+			goto out;
+		}
+	}
 
 	ks_info("starting", "api=\"%s\" interval_s=%g namespace=\"%s\" agents=\"%s/%s\" cpu_threshold_permille=%u "
 		"up_windows=%u up_cooldown_s=%g down_stabilization_s=%g dry_run=%d", kc.source, c->interval_s,
@@ -303,7 +385,31 @@ int main(int argc, char **argv)
 	while (!stop) {
 		double start = ks_now_s(), wait_s;
 		struct timespec ts;
+		bool leading = !s.lease || kube_lease_held(s.lease, (long long)(start * 1000));
 
+		if (leading != was_leading) {
+			if (leading)
+				ks_info("leading: polling", "identity=%s", c->identity);
+			else if (s.lease)
+				ks_info("not leading: another replica polls and scales", "identity=%s lease=%s/%s",
+					c->identity, c->lease_namespace, c->lease_name);
+			was_leading = leading;
+			waiting_since = start;
+		}
+		if (!leading) {
+			/* --once or --max-polls count polls; a replica that cannot
+			 * lead within a lease duration and a retry gives up */
+			if (c->max_polls && start - waiting_since > c->lease_duration_s + c->retry_period_s + 1) {
+				ks_err("could not become leader", "identity=%s lease=%s/%s", c->identity,
+				       c->lease_namespace, c->lease_name);
+				rc = 1;
+				break;
+			}
+			ts.tv_sec = 0;
+			ts.tv_nsec = 200 * 1000000L;
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (ks_poll(&s, start, err, sizeof(err))) {
 			attempt++;
 			wait_s = kube_backoff_ms(attempt < 16 ? attempt : 16, 500, 30000) / 1000.0;
@@ -329,6 +435,7 @@ int main(int argc, char **argv)
 	}
 	ks_info("stopping", "polls=%llu reason=%s", s.poll, stop ? "signal" : "done");
 out:
+	kube_lease_stop(s.lease, true);
 	kube_client_free(s.kube);
 	kube_config_free(&kc);
 	ks_cluster_free(&s);

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdint.h>
 #include <sys/signalfd.h>
 #include "log.h"
+#include "scheduler/extender.h"
 #include "scheduler/sched.h"
 #include "version.h"
 
@@ -25,12 +27,21 @@ static void usage(FILE *out)
 		"\n"
 		"Watches pods with spec.schedulerName=fuzzy-scheduler and no node, filters the\n"
 		"nodes (Ready, not cordoned, taints and tolerations, nodeSelector, required node\n"
-		"affinity, CPU and memory requests against allocatable), asks each remaining\n"
-		"node's ksense agent for its /score, drops nodes in deny, and binds the pod to\n"
-		"the lowest score (ties: most free CPU) through the pods/binding subresource.\n"
-		"When no node fits the pod stays Pending with a FailedScheduling Event naming\n"
-		"each node's reason, and is retried with backoff and whenever a node or a\n"
-		"score changes.  Two or more replicas elect one leader with a Lease.\n"
+		"affinity, pod capacity, CPU, memory and extended resources against\n"
+		"allocatable, host ports, required pod anti-affinity on kubernetes.io/hostname),\n"
+		"asks each remaining node's ksense agent for its /score, drops nodes in deny,\n"
+		"and binds the pod to the lowest score (ties: most free CPU) through the\n"
+		"pods/binding subresource.  A pod with a constraint it does not evaluate (pod\n"
+		"affinity, topology spread, PersistentVolumeClaims, ...) stays Pending with an\n"
+		"Event naming it: schedule such pods with kube-scheduler and --extender.\n"
+		"Pods are decided a few at a time, with the watches and the lease read between\n"
+		"steps; bindings go out from worker threads, each with a timeout, and the\n"
+		"pod's requests count against the node from the decision on.  A binding whose\n"
+		"node changed before it was sent is decided again; one whose outcome is unknown\n"
+		"is checked by GET.  When no node fits the pod stays Pending with a\n"
+		"FailedScheduling Event naming each node's reason, and is retried with backoff\n"
+		"and whenever a node or a score changes.  Two or more replicas elect one leader\n"
+		"with a Lease; nothing is sent once the lease cannot be proven held.\n"
 		"\n"
 		"Cluster access:\n"
 		"  --kubeconfig FILE       kubeconfig (else $KUBECONFIG, ~/.kube/config, in-cluster)\n"
@@ -48,9 +59,33 @@ static void usage(FILE *out)
 		"                          the kernel window)\n"
 		"  --backoff-initial-ms MS --backoff-max-ms MS\n"
 		"                          retry of an unschedulable pod (default 1000, 10000)\n"
+		"  --percentage-of-nodes-to-score P\n"
+		"                          feasible nodes a decision scores, as kube-scheduler's\n"
+		"                          percentageOfNodesToScore (default 0: all up to 100\n"
+		"                          nodes, then 50%% minus 1%% per 125 nodes, at least 5%%\n"
+		"                          and at least 100 nodes)\n"
+		"Binding:\n"
+		"  --bind-workers N        bindings (and Events) sent at once (default 8)\n"
+		"  --bind-timeout-ms MS    one binding request; past it the outcome is unknown and\n"
+		"                          the pod is checked by GET after a backoff (default 5000,\n"
+		"                          at most half of lease-duration - retry-period; must stay\n"
+		"                          below it)\n"
+		"  --step-pods N           pods decided between two looks at the watches and the\n"
+		"                          lease (default 32)\n"
 		"  --no-scheduled-events   no Normal 'Scheduled' Event per binding\n"
 		"  --profile seed          the replaced seed's pacing: POLL_S=10, MAX_PER_CYCLE=1,\n"
 		"                          PLACEMENT_DELAY_S=5 (env FUZZY_SCHEDULER_PROFILE)\n"
+		"Extender mode (kube-scheduler keeps every predicate; ksense adds its verdict):\n"
+		"  --extender              serve kube-scheduler's HTTP extender instead of\n"
+		"                          scheduling: POST .../filter drops nodes in deny (to\n"
+		"                          failedAndUnresolvableNodes), POST .../prioritize maps\n"
+		"                          the ksense score 0..100 to 10..0; nodeCacheCapable true\n"
+		"                          (node names) or false (Node objects); no leader election\n"
+		"                          (every replica serves).  See k8s/extender/.\n"
+		"  --extender-addr ADDR    (default 0.0.0.0)\n"
+		"  --extender-port PORT    (default 8888; 0: any free port, logged)\n"
+		"  --tls-cert FILE --tls-key FILE\n"
+		"                          serve HTTPS (enableHTTPS in the extender config)\n"
 		"Leader election:\n"
 		"  --no-leader-elect       act alone (one replica only)\n"
 		"  --lease-namespace NS    (default $POD_NAMESPACE, else ksense-system)\n"
@@ -73,7 +108,8 @@ static void usage(FILE *out)
 		"  FUZZY_SCHEDULER_PLACEMENT_DELAY_S  pause after each binding so the node's\n"
 		"                                     score sees the new pod (default 0)\n"
 		"\n"
-		"Logs are logfmt on stderr.  SIGTERM/SIGINT stop (the leader releases the Lease).\n"
+		"Logs are logfmt on stderr.  SIGTERM/SIGINT stop (the leader releases the Lease);\n"
+		"SIGUSR1 logs the counters (bindings, checks, score rounds, agent requests).\n"
 		"Exit status: 0 on a signal, 2 on bad options or configuration.\n");
 }
 
@@ -127,6 +163,9 @@ static void defaults(struct sched_opts *o)
 	o->lease_duration_s = 15;
 	o->renew_deadline_s = 10;
 	o->retry_period_s = 2;
+	o->bind_workers = 8;
+	o->bind_timeout_ms = 0; /* 0: 5000, or less when the lease is short (parse_args) */
+	o->step_pods = 32;
 }
 
 static int set_profile(struct sched_opts *o, const char *p)
@@ -147,6 +186,8 @@ struct cli {
 	const char *kubeconfig, *context;
 	int qps, burst;
 	bool verbose;
+	bool extender;
+	struct extender_opts eo;
 };
 
 static int copy(char *dst, size_t len, const char *what, const char *v)
@@ -166,6 +207,8 @@ static bool known(const char *name)
 		"--agent-selector", "--agent-port", "--score-timeout-ms", "--score-ttl-ms",
 		"--backoff-initial-ms", "--backoff-max-ms", "--profile", "--lease-namespace", "--lease-name",
 		"--identity", "--lease-duration-s", "--renew-deadline-s", "--retry-period-s", "--latency-log",
+		"--bind-workers", "--bind-timeout-ms", "--step-pods", "--percentage-of-nodes-to-score",
+		"--extender-addr", "--extender-port", "--tls-cert", "--tls-key",
 	};
 	size_t i;
 
@@ -207,6 +250,10 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 		}
 		if (!strcmp(a, "--no-scheduled-events")) {
 			o->scheduled_events = false;
+			continue;
+		}
+		if (!strcmp(a, "--extender")) {
+			c->extender = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) || (eq ? (size_t)(eq - a) : strlen(a)) >= sizeof(name)) {
@@ -292,6 +339,27 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 				return -1;
 		} else if (!strcmp(name, "--latency-log")) {
 			*latency_log = v;
+		} else if (!strcmp(name, "--bind-workers")) {
+			if (parse_int(name, v, 1, 256, &o->bind_workers))
+				return -1;
+		} else if (!strcmp(name, "--bind-timeout-ms")) {
+			if (parse_int(name, v, 50, 600000, &o->bind_timeout_ms))
+				return -1;
+		} else if (!strcmp(name, "--step-pods")) {
+			if (parse_int(name, v, 1, 100000, &o->step_pods))
+				return -1;
+		} else if (!strcmp(name, "--percentage-of-nodes-to-score")) {
+			if (parse_int(name, v, 0, 100, &o->nodes_to_score_pct))
+				return -1;
+		} else if (!strcmp(name, "--extender-addr")) {
+			c->eo.addr = v;
+		} else if (!strcmp(name, "--extender-port")) {
+			if (parse_int(name, v, 0, 65535, &c->eo.port))
+				return -1;
+		} else if (!strcmp(name, "--tls-cert")) {
+			c->eo.cert_path = v;
+		} else if (!strcmp(name, "--tls-key")) {
+			c->eo.key_path = v;
 		} else {
 			fprintf(stderr, "ksense-scheduler: unknown option '%s' (see --help)\n", name);
 			return -1;
@@ -302,6 +370,20 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 	    env_int("FUZZY_SCHEDULER_MAX_PER_CYCLE", 0, 1000000, &o->max_per_cycle) ||
 	    env_int("FUZZY_SCHEDULER_PLACEMENT_DELAY_S", 0, 86400, &o->placement_delay_s))
 		return -1;
+	if (!c->eo.cert_path != !c->eo.key_path) {
+		fprintf(stderr, "ksense-scheduler: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	if (c->eo.cert_path && !c->extender) {
+		fprintf(stderr, "ksense-scheduler: --tls-cert/--tls-key are for --extender\n");
+		return -1;
+	}
+	if (c->eo.cert_path) {
+		/* the one listener speaks HTTPS */
+		c->eo.tls_addr = c->eo.addr;
+		c->eo.tls_port = c->eo.port;
+		c->eo.addr = NULL;
+	}
 	if (o->backoff_max_ms < o->backoff_initial_ms) {
 		fprintf(stderr, "ksense-scheduler: --backoff-max-ms is below --backoff-initial-ms\n");
 		return -1;
@@ -312,12 +394,58 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 			o->retry_period_s, o->renew_deadline_s, o->lease_duration_s);
 		return -1;
 	}
+	/* a binding must land before anyone else can hold the lease: one sent
+	 * right after a renewal has lease-duration - retry-period s for that */
+	if (!o->bind_timeout_ms) {
+		o->bind_timeout_ms = 5000;
+		if (o->leader_elect && o->bind_timeout_ms > 500 * (o->lease_duration_s - o->retry_period_s))
+			o->bind_timeout_ms = 500 * (o->lease_duration_s - o->retry_period_s);
+	}
+	if (o->leader_elect && o->bind_timeout_ms >= 1000LL * (o->lease_duration_s - o->retry_period_s)) {
+		fprintf(stderr, "ksense-scheduler: --bind-timeout-ms %d must be below (lease-duration - retry-period) "
+				"= %d ms\n", o->bind_timeout_ms, 1000 * (o->lease_duration_s - o->retry_period_s));
+		return -1;
+	}
 	return 0;
 }
 
 static long long min_ll(long long a, long long b)
 {
 	return a < b ? a : b;
+}
+
+/* The counters, on SIGUSR1 and at the end. */
+static void log_stats(struct scheduler *s, const char *msg)
+{
+	struct binder_stats bs = { 0 };
+
+	if (s->binder)
+		binder_stats(s->binder, &bs);
+	ks_info(msg, "bound=%llu conflicts=%llu bind_errors=%llu bind_unknown=%llu verified=%llu taken_back=%llu "
+		"dropped_assumed=%llu unschedulable=%llu events=%llu events_failed=%llu events_dropped=%llu "
+		"score_rounds=%llu score_failures=%llu score_waits=%llu agent_requests=%llu nodes=%d pods=%u queued=%d",
+		s->st.bound, s->st.bind_conflicts, s->st.bind_errors, s->st.bind_unknown, s->st.verified,
+		s->st.requeued_changed, s->st.dropped_assumed, s->st.unschedulable, s->st.events_queued,
+		bs.events_failed, bs.events_dropped, s->st.score_rounds, s->st.score_failures, s->st.score_waits,
+		s->scorer ? scorer_requests(s->scorer) : 0, s->nnodes, s->npods, s->nheap);
+}
+
+/* Leadership as the lease proves it now; a loss (or a loss and a gain
+ * between two looks) drops everything assumed. */
+static void leadership(struct scheduler *s, long long now)
+{
+	bool leading = !s->lease || kube_lease_held(s->lease, now);
+	unsigned long term = kube_lease_term(s->lease);
+	uint64_t v;
+
+	if (s->lease && read(kube_lease_fd(s->lease), &v, sizeof(v)) < 0 && errno != EAGAIN)
+		ks_warn("lease: cannot read its eventfd", "err=\"%s\"", strerror(errno));
+	if (s->leading && (!leading || term != s->lease_term))
+		sched_drop_assumed(s, leading ? "leadership was lost and gained again" : "leadership lost");
+	if (leading && (!s->leading || term != s->lease_term))
+		sched_requeue_all(s, "became leader");
+	s->leading = leading;
+	s->lease_term = term;
 }
 
 static int run(struct scheduler *s, int sfd)
@@ -327,46 +455,71 @@ static int run(struct scheduler *s, int sfd)
 	s->next_resync_ms = informer_now_ms() + 1000LL * s->o.poll_s;
 	for (;;) {
 		long long now = informer_now_ms(), wake = now + 1000, due;
-		struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN },
+		struct pollfd pfd[6] = { { .fd = sfd, .events = POLLIN },
 					 { .fd = informer_fd(&s->nodes), .events = POLLIN },
-					 { .fd = informer_fd(&s->pods), .events = POLLIN } };
-		int timeout;
+					 { .fd = informer_fd(&s->pods), .events = POLLIN },
+					 { .fd = binder_fd(s->binder), .events = POLLIN },
+					 { .fd = scorer_fd(s->scorer), .events = POLLIN },
+					 { .fd = kube_lease_fd(s->lease), .events = POLLIN } };
+		struct score_res *res;
+		int timeout, nres;
 
-		/* nodes first, so the pods' first list finds them */
+		/* what changed first: nodes, so the pods' first list finds them */
 		wake = min_ll(wake, informer_step(&s->nodes, now));
 		if (s->nodes.synced)
 			wake = min_ll(wake, informer_step(&s->pods, now));
-		wake = min_ll(wake, sched_lease_step(s, now));
+		sched_jobs_done(s, binder_done(s->binder));
+		nres = scorer_results(s->scorer, &res);
+		if (nres)
+			sched_scores_done(s, res, nres);
+		else
+			free(res);
+		now = informer_now_ms();
+		leadership(s, now);
 		if (now >= s->next_resync_ms) {
 			sched_requeue_all(s, "resync period");
-			if (s->leader)
-				sched_refresh_scores(s, now, true);
+			if (s->leading)
+				sched_refresh_all(s, now);
 			s->next_resync_ms = now + 1000LL * s->o.poll_s;
 		}
 		wake = min_ll(wake, s->next_resync_ms);
-		if (s->leader) {
-			sched_cycle(s, informer_now_ms());
+		if (s->nwaiting) {
+			if (now >= s->wait_check_ms)
+				sched_wake_waiting(s);
+			else
+				wake = min_ll(wake, s->wait_check_ms);
+		}
+		if (s->leading) {
+			long long until = kube_lease_valid_until_ms(s->lease);
+
+			sched_step(s, now);
+			wake = min_ll(wake, sched_keep_warm(s, informer_now_ms()));
+			if (s->lease && until > now)
+				wake = min_ll(wake, until);
 			due = sched_next_due(s);
-			if (due >= 0) {
-				/* waiting pods: notice a score change within a TTL */
-				sched_refresh_scores(s, informer_now_ms(), false);
-				wake = min_ll(wake, informer_now_ms() + (s->o.score_ttl_ms ?: 1000));
+			if (s->step_more)
+				wake = now;
+			else if (due >= 0)
 				wake = min_ll(wake, due > s->next_cycle_ms ? due : s->next_cycle_ms);
-			}
 		}
 		pfd[1].fd = informer_fd(&s->nodes);
 		pfd[2].fd = informer_fd(&s->pods);
 		now = informer_now_ms();
 		timeout = wake <= now ? 0 : (int)min_ll(wake - now, INT_MAX);
-		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 6, timeout) < 0 && errno != EINTR) {
 			ks_err("poll", "err=\"%s\"", strerror(errno));
 			return 1;
 		}
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				ks_info("stopping", "signal=%u", si.ssi_signo);
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGUSR1) {
+				log_stats(s, "stats");
+				continue;
+			}
+			ks_info("stopping", "signal=%u", si.ssi_signo);
 			return 0;
 		}
 	}
@@ -376,8 +529,8 @@ int main(int argc, char **argv)
 {
 	static struct scheduler s;
 	struct kube_config kc;
-	struct cli c = { .qps = 50, .burst = 100 };
-	char err[1024];
+	struct cli c = { .qps = 50, .burst = 100, .eo = { .addr = "0.0.0.0", .port = 8888 } };
+	char err[1024], ua[160];
 	sigset_t mask;
 	int rc, sfd = -1, status = 2;
 
@@ -396,13 +549,25 @@ int main(int argc, char **argv)
 		kube_config_free(&kc);
 		return 2;
 	}
+	/* the API server's audit log (and the fake's binding log) says which
+	 * replica made each request */
+	snprintf(ua, sizeof(ua), "ksense-scheduler/1 (%.120s)", s.o.identity);
+	kube_client_set_user_agent(s.kc, ua);
+	if (c.extender) {
+		kube_config_free(&kc);
+		status = sched_extender_run(&s.o, &c.eo, s.kc);
+		kube_client_free(s.kc);
+		return status;
+	}
 	ks_info("starting", "server=%s config=\"%s\" scheduler=%s leader_elect=%d identity=%s poll_s=%d "
-		"max_per_cycle=%d placement_delay_s=%d", kc.server, kc.source, s.o.scheduler_name, s.o.leader_elect,
-		s.o.identity, s.o.poll_s, s.o.max_per_cycle, s.o.placement_delay_s);
-	kube_config_free(&kc);
+		"max_per_cycle=%d placement_delay_s=%d qps=%d bind_workers=%d bind_timeout_ms=%d", kc.server, kc.source,
+		s.o.scheduler_name, s.o.leader_elect, s.o.identity, s.o.poll_s, s.o.max_per_cycle,
+		s.o.placement_delay_s, c.qps, s.o.bind_workers, s.o.bind_timeout_ms);
+	/* blocked before any thread starts, so only the signalfd sees them */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		ks_err("signalfd", "err=\"%s\"", strerror(errno));
@@ -412,13 +577,42 @@ int main(int argc, char **argv)
 		ks_err("out of memory", "what=cache%s", "");
 		goto out;
 	}
+	if (s.o.leader_elect) {
+		struct kube_lease_opts lo = { .duration_s = s.o.lease_duration_s, .renew_deadline_s = s.o.renew_deadline_s,
+					      .retry_period_s = s.o.retry_period_s, .user_agent = ua };
+
+		snprintf(lo.ns, sizeof(lo.ns), "%s", s.o.lease_namespace);
+		snprintf(lo.name, sizeof(lo.name), "%s", s.o.lease_name);
+		snprintf(lo.identity, sizeof(lo.identity), "%s", s.o.identity);
+		if (kube_lease_start(&kc, &lo, &s.lease, err, sizeof(err))) {
+			fprintf(stderr, "ksense-scheduler: %s\n", err);
+			goto out;
+		}
+	}
+	{
+		struct binder_opts bo = { .workers = s.o.bind_workers, .qps = c.qps, .burst = c.burst,
+					  .timeout_ms = s.o.bind_timeout_ms, .user_agent = ua, .lease = s.lease,
+					  .component = s.o.scheduler_name, .instance = s.o.identity, .max_events = 10000 };
+
+		if (binder_start(&s.binder, &kc, &bo, err, sizeof(err)) ||
+		    scorer_start(&s.scorer, s.o.score_timeout_ms, err, sizeof(err))) {
+			fprintf(stderr, "ksense-scheduler: %s\n", err);
+			goto out;
+		}
+	}
 	status = run(&s, sfd);
-	sched_lease_release(&s);
-	ks_info("stopped", "bound=%llu conflicts=%llu bind_errors=%llu unschedulable=%llu events=%llu "
-		"event_errors=%llu score_rounds=%llu score_failures=%llu", s.st.bound, s.st.bind_conflicts,
-		s.st.bind_errors, s.st.unschedulable, s.st.events_posted, s.st.event_errors, s.st.score_rounds,
-		s.st.score_failures);
+	log_stats(&s, "stopped");
+	/* no binding after this: then the lease can go */
+	binder_stop(s.binder);
+	s.binder = NULL;
+	kube_lease_stop(s.lease, true);
+	s.lease = NULL;
 out:
+	binder_stop(s.binder);
+	s.binder = NULL;
+	scorer_stop(s.scorer);
+	kube_lease_stop(s.lease, true);
+	kube_config_free(&kc);
 	informer_close(&s.pods);
 	informer_close(&s.nodes);
 	sched_cache_free(&s);

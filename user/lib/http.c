@@ -122,6 +122,11 @@ static bool token_eq(const char *s, size_t n, const char *lit)
 
 /* Calls fn on each non-empty element of a comma-separated list (RFC 9110
  * §5.6.1: empty elements are ignored), OWS trimmed; stops at fn's error. */
+static size_t max_body(const struct ks_http_parser *p)
+{
+	return p->max_body_bytes ? p->max_body_bytes : KS_HTTP_MAX_BODY_BYTES;
+}
+
 static int for_each_element(const char *s, size_t n, void *ctx,
 			    int (*fn)(void *ctx, const char *el, size_t el_len, bool last))
 {
@@ -197,7 +202,7 @@ static int parse_content_length(struct ks_http_parser *p)
 		return KS_HTTP_E_CONTENT_LENGTH_DUP;
 	if (p->have_te)
 		return KS_HTTP_E_TE_AND_CL;
-	if (v > KS_HTTP_MAX_BODY_BYTES)
+	if (v > max_body(p))
 		return KS_HTTP_E_BODY_TOO_LARGE;
 	p->have_content_length = true;
 	p->content_length = v;
@@ -383,7 +388,7 @@ static int chunk_size_digit(struct ks_http_parser *p, int d)
 	/* Bounded by what the body may still grow, so it cannot overflow. */
 	size_t v = p->remaining_bytes * 16 + (size_t)d;
 
-	if (v > KS_HTTP_MAX_BODY_BYTES - p->body_len)
+	if (v > max_body(p) - p->body_len)
 		return KS_HTTP_E_BODY_TOO_LARGE;
 	p->remaining_bytes = v;
 	return 0;
@@ -693,10 +698,10 @@ static int body_append(struct ks_http_parser *p, const char *src, size_t n)
 	size_t need = p->body_len + n, limit, cap;
 	char *nb;
 
-	if (need > KS_HTTP_MAX_BODY_BYTES)
+	if (need > max_body(p))
 		return KS_HTTP_E_BODY_TOO_LARGE;
 	if (need > p->body_cap_bytes) {
-		limit = p->req.chunked ? KS_HTTP_MAX_BODY_BYTES : (size_t)p->content_length;
+		limit = p->req.chunked ? max_body(p) : (size_t)p->content_length;
 		cap = p->body_cap_bytes > 256 ? p->body_cap_bytes : 256;
 		while (cap < need)
 			cap *= 2;
@@ -739,10 +744,18 @@ void ks_http_parser_reset(struct ks_http_parser *p)
 		body = NULL;
 		cap = 0;
 	}
+	size_t max = p->max_body_bytes;
+
 	memset(p, 0, sizeof(*p));
 	p->body = body;
 	p->body_cap_bytes = cap;
+	p->max_body_bytes = max;
 	p->state = S_RL_START;
+}
+
+void ks_http_parser_set_max_body(struct ks_http_parser *p, size_t max_bytes)
+{
+	p->max_body_bytes = max_bytes;
 }
 
 int ks_http_feed(struct ks_http_parser *p, const char *data, size_t len, size_t *consumed,

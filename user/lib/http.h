@@ -157,10 +157,14 @@ struct ks_http_parser {
 	size_t remaining_bytes;		/* of the identity body or current chunk */
 	size_t chunk_line_bytes;
 	bool chunk_ws;			/* BWS seen, so ';' must follow */
+	size_t max_body_bytes;		/* 0: KS_HTTP_MAX_BODY_BYTES; kept by reset */
 };
 
 /* Always 0; the parser then owns no memory until a body arrives. */
 int ks_http_parser_init(struct ks_http_parser *p);
+/* A body limit other than KS_HTTP_MAX_BODY_BYTES for this parser (a
+ * server whose clients send large documents); 0 restores the default. */
+void ks_http_parser_set_max_body(struct ks_http_parser *p, size_t max_bytes);
 /* Frees the body buffer; the parser may be init'ed again afterwards. */
 void ks_http_parser_free(struct ks_http_parser *p);
 /*

@@ -89,6 +89,10 @@ void kube_client_free(struct kube_client *k);
 /* connect_ms: TCP connect + TLS handshake; io_ms: longest wait for a
  * single read or write of a request (not of a watch).  Defaults 5000/30000. */
 void kube_client_set_timeouts(struct kube_client *k, int connect_ms, int io_ms);
+/* The User-Agent header of every request (default "ksense/1"), as the API
+ * server's audit log shows it: "ksense-scheduler/1 (replica-a)".  Printable
+ * ASCII, 1..159 bytes; else -EINVAL and the old one stays. */
+int kube_client_set_user_agent(struct kube_client *k, const char *ua);
 /* Counters for logs and tests. */
 struct kube_client_stats {
 	unsigned long long requests;    /* responses received */
@@ -181,6 +185,10 @@ int kube_watch_next(struct kube_watch *w, int wait_ms, kube_event_fn cb, void *a
 		    size_t errlen);
 const char *kube_watch_rv(const struct kube_watch *w);
 void kube_watch_close(struct kube_watch *w);
+
+/* in as a query value (a label selector): everything but unreserved
+ * characters %-escaped, cut (never mid-escape) to fit outlen. */
+void kube_query_escape(const char *in, char *out, size_t outlen);
 
 /* Capped exponential backoff with full jitter: a uniform delay in
  * [0, min(cap_ms, base_ms * 2^attempt)] ms. */

@@ -68,6 +68,7 @@ struct kube_client {
 	char token_path[4096];
 	long long token_read_ms;
 	int connect_ms, io_ms;
+	char user_agent[160];
 	double qps, tokens;
 	int burst;
 	long long last_ns;
@@ -834,6 +835,7 @@ struct kube_client *kube_client_new(const struct kube_config *c, double qps, int
 	k->token_read_ms = now_ms();
 	k->connect_ms = 5000;
 	k->io_ms = 30000;
+	snprintf(k->user_agent, sizeof(k->user_agent), "ksense/1");
 	k->qps = qps;
 	k->burst = burst < 1 ? 1 : burst;
 	k->tokens = k->burst;
@@ -873,6 +875,20 @@ void kube_client_set_timeouts(struct kube_client *k, int connect_ms, int io_ms)
 		k->connect_ms = connect_ms;
 	if (io_ms > 0)
 		k->io_ms = io_ms;
+}
+
+int kube_client_set_user_agent(struct kube_client *k, const char *ua)
+{
+	size_t i, n = strlen(ua);
+
+	/* a header value: printable ASCII only, so nothing can be injected */
+	if (!n || n >= sizeof(k->user_agent))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)ua[i] < 0x20 || (unsigned char)ua[i] > 0x7e)
+			return -EINVAL;
+	memcpy(k->user_agent, ua, n + 1);
+	return 0;
 }
 
 void kube_client_stats(const struct kube_client *k, struct kube_client_stats *s)
@@ -962,8 +978,9 @@ static int check_path(const char *path, char *err, size_t errlen)
 static int format_request(struct kube_client *k, struct ks_buf *req, const char *method, const char *path,
 			  const char *content_type, const char *body, size_t body_len)
 {
-	int rc = ks_buf_printf(req, "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ksense/1\r\n"
-			       "Accept: application/json\r\n", method, k->base_path, path, k->host_hdr);
+	int rc = ks_buf_printf(req, "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
+			       "Accept: application/json\r\n", method, k->base_path, path, k->host_hdr,
+			       k->user_agent);
 
 	if (!rc && k->token[0])
 		rc = ks_buf_printf(req, "Authorization: Bearer %s\r\n", k->token);
@@ -1117,6 +1134,27 @@ static int append_query_value(struct ks_buf *b, const char *s)
 			rc = ks_buf_printf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
 	}
 	return rc;
+}
+
+void kube_query_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	if (!outlen)
+		return;
+	for (; *in && o + 4 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
 }
 
 int kube_list(struct kube_client *k, const char *path, int limit, kube_item_fn cb, void *arg,

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The only writes ksense-scaler makes: the scale subresource's PATCH and
- * core v1 Events.  A scale carries the Deployment's resourceVersion, so a
+ * The only writes ksense-scaler makes: a merge PATCH of the Deployment's
+ * spec.replicas together with its ksense.io/last-scale annotation (the
+ * cooldown's memory, which must survive restarts and be shared by
+ * replicas, as HPA keeps status.lastScaleTime), and core v1 Events.  Both
+ * are sent only while the Lease proves this replica leads.  A scale
+ * carries the Deployment's resourceVersion, so a
  * Deployment changed since this poll's list (someone ran kubectl scale)
  * gets a 409 instead of being overwritten; the next poll decides again on
  * fresh data.  Events about a lasting condition (a refusal, a wait, a bad
@@ -19,29 +23,64 @@
 #include "buf.h"
 #include "kube.h"
 #include "kube_event.h"
+#include "kube_lease.h"
 #include "log.h"
 #include "scaler.h"
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 int ks_act_scale(struct ks_scaler *s, struct ks_deploy *d, int to, const char *reason, const char *msg,
 		 const char *evidence_kv, double now_s)
 {
-	char path[512], err[512], smsg[256];
-	struct ks_buf body, resp;
+	char path[512], err[512], smsg[256], when[40], ann[512];
+	struct ks_buf body, resp, annb;
 	int status = 0, rc;
+	double wall = ks_wall_s();
+	time_t secs = (time_t)wall;
+	struct tm tm;
 
 	if (s->cfg.dry_run) {
 		ks_info("would scale", "dry_run=1 deployment=%s/%s from=%d to=%d reason=%s %s", d->ns, d->name,
 			d->replicas, to, reason, evidence_kv);
 		return 0;
 	}
+	/* a write from a replica that may no longer lead could land after
+	 * another one took over: not sent */
+	if (s->lease && !kube_lease_held_for(s->lease, mono_ms(), s->io_timeout_ms)) {
+		ks_warn("not scaling: not leading", "deployment=%s/%s from=%d to=%d", d->ns, d->name, d->replicas, to);
+		return -EAGAIN;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ks_buf_init(&annb, 1024);
+	ks_buf_printf(&annb, "{\"time\":\"%s\",\"direction\":\"%s\",\"from\":%d,\"to\":%d,\"by\":", when,
+		      to > d->replicas ? "up" : "down", d->replicas, to);
+	ks_buf_json_str(&annb, s->instance);
+	ks_buf_printf(&annb, "}");
+	snprintf(ann, sizeof(ann), "%s", annb.data);
+	ks_buf_free(&annb);
 	ks_buf_init(&body, 4096);
 	ks_buf_init(&resp, 1u << 20);
+	/* the replicas and the record of this scale in one write: a crash
+	 * cannot leave one without the other */
 	ks_buf_printf(&body, "{\"metadata\":{\"resourceVersion\":");
 	ks_buf_json_str(&body, d->rv);
-	ks_buf_printf(&body, "},\"spec\":{\"replicas\":%d}}", to);
-	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments/%s/scale", d->ns, d->name);
+	ks_buf_printf(&body, ",\"annotations\":{");
+	ks_buf_json_str(&body, KS_ANN_LAST_SCALE);
+	ks_buf_printf(&body, ":");
+	ks_buf_json_str(&body, ann);
+	ks_buf_printf(&body, "}},\"spec\":{\"replicas\":%d}}", to);
+	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments/%s", d->ns, d->name);
+	kube_client_set_timeouts(s->kube, s->io_timeout_ms < 3000 ? s->io_timeout_ms : 3000, s->io_timeout_ms);
 	rc = kube_request(s->kube, "PATCH", path, "application/merge-patch+json", body.data, body.len, &status,
 			  &resp, err, sizeof(err));
+	kube_client_set_timeouts(s->kube, 3000, 10000);
 	if (rc) {
 		ks_err("scale failed", "deployment=%s/%s from=%d to=%d err=\"%s\"", d->ns, d->name, d->replicas,
 		       to, err);
@@ -62,6 +101,9 @@ int ks_act_scale(struct ks_scaler *s, struct ks_deploy *d, int to, const char *r
 	ks_info("scaled", "deployment=%s/%s from=%d to=%d reason=%s %s", d->ns, d->name, d->replicas, to,
 		reason, evidence_kv);
 	s->actions++;
+	d->have_last_scale = true;
+	d->last_scale_wall_s = (double)secs;
+	d->last_scale_dir = to > d->replicas ? 1 : -1;
 	d->replicas = to;
 	/* a scale is a change: its own Event, never folded into an earlier one */
 	ks_act_event(s, d, "Normal", reason, msg, NULL, now_s);

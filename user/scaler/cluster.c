@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the API server says, for one poll: the Deployments (replicas,
- * resourceVersion, annotations) and ReplicaSets are listed afresh every
+ * resourceVersion, annotations), ReplicaSets and HorizontalPodAutoscalers
+ * (an HPA on a Deployment keeps ksense off it) are listed afresh every
  * poll, because the replica count and the annotations must be current
  * when a scale is decided, and a list every 2 s is cheap next to a watch's
  * bookkeeping.  Pods are not listed: only the pods the agents report are
@@ -110,6 +111,33 @@ static int rs_item(void *arg, const char *json, size_t len, const struct ks_json
 	return 0;
 }
 
+/* Deployments are listed first: an HPA marks the one it targets. */
+static int hpa_item(void *arg, const char *json, size_t len, const struct ks_json *j)
+{
+	struct ks_scaler *s = arg;
+	char ns[64], name[254], kind[64], api[64], target[254];
+	struct ks_deploy *d;
+	int i;
+
+	(void)len;
+	if (!json) {
+		for (i = 0; i < s->ndeps; i++)
+			s->deps[i].hpa[0] = '\0';
+		return 0;
+	}
+	str_at(j, 0, "metadata.namespace", ns, sizeof(ns));
+	str_at(j, 0, "metadata.name", name, sizeof(name));
+	str_at(j, 0, "spec.scaleTargetRef.kind", kind, sizeof(kind));
+	str_at(j, 0, "spec.scaleTargetRef.apiVersion", api, sizeof(api));
+	str_at(j, 0, "spec.scaleTargetRef.name", target, sizeof(target));
+	if (strcmp(kind, "Deployment") || (api[0] && strncmp(api, "apps/", 5)))
+		return 0;
+	d = ks_cluster_find(s, ns, target);
+	if (d)
+		snprintf(d->hpa, sizeof(d->hpa), "%s/%s", ns, name);
+	return 0;
+}
+
 static void path_for(const struct ks_scaler *s, const char *group_path, const char *res, char *out, size_t n)
 {
 	if (s->cfg.namespace_[0])
@@ -130,7 +158,18 @@ int ks_cluster_list(struct ks_scaler *s, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	path_for(s, "/apis/apps/v1", "replicasets", path, sizeof(path));
-	return kube_list(s->kube, path, 500, rs_item, s, rv, sizeof(rv), err, errlen);
+	rc = kube_list(s->kube, path, 500, rs_item, s, rv, sizeof(rv), err, errlen);
+	if (rc)
+		return rc;
+	/* an HPA on the same Deployment: not listing them is not knowing, so
+	 * it fails the poll (no action); a cluster without the API has none */
+	path_for(s, "/apis/autoscaling/v2", "horizontalpodautoscalers", path, sizeof(path));
+	rc = kube_list(s->kube, path, 500, hpa_item, s, rv, sizeof(rv), err, errlen);
+	if (rc == -ENOENT) {
+		ks_debug("no autoscaling/v2 API: no HorizontalPodAutoscalers", "err=\"%s\"", err);
+		rc = 0;
+	}
+	return rc;
 }
 
 struct ks_deploy *ks_cluster_find(struct ks_scaler *s, const char *ns, const char *name)
@@ -292,26 +331,6 @@ void ks_cluster_free(struct ks_scaler *s)
 	s->capdeps = s->caprss = s->capowners = s->capstates = s->capevents = 0;
 }
 
-/* A label selector in a query string: everything but unreserved characters escaped. */
-static void query_escape(const char *in, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *in && o + 4 < outlen; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c)) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	out[o] = '\0';
-}
-
 struct agents_ctx {
 	struct ks_agent_ep *eps;
 	int n, cap;
@@ -352,7 +371,7 @@ int ks_cluster_agents(struct ks_scaler *s, struct ks_agent_ep **eps, int *n, cha
 	char path[1024], sel[768], rv[KUBE_RV_MAX];
 	int rc;
 
-	query_escape(s->cfg.agent_selector, sel, sizeof(sel));
+	kube_query_escape(s->cfg.agent_selector, sel, sizeof(sel));
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods%s%s", s->cfg.agent_namespace,
 		 sel[0] ? "?labelSelector=" : "", sel);
 	rc = kube_list(s->kube, path, 500, agent_item, &c, rv, sizeof(rv), err, errlen);

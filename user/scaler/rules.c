@@ -62,17 +62,46 @@ static int ann_str(const struct ks_json *j, int ann, const char *key, char *out,
 	return ks_json_string(j, i, out, outlen) ? -1 : 0;
 }
 
+/* ksense.io/last-scale as we write it; anything else is ignored, with a
+ * warning: a cooldown is a courtesy, never a reason to stop for good. */
+static void last_scale(struct ks_deploy *d, const char *v)
+{
+	char when[64] = "", dir[16] = "", err[128];
+	struct ks_json j;
+	double t;
+
+	if (ks_json_parse(&j, v, strlen(v), err, sizeof(err))) {
+		ks_warn("annotation ignored", "deployment=%s/%s annotation=%s err=\"%s\"", d->ns, d->name,
+			KS_ANN_LAST_SCALE, err);
+		return;
+	}
+	ks_json_string(&j, ks_json_path(&j, "time"), when, sizeof(when));
+	ks_json_string(&j, ks_json_path(&j, "direction"), dir, sizeof(dir));
+	ks_json_free(&j);
+	t = ks_parse_time(when);
+	if (t < 0 || (strcmp(dir, "up") && strcmp(dir, "down"))) {
+		ks_warn("annotation ignored", "deployment=%s/%s annotation=%s err=\"no RFC 3339 time and up/down\"",
+			d->ns, d->name, KS_ANN_LAST_SCALE);
+		return;
+	}
+	d->have_last_scale = true;
+	d->last_scale_wall_s = t;
+	d->last_scale_dir = strcmp(dir, "up") ? -1 : 1;
+}
+
 void ks_rules_annotations(struct ks_deploy *d, const struct ks_json *j, int root)
 {
 	int ann = ks_json_path_at(j, root, "metadata.annotations");
 	char v[320], *slash;
-	bool has_min, has_max, has_dep;
+	bool has_min, has_max, has_dep, has_last;
 
 	d->min = KS_DEFAULT_MIN_REPLICAS;
 	d->max = KS_DEFAULT_MAX_REPLICAS;
 	if (ann_str(j, ann, KS_ANN_AUTOSCALE, v, sizeof(v), &has_min) || strcmp(v, "true"))
 		return; /* not opted in: its annotations are none of our business */
 	d->autoscale = true;
+	if (!ann_str(j, ann, KS_ANN_LAST_SCALE, v, sizeof(v), &has_last) && has_last)
+		last_scale(d, v);
 	if (ann_str(j, ann, KS_ANN_MIN, v, sizeof(v), &has_min) || (has_min && parse_replicas(v, &d->min))) {
 		snprintf(d->invalid_why, sizeof(d->invalid_why), "%s=\"%.40s\" is not an integer 1..%d", KS_ANN_MIN,
 			 v, KS_REPLICAS_LIMIT);
@@ -159,8 +188,19 @@ static struct ks_deploy_state *state_of(struct ks_scaler *s, struct ks_deploy *d
 	st = &s->states[s->nstates++];
 	memset(st, 0, sizeof(*st));
 	snprintf(st->uid, sizeof(st->uid), "%s", d->uid);
-	st->last_scale_s = -1;
 	return st;
+}
+
+/* Seconds since ksense.io/last-scale (a huge number when never); a time
+ * in the future (another replica's clock ahead of ours) counts as now. */
+static double since_last_scale(const struct ks_deploy *d)
+{
+	double dt;
+
+	if (!d->have_last_scale)
+		return 1e18;
+	dt = ks_wall_s() - d->last_scale_wall_s;
+	return dt < 0 ? 0 : dt;
 }
 
 static void close_poll(struct ks_scaler *s, struct ks_deploy *d, double now_s)
@@ -237,9 +277,9 @@ static bool try_up(struct ks_scaler *s, struct ks_deploy *d, const struct ks_dep
 		ks_act_event(s, d, "Warning", "ScaleUpLimited", msg, kv, now_s);
 		return false;
 	}
-	if (d->st->last_scale_s >= 0 && now_s - d->st->last_scale_s < s->cfg.up_cooldown_s) {
+	if (since_last_scale(d) < s->cfg.up_cooldown_s) {
 		ks_debug("scale up waits for the cooldown", "deployment=%s/%s since_last_scale_s=%.1f %s", d->ns,
-			 d->name, now_s - d->st->last_scale_s, kv);
+			 d->name, since_last_scale(d), kv);
 		return false;
 	}
 	snprintf(msg, sizeof(msg),
@@ -252,7 +292,6 @@ static bool try_up(struct ks_scaler *s, struct ks_deploy *d, const struct ks_dep
 	if (ks_act_scale(s, d, d->replicas + 1, "ScaledUp", msg, kv, now_s))
 		return false;
 	d->scaled = true;
-	d->st->last_scale_s = now_s;
 	/* the next step needs fresh evidence, taken with the new replica */
 	d->st->cpu_streak = 0;
 	return true;
@@ -316,7 +355,9 @@ static void rule_idle(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 	char kv[1024], msg[900];
 	double idle_s = now_s - d->st->idle_since_s;
 
-	if (idle_s < s->cfg.down_stabilization_s || d->scaled)
+	/* idle for the whole window, and the window not younger than the
+	 * last scale either (that one survives restarts) */
+	if (idle_s < s->cfg.down_stabilization_s || since_last_scale(d) < s->cfg.down_stabilization_s || d->scaled)
 		return;
 	evidence_kv(s, d, kv, sizeof(kv));
 	if (d->replicas <= d->min) {
@@ -328,7 +369,6 @@ static void rule_idle(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 	if (ks_act_scale(s, d, d->replicas - 1, "ScaledDown", msg, kv, now_s))
 		return;
 	d->scaled = true;
-	d->st->last_scale_s = now_s;
 	/* one step per stabilization window */
 	d->st->idle_since_s = now_s;
 }
@@ -355,6 +395,17 @@ void ks_rules_run(struct ks_scaler *s, double now_s)
 		if (d->invalid) {
 			evidence_kv(s, d, kv, sizeof(kv));
 			ks_act_event(s, d, "Warning", "InvalidAnnotation", d->invalid_why, kv, now_s);
+			continue;
+		}
+		if (d->hpa[0]) {
+			char msg[700];
+
+			/* two autoscalers on one Deployment fight: the HPA's
+			 * owner chose it, so ksense steps back and says why */
+			evidence_kv(s, d, kv, sizeof(kv));
+			snprintf(msg, sizeof(msg), "not scaling: HorizontalPodAutoscaler %s also targets this Deployment; "
+				 "remove it or the %s annotation", d->hpa, KS_ANN_AUTOSCALE);
+			ks_act_event(s, d, "Warning", "HPAConflict", msg, kv, now_s);
 			continue;
 		}
 		if (!d->npods) {

@@ -68,6 +68,10 @@ int ks_class_parse(const char *s);
 #define KS_ANN_MIN        "ksense.io/min-replicas"
 #define KS_ANN_MAX        "ksense.io/max-replicas"
 #define KS_ANN_DEPENDENCY "ksense.io/dependency"
+/* Written by the scaler in the same PATCH as the replica count: when and
+ * which way it scaled last, so a cooldown survives restarts and replicas
+ * ({"time":"RFC 3339","direction":"up"|"down","from":N,"to":N,"by":ID}). */
+#define KS_ANN_LAST_SCALE "ksense.io/last-scale"
 #define KS_DEFAULT_MIN_REPLICAS 1
 #define KS_DEFAULT_MAX_REPLICAS 10
 #define KS_REPLICAS_LIMIT 100000  /* annotations above are taken for typos */
@@ -88,6 +92,12 @@ struct ks_scaler_cfg {
 	double event_interval_s;
 	bool dry_run;
 	unsigned long long max_polls; /* 0 = until SIGTERM; --once is 1 */
+	/* leader election: one replica acts */
+	bool no_leader_elect;
+	char lease_namespace[64];
+	char lease_name[254];
+	char identity[128];
+	int lease_duration_s, renew_deadline_s, retry_period_s;
 };
 
 /* ---- the cluster's view, rebuilt every poll (cluster.c) ---- */
@@ -105,6 +115,11 @@ struct ks_deploy {
 	char invalid_why[256];
 	int min, max;
 	char dep_ns[64], dep_name[254]; /* ksense.io/dependency, dep_name "" = none */
+	/* ksense.io/last-scale, as we wrote it */
+	bool have_last_scale;
+	double last_scale_wall_s;       /* CLOCK_REALTIME seconds */
+	int last_scale_dir;             /* +1 up, -1 down */
+	char hpa[320];                  /* "ns/name" of an HPA that targets it, "" = none */
 	/* this poll's pods, aggregated (rules.c) */
 	int npods;
 	int nclass[KS_CLASS__N];
@@ -138,8 +153,7 @@ struct ks_deploy_state {
 	char uid[64];
 	unsigned int cpu_streak;    /* consecutive polls CPU-bound over the threshold */
 	bool idle;
-	double idle_since_s;        /* monotonic */
-	double last_scale_s;        /* monotonic; < 0: never */
+	double idle_since_s;        /* monotonic: a restart starts the window again */
 	unsigned long long seen_poll;
 };
 
@@ -154,9 +168,13 @@ struct ks_event_state {
 
 struct kube_client;
 
+struct kube_lease;
+
 struct ks_scaler {
 	struct ks_scaler_cfg cfg;
 	struct kube_client *kube;
+	struct kube_lease *lease;   /* NULL: --no-leader-elect */
+	int io_timeout_ms;          /* a write lands within this, or never */
 	char instance[128];         /* hostname, for Events' reportingInstance */
 	unsigned long long poll;
 	/* rebuilt every poll */
@@ -201,5 +219,9 @@ void ks_act_event(struct ks_scaler *s, const struct ks_deploy *d, const char *ty
 /* poll.c: one poll; 0, or negative errno when the API could not be read. */
 int ks_poll(struct ks_scaler *s, double now_s, char *err, size_t errlen);
 double ks_now_s(void);
+/* CLOCK_REALTIME seconds: what ksense.io/last-scale is compared with. */
+double ks_wall_s(void);
+/* RFC 3339 ("2024-05-01T10:00:00Z", optional fraction) to seconds; -1. */
+double ks_parse_time(const char *s);
 
 #endif

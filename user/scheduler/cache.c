@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the pod and node watches say, kept as the scheduler needs it: the
- * requests every bound pod holds on its node, our pending pods with their
- * retry time, and each node's agent.
+ * requests every bound pod holds on its node (and the ones we assumed
+ * before the watch says so), our pending pods with their queue state, and
+ * each node's agent.  A node change that matters to a decision takes back
+ * the bindings to it that are not yet sent, so no binding goes out on a
+ * decision the cluster has since overtaken.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +14,8 @@
 #include "log.h"
 #include "sched.h"
 
-#define NBUCKETS 4096
+#define NBUCKETS      4096
+#define NODE_BUCKETS  8192
 
 static unsigned int hash_key(const char *s)
 {
@@ -26,7 +30,9 @@ int sched_cache_init(struct scheduler *s)
 {
 	s->nbuckets = NBUCKETS;
 	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
-	return s->buckets ? 0 : -ENOMEM;
+	s->node_nbuckets = NODE_BUCKETS;
+	s->node_buckets = calloc(s->node_nbuckets, sizeof(*s->node_buckets));
+	return s->buckets && s->node_buckets ? 0 : -ENOMEM;
 }
 
 static struct pod_ent **pod_slot(struct scheduler *s, const char *key)
@@ -38,77 +44,170 @@ static struct pod_ent **pod_slot(struct scheduler *s, const char *key)
 	return pp;
 }
 
+struct pod_ent *sched_pod_find(struct scheduler *s, const char *ns, const char *name)
+{
+	char key[2 * SCHED_NAME_LEN];
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	return *pod_slot(s, key);
+}
+
+static struct node_ent **node_slot(struct scheduler *s, const char *name)
+{
+	struct node_ent **pp = &s->node_buckets[hash_key(name) % s->node_nbuckets];
+
+	while (*pp && strcmp((*pp)->n.name, name))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
 struct node_ent *sched_node_find(struct scheduler *s, const char *name)
 {
-	int i;
+	return *node_slot(s, name);
+}
 
-	for (i = 0; i < s->nnodes; i++)
-		if (!strcmp(s->node[i].n.name, name))
-			return &s->node[i];
-	return NULL;
+static void node_add(struct node_ent *n, const struct pod_ent *p, int sign)
+{
+	int i, x;
+
+	n->use.cpu_milli += sign * p->counted_cpu_milli;
+	n->use.mem_bytes += sign * p->counted_mem_bytes;
+	n->use.pods += sign;
+	for (i = 0; i < p->nr_ext; i++)
+		if ((x = sched_node_ext(&n->n, p->ext[i].name)) >= 0)
+			n->use.ext[x] += sign * p->ext[i].value;
+	n->n_anti += sign * (p->nr_anti > 0);
+	n->n_ports += sign * (p->nr_ports > 0);
+}
+
+static void node_link(struct node_ent *n, struct pod_ent *p)
+{
+	p->on = n;
+	p->node_prev = NULL;
+	p->node_next = n->pods;
+	if (n->pods)
+		n->pods->node_prev = p;
+	n->pods = p;
+	node_add(n, p, 1);
+}
+
+static void node_unlink(struct pod_ent *p)
+{
+	struct node_ent *n = p->on;
+
+	if (!n)
+		return;
+	node_add(n, p, -1);
+	if (p->node_prev)
+		p->node_prev->node_next = p->node_next;
+	else
+		n->pods = p->node_next;
+	if (p->node_next)
+		p->node_next->node_prev = p->node_prev;
+	p->node_next = p->node_prev = NULL;
+	p->on = NULL;
 }
 
 static void uncount(struct scheduler *s, struct pod_ent *p)
 {
-	struct node_ent *n;
-
+	(void)s;
 	if (!p->counted_node[0])
 		return;
-	n = sched_node_find(s, p->counted_node);
-	if (n) {
-		n->used_cpu_milli -= p->counted_cpu_milli;
-		n->used_mem_bytes -= p->counted_mem_bytes;
-	}
+	node_unlink(p);
 	p->counted_node[0] = '\0';
 	p->counted_cpu_milli = p->counted_mem_bytes = 0;
+	p->assumed = false;
+	free(p->ext);
+	free(p->ports);
+	free(p->labels);
+	free(p->anti);
+	p->ext = NULL;
+	p->ports = NULL;
+	p->labels = NULL;
+	p->anti = NULL;
+	p->nr_ext = p->nr_ports = p->nr_anti = 0;
 }
 
-static void count(struct scheduler *s, struct pod_ent *p, const char *node, __s64 cpu, __s64 mem)
+static void *dup_mem(const void *src, size_t n)
+{
+	void *d = n ? malloc(n) : NULL;
+
+	if (d)
+		memcpy(d, src, n);
+	return d;
+}
+
+/* sp's requests, host ports, labels and anti-affinity held on node. */
+static void count(struct scheduler *s, struct pod_ent *p, const char *node, const struct sched_pod *sp, bool assumed)
 {
 	struct node_ent *n = sched_node_find(s, node);
 
 	snprintf(p->counted_node, sizeof(p->counted_node), "%s", node);
-	p->counted_cpu_milli = cpu;
-	p->counted_mem_bytes = mem;
-	if (n) {
-		n->used_cpu_milli += cpu;
-		n->used_mem_bytes += mem;
-	}
+	p->counted_cpu_milli = sp->req_cpu_milli;
+	p->counted_mem_bytes = sp->req_mem_bytes;
+	p->assumed = assumed;
+	p->ext = dup_mem(sp->req_ext, (size_t)sp->nr_req_ext * sizeof(*sp->req_ext));
+	p->nr_ext = p->ext ? sp->nr_req_ext : 0;
+	p->ports = dup_mem(sp->ports, (size_t)sp->nr_ports * sizeof(*sp->ports));
+	p->nr_ports = p->ports ? sp->nr_ports : 0;
+	p->anti = dup_mem(sp->anti, (size_t)sp->nr_anti * sizeof(*sp->anti));
+	p->nr_anti = p->anti ? sp->nr_anti : 0;
+	p->labels = strdup(sp->labels);
+	if ((sp->nr_req_ext && !p->ext) || (sp->nr_ports && !p->ports) || (sp->nr_anti && !p->anti) || !p->labels)
+		ks_err("out of memory", "what=pod_usage pod=%s", p->key);
+	if (n)
+		node_link(n, p);
 }
 
 void sched_assume(struct scheduler *s, struct pod_ent *p, const char *node)
 {
-	__s64 cpu = p->pending ? p->pending->req_cpu_milli : 0, mem = p->pending ? p->pending->req_mem_bytes : 0;
-
+	if (!p->pending)
+		return;
 	uncount(s, p);
-	count(s, p, node, cpu, mem);
-	free(p->pending);
-	p->pending = NULL;
+	count(s, p, node, p->pending, true);
 }
 
-static void agent_forget(struct scheduler *s, const char *pod_key)
+void sched_unassume(struct scheduler *s, struct pod_ent *p)
 {
-	int i;
-
-	for (i = 0; i < s->nagents; i++)
-		if (!strcmp(s->agents[i].pod_key, pod_key)) {
-			s->agents[i] = s->agents[--s->nagents];
-			return;
-		}
+	if (p->assumed)
+		uncount(s, p);
 }
 
-const struct ks_agent_ep *sched_agent_of(const struct scheduler *s, const char *node)
+/* Another serving agent pod of node n, after the one it had went away
+ * (a rollout briefly has two). */
+static struct pod_ent *other_agent(struct scheduler *s, const struct node_ent *n, const struct pod_ent *gone)
 {
-	int i;
+	unsigned int b;
+	struct pod_ent *p;
 
-	for (i = 0; i < s->nagents; i++)
-		if (!strcmp(s->agents[i].ep.node, node))
-			return &s->agents[i].ep;
+	for (b = 0; b < s->nbuckets; b++)
+		for (p = s->buckets[b]; p; p = p->hnext)
+			if (p != gone && p->agent_ok && !strcmp(p->agent_ep.node, n->n.name))
+				return p;
 	return NULL;
 }
 
+static void agent_detach(struct scheduler *s, struct pod_ent *p)
+{
+	struct node_ent *n;
+
+	if (!p->agent_ok)
+		return;
+	p->agent_ok = false;
+	n = sched_node_find(s, p->agent_ep.node);
+	if (n && n->agent_pod == p)
+		n->agent_pod = other_agent(s, n, p);
+}
+
+const struct ks_agent_ep *sched_agent_of(struct scheduler *s, const char *node)
+{
+	struct node_ent *n = sched_node_find(s, node);
+
+	return n && n->agent_pod ? &n->agent_pod->agent_ep : NULL;
+}
+
 /* Agent pods are matched by namespace and one label; a node learns its
- * agent when both are known, in either order (see node_apply). */
+ * agent when both are known, in either order. */
 static bool is_agent_pod(struct scheduler *s, const struct ks_json *j)
 {
 	char ns[SCHED_NAME_LEN] = "", val[SCHED_VAL_LEN] = "";
@@ -123,34 +222,27 @@ static bool is_agent_pod(struct scheduler *s, const struct ks_json *j)
 	return !strcmp(val, s->o.agent_label_value);
 }
 
-/* Kept apart from the nodes: an agent pod may be seen before its node. */
-static void agent_apply(struct scheduler *s, const char *key, const struct ks_json *j)
+/* An agent pod may be seen before its node: the node adopts it then. */
+static void agent_apply(struct scheduler *s, struct pod_ent *p, const struct ks_json *j)
 {
 	struct ks_agent_ep ep;
+	struct node_ent *n;
 	char err[256];
 	int rc;
 
-	agent_forget(s, key);
+	agent_detach(s, p);
 	rc = ks_agent_from_pod(j, 0, s->o.agent_port, &ep, err, sizeof(err));
 	if (rc) {
 		if (rc != -ENOENT)
-			ks_warn("agent pod skipped", "pod=%s err=\"%s\"", key, err);
+			ks_warn("agent pod skipped", "pod=%s err=\"%s\"", p->key, err);
 		return;
 	}
-	if (s->nagents == s->agent_cap) {
-		int cap = s->agent_cap ? 2 * s->agent_cap : 64;
-		struct agent_ent *na = realloc(s->agents, (size_t)cap * sizeof(*na));
-
-		if (!na) {
-			ks_err("out of memory", "what=agent%s", "");
-			return;
-		}
-		s->agents = na;
-		s->agent_cap = cap;
-	}
-	snprintf(s->agents[s->nagents].pod_key, sizeof(s->agents[0].pod_key), "%s", key);
-	s->agents[s->nagents++].ep = ep;
-	ks_debug("agent", "node=%s pod=%s addr=%s:%d", ep.node, key, ep.host, ep.port);
+	p->agent_ep = ep;
+	p->agent_ok = true;
+	n = sched_node_find(s, ep.node);
+	if (n)
+		n->agent_pod = p;
+	ks_debug("agent", "node=%s pod=%s addr=%s:%d", ep.node, p->key, ep.host, ep.port);
 }
 
 static bool finished(const struct sched_pod *p)
@@ -158,15 +250,40 @@ static bool finished(const struct sched_pod *p)
 	return !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
 }
 
+static void pending_free(struct pod_ent *p)
+{
+	if (p->pending)
+		sched_pod_free(p->pending);
+	free(p->pending);
+	p->pending = NULL;
+}
+
+/* Our pending pod is no longer ours to place (bound by anyone, deleted,
+ * finished): whatever we had queued for it is taken back. */
+static void forget_pending(struct scheduler *s, struct pod_ent *p)
+{
+	if (s->binder && (p->state == PS_BINDING || p->state == PS_VERIFYING || p->state == PS_VERIFY)) {
+		const char *slash = strchr(p->key, '/');
+		char ns[SCHED_NAME_LEN];
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - p->key), p->key);
+		sched_jobs_free(binder_cancel(s->binder, NULL, ns, slash + 1));
+	}
+	if (p->state == PS_WAIT_SCORES)
+		s->nwaiting--;
+	sched_queue_remove(s, p);
+	p->state = PS_NONE;
+	pending_free(p);
+}
+
 static void pod_remove(struct scheduler *s, struct pod_ent **slot)
 {
 	struct pod_ent *p = *slot;
 
+	forget_pending(s, p);
 	uncount(s, p);
-	if (p->is_agent)
-		agent_forget(s, p->key);
+	agent_detach(s, p);
 	*slot = p->hnext;
-	free(p->pending);
 	free(p);
 	s->npods--;
 }
@@ -175,7 +292,7 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 		      unsigned long gen)
 {
 	struct scheduler *s = arg;
-	struct sched_pod *sp = malloc(sizeof(*sp));
+	struct sched_pod *sp = calloc(1, sizeof(*sp));
 	struct pod_ent **slot, *p;
 	char key[sizeof(p->key)], err[256];
 	long long now = informer_now_ms();
@@ -206,40 +323,61 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 			goto out;
 		}
 		snprintf(p->key, sizeof(p->key), "%s", key);
+		p->heap_idx = -1;
 		*slot = p;
 		s->npods++;
 	}
 	p->gen = gen;
 	/* a pod deleted and created again under the same name is another pod */
 	if (strcmp(p->uid, sp->uid)) {
+		forget_pending(s, p);
+		uncount(s, p);
 		snprintf(p->uid, sizeof(p->uid), "%s", sp->uid);
 		p->attempts = 0;
 		p->last_event_msg[0] = '\0';
 		p->pending_since_ms = 0;
+		p->unschedulable = false;
 	}
-	uncount(s, p);
-	if (sp->node_name[0] && !finished(sp))
-		count(s, p, sp->node_name, sp->req_cpu_milli, sp->req_mem_bytes);
+	ours = !sp->node_name[0] && !sp->terminating && !sp->gated && !strcmp(sp->scheduler_name, s->o.scheduler_name) &&
+	       (!sp->phase[0] || !strcmp(sp->phase, "Pending"));
+	if (sp->node_name[0] && !finished(sp)) {
+		/* the truth replaces any assumption */
+		bool moved = strcmp(p->counted_node, sp->node_name) != 0;
+
+		if (p->pending)
+			forget_pending(s, p);
+		uncount(s, p);
+		count(s, p, sp->node_name, sp, false);
+		/* someone else's pod took room on the node: our queued
+		 * decisions for it were made without that */
+		if (moved)
+			sched_node_changed(s, sp->node_name, "a pod was bound there");
+	} else if (!p->assumed) {
+		uncount(s, p);
+	}
 	p->is_agent = is_agent_pod(s, j);
 	if (p->is_agent)
-		agent_apply(s, key, j);
+		agent_apply(s, p, j);
 	else
-		agent_forget(s, key);
-	ours = !sp->node_name[0] && !sp->terminating && !strcmp(sp->scheduler_name, s->o.scheduler_name) &&
-	       (!sp->phase[0] || !strcmp(sp->phase, "Pending"));
+		agent_detach(s, p);
 	if (ours) {
 		if (!p->pending) {
-			p->due_ms = now;
 			p->pending_since_ms = p->pending_since_ms ?: now;
+			p->state = PS_QUEUED;
+			sched_queue_put(s, p, now);
 		}
-		free(p->pending);
+		/* the newest object, whatever state the pod is in */
+		pending_free(p);
 		p->pending = sp;
 		sp = NULL;
-	} else {
-		free(p->pending);
-		p->pending = NULL;
+	} else if (p->pending) {
+		forget_pending(s, p);
+		if (p->assumed)
+			uncount(s, p);
 	}
 out:
+	if (sp)
+		sched_pod_free(sp);
 	free(sp);
 }
 
@@ -260,33 +398,59 @@ static void pod_synced(void *arg, unsigned long gen)
 	}
 }
 
-/* Usage and the agent belong to pods, which may have arrived before
- * their node: recount from the pods when a node appears. */
+/* Usage belongs to pods, which may have arrived before their node: a new
+ * node takes the pods counted under its name. */
 static void node_adopt(struct scheduler *s, struct node_ent *n)
 {
 	unsigned int b;
 	struct pod_ent *p;
 
-	n->used_cpu_milli = n->used_mem_bytes = 0;
+	if (!s->npods)
+		return;
 	for (b = 0; b < s->nbuckets; b++)
-		for (p = s->buckets[b]; p; p = p->hnext)
-			if (!strcmp(p->counted_node, n->n.name)) {
-				n->used_cpu_milli += p->counted_cpu_milli;
-				n->used_mem_bytes += p->counted_mem_bytes;
-			}
+		for (p = s->buckets[b]; p; p = p->hnext) {
+			if (!p->on && !strcmp(p->counted_node, n->n.name))
+				node_link(n, p);
+			if (p->agent_ok && !strcmp(p->agent_ep.node, n->n.name))
+				n->agent_pod = p;
+		}
 }
 
-static void node_remove(struct scheduler *s, int i)
+/* The node's resources changed (extended ones may be new): its use is
+ * summed again from its pods. */
+static void node_recount(struct node_ent *n)
 {
+	struct pod_ent *p;
+
+	memset(&n->use, 0, sizeof(n->use));
+	n->n_anti = n->n_ports = 0;
+	for (p = n->pods; p; p = p->node_next)
+		node_add(n, p, 1);
+}
+
+static void node_remove(struct scheduler *s, struct node_ent *n)
+{
+	struct node_ent **slot = node_slot(s, n->n.name);
+	int i = n->idx;
+
+	sched_node_changed(s, n->n.name, "node removed");
+	while (n->pods)
+		node_unlink(n->pods);
+	*slot = n->hnext;
 	s->node[i] = s->node[--s->nnodes];
+	s->node[i]->idx = i;
+	sched_node_free(&n->n);
+	free(n);
 }
 
 /* Node heartbeats change only status timestamps: only what the filter
- * reads wakes the queue. */
+ * reads counts as a change. */
 static bool node_changed(const struct sched_node *a, const struct sched_node *b)
 {
 	return a->ready != b->ready || a->unschedulable != b->unschedulable ||
 	       a->alloc_cpu_milli != b->alloc_cpu_milli || a->alloc_mem_bytes != b->alloc_mem_bytes ||
+	       a->alloc_pods != b->alloc_pods || a->nr_ext != b->nr_ext || a->too_many_taints != b->too_many_taints ||
+	       memcmp(a->ext, b->ext, sizeof(a->ext[0]) * (size_t)a->nr_ext) ||
 	       a->nr_labels != b->nr_labels || a->nr_taints != b->nr_taints ||
 	       memcmp(a->labels, b->labels, sizeof(a->labels[0]) * (size_t)a->nr_labels) ||
 	       memcmp(a->taints, b->taints, sizeof(a->taints[0]) * (size_t)a->nr_taints);
@@ -296,7 +460,7 @@ static void node_apply(void *arg, const char *type, const char *json, size_t len
 		       unsigned long gen)
 {
 	struct scheduler *s = arg;
-	struct sched_node *sn = malloc(sizeof(*sn));
+	struct sched_node *sn = calloc(1, sizeof(*sn));
 	struct node_ent *n;
 	char err[256];
 
@@ -314,14 +478,16 @@ static void node_apply(void *arg, const char *type, const char *json, size_t len
 	if (!strcmp(type, "DELETED")) {
 		if (n) {
 			ks_info("node removed", "node=%s", sn->name);
-			node_remove(s, (int)(n - s->node));
+			node_remove(s, n);
 		}
 		goto out;
 	}
 	if (!n) {
+		struct node_ent **slot;
+
 		if (s->nnodes == s->node_cap) {
 			int cap = s->node_cap ? 2 * s->node_cap : 64;
-			struct node_ent *nn = realloc(s->node, (size_t)cap * sizeof(*nn));
+			struct node_ent **nn = realloc(s->node, (size_t)cap * sizeof(*nn));
 
 			if (!nn) {
 				ks_err("out of memory", "what=node%s", "");
@@ -330,22 +496,36 @@ static void node_apply(void *arg, const char *type, const char *json, size_t len
 			s->node = nn;
 			s->node_cap = cap;
 		}
-		n = &s->node[s->nnodes++];
-		memset(n, 0, sizeof(*n));
-		n->n = *sn;
+		n = calloc(1, sizeof(*n));
+		if (!n) {
+			ks_err("out of memory", "what=node%s", "");
+			goto out;
+		}
+		n->n = *sn; /* its arrays are the node's now */
+		memset(sn, 0, sizeof(*sn));
+		n->idx = s->nnodes;
+		s->node[s->nnodes++] = n;
+		slot = node_slot(s, n->n.name);
+		*slot = n;
 		node_adopt(s, n);
-		ks_info("node added", "node=%s ready=%d cpu_m=%lld", sn->name, sn->ready,
-			(long long)sn->alloc_cpu_milli);
+		ks_info("node added", "node=%s ready=%d cpu_m=%lld", n->n.name, n->n.ready,
+			(long long)n->n.alloc_cpu_milli);
 		sched_requeue_all(s, "node added");
 	} else {
 		bool changed = node_changed(&n->n, sn);
 
+		sched_node_free(&n->n);
 		n->n = *sn;
-		if (changed)
+		memset(sn, 0, sizeof(*sn));
+		if (changed) {
+			node_recount(n);
+			sched_node_changed(s, n->n.name, "node changed");
 			sched_requeue_all(s, "node changed");
+		}
 	}
 	n->gen = gen;
 out:
+	sched_node_free(sn);
 	free(sn);
 }
 
@@ -355,12 +535,62 @@ static void node_synced(void *arg, unsigned long gen)
 	int i;
 
 	for (i = s->nnodes - 1; i >= 0; i--)
-		if (s->node[i].gen < gen)
-			node_remove(s, i);
+		if (s->node[i]->gen < gen)
+			node_remove(s, s->node[i]);
 }
 
 const struct informer_ops sched_pod_ops = { .apply = pod_apply, .synced = pod_synced };
 const struct informer_ops sched_node_ops = { .apply = node_apply, .synced = node_synced };
+
+void sched_node_changed(struct scheduler *s, const char *node, const char *why)
+{
+	struct sched_job *j, *jobs;
+	long long now = informer_now_ms();
+	int n = 0;
+
+	if (!s->binder)
+		return;
+	jobs = binder_cancel(s->binder, node, NULL, NULL);
+	for (j = jobs; j; j = j->next) {
+		struct pod_ent *p = sched_pod_find(s, j->ns, j->name);
+
+		if (!p || p->state != PS_BINDING || strcmp(p->uid, j->uid))
+			continue;
+		sched_unassume(s, p);
+		p->state = PS_QUEUED;
+		sched_queue_put(s, p, now);
+		n++;
+	}
+	sched_jobs_free(jobs);
+	if (n) {
+		s->st.requeued_changed += (unsigned long long)n;
+		ks_info("bindings taken back: the node changed after the decision", "node=%s pods=%d why=\"%s\"", node,
+			n, why);
+	}
+}
+
+void sched_drop_assumed(struct scheduler *s, const char *why)
+{
+	long long now = informer_now_ms();
+	unsigned int b, n = 0;
+	struct pod_ent *p;
+
+	if (s->binder)
+		sched_jobs_free(binder_cancel(s->binder, NULL, NULL, NULL));
+	for (b = 0; b < s->nbuckets; b++)
+		for (p = s->buckets[b]; p; p = p->hnext) {
+			if (!p->pending || p->state == PS_QUEUED)
+				continue;
+			if (p->state == PS_WAIT_SCORES)
+				s->nwaiting--;
+			sched_unassume(s, p);
+			p->state = PS_QUEUED;
+			sched_queue_put(s, p, now);
+			n++;
+		}
+	s->st.dropped_assumed += n;
+	ks_info("assumed state dropped", "pods=%u why=\"%s\"", n, why);
+}
 
 void sched_requeue_all(struct scheduler *s, const char *why)
 {
@@ -369,61 +599,35 @@ void sched_requeue_all(struct scheduler *s, const char *why)
 	struct pod_ent *p;
 
 	for (b = 0; b < s->nbuckets; b++)
-		for (p = s->buckets[b]; p; p = p->hnext)
-			if (p->pending && p->unschedulable && p->due_ms > now) {
-				p->due_ms = now;
+		for (p = s->buckets[b]; p; p = p->hnext) {
+			if (!p->pending || p->state != PS_QUEUED)
+				continue;
+			if (p->heap_idx < 0 || (p->unschedulable && p->due_ms > now)) {
+				sched_queue_put(s, p, now);
 				moved++;
 			}
+		}
 	if (moved)
 		ks_debug("unschedulable pods retried now", "pods=%u why=\"%s\"", moved, why);
-}
-
-long long sched_next_due(const struct scheduler *s)
-{
-	long long best = -1;
-	unsigned int b;
-	struct pod_ent *p;
-
-	for (b = 0; b < s->nbuckets; b++)
-		for (p = s->buckets[b]; p; p = p->hnext)
-			if (p->pending && (best < 0 || p->due_ms < best))
-				best = p->due_ms;
-	return best;
-}
-
-static int by_since(const void *a, const void *b)
-{
-	const struct pod_ent *x = *(struct pod_ent *const *)a, *y = *(struct pod_ent *const *)b;
-
-	if (x->pending_since_ms != y->pending_since_ms)
-		return x->pending_since_ms < y->pending_since_ms ? -1 : 1;
-	return strcmp(x->key, y->key);
-}
-
-int sched_due_pods(struct scheduler *s, long long now, struct pod_ent **out, int max)
-{
-	unsigned int b;
-	struct pod_ent *p;
-	int n = 0;
-
-	for (b = 0; b < s->nbuckets; b++)
-		for (p = s->buckets[b]; p; p = p->hnext)
-			if (p->pending && p->due_ms <= now && n < (int)s->npods)
-				out[n++] = p;
-	qsort(out, (size_t)n, sizeof(*out), by_since);
-	return max > 0 && n > max ? max : n;
 }
 
 void sched_cache_free(struct scheduler *s)
 {
 	unsigned int b;
+	int i;
 
 	for (b = 0; b < s->nbuckets; b++)
 		while (s->buckets[b])
 			pod_remove(s, &s->buckets[b]);
 	free(s->buckets);
-	free(s->agents);
+	for (i = 0; i < s->nnodes; i++) {
+		sched_node_free(&s->node[i]->n);
+		free(s->node[i]);
+	}
 	free(s->node);
+	free(s->node_buckets);
+	free(s->heap);
+	free(s->score_batch);
 	s->node = NULL;
 	s->nnodes = s->node_cap = 0;
 }

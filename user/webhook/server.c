@@ -191,6 +191,11 @@ void ks_server_opts_for_memory(struct ks_server_opts *o, size_t memory_limit_byt
 	o->caps_fit_nofile = true;
 }
 
+static size_t resp_max(void)
+{
+	return S.o->max_response_bytes ? S.o->max_response_bytes : RESP_MAX_BYTES;
+}
+
 int ks_server_bound_port(bool tls)
 {
 	return S.lst[tls ? LI_TLS : LI_AGENT].port;
@@ -441,8 +446,10 @@ static struct conn *conn_new(int li, int fd)
 	c->last_active_ms = S.now_ms;
 	c->accept_turn = S.turn;
 	ks_http_parser_init(&c->parser);
+	ks_http_parser_set_max_body(&c->parser, S.o->max_body_bytes);
 	ks_buf_init(&c->in, TURN_READ_BYTES + READ_CHUNK_BYTES);
-	ks_buf_init(&c->out, OUT_MAX_BYTES);
+	/* room for one whole response however large the server's may be */
+	ks_buf_init(&c->out, OUT_MAX_BYTES > resp_max() + 8192 ? OUT_MAX_BYTES : resp_max() + 8192);
 	if (li == LI_TLS) {
 		c->t = ks_tls_conn_new(S.tls_conf, fd);
 		c->handshaking = true;
@@ -591,7 +598,7 @@ static void dispatch(struct conn *c, const struct ks_http_request *req)
 		ks_worker_submit(&S.worker, j);
 		return;
 	}
-	ks_buf_init(&resp.body, RESP_MAX_BYTES);
+	ks_buf_init(&resp.body, resp_max());
 	S.h->handle(S.h->app, req, tls, &resp);
 	send_resp(c, req, &resp, c->request_start_ns);
 	ks_buf_free(&resp.body);
@@ -1013,7 +1020,7 @@ static int setup(const struct ks_server_opts *o, sigset_t *mask)
 	}
 	/* the worker inherits the blocked signal mask: the signalfd is the
 	 * only way SIGTERM reaches the process */
-	rc = ks_worker_start(&S.worker, S.h->handle, S.h->app, RESP_MAX_BYTES);
+	rc = ks_worker_start(&S.worker, S.h->handle, S.h->app, resp_max());
 	if (rc) {
 		ks_err("cannot start the worker thread", "err=\"%s\"", strerror(-rc));
 		return rc;

@@ -96,6 +96,8 @@ struct ks_server_opts {
 	int write_timeout_ms;         /* output pending with no byte taken */
 	int worker_queue_max;         /* heavy requests waiting; more get a 503 */
 	int tick_ms;
+	size_t max_body_bytes;        /* 0: KS_HTTP_MAX_BODY_BYTES */
+	size_t max_response_bytes;    /* 0: 2 MiB */
 };
 
 /* Defaults for a memory limit of memory_limit_bytes (the container's):

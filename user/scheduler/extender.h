@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksense-scheduler --extender: kube-scheduler's HTTP extender.  kube-scheduler
+ * keeps every predicate it has and calls
+ *   POST <urlPrefix>/filter      nodes in ksense deny go to
+ *                                failedAndUnresolvableNodes (evicting pods
+ *                                there would not make the node calm in time,
+ *                                so preemption must not pick it); the rest pass
+ *   POST <urlPrefix>/prioritize  ksense score 0..100 as 10..0
+ * with nodeCacheCapable true (node names) or false (Node objects).  A node
+ * whose agent does not answer passes the filter with priority 0: ksense
+ * adds a verdict, it never takes kube-scheduler's nodes away for want of
+ * one.  Scores come from the nodes' agents (found through the API, as in
+ * standalone mode), cached for --score-ttl-ms.  Malformed requests get a
+ * 400 with {"error": why}, never a crash.
+ */
+#ifndef KSENSE_SCHED_EXTENDER_H
+#define KSENSE_SCHED_EXTENDER_H
+
+#include "kube.h"
+#include "sched.h"
+
+struct extender_opts {
+	const char *addr;          /* plain HTTP listener, NULL: none */
+	int port;
+	const char *tls_addr;      /* HTTPS listener (enableHTTPS), NULL: none */
+	int tls_port;
+	const char *cert_path, *key_path;
+};
+
+/* Serves until SIGTERM/SIGINT: 0, or 1 when it cannot listen. */
+int sched_extender_run(const struct sched_opts *o, const struct extender_opts *eo, struct kube_client *kc);
+
+#endif
