@@ -248,7 +248,7 @@ test: test-deps all images $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-schedul
 		$(BUILD)/asan/ksense-webhook $(PROMTOOL)
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
-		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,extender*,podmap*,podmeta*,cgpath*,pods*,e2e*,nodestate*,status_http*'
+		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,extender*,podmap*,podmeta*,cgpath*,pods*,e2e*,nodestate*,status_http*,control_plane*'
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 

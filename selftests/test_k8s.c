@@ -61,6 +61,10 @@ KS_TEST(k8s_manifests)
 	ASSERT_STRHAS(out, "path: /livez", "liveness probe of /livez");
 	ASSERT_STRHAS(out, "path: /healthz", "readiness probe of /healthz");
 	ASSERT_EQ(count(out, "tcpSocket"), 0, "no tcpSocket probe");
+	/* the scheduler's and the scaler's status ports, probed and scraped */
+	ASSERT_EQ(count(out, "- containerPort: 8080\n          name: metrics"), 2,
+		  "a metrics port on the scheduler and the scaler");
+	ASSERT_EQ(count(out, "port: metrics"), 4, "their probes use it");
 	ASSERT_STRHAS(out, "resource: limits.memory", "the webhook learns its memory limit");
 	ASSERT_STRHAS(out, "resources:\n  - deployments\n  verbs:\n  - get\n  - list\n  - watch\n  - patch",
 		      "the scaler patches Deployments (replicas and last-scale together)");

@@ -156,6 +156,10 @@ int main(int argc, char **argv)
 	char *tok, *save;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* the daemons the tests start (often several at once) open their
+	 * status ports on free ports, never on the fixed default */
+	setenv("KSENSE_SCHEDULER_STATUS_ADDR", "127.0.0.1:0", 0);
+	setenv("KSENSE_SCALER_STATUS_ADDR", "127.0.0.1:0", 0);
 	while ((opt = getopt(argc, argv, "t:lvh")) != -1) {
 		switch (opt) {
 		case 't':

@@ -20,7 +20,9 @@
 #include "kube_lease.h"
 #include "log.h"
 #include "scaler.h"
+#include "status_http.h"
 #include "version.h"
+#include "scaler/metrics.h"
 
 static volatile sig_atomic_t stop;
 
@@ -101,6 +103,12 @@ static void usage(FILE *out)
 		"                            hostname_pid); also reportingInstance of its Events\n"
 		"  --lease-duration-s S --renew-deadline-s S --retry-period-s S\n"
 		"                            (15, 10, 2, as client-go)\n"
+		"  --status-addr HOST:PORT   plain-HTTP status port (KSENSE_SCALER_STATUS_ADDR):\n"
+		"                            GET /healthz (the loop turns: 503 when it has not for\n"
+		"                            3 intervals + 30 s) and GET /metrics (decisions by\n"
+		"                            Deployment, class and action, last scale time,\n"
+		"                            polls, agents, leadership); default :8080, :0 any\n"
+		"                            free port (logged), none: off\n"
 		"  --once                    one poll, then exit (status 1 if the API failed)\n"
 		"  --max-polls N             exit 0 after N polls (tests and benchmarks)\n"
 		"  -v, --verbose             debug logs: every pod and poll (KSENSE_SCALER_VERBOSE=1)\n"
@@ -222,9 +230,11 @@ int main(int argc, char **argv)
 		{ "--renew-deadline-s", "KSENSE_SCALER_RENEW_DEADLINE_S", O_NUM, 1, 3600, true, &c->renew_deadline_s, sizeof(int) },
 		{ "--retry-period-s", "KSENSE_SCALER_RETRY_PERIOD_S", O_NUM, 1, 3600, true, &c->retry_period_s, sizeof(int) },
 		{ "--verbose", "KSENSE_SCALER_VERBOSE", O_FLAG, 0, 0, false, &verbose, 0 },
+		{ "--status-addr", "KSENSE_SCALER_STATUS_ADDR", O_STR, 0, 0, false, c->status_addr, sizeof(c->status_addr) },
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
 	struct kube_config kc = { 0 };
+	struct ks_status *statusd = NULL;
 	struct sigaction sa;
 	unsigned int attempt = 0;
 	bool was_leading = false;
@@ -234,6 +244,7 @@ int main(int argc, char **argv)
 	size_t k;
 
 	c->interval_s = 2;
+	snprintf(c->status_addr, sizeof(c->status_addr), ":8080");
 	c->agent_timeout_ms = 1000;
 	snprintf(c->agent_namespace, sizeof(c->agent_namespace), "%s", KS_AGENT_NAMESPACE);
 	snprintf(c->agent_selector, sizeof(c->agent_selector), "%s", KS_AGENT_SELECTOR);
@@ -377,6 +388,29 @@ int main(int argc, char **argv)
 		}
 	}
 
+	s.metrics = ks_scaler_metrics_new();
+	if (!s.metrics) {
+		ks_err("out of memory", "what=metrics%s", "");
+		rc = 1;
+		goto out;
+	}
+	{
+		/* the status thread takes no signal: they end the main loop's sleep */
+		sigset_t block, old;
+
+		sigfillset(&block);
+		pthread_sigmask(SIG_BLOCK, &block, &old);
+		i = ks_status_open("--status-addr", c->status_addr, ks_scaler_metrics_render, ks_scaler_metrics_health,
+				   s.metrics, &statusd, err, sizeof(err));
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (i) {
+			ks_err("status port", "err=\"%s\"", err);
+			rc = 2;
+			goto out;
+		}
+		if (statusd)
+			ks_info("status port listening", "status_port=%d", ks_status_port(statusd));
+	}
 	ks_info("starting", "api=\"%s\" interval_s=%g namespace=\"%s\" agents=\"%s/%s\" cpu_threshold_permille=%u "
 		"up_windows=%u up_cooldown_s=%g down_stabilization_s=%g dry_run=%d", kc.source, c->interval_s,
 		c->namespace_[0] ? c->namespace_ : "(all)", c->agent_namespace, c->agent_selector,
@@ -396,6 +430,7 @@ int main(int argc, char **argv)
 			was_leading = leading;
 			waiting_since = start;
 		}
+		ks_scaler_metrics_turn(s.metrics, &s, leading, false, false, c->interval_s);
 		if (!leading) {
 			/* --once or --max-polls count polls; a replica that cannot
 			 * lead within a lease duration and a retry gives up */
@@ -410,7 +445,9 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (ks_poll(&s, start, err, sizeof(err))) {
+		i = ks_poll(&s, start, err, sizeof(err));
+		ks_scaler_metrics_turn(s.metrics, &s, leading, true, !i, c->interval_s);
+		if (i) {
 			attempt++;
 			wait_s = kube_backoff_ms(attempt < 16 ? attempt : 16, 500, 30000) / 1000.0;
 			if (wait_s < 0.05)
@@ -435,6 +472,8 @@ int main(int argc, char **argv)
 	}
 	ks_info("stopping", "polls=%llu reason=%s", s.poll, stop ? "signal" : "done");
 out:
+	ks_status_stop(statusd);
+	ks_scaler_metrics_free(s.metrics);
 	kube_lease_stop(s.lease, true);
 	kube_client_free(s.kube);
 	kube_config_free(&kc);

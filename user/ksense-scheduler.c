@@ -18,7 +18,9 @@
 #include "log.h"
 #include "scheduler/extender.h"
 #include "scheduler/sched.h"
+#include "status_http.h"
 #include "version.h"
+#include "scheduler/metrics.h"
 
 static void usage(FILE *out)
 {
@@ -94,6 +96,13 @@ static void usage(FILE *out)
 		"  --lease-duration-s S --renew-deadline-s S --retry-period-s S\n"
 		"                          (default 15, 10, 2, as client-go)\n"
 		"Other:\n"
+		"  --status-addr HOST:PORT plain-HTTP status port: GET /healthz (the main loop\n"
+		"                          turns: 503 when it has not for 10 s) and GET /metrics\n"
+		"                          (pending pods by queue, attempts by result, the\n"
+		"                          pending-to-bound histogram, binding errors, agent\n"
+		"                          score requests and failures, leadership); default\n"
+		"                          :8080, :0 any free port (logged), none: off\n"
+		"                          (env KSENSE_SCHEDULER_STATUS_ADDR)\n"
 		"  --latency-log FILE      append 'ns/name node ms-pending' per binding (bench)\n"
 		"  -v, --verbose           debug logs\n"
 		"  -h, --help              this text\n"
@@ -188,6 +197,7 @@ struct cli {
 	bool verbose;
 	bool extender;
 	struct extender_opts eo;
+	const char *status_addr;
 };
 
 static int copy(char *dst, size_t len, const char *what, const char *v)
@@ -208,7 +218,7 @@ static bool known(const char *name)
 		"--backoff-initial-ms", "--backoff-max-ms", "--profile", "--lease-namespace", "--lease-name",
 		"--identity", "--lease-duration-s", "--renew-deadline-s", "--retry-period-s", "--latency-log",
 		"--bind-workers", "--bind-timeout-ms", "--step-pods", "--percentage-of-nodes-to-score",
-		"--extender-addr", "--extender-port", "--tls-cert", "--tls-key",
+		"--extender-addr", "--extender-port", "--tls-cert", "--tls-key", "--status-addr",
 	};
 	size_t i;
 
@@ -277,6 +287,8 @@ static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c
 		i += skip;
 		if (!strcmp(name, "--kubeconfig")) {
 			c->kubeconfig = v;
+		} else if (!strcmp(name, "--status-addr")) {
+			c->status_addr = v;
 		} else if (!strcmp(name, "--context")) {
 			c->context = v;
 		} else if (!strcmp(name, "--qps")) {
@@ -476,6 +488,7 @@ static int run(struct scheduler *s, int sfd)
 			free(res);
 		now = informer_now_ms();
 		leadership(s, now);
+		sched_metrics_publish(s->metrics, s, now);
 		if (now >= s->next_resync_ms) {
 			sched_requeue_all(s, "resync period");
 			if (s->leading)
@@ -529,12 +542,15 @@ int main(int argc, char **argv)
 {
 	static struct scheduler s;
 	struct kube_config kc;
-	struct cli c = { .qps = 50, .burst = 100, .eo = { .addr = "0.0.0.0", .port = 8888 } };
+	struct cli c = { .qps = 50, .burst = 100, .eo = { .addr = "0.0.0.0", .port = 8888 }, .status_addr = ":8080" };
+	struct ks_status *statusd = NULL;
 	char err[1024], ua[160];
 	sigset_t mask;
 	int rc, sfd = -1, status = 2;
 
 	defaults(&s.o);
+	if (getenv("KSENSE_SCHEDULER_STATUS_ADDR") && *getenv("KSENSE_SCHEDULER_STATUS_ADDR"))
+		c.status_addr = getenv("KSENSE_SCHEDULER_STATUS_ADDR");
 	rc = parse_args(argc, argv, &s.o, &c, &s.latency_log);
 	if (rc)
 		return rc > 0 ? 0 : 2;
@@ -573,10 +589,17 @@ int main(int argc, char **argv)
 		ks_err("signalfd", "err=\"%s\"", strerror(errno));
 		goto out;
 	}
-	if (sched_cache_init(&s)) {
+	if (sched_cache_init(&s) || !(s.metrics = sched_metrics_new())) {
 		ks_err("out of memory", "what=cache%s", "");
 		goto out;
 	}
+	if (ks_status_open("--status-addr", c.status_addr, sched_metrics_render, sched_metrics_health, s.metrics,
+			   &statusd, err, sizeof(err))) {
+		fprintf(stderr, "ksense-scheduler: %s\n", err);
+		goto out;
+	}
+	if (statusd)
+		ks_info("status port listening", "status_port=%d", ks_status_port(statusd));
 	if (s.o.leader_elect) {
 		struct kube_lease_opts lo = { .duration_s = s.o.lease_duration_s, .renew_deadline_s = s.o.renew_deadline_s,
 					      .retry_period_s = s.o.retry_period_s, .user_agent = ua };
@@ -612,6 +635,9 @@ out:
 	s.binder = NULL;
 	scorer_stop(s.scorer);
 	kube_lease_stop(s.lease, true);
+	/* the status thread reads the snapshot: it goes first */
+	ks_status_stop(statusd);
+	sched_metrics_free(s.metrics);
 	kube_config_free(&kc);
 	informer_close(&s.pods);
 	informer_close(&s.nodes);

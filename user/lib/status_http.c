@@ -262,6 +262,48 @@ fail:
 	return NULL;
 }
 
+int ks_status_open(const char *flag, const char *spec, ks_status_metrics_fn metrics,
+		   ks_status_health_fn health, void *ctx, struct ks_status **out, char *err, size_t errlen)
+{
+	char host[128], why[256];
+	const char *colon;
+	char *end;
+	long port;
+	size_t hl;
+
+	*out = NULL;
+	if (!spec || !*spec || !strcmp(spec, "none"))
+		return 0;
+	colon = strrchr(spec, ':');
+	if (!colon)
+		goto bad;
+	hl = (size_t)(colon - spec);
+	if (spec[0] == '[') {
+		if (hl < 3 || spec[hl - 1] != ']')
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), spec + 1);
+	} else if (hl) {
+		if (hl >= sizeof(host) || memchr(spec, ':', hl))
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
+	} else {
+		snprintf(host, sizeof(host), "0.0.0.0");
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port < 0 || port > 65535)
+		goto bad;
+	*out = ks_status_start(host, (int)port, metrics, health, ctx, why, sizeof(why));
+	if (!*out) {
+		snprintf(err, errlen, "%s %s: %s", flag, spec, why);
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "%s '%s' is not HOST:PORT, :PORT, [IPV6]:PORT or none", flag, spec);
+	return -EINVAL;
+}
+
 int ks_status_port(const struct ks_status *s)
 {
 	return s ? s->port : 0;

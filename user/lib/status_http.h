@@ -28,6 +28,11 @@ typedef int (*ks_status_health_fn)(void *ctx, struct ks_buf *out);
  * message in err. */
 struct ks_status *ks_status_start(const char *addr, int port, ks_status_metrics_fn metrics,
 				  ks_status_health_fn health, void *ctx, char *err, size_t errlen);
+/* The same from a flag's value: "HOST:PORT", "[V6]:PORT" or ":PORT" (all
+ * addresses), port 0 for any free one; "none" (or "") opens nothing (*out
+ * NULL).  0, or -EINVAL / -errno with a message naming the flag. */
+int ks_status_open(const char *flag, const char *spec, ks_status_metrics_fn metrics,
+		   ks_status_health_fn health, void *ctx, struct ks_status **out, char *err, size_t errlen);
 int ks_status_port(const struct ks_status *s);
 /* Stops the thread and closes every connection. */
 void ks_status_stop(struct ks_status *s);

@@ -25,6 +25,7 @@
 #include "kube_event.h"
 #include "kube_lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "scaler.h"
 
 static long long mono_ms(void)
@@ -167,6 +168,7 @@ void ks_act_event(struct ks_scaler *s, const struct ks_deploy *d, const char *ty
 	char err[512];
 	int st;
 
+	ks_scaler_metrics_decision(s->metrics, d, reason);
 	if (evidence_kv) { /* a lasting condition: rate-limited */
 		e = event_state(s, d, reason);
 		if (!e) {

@@ -98,6 +98,7 @@ struct ks_scaler_cfg {
 	char lease_name[254];
 	char identity[128];
 	int lease_duration_s, renew_deadline_s, retry_period_s;
+	char status_addr[160];        /* the status port: HOST:PORT, :PORT, none */
 };
 
 /* ---- the cluster's view, rebuilt every poll (cluster.c) ---- */
@@ -186,6 +187,7 @@ struct ks_scaler {
 	struct ks_event_state *events; int nevents, capevents;
 	/* counters for the poll's log line */
 	unsigned int agents, agents_ok, pods_seen, pods_mapped, actions;
+	struct ks_scaler_metrics *metrics; /* the status port's (metrics.h) */
 };
 
 /* cluster.c */

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 #include "log.h"
+#include "metrics.h"
 #include "sched.h"
 
 #define STEP_BUDGET_MS   20     /* of deciding, before the watches are read again */
@@ -600,8 +601,10 @@ static void bound(struct scheduler *s, struct pod_ent *p, struct sched_job *j, l
 	ks_info("pod bound", "pod=%s/%s node=%s score=%u latency_ms=%lld attempts=%u bind_ms=%lld", j->ns, j->name,
 		j->node, e ? e->score.score : 0, p ? now - p->pending_since_ms : -1, p ? p->attempts : 0,
 		j->done_ms - j->sent_ms);
-	if (p)
+	if (p) {
 		latency_log(s, p, j->node, now);
+		sched_metrics_bound(s->metrics, now - p->pending_since_ms);
+	}
 	if (s->o.scheduled_events) {
 		snprintf(msg, sizeof(msg), "Successfully assigned %s/%s to %s (ksense score %u)", j->ns, j->name,
 			 j->node, e ? e->score.score : 0);

@@ -165,6 +165,7 @@ struct scheduler {
 	long long next_cycle_ms;           /* seed pacing: no cycle before this */
 	long long next_resync_ms;
 	struct sched_stats st;
+	struct sched_metrics *metrics;     /* the status port's snapshot */
 	const char *latency_log;           /* --latency-log FILE: one line per binding */
 };
 

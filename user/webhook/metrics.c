@@ -133,12 +133,16 @@ static void latest(struct ks_buf *b, const struct ksense_window *w, __u64 age_ms
 	}
 	metric(b, "ksense_baseline_frozen", "1 once the baseline warm-up is over.", "gauge",
 	       v->baseline_state == KSENSE_BASELINE_FROZEN);
-	if (v->friction_valid) {
-		metric(b, "ksense_friction", "Friction of the latest window, 0..100.", "gauge", v->friction_permille / 10.0);
-		metric(b, "ksense_energy", "Energy (leaky integral of friction), 0..100.", "gauge",
-		       v->energy_permille / 10.0);
-		metric(b, "ksense_direction", "Direction of friction: -1, 0, 1.", "gauge", v->direction);
-	}
+	/* empty during the baseline warm-up: the families without a sample */
+	head(b, "ksense_friction", "Friction of the latest window, 0..100 (none during the warm-up).", "gauge");
+	if (v->friction_valid)
+		ks_buf_printf(b, "ksense_friction %.15g\n", v->friction_permille / 10.0);
+	head(b, "ksense_energy", "Energy (leaky integral of friction), 0..100 (none during the warm-up).", "gauge");
+	if (v->friction_valid)
+		ks_buf_printf(b, "ksense_energy %.15g\n", v->energy_permille / 10.0);
+	head(b, "ksense_direction", "Direction of friction: -1, 0, 1 (none during the warm-up).", "gauge");
+	if (v->friction_valid)
+		ks_buf_printf(b, "ksense_direction %d\n", v->direction);
 }
 
 /* The event loop's counters and gauges (server.h). */
