@@ -73,6 +73,39 @@ bool lb_get_ok(int port, const char *path, char *buf, size_t len, int timeout_ms
 	return lb_request(port, req, buf, len, timeout_ms) > 0 && !strncmp(buf, "HTTP/1.1 200", 12);
 }
 
+double lb_metric(const char *e, const char *series)
+{
+	size_t n = strlen(series);
+	const char *p;
+
+	for (p = strstr(e, series); p; p = strstr(p + 1, series))
+		if ((p == e || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+int lb_log_number(const char *log, const char *key)
+{
+	size_t kl = strlen(key);
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		FILE *f = fopen(log, "r");
+		char line[2048], *p;
+		int v = -1;
+
+		while (f && fgets(line, sizeof(line), f))
+			if ((p = strstr(line, key)) && p[kl] == '=')
+				v = atoi(p + kl + 1);
+		if (f)
+			fclose(f);
+		if (v > 0)
+			return v;
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
 static pid_t spawn(const char *log, int nofile, char *const argv[])
 {
 	pid_t pid = fork();

@@ -21,6 +21,13 @@ ssize_t lb_request(int port, const char *req, char *buf, size_t len, int timeout
 /* GET path with Connection: close; true on a 200. */
 bool lb_get_ok(int port, const char *path, char *buf, size_t len, int timeout_ms);
 
+/* The value of one sample line of a Prometheus exposition ("name" or
+ * "name{labels}", exactly as printed), or -1 when there is none. */
+double lb_metric(const char *exposition, const char *series);
+/* The number after "key=" on the last log line holding it, waited for up
+ * to 5 s (a daemon's "status_port=N"); -1 when none came. */
+int lb_log_number(const char *log, const char *key);
+
 struct lb_webhook {
 	pid_t pid;
 	int tls_port, agent_port;

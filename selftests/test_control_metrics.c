@@ -23,39 +23,6 @@ static char expo[3][1 << 17];   /* node, scheduler, scaler */
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
-/* The status port a daemon logged ("status_port=N"), waited for. */
-static int status_port(const char *log)
-{
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		FILE *f = fopen(log, "r");
-		char line[1024], *p;
-		int port = 0;
-
-		while (f && fgets(line, sizeof(line), f))
-			if ((p = strstr(line, "status_port=")))
-				port = atoi(p + 12);
-		if (f)
-			fclose(f);
-		if (port > 0)
-			return port;
-		usleep(50 * 1000);
-	}
-	return -1;
-}
-
-static double sample(const char *e, const char *series)
-{
-	size_t n = strlen(series);
-	const char *p;
-
-	for (p = strstr(e, series); p; p = strstr(p + 1, series))
-		if ((p == e || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	return -1;
-}
-
 /* GET /metrics into expo[k] and check it with promtool. */
 static bool scrape_lint(int port, int k, const char *dir, const char *what)
 {
@@ -92,7 +59,7 @@ static void scheduler(struct fakeapi *f)
 		goto out;
 	snprintf(log, sizeof(log), "%s", fakeapi_path(f, "sched-metrics.log"));
 	sp = start_sched(f, log, "metrics-a", NULL, NULL);
-	port = status_port(log);
+	port = lb_log_number(log, "status_port");
 	if (!ASSERT_GT(port, 0, "status port logged"))
 		goto out;
 	ASSERT_OK(seed_pods(f, "obs", 0, 4, "100m"), "pods");
@@ -100,20 +67,20 @@ static void scheduler(struct fakeapi *f)
 	/* the loop publishes what it did at its next turn (within ~1 s) */
 	for (i = 0; i < 50; i++) {
 		if (lb_get_ok(port, "/metrics", expo[1], sizeof(expo[1]), 3000) &&
-		    sample(expo[1], "ksense_scheduler_schedule_attempts_total{result=\"scheduled\"}") >= 4)
+		    lb_metric(expo[1], "ksense_scheduler_schedule_attempts_total{result=\"scheduled\"}") >= 4)
 			break;
 		usleep(100 * 1000);
 	}
 	ASSERT_TRUE(lb_get_ok(port, "/healthz", buf, sizeof(buf), 3000), "/healthz 200");
 	ASSERT_STRHAS(buf, "\"synced\":true", "informers synced");
 	if (scrape_lint(port, 1, f->dir, "scheduler /metrics")) {
-		ASSERT_GE(sample(expo[1], "ksense_scheduler_schedule_attempts_total{result=\"scheduled\"}"), 4,
+		ASSERT_GE(lb_metric(expo[1], "ksense_scheduler_schedule_attempts_total{result=\"scheduled\"}"), 4,
 			  "scheduled attempts counted");
-		ASSERT_GE(sample(expo[1], "ksense_scheduler_pod_scheduling_duration_seconds_count"), 4,
+		ASSERT_GE(lb_metric(expo[1], "ksense_scheduler_pod_scheduling_duration_seconds_count"), 4,
 			  "pending-to-bound observed");
-		ASSERT_EQ(sample(expo[1], "ksense_scheduler_leader"), 1, "leads");
-		ASSERT_EQ(sample(expo[1], "ksense_scheduler_pending_pods{queue=\"active\"}"), 0, "nothing left due");
-		ASSERT_GE(sample(expo[1], "ksense_scheduler_agent_score_requests_total"), 1, "asked the agent");
+		ASSERT_EQ(lb_metric(expo[1], "ksense_scheduler_leader"), 1, "leads");
+		ASSERT_EQ(lb_metric(expo[1], "ksense_scheduler_pending_pods{queue=\"active\"}"), 0, "nothing left due");
+		ASSERT_GE(lb_metric(expo[1], "ksense_scheduler_agent_score_requests_total"), 1, "asked the agent");
 	}
 	lb_request(port, "POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", buf, sizeof(buf), 3000);
 	ASSERT_STRHAS(buf, "HTTP/1.1 405", "read-only");
@@ -135,19 +102,19 @@ static void scaler(struct fakeapi *f)
 
 	snprintf(log, sizeof(log), "%s", fakeapi_path(f, "scaler-metrics.log"));
 	pid = fx_spawn(log, argv, NULL);
-	port = status_port(log);
+	port = lb_log_number(log, "status_port");
 	if (!ASSERT_GT(port, 0, "status port logged"))
 		goto out;
 	for (i = 0; i < 50; i++) {
 		if (lb_get_ok(port, "/metrics", expo[2], sizeof(expo[2]), 3000) &&
-		    sample(expo[2], "ksense_scaler_polls_total") >= 2)
+		    lb_metric(expo[2], "ksense_scaler_polls_total") >= 2)
 			break;
 		usleep(200 * 1000);
 	}
 	ASSERT_TRUE(lb_get_ok(port, "/healthz", buf, sizeof(buf), 3000), "/healthz 200");
 	if (scrape_lint(port, 2, f->dir, "scaler /metrics")) {
-		ASSERT_GE(sample(expo[2], "ksense_scaler_polls_total"), 2, "polls counted");
-		ASSERT_EQ(sample(expo[2], "ksense_scaler_leader"), 1, "leads");
+		ASSERT_GE(lb_metric(expo[2], "ksense_scaler_polls_total"), 2, "polls counted");
+		ASSERT_EQ(lb_metric(expo[2], "ksense_scaler_leader"), 1, "leads");
 	}
 out:
 	if (test__failed())

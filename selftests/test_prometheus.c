@@ -27,18 +27,6 @@ static char expo[2][1 << 17];
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
-/* The value of one series line ("name{labels}" exactly), or NAN. */
-static double sample(const char *e, const char *series)
-{
-	size_t n = strlen(series);
-	const char *p;
-
-	for (p = strstr(e, series); p; p = strstr(p + 1, series))
-		if ((p == e || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	return NAN;
-}
-
 static bool scrape(int port, int k)
 {
 	return lb_request(port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", expo[k],
@@ -69,13 +57,13 @@ static void lint(void)
 	ASSERT_STRHAS(expo[0], "# TYPE ksense_windows_total counter", "windows counter");
 	ASSERT_STRHAS(expo[0], "ksense_decision{decision=\"allow\"}", "decision as a label");
 	ASSERT_STRHAS(expo[0], "ksense_band{band=\"high\"}", "band as a label");
-	ASSERT_EQ(sample(expo[0], "ksense_pins_up"), 1, "pins up");
+	ASSERT_EQ(lb_metric(expo[0], "ksense_pins_up"), 1, "pins up");
 }
 
 /* a - b of one series in the two scrapes */
 static double grew(const char *series)
 {
-	return sample(expo[1], series) - sample(expo[0], series);
+	return lb_metric(expo[1], series) - lb_metric(expo[0], series);
 }
 
 static bool close_to(double got, double want)
@@ -92,10 +80,10 @@ static void rates(int port)
 
 	if (!ASSERT_TRUE(scrape(port, 0), "first scrape"))
 		return;
-	a = (__u64)sample(expo[0], "ksense_windows_total");
-	for (i = 0; i < 50 && (!scrape(port, 1) || (__u64)sample(expo[1], "ksense_windows_total") < a + 8); i++)
+	a = (__u64)lb_metric(expo[0], "ksense_windows_total");
+	for (i = 0; i < 50 && (!scrape(port, 1) || (__u64)lb_metric(expo[1], "ksense_windows_total") < a + 8); i++)
 		usleep(FIXTURE_WINDOW_MS * 1000);
-	b = (__u64)sample(expo[1], "ksense_windows_total");
+	b = (__u64)lb_metric(expo[1], "ksense_windows_total");
 	if (!ASSERT_GE(b, a + 8, "windows between the scrapes"))
 		return;
 	hist = ks_pin_open(KSENSE_PIN_HISTORY);
@@ -157,13 +145,13 @@ static void quantile(int port)
 	for (i = 0; i < 40; i++) {
 		if (!scrape(port, 0))
 			continue;
-		a = (__u64)sample(expo[0], "ksense_windows_total");
+		a = (__u64)lb_metric(expo[0], "ksense_windows_total");
 		if (fx_wait_window(a, &w, 3000) || !scrape(port, 1))
 			continue;
-		if ((__u64)sample(expo[1], "ksense_windows_total") == a + 1 && w.seq == a + 1 && w.runq.count >= 50)
+		if ((__u64)lb_metric(expo[1], "ksense_windows_total") == a + 1 && w.seq == a + 1 && w.runq.count >= 50)
 			break;
 	}
-	if (!ASSERT_EQ((__u64)sample(expo[1], "ksense_windows_total"), a + 1, "scrapes one window apart"))
+	if (!ASSERT_EQ((__u64)lb_metric(expo[1], "ksense_windows_total"), a + 1, "scrapes one window apart"))
 		return;
 	hist = ks_pin_open(KSENSE_PIN_HISTORY);
 	ASSERT_OK(ks_read_history(hist, a + 1, &w), "that window");

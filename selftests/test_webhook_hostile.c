@@ -95,15 +95,11 @@ static void wh_stop(struct wh *w)
 static double metric(const struct wh *w, const char *series)
 {
 	static char m[1 << 17];
-	char *p;
 
 	if (lb_request(w->agent_port, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", m,
 		       sizeof(m), 3000) <= 0)
 		return -1;
-	for (p = strstr(m, series); p; p = strstr(p + 1, series))
-		if ((p == m || p[-1] == '\n') && p[strlen(series)] == ' ')
-			return atof(p + strlen(series) + 1);
-	return -1;
+	return lb_metric(m, series);
 }
 
 /*
