@@ -5,6 +5,7 @@
  * response always belong to the same window).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "admission.h"
@@ -16,19 +17,60 @@
 #include "pods.h"
 
 /* The latest window with its verdict, and how old it is; 0 or errno. */
-static int latest(struct ksense_window *w, struct ksense_config *cfg, __u64 *age_ms)
+/* What the pins say, read at most every LATEST_TTL_NS: /score, /healthz
+ * and admissions at tens of thousands a second would otherwise cost five
+ * map reads (syscalls) each, for numbers that change once a window
+ * (100 ms at the least).  Shared by the loop and the worker. */
+#define LATEST_TTL_NS (10ull * 1000000)
+
+static struct {
+	pthread_mutex_t mu;
+	__u64 at_ns;
+	int err;
+	struct ksense_window w;
+	struct ksense_config cfg;
+	struct ksense_decision d;
+	struct ksense_baseline b;
+} pinned = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static int latest_all(struct ksense_window *w, struct ksense_config *cfg, struct ksense_decision *d,
+		      struct ksense_baseline *b, __u64 *age_ms)
 {
 	__u64 now = ks_now_ns();
-	int err = ks_read_config(cfg);
+	int err;
 
-	if (!err)
-		err = ks_read_window(w);
+	pthread_mutex_lock(&pinned.mu);
+	if (!pinned.at_ns || now - pinned.at_ns >= LATEST_TTL_NS) {
+		pinned.err = ks_read_config(&pinned.cfg);
+		if (!pinned.err)
+			pinned.err = ks_read_window(&pinned.w);
+		/* streak and latch live only in the decision pin: of the same
+		 * window, or nothing */
+		if (pinned.err || ks_read_pin(KSENSE_PIN_DECISION, &pinned.d) || pinned.d.seq != pinned.w.seq)
+			memset(&pinned.d, 0, sizeof(pinned.d));
+		if (pinned.err || ks_read_pin(KSENSE_PIN_BASELINE, &pinned.b))
+			memset(&pinned.b, 0, sizeof(pinned.b));
+		pinned.at_ns = now;
+	}
+	err = pinned.err;
+	*w = pinned.w;
+	*cfg = pinned.cfg;
+	if (d)
+		*d = pinned.d;
+	if (b)
+		*b = pinned.b;
+	pthread_mutex_unlock(&pinned.mu);
 	if (err)
 		return err;
 	if (!w->seq)
 		return -EAGAIN;
 	*age_ms = now > w->end_ns ? (now - w->end_ns) / 1000000 : 0;
 	return 0;
+}
+
+static int latest(struct ksense_window *w, struct ksense_config *cfg, __u64 *age_ms)
+{
+	return latest_all(w, cfg, NULL, NULL, age_ms);
 }
 
 /* The event loop's own health: a loop that lags answers late everything,
@@ -148,17 +190,12 @@ static void score(struct ks_app *a, const struct ks_http_request *req, struct ks
 		test_score(a, r);
 		return;
 	}
-	err = latest(&w, &cfg, &age_ms);
+	err = latest_all(&w, &cfg, &d, &b, &age_ms);
 	if (err) {
 		snprintf(msg, sizeof(msg), "%s", err == -EAGAIN ? "no window closed yet" : strerror(-err));
 		ks_response_error(r, 503, msg);
 		return;
 	}
-	/* streak and latch live only in the decision pin: use them when it
-	 * is of the same window */
-	if (ks_read_pin(KSENSE_PIN_DECISION, &d) || d.seq != w.seq)
-		memset(&d, 0, sizeof(d));
-	ks_read_pin(KSENSE_PIN_BASELINE, &b);
 	ks_buf_printf(&r->body, "{\"node\":");
 	ks_buf_json_str(&r->body, a->node_name);
 	ks_buf_printf(&r->body,
