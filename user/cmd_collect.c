@@ -10,7 +10,7 @@
  * depth) and each one exactly once.  Windows that left the ring before they
  * were written are counted in a warning, never invented.
  *
- * Every number is a field the tick wrote (DESIGN.md §1); this file only
+ * Every number is a field the tick wrote (docs/ARCHITECTURE.md); this file only
  * converts units and formats.
  */
 #include <errno.h>
@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "log.h"
+#include "history.h"
 #include "pins.h"
 #include "self_exclude.h"
 
@@ -706,28 +707,6 @@ static int csv_open(struct csv *c, const char *path)
 	return csv_inspect(c, header, (size_t)header_len);
 }
 
-/* The pin tree the collector reads: the state (schema checked) and an fd of
- * the history ring. */
-static int open_tree(struct ksense_state *st, int *history_fd)
-{
-	int err, fd;
-
-	if (!ks_pins_present())
-		return -ENOENT;
-	err = ks_read_state(st);
-	if (err)
-		return err;
-	if (st->schema_version != KSENSE_SCHEMA_VERSION)
-		return -EPROTO;
-	fd = ks_pin_open(KSENSE_PIN_HISTORY);
-	if (fd < 0)
-		return fd;
-	if (*history_fd >= 0 && close(*history_fd))
-		ks_warn("close of the old history fd failed", "err=\"%s\"", strerror(errno));
-	*history_fd = fd;
-	return 0;
-}
-
 static void say_tree_error(int err, const struct ksense_state *st)
 {
 	if (err == -EPROTO)
@@ -781,33 +760,9 @@ static int sleep_ns(__u64 ns, const sigset_t *wait_mask)
 	return 0;
 }
 
-struct cursor {
-	int history_fd;
-	__u64 loaded_ns;     /* the load the fd and next_seq belong to */
-	__u64 next_seq;      /* the next window to write */
-	__u64 lost;          /* windows that left the ring unwritten, all told */
-};
-
-/* Skips the windows the ring no longer holds, with one warning per gap. */
-static void skip_lost(struct cursor *cur, __u64 newest_seq)
-{
-	__u64 oldest_seq, n;
-
-	if (newest_seq < cur->next_seq + KSENSE_HISTORY_LEN)
-		return;
-	oldest_seq = newest_seq - KSENSE_HISTORY_LEN + 1;
-	n = oldest_seq - cur->next_seq;
-	ks_warn("windows left the history ring before they were written; skipping them",
-		"count=%llu first_seq=%llu last_seq=%llu", (unsigned long long)n,
-		(unsigned long long)cur->next_seq, (unsigned long long)(oldest_seq - 1));
-	cur->lost += n;
-	cur->next_seq = oldest_seq;
-}
-
-/* Writes every closed window from next_seq on, oldest first.  Stops early
- * (0) at a slot still being filled; *written counts rows. */
-static int write_ready(struct csv *c, struct cursor *cur, struct ksense_state *st,
-		       __u32 limit, __u32 *written)
+/* Writes every closed window from the cursor on, oldest first, until none
+ * is ready (the newest still being written); *written counts rows. */
+static int write_ready(struct csv *c, struct ks_history *h, __u32 limit, __u32 *written)
 {
 	struct ksense_window w;
 	struct row r;
@@ -819,82 +774,61 @@ static int write_ready(struct csv *c, struct cursor *cur, struct ksense_state *s
 		ks_err("cannot read the clocks", "err=\"%s\"", strerror(-err));
 		return err;
 	}
-	while (cur->next_seq <= st->seq && !stop_pending() && (!limit || *written < limit)) {
-		skip_lost(cur, st->seq);
-		w.seq = 0; /* a failed lookup leaves it: read as "not yet" */
-		err = ks_read_history(cur->history_fd, cur->next_seq, &w);
-		if (err == -ENOENT) {
-			if (w.seq <= cur->next_seq)
-				return 0; /* being filled (seq 0) or not yet: next poll */
-			/* Overwritten since the state was read: look again.  A
-			 * tree gone or reloaded meanwhile is the main loop's
-			 * to handle, at the next poll. */
-			if (ks_read_state(st) || st->loaded_ns != cur->loaded_ns)
-				return 0;
-			if (st->seq < cur->next_seq + KSENSE_HISTORY_LEN) {
-				/* Cannot happen with a sane tree; never loop on it. */
-				ks_warn("history slot holds an unexpected window; skipping",
-					"seq=%llu slot_seq=%llu", (unsigned long long)cur->next_seq,
-					(unsigned long long)w.seq);
-				cur->lost++;
-				cur->next_seq++;
-			}
-			continue;
+	while (!stop_pending() && (!limit || *written < limit)) {
+		err = ks_history_next(h, &w);
+		if (err < 0) {
+			ks_err("cannot read the history ring", "root=%s seq=%llu err=\"%s\"", ks_pin_root(),
+			       (unsigned long long)h->next_seq, strerror(-err));
+			return err;
 		}
-		if (err)
-			break;
+		if (!err)
+			return 0;
 		err = format_row(&r, &w, offset_ns);
 		if (err) {
-			ks_err("cannot format a row", "seq=%llu err=\"%s\"",
-			       (unsigned long long)w.seq, strerror(-err));
+			ks_err("cannot format a row", "seq=%llu err=\"%s\"", (unsigned long long)w.seq, strerror(-err));
 			return err;
 		}
 		err = csv_append(c, r.buf, r.len);
 		if (err)
 			return err;
-		cur->next_seq++;
 		(*written)++;
 	}
-	if (err)
-		ks_err("cannot read the history ring", "root=%s seq=%llu err=\"%s\"", ks_pin_root(),
-		       (unsigned long long)cur->next_seq, strerror(-err));
-	return err;
+	return 0;
 }
 
 /* Where the first row comes from: after the file's last row, the oldest
  * window in the ring (--from-start), or the newest closed window. */
-static void choose_start(struct cursor *cur, const struct csv *c, const struct ksense_state *st,
-			 bool from_start)
+static void choose_start(struct ks_history *h, const struct csv *c, bool from_start)
 {
+	const struct ksense_state *st = &h->st;
 	const char *mode;
 
 	if (c->has_rows && c->last_seq <= st->seq) {
-		cur->next_seq = c->last_seq + 1;
+		h->next_seq = c->last_seq + 1;
 		mode = "resume";
 	} else if (c->has_rows) {
 		ks_warn("the CSV's last seq is ahead of the pin tree's: it was reloaded since; "
 			"continuing with the new load's windows",
 			"path=%s file_seq=%llu tree_seq=%llu", c->path, (unsigned long long)c->last_seq,
 			(unsigned long long)st->seq);
-		cur->next_seq = 1;
+		h->next_seq = 1;
 		mode = "reloaded";
 	} else if (from_start) {
-		cur->next_seq = st->seq >= KSENSE_HISTORY_LEN ? st->seq - KSENSE_HISTORY_LEN + 1 : 1;
+		h->next_seq = st->seq >= KSENSE_HISTORY_LEN ? st->seq - KSENSE_HISTORY_LEN + 1 : 1;
 		mode = "from-start";
 	} else {
-		cur->next_seq = st->seq ? st->seq : 1;
+		h->next_seq = st->seq ? st->seq : 1;
 		mode = "newest";
 	}
 	ks_info("collecting", "path=%s root=%s mode=%s first_seq=%llu", c->path, ks_pin_root(), mode,
-		(unsigned long long)cur->next_seq);
+		(unsigned long long)h->next_seq);
 }
 
 int cmd_collect(int argc, char **argv)
 {
 	struct collect_opts opts;
 	struct csv csv = { .fd = -1 };
-	struct cursor cur = { .history_fd = -1 };
-	struct ksense_state st = { 0 };
+	struct ks_history h = KS_HISTORY_INIT;
 	struct sigaction sa = { 0 }, old_sa[NR_STOP_SIGNALS];
 	sigset_t stop_mask, orig_mask;
 	bool mask_set = false;
@@ -910,12 +844,11 @@ int cmd_collect(int argc, char **argv)
 		return 2;
 	/* The tree first: without it there is nothing to write, and the file
 	 * should not be created for nothing. */
-	err = open_tree(&st, &cur.history_fd);
-	if (err) {
-		say_tree_error(err, &st);
+	err = ks_history_follow(&h);
+	if (err < 0) {
+		say_tree_error(err, &h.st);
 		goto cleanup;
 	}
-	cur.loaded_ns = st.loaded_ns;
 	/* best effort: the collector's own CPU time is not a pod's */
 	ks_self_exclude_register();
 
@@ -942,34 +875,29 @@ int cmd_collect(int argc, char **argv)
 
 	if (csv_open(&csv, opts.path))
 		goto cleanup;
-	choose_start(&cur, &csv, &st, opts.from_start);
+	choose_start(&h, &csv, opts.from_start);
 
 	while (!stop_pending()) {
-		err = ks_read_state(&st);
-		if (!err && st.loaded_ns != cur.loaded_ns) {
+		err = ks_history_follow(&h);
+		if (err == 1) {
 			/* `ksense load --replace` or unload + load: a new ring
-			 * whose seqs restart at 1, all of them unwritten. */
-			err = open_tree(&st, &cur.history_fd);
-			if (!err) {
-				ks_warn("the pin tree was reloaded; continuing with its windows from seq 1",
-					"root=%s tree_seq=%llu", ks_pin_root(), (unsigned long long)st.seq);
-				cur.loaded_ns = st.loaded_ns;
-				cur.next_seq = 1;
-				ks_self_exclude_register(); /* a new tree has a new self pin */
-			}
+			 * whose seqs restart at 1, all of them unwritten */
+			ks_warn("the pin tree was reloaded; continuing with its windows from seq 1",
+				"root=%s tree_seq=%llu", ks_pin_root(), (unsigned long long)h.st.seq);
+			ks_self_exclude_register(); /* a new tree has a new self pin */
 		}
-		if (err) {
+		if (err < 0) {
 			__u64 now_ns = ks_now_ns();
 
 			if (!gone_since_ns)
 				gone_since_ns = now_ns;
 			if (now_ns - gone_since_ns >= TREE_GONE_GRACE_NS) {
-				say_tree_error(err, &st);
+				say_tree_error(err, &h.st);
 				goto cleanup;
 			}
 		} else {
 			gone_since_ns = 0;
-			if (write_ready(&csv, &cur, &st, opts.windows, &written))
+			if (write_ready(&csv, &h, opts.windows, &written))
 				goto cleanup;
 			if (opts.windows && written >= opts.windows)
 				break;
@@ -982,14 +910,14 @@ int cmd_collect(int argc, char **argv)
 	}
 	ret = 0;
 	ks_info("collector stopped", "path=%s rows=%u lost=%llu next_seq=%llu", csv.path, written,
-		(unsigned long long)cur.lost, (unsigned long long)cur.next_seq);
+		(unsigned long long)h.lost, (unsigned long long)h.next_seq);
 
 cleanup:
 	if (csv.fd >= 0 && close(csv.fd)) {
 		ks_err("cannot close the CSV", "path=%s err=\"%s\"", csv.path, strerror(errno));
 		ret = 1;
 	}
-	ks_close(cur.history_fd);
+	ks_history_close(&h);
 	ks_self_exclude_unregister();
 	/* Unblock before restoring the handlers: a signal still pending then
 	 * reaches ours (a flag) instead of killing a cleanly stopped run. */

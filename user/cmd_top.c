@@ -5,7 +5,8 @@
  * score, decision), and sparklines of the last windows in the history ring.
  *
  * Every number shown is a field the tick wrote into a pinned map; this file
- * only formats them (DESIGN.md §1: userspace never recomputes statistics).
+ * only formats them (docs/ARCHITECTURE.md: userspace never recomputes
+ * statistics).
  *
  * Terminal handling: when stdout is a terminal the view is redrawn in place
  * (cursor home, overwrite, clear the rest) rather than cleared, so it does
@@ -29,6 +30,7 @@
 #include "cli.h"
 #include "log.h"
 #include "fsutil.h"
+#include "history.h"
 #include "pins.h"
 #include "self_exclude.h"
 
@@ -128,8 +130,7 @@ struct spark_point {
 /* Windows are immutable once closed, so each is looked up once and cached
  * at seq % SPARK_WINDOWS; a refresh costs one lookup per new window. */
 struct history {
-	int fd;
-	__u64 loaded_ns;     /* the load the fd and cache belong to */
+	struct ks_history ring;   /* followed across reloads (history.h) */
 	struct spark_point pts[SPARK_WINDOWS];
 };
 
@@ -525,7 +526,7 @@ static void history_update(struct history *h, const struct ksense_window *latest
 
 	if (!latest->seq)
 		return;
-	/* The window pin holds the newest window itself; no lookup needed. */
+	/* the newest window is at hand already; no lookup needed */
 	point_from_window(&h->pts[latest->seq % SPARK_WINDOWS], latest);
 	first_seq = latest->seq >= SPARK_WINDOWS ? latest->seq - SPARK_WINDOWS + 1 : 1;
 	for (seq = first_seq; seq < latest->seq; seq++) {
@@ -535,29 +536,20 @@ static void history_update(struct history *h, const struct ksense_window *latest
 		if (p->seq == seq)
 			continue;
 		p->seq = 0;
-		if (!ks_read_history(h->fd, seq, &w))
+		if (!ks_history_get(&h->ring, seq, &w))
 			point_from_window(p, &w);
 	}
 }
 
-/* A load with --replace swaps the whole tree: the old history fd would keep
- * showing the dead map and cached windows would share seq numbers with the
- * new ones, so both follow the state pin's load time. */
-static int history_follow_load(struct history *h, const struct ksense_state *st)
+/* A load with --replace swaps the whole tree: cached windows would share
+ * seq numbers with the new ones, so the cache follows the load too. */
+static int history_follow_load(struct history *h)
 {
-	int fd;
+	int rc = ks_history_follow(&h->ring);
 
-	if (h->fd >= 0 && h->loaded_ns == st->loaded_ns)
-		return 0;
-	fd = ks_pin_open(KSENSE_PIN_HISTORY);
-	if (fd < 0)
-		return fd;
-	if (h->fd >= 0 && close(h->fd))
-		ks_debug("close of the old history fd failed", "err=\"%s\"", strerror(errno));
-	h->fd = fd;
-	h->loaded_ns = st->loaded_ns;
-	memset(h->pts, 0, sizeof(h->pts));
-	return 0;
+	if (rc == 1)
+		memset(h->pts, 0, sizeof(h->pts));
+	return rc < 0 ? rc : 0;
 }
 
 static void draw_spark(struct frame *f, const struct term *t, const struct history *h,
@@ -913,7 +905,7 @@ static int read_view(struct history *h, struct ksense_state *st, struct ksense_w
 	err = read_tree(st, w, fail, fail_len);
 	if (err)
 		return err;
-	err = history_follow_load(h, st);
+	err = history_follow_load(h);
 	if (err) {
 		ks_debug("cannot open the history pin", "err=\"%s\"", strerror(-err));
 		snprintf(fail, fail_len, "no ksense pin tree at %s (run `ksense load`)", ks_pin_root());
@@ -999,7 +991,7 @@ int cmd_top(int argc, char **argv)
 {
 	struct top_opts opts;
 	struct term term = { 0 };
-	struct history hist = { .fd = -1 };
+	struct history hist = { .ring = KS_HISTORY_INIT };
 	struct ksense_state st;
 	struct ksense_window w;
 	struct analytics an = { 0 };
@@ -1125,8 +1117,7 @@ cleanup:
 		if (sigaction(stop_signals[i], &old_sa[i], NULL))
 			ks_err("cannot restore a signal handler", "sig=%d err=\"%s\"", stop_signals[i],
 			       strerror(errno));
-	if (hist.fd >= 0 && close(hist.fd))
-		ks_debug("close of the history fd failed", "err=\"%s\"", strerror(errno));
+	ks_history_close(&hist.ring);
 	free(frame);
 	ks_self_exclude_unregister();
 	if (*fail)

@@ -126,6 +126,7 @@ int ks_csvlog_open(struct ks_csvlog *l, const char *dir)
 
 	memset(l, 0, sizeof(*l));
 	l->monitor_fd = l->score_fd = -1;
+	l->h = (struct ks_history)KS_HISTORY_INIT;
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		ks_err("cannot create data directory", "dir=%s errno=%d", dir, errno);
 		return -errno;
@@ -148,6 +149,7 @@ void ks_csvlog_close(struct ks_csvlog *l)
 	if (l->score_fd >= 0)
 		close(l->score_fd);
 	l->monitor_fd = l->score_fd = -1;
+	ks_history_close(&l->h);
 }
 
 static void fmt_permille(char *buf, size_t len, bool valid, __u32 v)
@@ -182,39 +184,26 @@ static int monitor_row(struct ks_csvlog *l, const struct ksense_window *w)
 
 void ks_csvlog_poll(struct ks_csvlog *l)
 {
-	struct ksense_state st;
 	struct ksense_window w;
-	__u64 seq, first;
-	int fd;
+	int rc;
 
-	if (l->monitor_fd < 0 || ks_read_state(&st) || !st.seq)
+	if (l->monitor_fd < 0)
 		return;
-	if (st.seq < l->last_seq)
-		l->last_seq = 0; /* a new tree (reload): its seq starts again at 1 */
-	if (st.seq == l->last_seq)
+	rc = ks_history_follow(&l->h);
+	if (rc < 0)
 		return;
-	fd = ks_pin_open(KSENSE_PIN_HISTORY);
-	if (fd < 0)
-		return;
-	first = l->last_seq + 1;
-	if (st.seq - l->last_seq > KSENSE_HISTORY_LEN - 1) {
-		first = st.seq - (KSENSE_HISTORY_LEN - 1) + 1;
-		if (l->last_seq) {
-			l->missed += first - l->last_seq - 1;
-			ks_warn("windows left the history ring before they were written",
-				"missed=%llu", (unsigned long long)(first - l->last_seq - 1));
-		}
-	}
-	for (seq = first; seq <= st.seq; seq++) {
-		if (ks_read_history(fd, seq, &w))
-			break; /* being written right now: next poll */
+	/* the first load seen resumes after the file's last row when that
+	 * row can be of it; a later load (a reload) starts at its seq 1 */
+	if (rc == 1 && l->last_seq && l->last_seq <= l->h.st.seq)
+		l->h.next_seq = l->last_seq + 1;
+	l->last_seq = 0; /* only the file's own, once */
+	while ((rc = ks_history_next(&l->h, &w)) == 1)
 		if (monitor_row(l, &w)) {
 			ks_err("cannot write fuzzy_monitor.csv", "errno=%d", errno);
+			/* the row was not written: asked again next poll */
+			l->h.next_seq = w.seq;
 			break;
 		}
-		l->last_seq = seq;
-	}
-	close(fd);
 }
 
 static void csv_field(char *out, size_t len, const char *s)

@@ -11,6 +11,7 @@
 #define KSENSE_WEBHOOK_CSVLOG_H
 
 #include <stdbool.h>
+#include "history.h"
 #include "ksense.h"
 
 #define KS_MONITOR_HEADER "timestamp,seq,baseline_state,friction,direction,energy,cpu_util_pct," \
@@ -21,7 +22,7 @@ struct ks_csvlog {
 	int monitor_fd;
 	int score_fd;
 	__u64 last_seq;          /* last window written to fuzzy_monitor.csv */
-	__u64 missed;            /* windows that left the ring before we wrote them */
+	struct ks_history h;     /* the ring, followed across reloads */
 };
 
 /* Open (create) both files under dir; 0 or negative errno (logged). */
