@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The history reader (user/lib/history.c) follows the tree by its load
+ * time: a `ksense load --replace` is seen as a new load even when its seq
+ * has already passed the cursor (a reader that compares seqs misses it),
+ * and the cursor starts again at the new load's first window.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "test_progs.h"
+#include "fixture.h"
+#include "history.h"
+#include "pins.h"
+
+KS_TEST(history_reader)
+{
+	struct ks_history h = KS_HISTORY_INIT;
+	struct ksense_window w;
+	char root[128], out[4096], *saved = getenv("KSENSE_PIN_ROOT");
+	__u64 old_loaded, cursor;
+	int rc, i, n = 0;
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return;
+	}
+	saved = saved ? strdup(saved) : NULL;
+	snprintf(root, sizeof(root), "/sys/fs/bpf/ksense-history-%d", getpid());
+	setenv("KSENSE_PIN_ROOT", root, 1);
+	if (!ASSERT_EQ(fx_run(out, sizeof(out), NULL, "load", "--window-ms", "100", NULL), 0, "load"))
+		goto out;
+	ASSERT_EQ(ks_history_follow(&h), 1, "the first load is a new load");
+	usleep(600 * 1000);
+	ASSERT_EQ(ks_history_follow(&h), 0, "the same load");
+	while ((rc = ks_history_next(&h, &w)) == 1) {
+		ASSERT_EQ(w.seq, (__u64)n + 1, "oldest first, none skipped");
+		n++;
+	}
+	ASSERT_EQ(rc, 0, "then none ready");
+	ASSERT_GE(n, 3, "windows read");
+	old_loaded = h.loaded_ns;
+	cursor = h.next_seq;
+	/* a new load that runs past the old cursor before the reader looks */
+	if (!ASSERT_EQ(fx_run(out, sizeof(out), NULL, "load", "--replace", "--window-ms", "100", NULL), 0,
+		       "load --replace"))
+		goto out;
+	for (i = 0; i < 50; i++) {
+		struct ksense_state st;
+
+		if (!ks_read_state(&st) && st.seq > cursor + 2)
+			break;
+		usleep(100 * 1000);
+	}
+	ASSERT_EQ(ks_history_follow(&h), 1, "a reload, whatever the seqs say");
+	ASSERT_NEQ(h.loaded_ns, old_loaded, "the new load's time");
+	ASSERT_GT(h.st.seq, cursor, "its seq had passed the old cursor");
+	ASSERT_EQ(h.next_seq, 1, "the cursor starts again");
+	if (ASSERT_EQ(ks_history_next(&h, &w), 1, "a window of the new load"))
+		ASSERT_EQ(w.seq, 1, "its first");
+	ASSERT_EQ(ks_history_get(&h, h.st.seq, &w), 0, "random access to the newest");
+out:
+	ks_history_close(&h);
+	fx_run(out, sizeof(out), NULL, "unload", NULL);
+	if (saved) {
+		setenv("KSENSE_PIN_ROOT", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("KSENSE_PIN_ROOT");
+	}
+}
