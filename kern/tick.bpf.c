@@ -172,13 +172,17 @@ static __always_inline void read_psi(struct ksense_state *st, struct ksense_wind
 	w->psi_mem.some_avg10_permille = avg10[2] * 10 / KS_FIXED_1;
 	w->psi_mem.full_avg10_permille = avg10[3] * 10 / KS_FIXED_1;
 	w->psi_cpu.some_avg10_permille = avg10[4] * 10 / KS_FIXED_1;
-	w->psi_cpu.full_avg10_permille = avg10[5] * 10 / KS_FIXED_1;
+	/* CPU full is undefined for the whole machine (some task always runs
+	 * while any is non-idle): the kernel keeps an internal value but
+	 * /proc/pressure/cpu prints 0 for it, and so do we.  A cgroup's CPU
+	 * full is meaningful and is read per cgroup. */
+	w->psi_cpu.full_avg10_permille = 0;
 	w->psi_io.some_permille = st->psi_permille[0];
 	w->psi_io.full_permille = st->psi_permille[1];
 	w->psi_mem.some_permille = st->psi_permille[2];
 	w->psi_mem.full_permille = st->psi_permille[3];
 	w->psi_cpu.some_permille = st->psi_permille[4];
-	w->psi_cpu.full_permille = st->psi_permille[5];
+	w->psi_cpu.full_permille = 0;
 	w->psi_source = KSENSE_PSI_KERNEL;
 }
 

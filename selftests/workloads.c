@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <mntent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -240,21 +241,143 @@ void wl_cgroup_destroy(struct wl_cgroup *c)
 		rmdir(c->dir);
 	if (c->base[0])
 		rmdir(c->base);
-	c->dir[0] = c->base[0] = '\0';
+	if (c->cpu_dir[0])
+		rmdir(c->cpu_dir);
+	if (c->cpu_base[0])
+		rmdir(c->cpu_base);
+	c->dir[0] = c->base[0] = c->cpu_dir[0] = c->cpu_base[0] = '\0';
+}
+
+static int write_str(const char *dir, const char *file, const char *s)
+{
+	char path[900];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = ks_write_all(fd, s, strlen(s));
+	close(fd);
+	return err;
+}
+
+int wl_cpu_v1_mount(char *buf, size_t len)
+{
+	struct mntent *m;
+	FILE *f = setmntent("/proc/mounts", "r");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while ((m = getmntent(f))) {
+		if (strcmp(m->mnt_type, "cgroup") || !hasmntopt(m, "cpu"))
+			continue;
+		if ((size_t)snprintf(buf, len, "%s", m->mnt_dir) < len)
+			err = 0;
+		break;
+	}
+	endmntent(f);
+	return err;
+}
+
+/* Whether cgroup2 at mnt offers the cpu controller (pure v2, or hybrid with
+ * cpu not bound to v1). */
+static bool v2_has_cpu(const char *mnt)
+{
+	char path[300], line[512];
+	bool has = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f)) {
+		char *tok, *save = NULL;
+
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+			if (!strcmp(tok, "cpu"))
+				has = true;
+	}
+	fclose(f);
+	return has;
+}
+
+int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int period_us)
+{
+	char mnt[256], v1[256], val[64];
+	const char *rel;
+	int err;
+
+	if (ks_cgroup2_mount(mnt, sizeof(mnt)))
+		return -ENOENT;
+	rel = c->base + strlen(mnt);
+	if (!wl_cpu_v1_mount(v1, sizeof(v1))) {
+		snprintf(c->cpu_base, sizeof(c->cpu_base), "%s%s", v1, rel);
+		if (mkdir(c->cpu_base, 0755)) {
+			err = -errno;
+			c->cpu_base[0] = '\0';
+			return err;
+		}
+		snprintf(c->cpu_dir, sizeof(c->cpu_dir), "%s%s", v1, c->dir + strlen(mnt));
+		if (mkdir(c->cpu_dir, 0755)) {
+			err = -errno;
+			c->cpu_dir[0] = '\0';
+			return err;
+		}
+		snprintf(val, sizeof(val), "%u", period_us);
+		err = write_str(c->cpu_dir, "cpu.cfs_period_us", val);
+		snprintf(val, sizeof(val), "%u", quota_us);
+		return err ? err : write_str(c->cpu_dir, "cpu.cfs_quota_us", val);
+	}
+	if (!v2_has_cpu(mnt))
+		return -EOPNOTSUPP;
+	/* "+cpu" down the path: the root, then the tests' own parent */
+	err = write_str(mnt, "cgroup.subtree_control", "+cpu");
+	if (!err)
+		err = write_str(c->base, "cgroup.subtree_control", "+cpu");
+	if (err)
+		return err;
+	c->cpu_v2 = true;
+	snprintf(val, sizeof(val), "%u %u", quota_us, period_us);
+	return write_str(c->dir, "cpu.max", val);
+}
+
+int wl_cgroup_cpu_stat(const struct wl_cgroup *c, struct wl_cpu_stat *out)
+{
+	char path[900], key[64];
+	unsigned long long v;
+	FILE *f;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/cpu.stat", c->cpu_dir[0] ? c->cpu_dir : c->dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %llu", key, &v) == 2) {
+		if (!strcmp(key, "nr_periods"))
+			out->nr_periods = v;
+		else if (!strcmp(key, "nr_throttled"))
+			out->nr_throttled = v;
+		else if (!strcmp(key, "throttled_time"))
+			out->throttled_ns = v;
+		else if (!strcmp(key, "throttled_usec"))
+			out->throttled_ns = v * 1000;
+	}
+	fclose(f);
+	return 0;
 }
 
 int wl_cgroup_enter(const struct wl_cgroup *c)
 {
-	char procs[800], pid_s[16];
-	int fd, err = 0;
+	char pid_s[16];
+	int err;
 
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->dir);
 	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
-	fd = open(procs, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = ks_write_all(fd, pid_s, strlen(pid_s));
-	close(fd);
+	err = write_str(c->dir, "cgroup.procs", pid_s);
+	if (!err && c->cpu_dir[0])
+		err = write_str(c->cpu_dir, "cgroup.procs", pid_s);
 	return err;
 }
 

@@ -35,12 +35,35 @@ struct wl_cgroup {
 	char base[512];
 	char dir[768];
 	unsigned long long id;  /* cgroup2 id: the directory's inode */
+	/* the twin in the cgroup v1 `cpu` hierarchy, as the kubelet keeps on
+	 * hybrid hosts ("" while there is none) */
+	char cpu_base[512];
+	char cpu_dir[768];
+	bool cpu_v2;            /* cpu.max is written in dir (pure cgroup2) */
+};
+
+/* The CFS bandwidth counters of a cgroup's cpu.stat. */
+struct wl_cpu_stat {
+	unsigned long long nr_periods;
+	unsigned long long nr_throttled;
+	unsigned long long throttled_ns; /* v1 throttled_time, v2 throttled_usec x 1000 */
 };
 
 /* 0 or negative errno (-ENOENT: no cgroup2 mount). */
 int wl_cgroup_create(struct wl_cgroup *c, const char *tag);
 /* rmdir both levels; the caller has reaped every process in it. */
 void wl_cgroup_destroy(struct wl_cgroup *c);
+/* Hold c to quota_us of CPU time per period_us, where the kernel offers a
+ * CFS quota: the v1 `cpu` hierarchy (cpu.cfs_quota_us in a twin of c's
+ * path, as on hybrid nodes), else cgroup2's cpu.max (enabling the cpu
+ * controller down to c).  Call before anything runs in c: wl_cgroup_enter
+ * then enters the twin too, wl_cgroup_destroy removes it.  0, -EOPNOTSUPP
+ * when neither hierarchy has the cpu controller, or negative errno. */
+int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int period_us);
+/* c's cpu.stat bandwidth counters; 0 or negative errno. */
+int wl_cgroup_cpu_stat(const struct wl_cgroup *c, struct wl_cpu_stat *out);
+/* The cgroup v1 `cpu` mount into buf; 0 or -ENOENT. */
+int wl_cpu_v1_mount(char *buf, size_t len);
 /* Move this process into c; 0 or negative errno. */
 int wl_cgroup_enter(const struct wl_cgroup *c);
 /* fork(); the child has entered c when it returns 0 (or _exit(2)s). */
