@@ -2,6 +2,9 @@
 /*
  * A cgroup's bottleneck class from one window's sums, with hysteresis.
  * Shared by the tick and host tests; integer only.  The rule (pins/README):
+ *   THROTTLED  waits for its CFS quota >= cg_throttled_min_permille, or
+ *              at least as long as it ran: the limit binds, whatever
+ *              else it did (so a throttled cgroup is never IDLE)
  *   CPU     on-CPU >= cg_cpu_min_permille of one CPU and on-CPU >= D time
  *   BLOCK   D time >= cg_block_min_permille of the window
  *   OFFCPU  interruptible waits ended by wakeups >= cg_offcpu_min_permille
@@ -24,9 +27,14 @@ static __always_inline __u32 ks_share_permille(__u64 ns, __u64 dur_ns)
 	return v > 0xffffffffull ? 0xffffffffu : (__u32)v;
 }
 
-static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, __u32 on, __u32 d, __u32 s,
+static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, const struct ksense_cgroup *cg,
 					     __u64 wakeups)
 {
+	__u32 on = cg->on_cpu_permille, d = cg->d_permille, s = cg->s_permille;
+
+	if (cg->throttled_waits &&
+	    (cg->throttled_permille >= cfg->cg_throttled_min_permille || cg->throttled_ns >= cg->on_cpu_ns))
+		return KSENSE_CLASS_THROTTLED;
 	if (on >= cfg->cg_cpu_min_permille && on >= d)
 		return KSENSE_CLASS_CPU;
 	if (d >= cfg->cg_block_min_permille)
@@ -56,12 +64,16 @@ static __always_inline void ksense_cg_classify(const struct ksense_config *cfg, 
 	cg->on_cpu_permille = ks_share_permille(sum->on_cpu_ns, dur_ns);
 	cg->d_permille = ks_share_permille(sum->d_ns, dur_ns);
 	cg->s_permille = ks_share_permille(sum->s_ns, dur_ns);
-	if (!sum->on_cpu_ns && !sum->d_ns && !sum->s_ns && !sum->samples && !sum->io_count)
+	cg->throttled_ns = sum->throttled_ns;
+	cg->throttled_waits = sum->throttled_waits;
+	cg->throttled_permille = ks_share_permille(sum->throttled_ns, dur_ns);
+	if (!sum->on_cpu_ns && !sum->d_ns && !sum->s_ns && !sum->samples && !sum->io_count &&
+	    !sum->throttled_waits)
 		cg->idle_windows++;
 	else
 		cg->idle_windows = 0;
 
-	cand = ks_cg_candidate(cfg, cg->on_cpu_permille, cg->d_permille, cg->s_permille, sum->wakeups);
+	cand = ks_cg_candidate(cfg, cg, sum->wakeups);
 	if (cand == cg->candidate) {
 		if (cg->streak < 0xffff)
 			cg->streak++;

@@ -9,6 +9,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "../pins/ksense.h"
+#include "core_fixes.bpf.h"
 
 /* pinned: config, state, window, history, baseline, score, decision,
  * cgroups, stacks, self */
@@ -227,21 +228,41 @@ static __always_inline void ksense_cg_flush(struct ksense_cpu *c)
 			ks_cg_add(a->s_ns, c->cg_s_ns);
 		if (c->cg_wakeups)
 			ks_cg_add(a->wakeups, c->cg_wakeups);
+		if (c->cg_throttled_waits) {
+			ks_cg_add(a->throttled_ns, c->cg_throttled_ns);
+			ks_cg_add(a->throttled_waits, c->cg_throttled_waits);
+		}
+		/* the tick reads the group's bandwidth counters through it */
+		if (c->cg_tg)
+			a->tg_addr = c->cg_tg;
 	}
 	c->cg_id = 0;
 	c->cg_on_cpu_ns = c->cg_d_ns = c->cg_s_ns = c->cg_wakeups = 0;
+	c->cg_throttled_ns = c->cg_throttled_waits = 0;
 }
 
-/* Hold charges for cgid in window seq on this CPU: false for cgroup 0
- * (no cgroup2 id: nothing to charge). */
-static __always_inline bool ksense_cg_hold(struct ksense_cpu *c, __u64 cgid, __u64 seq)
+/* Direct loads through the BTF-typed task pointer: on the hot path they
+ * cost a fraction of BPF_CORE_READ's probe-read helper calls (the verifier
+ * makes them fault-safe; CO-RE still relocates the offsets). */
+static __always_inline __u64 task_cgroup_id(struct task_struct *p)
 {
+	return p->cgroups->dfl_cgrp->kn->id;
+}
+
+/* Hold charges for p's cgroup in window seq on this CPU: false for cgroup
+ * 0 (no cgroup2 id: nothing to charge).  A new hold also notes p's task
+ * group, for the tick to read the group's CFS bandwidth. */
+static __always_inline bool ksense_cg_hold(struct ksense_cpu *c, struct task_struct *p, __u64 seq)
+{
+	__u64 cgid = task_cgroup_id(p);
+
 	if (!cgid)
 		return false;
 	if (c->cg_id != cgid || c->cg_seq != seq) {
 		ksense_cg_flush(c);
 		c->cg_id = cgid;
 		c->cg_seq = seq;
+		c->cg_tg = ks_task_group_addr(p);
 	}
 	return true;
 }

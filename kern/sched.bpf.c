@@ -21,22 +21,13 @@ static __always_inline struct ksense_task *task_state(struct task_struct *p, boo
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/* Direct loads through the BTF-typed task pointer: on the hot path they
- * cost a fraction of BPF_CORE_READ's probe-read helper calls (the verifier
- * makes them fault-safe; CO-RE still relocates the offsets). */
-static __always_inline __u64 task_cgroup_id(struct task_struct *p)
-{
-	return p->cgroups->dfl_cgrp->kn->id;
-}
-
 /* A sleeper woke: its cgroup waited off CPU from switch-out until now. */
 static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now,
 				       struct ksense_cpu *c, __u64 seq)
 {
 	if (!t->offcpu_ns)
 		return;
-	if (now > t->offcpu_ns && !ksense_task_is_self(t, p->tgid) &&
-	    ksense_cg_hold(c, task_cgroup_id(p), seq)) {
+	if (now > t->offcpu_ns && !ksense_task_is_self(t, p->tgid) && ksense_cg_hold(c, p, seq)) {
 		if (t->offcpu_d)
 			c->cg_d_ns += now - t->offcpu_ns;
 		else
@@ -62,6 +53,7 @@ static __always_inline int mark_queued(struct task_struct *p)
 		return 0;
 	now = bpf_ktime_get_ns();
 	t->queued_ns = now;
+	t->queued_throttled = ks_woken_throttled(p);
 	end_offcpu(p, t, now, c, st->seq);
 	return 0;
 }
@@ -119,13 +111,13 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 	bool d = (prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD);
 
 	if (t->oncpu_ns) {
-		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid) &&
-		    ksense_cg_hold(c, task_cgroup_id(prev), seq))
+		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid) && ksense_cg_hold(c, prev, seq))
 			c->cg_on_cpu_ns += now - t->oncpu_ns;
 		t->oncpu_ns = 0;
 	}
 	if (runnable) {
 		t->queued_ns = now;
+		t->queued_throttled = ks_switched_out_throttled(prev);
 		return;
 	}
 	if (!(prev_state & KS_TASK_NOLOAD)) {
@@ -135,6 +127,23 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 	if (d && !t->dstate_ns) {
 		t->dstate_ns = now;
 		d_change(c, now, 1);
+	}
+}
+
+/* next runs after waiting runnable since t->queued_ns: a run-queue wait,
+ * or, when it waited for its CFS quota's next period, a throttled wait,
+ * which is its cgroup's and no sign of a busy CPU. */
+static __always_inline void switched_in(struct task_struct *next, struct ksense_task *t, __u64 now,
+					struct ksense_acc *a, struct ksense_cpu *c, __u64 seq)
+{
+	if (!t->queued_throttled) {
+		ksense_hist_add(&a->runq, now - t->queued_ns);
+		return;
+	}
+	t->queued_throttled = 0;
+	if (!ksense_task_is_self(t, next->tgid) && ksense_cg_hold(c, next, seq)) {
+		c->cg_throttled_ns += now - t->queued_ns;
+		c->cg_throttled_waits++;
 	}
 }
 
@@ -173,7 +182,7 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 			t->oncpu_ns = now;
 			if (t->queued_ns) {
 				if (now > t->queued_ns)
-					ksense_hist_add(&a->runq, now - t->queued_ns);
+					switched_in(next, t, now, a, c, st->seq);
 				t->queued_ns = 0;
 			}
 			if (t->dstate_ns) {

@@ -13,6 +13,7 @@
 #include "hist.bpf.h"
 #include "analytics.h"
 #include "cgclass.h"
+#include "bandwidth.bpf.h"
 
 #define KS_CLOCK_MONOTONIC 1
 #define KS_NSEC_PER_MSEC   1000000ull
@@ -208,36 +209,69 @@ struct cg_ctx {
 	const struct ksense_config *cfg;
 	__u64 dur_ns;
 	__u64 seq;
+	__u32 ncpu;
 };
 
 /* Take a counter's value and subtract exactly that: adds racing with us
  * on other CPUs stay for the next window (no xchg needed, BPF ISA v1). */
 #define ks_take(field) ({ __u64 ___v = (field); __sync_fetch_and_add(&(field), -___v); ___v; })
 
+/* The per-cgroup callback's working copy: too big for its stack frame
+ * beside the tick's (the verifier allows 512 bytes for the whole chain).
+ * Per-CPU, and the tick is the only user. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_cg_acc);
+} ks_tick_sum SEC(".maps");
+
 /* One cgroup: take its accumulators, classify, publish. */
 static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, struct cg_ctx *cc)
 {
 	static const struct ksense_cgroup fresh; /* .rodata: keeps the stack small */
-	struct ksense_cg_acc sum;
+	struct ksense_cg_acc *sum = bpf_map_lookup_elem(&ks_tick_sum, &zero_key);
 	struct ksense_cgroup *cg;
 	__u64 cgid = *key;
 
-	sum.on_cpu_ns = ks_take(a->on_cpu_ns);
-	sum.d_ns = ks_take(a->d_ns);
-	sum.s_ns = ks_take(a->s_ns);
-	sum.wakeups = ks_take(a->wakeups);
-	sum.samples = ks_take(a->samples);
-	sum.io_count = ks_take(a->io_count);
-	sum.io_bytes = ks_take(a->io_bytes);
-	sum.io_lat_ns = ks_take(a->io_lat_ns);
+	if (!sum)
+		return 1;
+	sum->on_cpu_ns = ks_take(a->on_cpu_ns);
+	sum->d_ns = ks_take(a->d_ns);
+	sum->s_ns = ks_take(a->s_ns);
+	sum->wakeups = ks_take(a->wakeups);
+	sum->samples = ks_take(a->samples);
+	sum->io_count = ks_take(a->io_count);
+	sum->io_bytes = ks_take(a->io_bytes);
+	sum->io_lat_ns = ks_take(a->io_lat_ns);
+	sum->throttled_ns = ks_take(a->throttled_ns);
+	sum->throttled_waits = ks_take(a->throttled_waits);
 	cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 	if (!cg) {
 		bpf_map_update_elem(&ks_cgroups, &cgid, &fresh, BPF_NOEXIST);
 		cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 		if (!cg)
 			return 0;
+		cg->bw_level = ~0u;
 	}
-	ksense_cg_classify(cc->cfg, cg, cgid, &sum, cc->dur_ns, cc->seq);
+	ksense_cg_classify(cc->cfg, cg, cgid, sum, cc->dur_ns, cc->seq);
+	return 0;
+}
+
+/* One cgroup's CFS bandwidth, after cg_step published its window.  A pass
+ * of its own: inside cg_step the walk up the task groups multiplied the
+ * verifier's paths past its limit. */
+static long bw_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, struct cg_ctx *cc)
+{
+	struct ksense_cgroup *cg = bpf_map_lookup_elem(&ks_cgroups, key);
+	bool active;
+
+	if (!cg || cg->seq != cc->seq)
+		return 0;
+	/* the task group's address is trusted only while its tasks run:
+	 * this window or the last (idle_windows counts this one) */
+	active = cg->on_cpu_ns || cg->throttled_waits || cg->wakeups || cg->idle_windows <= 1;
+	ks_bw_update(cg, active ? a->tg_addr : 0, cc->dur_ns, cc->ncpu);
 	return 0;
 }
 
@@ -314,9 +348,10 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	read_psi(st, w, now);
 	analyze(cfg, w, st->seq);
 	{
-		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq };
+		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq, .ncpu = ncpu };
 
 		bpf_for_each_map_elem(&ks_cg_acc, cg_step, &cgc, 0);
+		bpf_for_each_map_elem(&ks_cg_acc, bw_step, &cgc, 0);
 	}
 
 	ks_barrier();
@@ -363,6 +398,7 @@ int ksense_start(void *ctx)
 	if (st->flags & KSENSE_STATE_TIMER_ARMED)
 		return 0;
 	st->schema_version = KSENSE_SCHEMA_VERSION;
+	st->kernel_paths = ksense_kernel_paths();
 	st->loaded_ns = bpf_ktime_get_ns();
 	close_window(st, st->loaded_ns, false);
 	err = bpf_timer_init(&st->timer, &ks_state, KS_CLOCK_MONOTONIC);

@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 4
+#define KSENSE_SCHEMA_VERSION 5
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -126,6 +126,26 @@ enum ksense_class {
 	KSENSE_CLASS_CPU = 2,      /* working hard: scaling out helps */
 	KSENSE_CLASS_BLOCK = 3,    /* waiting on disk: more replicas add contention */
 	KSENSE_CLASS_OFFCPU = 4,   /* waiting on something else (a peer, a lock) */
+	KSENSE_CLASS_THROTTLED = 5, /* CPU-starved by its own CFS quota: the limit binds */
+};
+
+/* What the sensors found in this kernel's BTF, chosen by CO-RE at load
+ * (`state.kernel_paths`; `ksense status` prints them). */
+enum ksense_kernel_path {
+	/* a throttled task: 6.18's task-based throttling marks the task
+	 * itself (task_struct.throttled) ... */
+	KSENSE_PATH_TASK_THROTTLED = 1u << 0,
+	/* ... earlier kernels throttle the cfs_rq the task stays queued on
+	 * (cfs_rq.throttle_count counts throttled levels above and at it) */
+	KSENSE_PATH_CFS_RQ_THROTTLE_COUNT = 1u << 1,
+	/* the task's task group: task_struct.sched_task_group ... */
+	KSENSE_PATH_TASK_GROUP = 1u << 2,
+	/* ... or, without it, its sched entity's cfs_rq->tg */
+	KSENSE_PATH_SE_CFS_RQ_TG = 1u << 3,
+	/* the task group's CFS bandwidth (CONFIG_CFS_BANDWIDTH) */
+	KSENSE_PATH_CFS_BANDWIDTH = 1u << 4,
+	/* cfs_rq.throttled is a one-bit field (6.18) rather than an int */
+	KSENSE_PATH_THROTTLED_BITFIELD = 1u << 5,
 };
 
 enum ksense_state_flags {
@@ -239,6 +259,8 @@ struct ksense_config {
 	__u32 cg_block_min_permille;    /* D time at or above: BLOCK (200) */
 	__u32 cg_offcpu_min_permille;   /* S time at or above, with wakeups: OFFCPU (500) */
 	__u32 cg_hysteresis_windows;    /* windows a new class must hold (3) */
+	__u32 cg_throttled_min_permille; /* throttled waits at or above: THROTTLED (100) */
+	__u32 reserved1;
 };
 
 /* EWMA of one baseline signal, in that signal's unit x 1000. */
@@ -316,6 +338,8 @@ struct ksense_state {
 	__u64 psi_avg_last_update;
 	__u64 psi_seen_ns;         /* our clock when avg_last_update last moved */
 	__u32 psi_permille[6];     /* stall share of that period, per psi state */
+	__u32 kernel_paths;        /* enum ksense_kernel_path, set at start */
+	__u32 reserved0;
 	struct bpf_timer timer;
 };
 
@@ -353,6 +377,9 @@ struct ksense_cpu {
 	__u64 cg_d_ns;
 	__u64 cg_s_ns;
 	__u64 cg_wakeups;
+	__u64 cg_throttled_ns;
+	__u64 cg_throttled_waits;
+	__u64 cg_tg;               /* task group of the last task charged, 0 none */
 };
 
 /* Per-task sensor state (task storage, not pinned). */
@@ -364,6 +391,8 @@ struct ksense_task {
 	__u32 offcpu_d;            /* that sleep is uninterruptible */
 	__u32 self;                /* one of ksense's own (the `self` pin) */
 	__u64 self_gen;            /* self_gen's gen + 1 when `self` was looked up */
+	__u32 queued_throttled;    /* queued_ns starts a wait for its CFS quota */
+	__u32 reserved0;
 };
 
 /* Per-CPU accumulators of one cgroup over the open window. */
@@ -376,6 +405,9 @@ struct ksense_cg_acc {
 	__u64 io_count;
 	__u64 io_bytes;
 	__u64 io_lat_ns;
+	__u64 throttled_ns;        /* runnable but held back by a CFS quota, until on CPU */
+	__u64 throttled_waits;
+	__u64 tg_addr;             /* kernel address of its tasks' task group (kept, not taken) */
 };
 
 /* The `cgroups` pin: key cgroup id (cgroup2 inode number). */
@@ -397,6 +429,24 @@ struct ksense_cgroup {
 	__u64 io_bytes;
 	__u64 io_lat_avg_ns;
 	__u64 idle_windows;        /* consecutive windows with nothing at all */
+	/* CFS bandwidth throttling, seen from the tasks: waits that began
+	 * with the task throttled (or woken into a throttled group) and ended
+	 * when it ran again; not counted as run-queue latency */
+	__u64 throttled_ns;        /* the last window's task-ns of such waits */
+	__u64 throttled_waits;
+	__u32 throttled_permille;  /* throttled_ns per window, of one CPU */
+	/* ... and from the kernel's own counters (cpu.stat) of the nearest
+	 * task group, the tasks' own or an ancestor, that has a quota */
+	__u32 bw_level;            /* 0 the tasks' own group, n: n levels up; ~0: no quota found */
+	__u64 bw_cgroup_id;        /* kernfs id (directory inode) of that group's cgroup, v1 or v2 */
+	__u64 bw_quota_us;         /* its quota per period */
+	__u64 bw_period_us;
+	__u64 bw_throttled_ns;     /* Δ throttled_time over the window (cpu.stat throttled_time, ns) */
+	__u32 bw_nr_periods;       /* Δ nr_periods */
+	__u32 bw_nr_throttled;     /* Δ nr_throttled */
+	__u64 bw_total_throttled_ns; /* the counters at the window's end (the next delta's base) */
+	__u32 bw_total_periods;
+	__u32 bw_total_throttled;
 };
 
 /* The `stacks` pin: on-CPU samples by cgroup, process and the sampled
@@ -440,8 +490,8 @@ _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layo
 _Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
-_Static_assert(sizeof(struct ksense_config) == 360, "ksense_config layout");
-_Static_assert(sizeof(struct ksense_cgroup) == 112, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_config) == 368, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_cgroup) == 192, "ksense_cgroup layout");
 _Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
 _Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");
 _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");

@@ -208,6 +208,12 @@ static const struct workload workloads[] = {
 	{ "plain", "", 1, "\"class\":\"CPU\",\"oncpu_permille\":950" },
 	{ "over", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 4,
 	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	/* held to 200m by its limit: on-CPU far below the threshold, still
+	 * CPU-bound for scaling */
+	{ "capped", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 1,
+	  "\"class\":\"THROTTLED\",\"oncpu_permille\":201,\"throttled_permille\":784,\"throttled_ms_per_s\":"
+	  "784.2,\"cpu_limit\":{\"millicores\":200,\"quota_us\":20000,\"period_us\":100000},\"top\":[{"
+	  "\"function\":\"ksense_burn_cycles\",\"share_permille\":990}]" },
 };
 #define NWORK (int)(sizeof(workloads) / sizeof(workloads[0]))
 
@@ -358,6 +364,15 @@ static void test_rules(void)
 	ASSERT_EQ(events_of("lonely", "OffCpuWait", msg, sizeof(msg)), 1, "OffCpuWait Event");
 	ASSERT_STRHAS(msg, "epoll_wait", "names the wait's top function");
 	ASSERT_STRHAS(msg, "S 900.5 ms/s", "has S ms/s");
+	/* THROTTLED: scaled like CPU, and the Event says the limit binds */
+	ASSERT_EQ(replicas_of("capped"), 2, "throttled Deployment scaled up to its max");
+	ASSERT_EQ(events_of("capped", "ScaledUp", msg, sizeof(msg)), 1, "capped: one ScaledUp Event");
+	ASSERT_STRHAS(msg, "held back by their CPU limit of 200m", "says the CPU limit holds the pods back");
+	ASSERT_STRHAS(msg, "the limit is what binds", "says the limit binds");
+	ASSERT_STRHAS(msg, "raising resources.limits.cpu is the alternative", "names the alternative");
+	ASSERT_STRHAS(msg, "784.2 ms/s", "has the throttled time");
+	ASSERT_EQ(events_of("capped", "ScaleUpLimited", msg, sizeof(msg)), 1, "capped: ScaleUpLimited at max");
+	ASSERT_STRHAS(msg, "CPU limit", "the limited Event says the limit binds too");
 	/* IDLE: down after the stabilization window, not below min 2 */
 	ASSERT_EQ(replicas_of("idle"), 2, "idle scaled down to min");
 	ASSERT_EQ(events_of("idle", "ScaledDown", NULL, 0), 1, "one ScaledDown Event");
@@ -514,7 +529,11 @@ static void test_parse(void)
 		"{\"namespace\":\"default\",\"name\":\"neg\",\"class\":\"CPU\",\"oncpu_permille\":-5},"
 		"{\"namespace\":\"default\",\"name\":\"str\",\"class\":\"IDLE\",\"s_ms_per_s\":\"3\"},"
 		"{\"namespace\":\"default\",\"class\":\"IDLE\"},"
-		"{\"namespace\":\"default\",\"name\":\"null-ok\",\"class\":\"IDLE\",\"d_ms_per_s\":null},"
+		"{\"namespace\":\"default\",\"name\":\"null-ok\",\"class\":\"IDLE\",\"d_ms_per_s\":null,"
+		"\"cpu_limit\":null},"
+		"{\"namespace\":\"default\",\"name\":\"capped\",\"class\":\"THROTTLED\",\"throttled_permille\":780,"
+		"\"throttled_ms_per_s\":780.5,\"cpu_limit\":{\"millicores\":250,\"quota_us\":25000}},"
+		"{\"namespace\":\"default\",\"name\":\"badlim\",\"class\":\"THROTTLED\",\"cpu_limit\":{\"millicores\":-1}},"
 		"7]}";
 	struct ks_pods_report r;
 	char err[256];
@@ -522,8 +541,8 @@ static void test_parse(void)
 	if (ASSERT_OK(ks_pods_parse(ok, strlen(ok), &r, err, sizeof(err)), "parse")) {
 		ASSERT_EQ(strcmp(r.node, "n1"), 0, "node");
 		ASSERT_EQ(r.seq, 123, "seq");
-		ASSERT_EQ(r.npods, 2, "two usable pods");
-		ASSERT_EQ(r.skipped, 4, "four skipped");
+		ASSERT_EQ(r.npods, 3, "three usable pods");
+		ASSERT_EQ(r.skipped, 5, "five skipped");
 		ASSERT_STRHAS(r.first_skip, "pods[1]: bad or missing oncpu_permille", "first skip reason");
 		ASSERT_EQ(r.pods[0].cls, KS_CLASS_CPU, "class");
 		ASSERT_EQ((int)r.pods[0].oncpu_permille, 950, "oncpu");
@@ -531,6 +550,11 @@ static void test_parse(void)
 		ASSERT_EQ(strcmp(r.pods[0].top[0].function, "main.burnCycles"), 0, "top function");
 		ASSERT_EQ(r.pods[0].top[0].share_permille, 870, "share");
 		ASSERT_EQ(strcmp(r.pods[1].name, "null-ok"), 0, "null number is absent");
+		ASSERT_EQ((int)r.pods[1].cpu_limit_millicores, 0, "cpu_limit null: no limit");
+		ASSERT_EQ(r.pods[2].cls, KS_CLASS_THROTTLED, "THROTTLED parsed");
+		ASSERT_EQ((int)r.pods[2].throttled_permille, 780, "throttled share");
+		ASSERT_EQ((int)(r.pods[2].throttled_ms_per_s * 10), 7805, "throttled ms/s");
+		ASSERT_EQ((int)r.pods[2].cpu_limit_millicores, 250, "the limit");
 		ks_pods_free(&r);
 	}
 	ASSERT_EQ(ks_pods_parse("[]", 2, &r, err, sizeof(err)), -EINVAL, "array body");

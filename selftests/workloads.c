@@ -241,10 +241,16 @@ void wl_cgroup_destroy(struct wl_cgroup *c)
 		rmdir(c->dir);
 	if (c->base[0])
 		rmdir(c->base);
-	if (c->cpu_dir[0])
+	/* the twin, from its leaf up to (and with) its base */
+	while (c->cpu_dir[0] && c->cpu_base[0] && strlen(c->cpu_dir) >= strlen(c->cpu_base)) {
+		char *slash;
+
 		rmdir(c->cpu_dir);
-	if (c->cpu_base[0])
-		rmdir(c->cpu_base);
+		slash = strrchr(c->cpu_dir, '/');
+		if (!slash || strlen(c->cpu_dir) == strlen(c->cpu_base))
+			break;
+		*slash = '\0';
+	}
 	c->dir[0] = c->base[0] = c->cpu_dir[0] = c->cpu_base[0] = '\0';
 }
 
@@ -304,28 +310,42 @@ static bool v2_has_cpu(const char *mnt)
 	return has;
 }
 
+/* mkdir -p, remembering nothing: the caller removes up to where it began */
+static int mkdirs(const char *path)
+{
+	char tmp[900], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
+}
+
 int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int period_us)
 {
-	char mnt[256], v1[256], val[64];
-	const char *rel;
+	char mnt[256], v1[256], val[64], lvl[900];
+	size_t mlen;
+	char *p;
 	int err;
 
 	if (ks_cgroup2_mount(mnt, sizeof(mnt)))
 		return -ENOENT;
-	rel = c->base + strlen(mnt);
+	mlen = strlen(mnt);
+	if (strncmp(c->base, mnt, mlen) || strncmp(c->dir, c->base, strlen(c->base)))
+		return -EINVAL;
 	if (!wl_cpu_v1_mount(v1, sizeof(v1))) {
-		snprintf(c->cpu_base, sizeof(c->cpu_base), "%s%s", v1, rel);
-		if (mkdir(c->cpu_base, 0755)) {
-			err = -errno;
-			c->cpu_base[0] = '\0';
+		/* the twin: the same path under the cpu mount, every level */
+		snprintf(c->cpu_base, sizeof(c->cpu_base), "%s%s", v1, c->base + mlen);
+		snprintf(c->cpu_dir, sizeof(c->cpu_dir), "%s%s", v1, c->dir + mlen);
+		err = mkdirs(c->cpu_dir);
+		if (err)
 			return err;
-		}
-		snprintf(c->cpu_dir, sizeof(c->cpu_dir), "%s%s", v1, c->dir + strlen(mnt));
-		if (mkdir(c->cpu_dir, 0755)) {
-			err = -errno;
-			c->cpu_dir[0] = '\0';
-			return err;
-		}
 		snprintf(val, sizeof(val), "%u", period_us);
 		err = write_str(c->cpu_dir, "cpu.cfs_period_us", val);
 		snprintf(val, sizeof(val), "%u", quota_us);
@@ -333,10 +353,14 @@ int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int
 	}
 	if (!v2_has_cpu(mnt))
 		return -EOPNOTSUPP;
-	/* "+cpu" down the path: the root, then the tests' own parent */
+	/* "+cpu" in every level above dir, from the root down */
+	snprintf(lvl, sizeof(lvl), "%s", c->dir);
 	err = write_str(mnt, "cgroup.subtree_control", "+cpu");
-	if (!err)
-		err = write_str(c->base, "cgroup.subtree_control", "+cpu");
+	for (p = lvl + mlen + 1; !err && (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		err = write_str(lvl, "cgroup.subtree_control", "+cpu");
+		*p = '/';
+	}
 	if (err)
 		return err;
 	c->cpu_v2 = true;

@@ -56,7 +56,8 @@ void wl_cgroup_destroy(struct wl_cgroup *c);
 /* Hold c to quota_us of CPU time per period_us, where the kernel offers a
  * CFS quota: the v1 `cpu` hierarchy (cpu.cfs_quota_us in a twin of c's
  * path, as on hybrid nodes), else cgroup2's cpu.max (enabling the cpu
- * controller down to c).  Call before anything runs in c: wl_cgroup_enter
+ * controller down to c).  c->dir may be any cgroup below c->base (both on
+ * the cgroup2 mount; the twin is made from base down).  Call before anything runs in c: wl_cgroup_enter
  * then enters the twin too, wl_cgroup_destroy removes it.  0, -EOPNOTSUPP
  * when neither hierarchy has the cpu controller, or negative errno. */
 int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int period_us);

@@ -2,8 +2,9 @@
 /*
  * ksense-workloads: the labeled workloads of the tests, for a person (or a
  * test) to watch ksense classify them: a CPU burner with a named hot
- * function, an fsync writer, a client of a slow loopback peer and an idle
- * sleeper (and the Go burner when it is built), each alone in a pod cgroup
+ * function, an fsync writer, a client of a slow loopback peer, an idle
+ * sleeper, the burner held by a CPU limit (and the Go burner when it is
+ * built), each alone in a pod cgroup
  * laid out as the kubelet's systemd driver with containerd lays it out:
  *
  *   <cgroup2>/<prefix>/kubepods.slice/kubepods-burstable.slice/
@@ -28,7 +29,7 @@
 #include "fsutil.h"
 #include "workloads.h"
 
-enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_NR };
+enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_CAPPED, W_NR };
 
 static const struct {
 	const char *name;
@@ -40,6 +41,7 @@ static const struct {
 	{ "waiter", "OFFCPU", "6b73656e-7365-4000-8000-000000000003" },
 	{ "sleeper", "IDLE", "6b73656e-7365-4000-8000-000000000004" },
 	{ "go-burner", "CPU", "6b73656e-7365-4000-8000-000000000005" },
+	{ "capped", "THROTTLED", "6b73656e-7365-4000-8000-000000000006" },
 };
 
 static volatile sig_atomic_t stop;
@@ -55,7 +57,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ksense-workloads [--seconds N] [--prefix NAME] [--go PATH] [--json]\n"
 		"\n"
-		"Runs four labeled workloads, each alone in a kubelet-style pod cgroup\n"
+		"Runs labeled workloads, each alone in a kubelet-style pod cgroup\n"
 		"(systemd driver, containerd) under the cgroup2 mount, until N seconds have\n"
 		"passed (default 60; 0: until SIGINT/SIGTERM), then removes them:\n"
 		"  burner   CPU     spins in ksense_burn_cycles()\n"
@@ -63,6 +65,9 @@ static void usage(FILE *out)
 		"  waiter   OFFCPU  asks a loopback peer that answers after 100 ms\n"
 		"  sleeper  IDLE    pause()\n"
 		"  go-burner CPU    build/go-burner (main.burnCycles) when it exists (--go PATH)\n"
+		"  capped   THROTTLED  the burner held to 200m by a CFS quota on its container\n"
+		"                   (cgroup v1 cpu.cfs_quota_us twin, or cgroup2 cpu.max), when\n"
+		"                   the kernel offers one\n"
 		"\n"
 		"  --prefix NAME  parent of kubepods.slice under the cgroup2 mount\n"
 		"                 (default ksense-demo, so a real kubelet's tree is untouched)\n"
@@ -78,6 +83,7 @@ struct pod {
 	char scope[1200];    /* the container's scope */
 	char cid[65];
 	pid_t pid;
+	struct wl_cgroup quota; /* W_CAPPED: the scope with its CPU limit */
 };
 
 static int mkdirs(const char *path)
@@ -117,12 +123,13 @@ static pid_t spawn(struct pod *p, int kind, int peer_port, const char *go)
 
 	if (pid)
 		return pid;
-	if (enter(p->scope)) {
+	if (kind == W_CAPPED ? wl_cgroup_enter(&p->quota) : enter(p->scope)) {
 		fprintf(stderr, "ksense-workloads: cannot enter %s: %s\n", p->scope, strerror(errno));
 		_exit(2);
 	}
 	switch (kind) {
 	case W_BURNER:
+	case W_CAPPED:
 		wl_burn_forever();
 	case W_WRITER:
 		wl_fsync_forever();
@@ -228,6 +235,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ksense-workloads: mkdir %s: %s\n", pod[i].scope, strerror(-err));
 			goto out;
 		}
+		if (i == W_CAPPED) {
+			snprintf(pod[i].quota.base, sizeof(pod[i].quota.base), "%s/%s", mnt, prefix);
+			snprintf(pod[i].quota.dir, sizeof(pod[i].quota.dir), "%.760s", pod[i].scope);
+			err = wl_cgroup_cpu_limit(&pod[i].quota, 20000, 100000);
+			if (err) {
+				fprintf(stderr, "ksense-workloads: capped left out: no CFS quota on %s: %s\n", pod[i].scope,
+					strerror(-err));
+				rmdir(pod[i].scope);
+				rmdir(pod[i].dir);
+				pod[i].scope[0] = pod[i].dir[0] = '\0';
+				continue;
+			}
+		}
 		pod[i].pid = spawn(&pod[i], i, ntohs(sa.sin_port), go);
 		if (pod[i].pid < 0) {
 			fprintf(stderr, "ksense-workloads: fork: %s\n", strerror(errno));
@@ -258,6 +278,9 @@ out:
 			rmdir(pod[i].scope);
 		if (pod[i].dir[0])
 			rmdir(pod[i].dir);
+		/* the cgroup v1 twin of a limited pod, up to the prefix */
+		pod[i].quota.dir[0] = pod[i].quota.base[0] = '\0';
+		wl_cgroup_destroy(&pod[i].quota);
 	}
 	/* the shared levels go when empty (another instance may hold them) */
 	rmdir(base);

@@ -15,7 +15,7 @@
 
 static const char *const class_names[KS_CLASS__N] = {
 	[KS_CLASS_IDLE] = "IDLE", [KS_CLASS_CPU] = "CPU", [KS_CLASS_BLOCK] = "BLOCK",
-	[KS_CLASS_OFFCPU] = "OFFCPU",
+	[KS_CLASS_OFFCPU] = "OFFCPU", [KS_CLASS_THROTTLED] = "THROTTLED",
 };
 
 const char *ks_class_name(enum ks_class c)
@@ -113,7 +113,10 @@ static int parse_pod(const struct ks_json *j, int e, struct ks_pod_report *p, co
 		{ "block_bytes_per_s", offsetof(struct ks_pod_report, block_bytes_per_s) },
 		{ "block_ms_per_s", offsetof(struct ks_pod_report, block_ms_per_s) },
 		{ "block_lat_avg_us", offsetof(struct ks_pod_report, block_lat_avg_us) },
+		{ "throttled_permille", offsetof(struct ks_pod_report, throttled_permille) },
+		{ "throttled_ms_per_s", offsetof(struct ks_pod_report, throttled_ms_per_s) },
 	};
+	int lim;
 	char cls[16];
 	size_t k;
 	int c, rc;
@@ -139,6 +142,11 @@ static int parse_pod(const struct ks_json *j, int e, struct ks_pod_report *p, co
 	}
 	if (ull_at(j, e, "samples", &p->samples) == -EINVAL)
 		return *bad = "samples", -EINVAL;
+	/* "cpu_limit": null (no quota) or an object; only its size is used */
+	lim = ks_json_member(j, e, "cpu_limit");
+	if (lim >= 0 && ks_json_is_object(j, lim) &&
+	    num_at(j, lim, "millicores", &p->cpu_limit_millicores) == -EINVAL)
+		return *bad = "cpu_limit.millicores", -EINVAL;
 	parse_top(j, ks_json_member(j, e, "top"), p);
 	return 0;
 }

@@ -5,13 +5,17 @@
  *   CPU    over --cpu-threshold-permille for --up-windows polls in a row:
  *          one replica more (not past max, not within --up-cooldown-s)
  *   BLOCK  never more replicas (they would queue on the same disk): Event
+ *   THROTTLED  held back by its own CPU limit: CPU-bound as far as
+ *          scaling goes (the CPU rule, without its on-CPU threshold), and
+ *          the Event says the limit binds and raising it is the
+ *          alternative
  *   OFFCPU scale the dependency named in ksense.io/dependency when it is
  *          CPU-bound by the CPU rule and itself opted in; else an Event
  *          naming the wait
  *   IDLE   for --down-stabilization-s: one replica fewer (not below min),
  *          and the window starts again
  * A tie between classes goes to the one that scales least
- * (BLOCK, OFFCPU, CPU, IDLE): a split Deployment is never scaled up.
+ * (BLOCK, OFFCPU, THROTTLED, CPU, IDLE): a split Deployment is never scaled up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +131,10 @@ void ks_rules_add_pod(struct ks_deploy *d, const struct ks_pod_report *p)
 	d->s_ms_per_s += p->s_ms_per_s;
 	d->block_ms_per_s += p->block_ms_per_s;
 	d->block_lat_avg_us += p->block_lat_avg_us;
+	d->throttled_permille += p->throttled_permille;
+	d->throttled_ms_per_s += p->throttled_ms_per_s;
+	if (p->cpu_limit_millicores > d->cpu_limit_millicores)
+		d->cpu_limit_millicores = p->cpu_limit_millicores;
 	/* the evidence shown: the top function of the busiest reporting pod */
 	if (p->ntop > 0 && (!d->npods || !d->top.function[0] || p->samples > d->top_samples)) {
 		d->top = p->top[0];
@@ -165,7 +173,8 @@ static struct ks_deploy_state *state_of(struct ks_scaler *s, struct ks_deploy *d
 
 static void close_poll(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 {
-	static const enum ks_class order[] = { KS_CLASS_BLOCK, KS_CLASS_OFFCPU, KS_CLASS_CPU, KS_CLASS_IDLE };
+	static const enum ks_class order[] = { KS_CLASS_BLOCK, KS_CLASS_OFFCPU, KS_CLASS_THROTTLED, KS_CLASS_CPU,
+						KS_CLASS_IDLE };
 	struct ks_deploy_state *st = d->st;
 	size_t k;
 	int best = -1;
@@ -176,11 +185,15 @@ static void close_poll(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 		d->s_ms_per_s /= d->npods;
 		d->block_ms_per_s /= d->npods;
 		d->block_lat_avg_us /= d->npods;
+		d->throttled_permille /= d->npods;
+		d->throttled_ms_per_s /= d->npods;
 		for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
 			if (best < 0 || d->nclass[order[k]] > d->nclass[best])
 				best = (int)order[k];
 		d->cls = (enum ks_class)best;
-		d->cpu_hot = d->cls == KS_CLASS_CPU && d->oncpu_permille >= s->cfg.cpu_threshold_permille;
+		/* a pod its limit holds back is CPU-bound whatever its on-CPU */
+		d->cpu_hot = (d->cls == KS_CLASS_CPU && d->oncpu_permille >= s->cfg.cpu_threshold_permille) ||
+			     d->cls == KS_CLASS_THROTTLED;
 	}
 	st->seen_poll = s->poll;
 	st->cpu_streak = d->cpu_hot ? st->cpu_streak + 1 : 0;
@@ -198,12 +211,14 @@ static void evidence_kv(const struct ks_scaler *s, const struct ks_deploy *d, ch
 {
 	snprintf(out, n,
 		 "class=%s pods=%d cpu_pods=%d block_pods=%d offcpu_pods=%d idle_pods=%d oncpu_permille=%.0f "
-		 "d_ms_per_s=%.1f s_ms_per_s=%.1f block_ms_per_s=%.1f block_lat_avg_us=%.0f top_function=\"%s\" "
+		 "d_ms_per_s=%.1f s_ms_per_s=%.1f block_ms_per_s=%.1f block_lat_avg_us=%.0f throttled_pods=%d "
+		 "throttled_permille=%.0f throttled_ms_per_s=%.1f cpu_limit_millicores=%.0f top_function=\"%s\" "
 		 "top_module=\"%s\" top_share_permille=%u cpu_streak=%u replicas=%d min=%d max=%d",
 		 ks_class_name(d->cls), d->npods, d->nclass[KS_CLASS_CPU], d->nclass[KS_CLASS_BLOCK],
 		 d->nclass[KS_CLASS_OFFCPU], d->nclass[KS_CLASS_IDLE], d->oncpu_permille, d->d_ms_per_s,
-		 d->s_ms_per_s, d->block_ms_per_s, d->block_lat_avg_us, d->top.function, d->top.module,
-		 d->top.share_permille, d->st ? d->st->cpu_streak : 0, d->replicas, d->min, d->max);
+		 d->s_ms_per_s, d->block_ms_per_s, d->block_lat_avg_us, d->nclass[KS_CLASS_THROTTLED],
+		 d->throttled_permille, d->throttled_ms_per_s, d->cpu_limit_millicores, d->top.function,
+		 d->top.module, d->top.share_permille, d->st ? d->st->cpu_streak : 0, d->replicas, d->min, d->max);
 	(void)s;
 }
 
@@ -218,22 +233,43 @@ static const char *top_text(const struct ks_deploy *d, char *out, size_t n)
 	return out;
 }
 
+/* Why d is CPU-bound, for Events: its own CPU, or its CPU limit (then
+ * raising the limit is the alternative to more replicas). */
+static const char *cpu_bound_text(const struct ks_scaler *s, const struct ks_deploy *d, char *out, size_t n)
+{
+	char lim[64] = "";
+
+	if (d->cls != KS_CLASS_THROTTLED) {
+		snprintf(out, n, "pods CPU-bound for %u polls (%d/%d pods CPU, mean on-CPU %.0f‰ >= %u‰)",
+			 d->st->cpu_streak, d->nclass[KS_CLASS_CPU], d->npods, d->oncpu_permille,
+			 s->cfg.cpu_threshold_permille);
+		return out;
+	}
+	if (d->cpu_limit_millicores > 0)
+		snprintf(lim, sizeof(lim), " of %.0fm", d->cpu_limit_millicores);
+	snprintf(out, n,
+		 "pods held back by their CPU limit%s for %u polls (%d/%d pods THROTTLED: waiting %.0f‰ of the "
+		 "time, %.1f ms/s, for the next CFS period; on-CPU %.0f‰): the limit is what binds - raising "
+		 "resources.limits.cpu is the alternative to more replicas",
+		 lim, d->st->cpu_streak, d->nclass[KS_CLASS_THROTTLED], d->npods, d->throttled_permille,
+		 d->throttled_ms_per_s, d->oncpu_permille);
+	return out;
+}
+
 /* One more replica for d (for its own CPU or for a waiter); true when it
  * was scaled this poll (now or before). */
 static bool try_up(struct ks_scaler *s, struct ks_deploy *d, const struct ks_deploy *waiter, double now_s)
 {
-	char kv[1024], msg[900], top[256];
+	char kv[1024], msg[1400], top[256], why[600];
 
 	if (d->scaled)
 		return true;
 	evidence_kv(s, d, kv, sizeof(kv));
 	top_text(d, top, sizeof(top));
+	cpu_bound_text(s, d, why, sizeof(why));
 	if (d->replicas >= d->max) {
-		snprintf(msg, sizeof(msg),
-			 "not scaling up: at %s %d (replicas %d) although pods are CPU-bound (%d/%d pods CPU, mean "
-			 "on-CPU %.0f‰ for %u polls), %s",
-			 KS_ANN_MAX, d->max, d->replicas, d->nclass[KS_CLASS_CPU], d->npods, d->oncpu_permille,
-			 d->st->cpu_streak, top);
+		snprintf(msg, sizeof(msg), "not scaling up: at %s %d (replicas %d) although %s, %s", KS_ANN_MAX, d->max,
+			 d->replicas, why, top);
 		ks_act_event(s, d, "Warning", "ScaleUpLimited", msg, kv, now_s);
 		return false;
 	}
@@ -242,11 +278,8 @@ static bool try_up(struct ks_scaler *s, struct ks_deploy *d, const struct ks_dep
 			 d->name, now_s - d->st->last_scale_s, kv);
 		return false;
 	}
-	snprintf(msg, sizeof(msg),
-		 "scaled up %d -> %d: pods CPU-bound for %u polls (%d/%d pods CPU, mean on-CPU %.0f‰ >= %u‰), %s%s%s%s",
-		 d->replicas, d->replicas + 1, d->st->cpu_streak, d->nclass[KS_CLASS_CPU], d->npods,
-		 d->oncpu_permille, s->cfg.cpu_threshold_permille, top, waiter ? "; awaited by " : "",
-		 waiter ? waiter->ns : "", waiter ? "/" : "");
+	snprintf(msg, sizeof(msg), "scaled up %d -> %d: %s, %s%s%s%s", d->replicas, d->replicas + 1, why, top,
+		 waiter ? "; awaited by " : "", waiter ? waiter->ns : "", waiter ? "/" : "");
 	if (waiter)
 		strncat(msg, waiter->name, sizeof(msg) - strlen(msg) - 1);
 	if (ks_act_scale(s, d, d->replicas + 1, "ScaledUp", msg, kv, now_s))
@@ -363,6 +396,7 @@ void ks_rules_run(struct ks_scaler *s, double now_s)
 		}
 		switch (d->cls) {
 		case KS_CLASS_CPU:
+		case KS_CLASS_THROTTLED:
 			if (d->st->cpu_streak >= s->cfg.up_windows)
 				try_up(s, d, NULL, now_s);
 			break;

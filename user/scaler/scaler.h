@@ -16,7 +16,7 @@
 
 /* ---- the /pods report (pods_report.c) ---- */
 
-enum ks_class { KS_CLASS_IDLE, KS_CLASS_CPU, KS_CLASS_BLOCK, KS_CLASS_OFFCPU, KS_CLASS__N };
+enum ks_class { KS_CLASS_IDLE, KS_CLASS_CPU, KS_CLASS_BLOCK, KS_CLASS_OFFCPU, KS_CLASS_THROTTLED, KS_CLASS__N };
 
 #define KS_PODS_MAX      8192  /* pods kept from one report; more is a broken agent */
 #define KS_PODS_TOP      3     /* top functions kept per pod */
@@ -36,6 +36,9 @@ struct ks_pod_report {
 	double oncpu_permille;     /* of one CPU: a multi-threaded pod may pass 1000 */
 	double d_ms_per_s, s_ms_per_s;
 	double block_ios_per_s, block_bytes_per_s, block_ms_per_s, block_lat_avg_us;
+	double throttled_permille;   /* waits for the CFS quota, of the window (of one CPU) */
+	double throttled_ms_per_s;
+	double cpu_limit_millicores; /* 0: no limit reported */
 	unsigned long long samples;
 	int ntop;
 	struct ks_pod_top top[KS_PODS_TOP];
@@ -110,6 +113,8 @@ struct ks_deploy {
 	int nclass[KS_CLASS__N];
 	enum ks_class cls;          /* majority */
 	double oncpu_permille, d_ms_per_s, s_ms_per_s, block_ms_per_s, block_lat_avg_us; /* means */
+	double throttled_permille, throttled_ms_per_s; /* means */
+	double cpu_limit_millicores; /* the largest limit its pods report, 0 none */
 	struct ks_pod_top top;      /* the top function of the pod with the most samples */
 	unsigned long long top_samples;
 	bool cpu_hot;               /* CPU and over the threshold this poll */

@@ -172,6 +172,8 @@ static const char *class_name(__u32 c)
 		return "BLOCK";
 	case KSENSE_CLASS_OFFCPU:
 		return "OFFCPU";
+	case KSENSE_CLASS_THROTTLED:
+		return "THROTTLED";
 	default:
 		/* UNKNOWN lasts only until the cgroup's first window closes:
 		 * nothing has been seen of it, which is what IDLE means to
@@ -363,8 +365,8 @@ static int tally_stacks(struct ks_pods *p, int fd, struct row *rows, size_t nr, 
 }
 
 struct sums {
-	__u64 on_cpu_permille, samples, io_count, io_bytes;
-	double d_ms_per_s, s_ms_per_s, ios_per_s, bytes_per_s, io_ms_per_s;
+	__u64 on_cpu_permille, samples, io_count, io_bytes, throttled_permille;
+	double d_ms_per_s, s_ms_per_s, ios_per_s, bytes_per_s, io_ms_per_s, throttled_ms_per_s;
 };
 
 static void add_row(struct sums *s, const struct row *r)
@@ -372,6 +374,8 @@ static void add_row(struct sums *s, const struct row *r)
 	const struct ksense_cgroup *cg = &r->cg;
 
 	s->on_cpu_permille += cg->on_cpu_permille;
+	s->throttled_permille += cg->throttled_permille;
+	s->throttled_ms_per_s += cg->throttled_ns / 1e6 / r->dur_s;
 	s->samples += cg->samples;
 	s->io_count += cg->io_count;
 	s->d_ms_per_s += cg->d_ns / 1e6 / r->dur_s;
@@ -392,7 +396,7 @@ static __u32 pod_class(const struct row *rows, const struct pod *pd)
 
 	for (i = pd->first; i < pd->first + pd->n; i++) {
 		const struct ksense_cgroup *cg = &rows[i].cg;
-		__u64 busy = (__u64)cg->on_cpu_permille + cg->d_permille + cg->s_permille;
+		__u64 busy = (__u64)cg->on_cpu_permille + cg->d_permille + cg->s_permille + cg->throttled_permille;
 
 		if (cg->class == KSENSE_CLASS_IDLE || cg->class == KSENSE_CLASS_UNKNOWN)
 			continue;
@@ -402,6 +406,46 @@ static __u32 pod_class(const struct row *rows, const struct pod *pd)
 		}
 	}
 	return cls;
+}
+
+/* The CFS quota that binds r's tasks, as the group's own counters show
+ * it over the window ("cpu_limit": null when no group up the tree has a
+ * quota). */
+static void render_cg_limit(struct ks_buf *b, const struct ksense_cgroup *cg, double dur_s)
+{
+	if (cg->bw_level == ~0u || !cg->bw_period_us) {
+		ks_buf_printf(b, ",\"cpu_limit\":null");
+		return;
+	}
+	ks_buf_printf(b,
+		      ",\"cpu_limit\":{\"millicores\":%llu,\"quota_us\":%llu,\"period_us\":%llu,\"level\":%u,"
+		      "\"cgroup_id\":%llu,\"periods\":%u,\"throttled_periods\":%u,\"throttled_ms_per_s\":%.3f}",
+		      (unsigned long long)(cg->bw_quota_us * 1000 / cg->bw_period_us),
+		      (unsigned long long)cg->bw_quota_us, (unsigned long long)cg->bw_period_us, cg->bw_level,
+		      (unsigned long long)cg->bw_cgroup_id, cg->bw_nr_periods, cg->bw_nr_throttled,
+		      cg->bw_throttled_ns / 1e6 / dur_s);
+}
+
+/* The pod's limit: that of its most throttled cgroup (or of any that has
+ * one); containers of one pod limited by the pod's own quota show the same
+ * group, counted once. */
+static void render_limit(struct ks_buf *b, const struct row *rows, const struct pod *pd)
+{
+	const struct row *best = NULL;
+	size_t i;
+
+	for (i = pd->first; i < pd->first + pd->n; i++) {
+		const struct ksense_cgroup *cg = &rows[i].cg;
+
+		if (cg->bw_level == ~0u || !cg->bw_period_us)
+			continue;
+		if (!best || cg->bw_throttled_ns > best->cg.bw_throttled_ns)
+			best = &rows[i];
+	}
+	if (best)
+		render_cg_limit(b, &best->cg, best->dur_s);
+	else
+		ks_buf_printf(b, ",\"cpu_limit\":null");
 }
 
 static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const struct row *rows, struct pod *pd)
@@ -419,12 +463,15 @@ static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const str
 	ks_buf_json_str(b, pd->name);
 	ks_buf_printf(b,
 		      ",\"class\":\"%s\",\"oncpu_permille\":%llu,\"d_ms_per_s\":%.3f,\"s_ms_per_s\":%.3f,"
+		      "\"throttled_permille\":%llu,\"throttled_ms_per_s\":%.3f,"
 		      "\"block_ios_per_s\":%.3f,\"block_bytes_per_s\":%.1f,\"block_ms_per_s\":%.3f,"
-		      "\"block_lat_avg_us\":%.3f,\"samples\":%llu,\"top\":[",
+		      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
 		      class_name(pod_class(rows, pd)), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
-		      s.s_ms_per_s, s.ios_per_s, s.bytes_per_s, s.io_ms_per_s,
-		      s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
+		      s.s_ms_per_s, (unsigned long long)s.throttled_permille, s.throttled_ms_per_s, s.ios_per_s,
+		      s.bytes_per_s, s.io_ms_per_s, s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
 		      (unsigned long long)s.samples);
+	render_limit(b, rows, pd);
+	ks_buf_printf(b, ",\"top\":[");
 	if (pd->nr_fns > 1)
 		qsort(pd->fns, pd->nr_fns, sizeof(*pd->fns), cmp_fn);
 	for (k = 0; k < pd->nr_fns && k < KS_PODS_TOP; k++) {
@@ -453,11 +500,14 @@ static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const str
 		ks_buf_json_str(b, r->ref.container_id);
 		ks_buf_printf(b,
 			      ",\"cgroup_id\":%llu,\"class\":\"%s\",\"oncpu_permille\":%u,\"d_ms_per_s\":%.3f,"
-			      "\"s_ms_per_s\":%.3f,\"block_ios_per_s\":%.3f,\"block_ms_per_s\":%.3f,"
-			      "\"block_lat_avg_us\":%.3f,\"samples\":%llu}",
+			      "\"s_ms_per_s\":%.3f,\"throttled_permille\":%u,\"throttled_ms_per_s\":%.3f,"
+			      "\"block_ios_per_s\":%.3f,\"block_ms_per_s\":%.3f,"
+			      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
 			      (unsigned long long)r->id, class_name(r->cg.class), r->cg.on_cpu_permille, c.d_ms_per_s,
-			      c.s_ms_per_s, c.ios_per_s, c.io_ms_per_s, r->cg.io_lat_avg_ns / 1e3,
-			      (unsigned long long)r->cg.samples);
+			      c.s_ms_per_s, r->cg.throttled_permille, c.throttled_ms_per_s, c.ios_per_s, c.io_ms_per_s,
+			      r->cg.io_lat_avg_ns / 1e3, (unsigned long long)r->cg.samples);
+		render_cg_limit(b, &r->cg, r->dur_s);
+		ks_buf_printf(b, "}");
 	}
 	ks_buf_printf(b, "]}");
 }
