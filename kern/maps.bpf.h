@@ -100,6 +100,15 @@ struct {
 	__type(value, struct ksense_cg_acc);
 } ks_cg_acc SEC(".maps") __weak;
 
+/* off-CPU time of one cgroup ended by another's tasks, over the open
+ * window; the tick keeps each cgroup's top wakers and ages pairs out */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KSENSE_MAX_WAKERS);
+	__type(key, struct ksense_waker_key);
+	__type(value, struct ksense_waker_acc);
+} ks_wakers SEC(".maps") __weak;
+
 /* block requests in flight: request address -> when issued, by whom */
 struct ksense_rq {
 	__u64 issue_ns;
@@ -209,6 +218,23 @@ static __always_inline bool ksense_task_is_self(struct ksense_task *t, __u32 tgi
 	return t->self;
 }
 
+/* The held off-CPU time by cause into a (NULL: dropped). */
+static __always_inline void ksense_cg_flush_waits(struct ksense_cpu *c, struct ksense_cg_acc *a)
+{
+	int i;
+
+	for (i = 0; i < KSENSE_NR_CAUSES; i++) {
+		if (!c->cg_wait_n[i])
+			continue;
+		if (a) {
+			ks_cg_add(a->wait_ns[i], c->cg_wait_ns[i]);
+			ks_cg_add(a->wait_n[i], c->cg_wait_n[i]);
+		}
+		c->cg_wait_ns[i] = 0;
+		c->cg_wait_n[i] = 0;
+	}
+}
+
 /* Every caller runs with interrupts off on its CPU (sched_switch,
  * try_to_wake_up under pi_lock, the perf_event sampler's hrtimer), so the
  * held charges are never seen half-updated. */
@@ -236,9 +262,48 @@ static __always_inline void ksense_cg_flush(struct ksense_cpu *c)
 		if (c->cg_tg)
 			a->tg_addr = c->cg_tg;
 	}
+	ksense_cg_flush_waits(c, a);
 	c->cg_id = 0;
 	c->cg_on_cpu_ns = c->cg_d_ns = c->cg_s_ns = c->cg_wakeups = 0;
 	c->cg_throttled_ns = c->cg_throttled_waits = 0;
+}
+
+/* The held (wakee, waker) pair into the `ks_wakers` tally. */
+static __always_inline void ksense_dep_flush(struct ksense_cpu *c)
+{
+	static const struct ksense_waker_acc zero_waker;
+	struct ksense_waker_key key;
+	struct ksense_waker_acc *v;
+
+	if (!c->dep_n)
+		return;
+	key.wakee = c->dep_wakee;
+	key.waker = c->dep_waker;
+	v = bpf_map_lookup_elem(&ks_wakers, &key);
+	if (!v) {
+		bpf_map_update_elem(&ks_wakers, &key, &zero_waker, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&ks_wakers, &key);
+	}
+	if (v) {
+		ks_cg_add(v->ns, c->dep_ns);
+		ks_cg_add(v->n, c->dep_n);
+	}
+	c->dep_ns = c->dep_n = 0;
+}
+
+/* dur ns of wakee's off-CPU time ended by waker's tasks, held per CPU
+ * while the same pair repeats in the same window (a client and its
+ * server alternate two pairs, so it repeats less than the cgroup hold). */
+static __always_inline void ksense_dep_charge(struct ksense_cpu *c, __u64 wakee, __u64 waker, __u64 seq, __u64 dur)
+{
+	if (c->dep_wakee != wakee || c->dep_waker != waker || c->dep_seq != seq) {
+		ksense_dep_flush(c);
+		c->dep_wakee = wakee;
+		c->dep_waker = waker;
+		c->dep_seq = seq;
+	}
+	c->dep_ns += dur;
+	c->dep_n++;
 }
 
 /* Direct loads through the BTF-typed task pointer: on the hot path they

@@ -21,23 +21,72 @@ static __always_inline struct ksense_task *task_state(struct task_struct *p, boo
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/* A sleeper woke: its cgroup waited off CPU from switch-out until now. */
-static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now,
-				       struct ksense_cpu *c, __u64 seq)
+#define KS_PF_KTHREAD 0x00200000 /* include/linux/sched.h, unchanged since 2.6 */
+
+/* What is ending p's wait: the context sched_waking runs in is the
+ * waker's.  *waker gets the waker's cgroup for LOCK and DEPENDENCY. */
+static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 wakee, __u64 *waker)
 {
-	if (!t->offcpu_ns)
-		return;
-	if (now > t->offcpu_ns && !ksense_task_is_self(t, p->tgid) && ksense_cg_hold(c, p, seq)) {
-		if (t->offcpu_d)
-			c->cg_d_ns += now - t->offcpu_ns;
-		else
-			c->cg_s_ns += now - t->offcpu_ns;
-		c->cg_wakeups++;
+	struct task_struct *cur;
+	__u32 vec;
+
+	if (c->hrtimer_depth)
+		return KSENSE_CAUSE_TIMER;
+	if (c->hardirq_depth)
+		return KSENSE_CAUSE_DEVICE;
+	if (c->softirq_vec) {
+		vec = c->softirq_vec - 1;
+		if (vec == TIMER_SOFTIRQ || vec == HRTIMER_SOFTIRQ)
+			return KSENSE_CAUSE_TIMER;
+		if (vec != NET_RX_SOFTIRQ && vec != NET_TX_SOFTIRQ)
+			return KSENSE_CAUSE_DEVICE;
+		if (!c->softirq_owner_cgid)
+			return KSENSE_CAUSE_NETWORK;
+		/* packets a task sent over loopback or a veth */
+		*waker = c->softirq_owner_cgid;
+		return *waker == wakee ? KSENSE_CAUSE_LOCK : KSENSE_CAUSE_DEPENDENCY;
 	}
-	t->offcpu_ns = 0;
+	cur = bpf_get_current_task_btf();
+	if (!cur->pid || (cur->flags & KS_PF_KTHREAD))
+		return KSENSE_CAUSE_KERNEL;
+	*waker = task_cgroup_id(cur);
+	return *waker == wakee ? KSENSE_CAUSE_LOCK : KSENSE_CAUSE_DEPENDENCY;
 }
 
-static __always_inline int mark_queued(struct task_struct *p)
+/* A sleeper is being woken: its cgroup waited off CPU from switch-out (or
+ * the window's start, if later) until now, for whatever is waking it. */
+static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now,
+				       struct ksense_cpu *c, const struct ksense_state *st)
+{
+	__u64 start = t->offcpu_ns, dur, wakee, waker = 0;
+	__u32 cause;
+
+	t->offcpu_ns = 0;
+	if (now <= start || ksense_task_is_self(t, p->tgid) || !ksense_cg_hold(c, p, st->seq))
+		return;
+	if (start < st->window_start_ns)
+		start = st->window_start_ns;
+	dur = now > start ? now - start : 0;
+	if (t->offcpu_d)
+		c->cg_d_ns += dur;
+	else
+		c->cg_s_ns += dur;
+	c->cg_wakeups++;
+	wakee = c->cg_id;
+	cause = waker_cause(c, wakee, &waker);
+	if (cause >= KSENSE_NR_CAUSES)
+		return;
+	c->cg_wait_ns[cause] += dur;
+	c->cg_wait_n[cause]++;
+	if (cause == KSENSE_CAUSE_DEPENDENCY)
+		ksense_dep_charge(c, wakee, waker, st->seq, dur);
+}
+
+/* sched_waking: in the waker's context, before the wakee is queued.  A
+ * task without storage has not been switched out since load: nothing to
+ * end, and its first run-queue wait is not worth an allocation here. */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ksense_sched_waking, struct task_struct *p)
 {
 	struct ksense_state *st;
 	struct ksense_task *t;
@@ -46,28 +95,34 @@ static __always_inline int mark_queued(struct task_struct *p)
 
 	if (!p->pid)
 		return 0;
-	t = task_state(p, true);
+	t = task_state(p, false);
+	if (!t)
+		return 0;
 	st = ksense_state();
 	c = ksense_cpu();
-	if (!t || !st || !c)
+	if (!st || !c)
 		return 0;
 	now = bpf_ktime_get_ns();
 	t->queued_ns = now;
 	t->queued_throttled = ks_woken_throttled(p);
-	end_offcpu(p, t, now, c, st->seq);
+	if (t->offcpu_ns)
+		end_offcpu(p, t, now, c, st);
 	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(ksense_sched_wakeup, struct task_struct *p)
-{
-	return mark_queued(p);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(ksense_sched_wakeup_new, struct task_struct *p)
 {
-	return mark_queued(p);
+	struct ksense_task *t;
+
+	if (!p->pid)
+		return 0;
+	t = task_state(p, true);
+	if (!t)
+		return 0;
+	t->queued_ns = bpf_ktime_get_ns();
+	t->queued_throttled = ks_woken_throttled(p);
+	return 0;
 }
 
 /* Tasks in D: a per-CPU count changed where the task leaves or re-enters the
@@ -120,7 +175,12 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 		t->queued_throttled = ks_switched_out_throttled(prev);
 		return;
 	}
-	if (!(prev_state & KS_TASK_NOLOAD)) {
+	if (t->queued_ns) {
+		/* sched_waking came between its setting a sleep state and this
+		 * switch (it runs before the waker takes any runqueue lock):
+		 * it is woken already, and waits for a CPU from now */
+		t->queued_ns = now;
+	} else if (!(prev_state & KS_TASK_NOLOAD)) {
 		t->offcpu_ns = now;
 		t->offcpu_d = d;
 	}
@@ -180,6 +240,7 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 		t = task_state(next, true);
 		if (t) {
 			t->oncpu_ns = now;
+			t->offcpu_ns = 0; /* a wakeup not seen (load raced it): not charged */
 			if (t->queued_ns) {
 				if (now > t->queued_ns)
 					switched_in(next, t, now, a, c, st->seq);

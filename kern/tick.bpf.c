@@ -233,6 +233,7 @@ static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, st
 	struct ksense_cg_acc *sum = bpf_map_lookup_elem(&ks_tick_sum, &zero_key);
 	struct ksense_cgroup *cg;
 	__u64 cgid = *key;
+	int i;
 
 	if (!sum)
 		return 1;
@@ -246,6 +247,10 @@ static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, st
 	sum->io_lat_ns = ks_take(a->io_lat_ns);
 	sum->throttled_ns = ks_take(a->throttled_ns);
 	sum->throttled_waits = ks_take(a->throttled_waits);
+	for (i = 0; i < KSENSE_NR_CAUSES; i++) {
+		sum->wait_ns[i] = ks_take(a->wait_ns[i]);
+		sum->wait_n[i] = ks_take(a->wait_n[i]);
+	}
 	cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 	if (!cg) {
 		bpf_map_update_elem(&ks_cgroups, &cgid, &fresh, BPF_NOEXIST);
@@ -255,6 +260,27 @@ static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, st
 		cg->bw_level = ~0u;
 	}
 	ksense_cg_classify(cc->cfg, cg, cgid, sum, cc->dur_ns, cc->seq);
+	return 0;
+}
+
+/* One (wakee, waker) pair: its window's time into the wakee's top
+ * wakers, after cg_step published the wakee's window.  A pair silent for a
+ * whole window is dropped (the LRU would age it out too, more slowly). */
+static long waker_step(struct bpf_map *map, struct ksense_waker_key *key, struct ksense_waker_acc *v,
+		       struct cg_ctx *cc)
+{
+	struct ksense_cgroup *cg;
+	__u64 ns, n;
+
+	ns = ks_take(v->ns);
+	n = ks_take(v->n);
+	if (!n) {
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	cg = bpf_map_lookup_elem(&ks_cgroups, &key->wakee);
+	if (cg && cg->seq == cc->seq)
+		ks_cg_add_waker(cg, key->waker, ns, n);
 	return 0;
 }
 
@@ -352,6 +378,7 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 
 		bpf_for_each_map_elem(&ks_cg_acc, cg_step, &cgc, 0);
 		bpf_for_each_map_elem(&ks_cg_acc, bw_step, &cgc, 0);
+		bpf_for_each_map_elem(&ks_wakers, waker_step, &cgc, 0);
 	}
 
 	ks_barrier();

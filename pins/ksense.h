@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 5
+#define KSENSE_SCHEMA_VERSION 6
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -39,6 +39,8 @@
 #define KSENSE_MAX_CGROUPS   4096  /* LRU: the least recently active go first */
 #define KSENSE_MAX_STACKS    16384
 #define KSENSE_MAX_SELF      64    /* ksense's own processes on one node */
+#define KSENSE_MAX_WAKERS    16384 /* (wakee, waker) cgroup pairs tallied per window */
+#define KSENSE_TOP_WAKERS    4     /* waker cgroups kept per cgroup and window */
 #define KSENSE_SAMPLE_HZ     99
 
 /* Log-linear histogram: values 0..7 get one bucket each; above that every
@@ -127,6 +129,19 @@ enum ksense_class {
 	KSENSE_CLASS_BLOCK = 3,    /* waiting on disk: more replicas add contention */
 	KSENSE_CLASS_OFFCPU = 4,   /* waiting on something else (a peer, a lock) */
 	KSENSE_CLASS_THROTTLED = 5, /* CPU-starved by its own CFS quota: the limit binds */
+};
+
+/* What ended an off-CPU wait: the context of the wakeup (sched_waking runs
+ * in the waker's context).  Indexes ksense_cgroup.wait_ns[]. */
+enum ksense_cause {
+	KSENSE_CAUSE_NONE = 0,       /* no wakeup seen (the class cause: none) */
+	KSENSE_CAUSE_LOCK = 1,       /* a task of the same cgroup: a lock hand-off or internal queue */
+	KSENSE_CAUSE_DEPENDENCY = 2, /* a task of another cgroup (its id is kept) */
+	KSENSE_CAUSE_NETWORK = 3,    /* network softirq with no task behind it (a NIC's interrupt) */
+	KSENSE_CAUSE_DEVICE = 4,     /* a hard interrupt, or block/tasklet/other softirqs: a device */
+	KSENSE_CAUSE_KERNEL = 5,     /* a kernel thread, or the idle task outside any handler */
+	KSENSE_CAUSE_TIMER = 6,      /* a timer expired: a sleep, which is idle, not a wait */
+	KSENSE_NR_CAUSES = 7,
 };
 
 /* What the sensors found in this kernel's BTF, chosen by CO-RE at load
@@ -260,6 +275,8 @@ struct ksense_config {
 	__u32 cg_offcpu_min_permille;   /* S time at or above, with wakeups: OFFCPU (500) */
 	__u32 cg_hysteresis_windows;    /* windows a new class must hold (3) */
 	__u32 cg_throttled_min_permille; /* throttled waits at or above: THROTTLED (100) */
+	__u32 cg_lock_min_permille;     /* waits ended by siblings at or above (and >= on-CPU): OFFCPU/LOCK (500) */
+	__u32 cg_lock_min_wakeups;      /* ... with at least this many sibling wakeups per second (50) */
 	__u32 reserved1;
 };
 
@@ -380,6 +397,21 @@ struct ksense_cpu {
 	__u64 cg_throttled_ns;
 	__u64 cg_throttled_waits;
 	__u64 cg_tg;               /* task group of the last task charged, 0 none */
+	__u64 cg_wait_ns[KSENSE_NR_CAUSES];
+	__u64 cg_wait_n[KSENSE_NR_CAUSES];
+	/* the wakeup context: what is running on this CPU now */
+	__u32 hardirq_depth;       /* irq_handler_entry .. exit */
+	__u32 hrtimer_depth;       /* hrtimer_expire_entry .. exit */
+	__u32 softirq_vec;         /* vector + 1 inside a softirq handler, 0 outside */
+	__u32 reserved0;
+	__u64 netrx_raiser_cgid;   /* NET_RX raised from a task here (loopback, veth): its cgroup */
+	__u64 softirq_owner_cgid;  /* the NET_RX running now serves that task's packets */
+	/* a (wakee, waker) cgroup pair held like cg_*: cross-cgroup wakeups */
+	__u64 dep_wakee;
+	__u64 dep_waker;
+	__u64 dep_seq;
+	__u64 dep_ns;
+	__u64 dep_n;
 };
 
 /* Per-task sensor state (task storage, not pinned). */
@@ -408,6 +440,28 @@ struct ksense_cg_acc {
 	__u64 throttled_ns;        /* runnable but held back by a CFS quota, until on CPU */
 	__u64 throttled_waits;
 	__u64 tg_addr;             /* kernel address of its tasks' task group (kept, not taken) */
+	__u64 wait_ns[KSENSE_NR_CAUSES]; /* off-CPU (S and D) by what ended it */
+	__u64 wait_n[KSENSE_NR_CAUSES];
+};
+
+/* The `wakers` internal map: off-CPU time of cgroup `wakee` ended by tasks
+ * (or their packets) of cgroup `waker`, over the open window. */
+struct ksense_waker_key {
+	__u64 wakee;
+	__u64 waker;
+};
+
+struct ksense_waker_acc {
+	__u64 ns;
+	__u64 n;
+};
+
+/* One of a cgroup's top waker cgroups over a window. */
+struct ksense_waker {
+	__u64 cgroup_id;           /* the waker's cgroup2 id */
+	__u64 wait_ns;             /* the waits it ended */
+	__u32 wakeups;
+	__u32 share_permille;      /* of the cgroup's waits (all causes but TIMER) */
 };
 
 /* The `cgroups` pin: key cgroup id (cgroup2 inode number). */
@@ -447,6 +501,14 @@ struct ksense_cgroup {
 	__u64 bw_total_throttled_ns; /* the counters at the window's end (the next delta's base) */
 	__u32 bw_total_periods;
 	__u32 bw_total_throttled;
+	/* why it waited: off-CPU time (S and D, clipped to the window) of the
+	 * waits that ended in the window, by what ended them */
+	__u64 wait_ns[KSENSE_NR_CAUSES];  /* indexed by enum ksense_cause */
+	__u32 wait_n[KSENSE_NR_CAUSES];
+	__u32 cause;               /* enum ksense_cause of an OFFCPU class (NONE otherwise) */
+	__u32 wait_permille;       /* waits of every cause but TIMER, of the window (of one CPU) */
+	__u32 lock_permille;       /* the LOCK part */
+	struct ksense_waker wakers[KSENSE_TOP_WAKERS]; /* the top waker cgroups, most first */
 };
 
 /* The `stacks` pin: on-CPU samples by cgroup, process and the sampled
@@ -490,8 +552,9 @@ _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layo
 _Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
-_Static_assert(sizeof(struct ksense_config) == 368, "ksense_config layout");
-_Static_assert(sizeof(struct ksense_cgroup) == 192, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_config) == 376, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_cgroup) == 384, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_waker) == 24, "ksense_waker layout");
 _Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
 _Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");
 _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");

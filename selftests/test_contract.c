@@ -54,6 +54,7 @@ static const struct member_off config_members[] = {
 	M(ksense_config, medium_bad_threshold), M(ksense_config, cg_cpu_min_permille),
 	M(ksense_config, cg_block_min_permille), M(ksense_config, cg_offcpu_min_permille),
 	M(ksense_config, cg_hysteresis_windows), M(ksense_config, cg_throttled_min_permille),
+	M(ksense_config, cg_lock_min_permille), M(ksense_config, cg_lock_min_wakeups),
 	M(ksense_config, reserved1), { NULL, 0 },
 };
 
@@ -67,7 +68,9 @@ static const struct member_off cgroup_members[] = {
 	M(ksense_cgroup, throttled_permille), M(ksense_cgroup, bw_level), M(ksense_cgroup, bw_cgroup_id),
 	M(ksense_cgroup, bw_quota_us), M(ksense_cgroup, bw_period_us), M(ksense_cgroup, bw_throttled_ns),
 	M(ksense_cgroup, bw_nr_periods), M(ksense_cgroup, bw_nr_throttled), M(ksense_cgroup, bw_total_throttled_ns),
-	M(ksense_cgroup, bw_total_periods), M(ksense_cgroup, bw_total_throttled), { NULL, 0 },
+	M(ksense_cgroup, bw_total_periods), M(ksense_cgroup, bw_total_throttled), M(ksense_cgroup, wait_ns),
+	M(ksense_cgroup, wait_n), M(ksense_cgroup, cause), M(ksense_cgroup, wait_permille),
+	M(ksense_cgroup, lock_permille), M(ksense_cgroup, wakers), { NULL, 0 },
 };
 
 static const struct member_off baseline_members[] = {

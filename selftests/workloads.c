@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "fsutil.h"
 #include "workloads.h"
 
@@ -208,6 +209,51 @@ void wl_slow_peer_forever(int lfd)
 		if (send(fd, "a", 1, 0) != 1)
 			_exit(0);
 	}
+}
+
+static pthread_mutex_t wl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *lock_thread(void *unused)
+{
+	struct timespec t0, t;
+
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&wl_lock);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			burn_sink++;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < 2000000);
+		pthread_mutex_unlock(&wl_lock);
+		/* let a waiter take it: a hand-off, not this thread again */
+		sched_yield();
+	}
+	return NULL;
+}
+
+void wl_lock_forever(int nthreads)
+{
+	pthread_t th;
+	int i;
+
+	if (nthreads < 2)
+		nthreads = 2;
+	if (nthreads > WL_MAX_THREADS)
+		nthreads = WL_MAX_THREADS;
+	for (i = 1; i < nthreads; i++)
+		if (pthread_create(&th, NULL, lock_thread, NULL))
+			_exit(1);
+	lock_thread(NULL);
+	_exit(0);
+}
+
+void wl_timer_sleep_forever(void)
+{
+	const struct timespec ten_ms = { 0, 10000000 };
+
+	for (;;)
+		nanosleep(&ten_ms, NULL);
 }
 
 int wl_cgroup_create(struct wl_cgroup *c, const char *tag)
