@@ -5,7 +5,10 @@
  * hrtimer callbacks, counted as they nest.  Softirqs are tracked by
  * softirq.bpf.c.  Without data ksyms there is no preempt_count to read;
  * these tracepoints are the portable way.  An exit seen without its entry
- * (the program attached inside a handler) is ignored.
+ * (the program attached inside a handler) is ignored; an entry whose exit
+ * was lost (the exit attached after it: `ksense load` attaches exits
+ * first, but anything may happen) is forgotten once it is older than any
+ * handler runs (sched.bpf.c: waker_cause).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,8 +20,10 @@ int BPF_PROG(ksense_irq_entry)
 {
 	struct ksense_cpu *c = ksense_cpu();
 
-	if (c)
+	if (c) {
 		c->hardirq_depth++;
+		c->hardirq_entry_ns = bpf_ktime_get_ns();
+	}
 	return 0;
 }
 
@@ -40,8 +45,10 @@ int BPF_PROG(ksense_hrtimer_entry)
 {
 	struct ksense_cpu *c = ksense_cpu();
 
-	if (c)
+	if (c) {
 		c->hrtimer_depth++;
+		c->hrtimer_entry_ns = bpf_ktime_get_ns();
+	}
 	return 0;
 }
 

@@ -23,13 +23,21 @@ static __always_inline struct ksense_task *task_state(struct task_struct *p, boo
 
 #define KS_PF_KTHREAD 0x00200000 /* include/linux/sched.h, unchanged since 2.6 */
 
+/* No hard interrupt handler or hrtimer callback runs this long: a depth
+ * whose latest entry is older lost its exit. */
+#define KS_CTX_STALE_NS 10000000ull
+
 /* What is ending p's wait: the context sched_waking runs in is the
  * waker's.  *waker gets the waker's cgroup for LOCK and DEPENDENCY. */
-static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 wakee, __u64 *waker)
+static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 now, __u64 wakee, __u64 *waker)
 {
 	struct task_struct *cur;
 	__u32 vec;
 
+	if (c->hrtimer_depth && now - c->hrtimer_entry_ns > KS_CTX_STALE_NS)
+		c->hrtimer_depth = 0;
+	if (c->hardirq_depth && now - c->hardirq_entry_ns > KS_CTX_STALE_NS)
+		c->hardirq_depth = 0;
 	if (c->hrtimer_depth)
 		return KSENSE_CAUSE_TIMER;
 	if (c->hardirq_depth)
@@ -73,7 +81,7 @@ static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task
 		c->cg_s_ns += dur;
 	c->cg_wakeups++;
 	wakee = c->cg_id;
-	cause = waker_cause(c, wakee, &waker);
+	cause = waker_cause(c, now, wakee, &waker);
 	if (cause >= KSENSE_NR_CAUSES)
 		return;
 	c->cg_wait_ns[cause] += dur;

@@ -211,20 +211,53 @@ void wl_slow_peer_forever(int lfd)
 	}
 }
 
+/* Spin on the CPU for ms of this thread's CPU time. */
+static void burn_cpu_ms(int ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	do {
+		burn_sink++;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < ms * 1000000ll);
+}
+
+static void *burn_thread(void *unused)
+{
+	(void)unused;
+	wl_burn_forever();
+}
+
+void wl_busy_peer_forever(int lfd, int burn_ms)
+{
+	pthread_t th;
+	char b[16];
+	int fd = accept(lfd, NULL, NULL);
+
+	/* saturated: a thread that always computes, beside the one that answers */
+	if (pthread_create(&th, NULL, burn_thread, NULL))
+		_exit(1);
+
+	for (;;) {
+		if (recv(fd, b, sizeof(b), 0) <= 0)
+			_exit(0);
+		burn_cpu_ms(burn_ms);
+		if (send(fd, "a", 1, 0) != 1)
+			_exit(0);
+	}
+}
+
 static pthread_mutex_t wl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *lock_thread(void *unused)
 {
-	struct timespec t0, t;
-
 	(void)unused;
 	for (;;) {
 		pthread_mutex_lock(&wl_lock);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		do {
-			burn_sink++;
-			clock_gettime(CLOCK_MONOTONIC, &t);
-		} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < 2000000);
+		/* CPU time, not wall time: on a busy machine the holder is
+		 * preempted with the lock held, and the others wait on */
+		burn_cpu_ms(2);
 		pthread_mutex_unlock(&wl_lock);
 		/* let a waiter take it: a hand-off, not this thread again */
 		sched_yield();

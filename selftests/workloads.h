@@ -83,8 +83,12 @@ void wl_fsync_forever(void) __attribute__((noreturn));
 void wl_wait_peer_forever(int port) __attribute__((noreturn));
 /* Accepts one client on lfd and answers each byte after 100 ms. */
 void wl_slow_peer_forever(int lfd) __attribute__((noreturn));
+/* Accepts one client on lfd and answers each byte after burn_ms of CPU,
+ * while another thread computes all the time: a CPU-saturated server its
+ * client waits on. */
+void wl_busy_peer_forever(int lfd, int burn_ms) __attribute__((noreturn));
 /* nthreads (2..WL_MAX_THREADS) threads serialized on one mutex: each
- * holds it while it spins ~2 ms, so one runs and the others wait. */
+ * holds it while it spins 2 ms of CPU, so one runs and the others wait. */
 void wl_lock_forever(int nthreads) __attribute__((noreturn));
 /* Sleeps 10 ms on a timer, forever: idle, woken by timers only. */
 void wl_timer_sleep_forever(void) __attribute__((noreturn));
