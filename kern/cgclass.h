@@ -16,7 +16,9 @@
  *              x is the cause with the most of that time
  *   IDLE       otherwise (sleeps that timers end are idle, not waits)
  * A new class (and cause) replaces the current one after
- * cg_hysteresis_windows windows in a row (at once while UNKNOWN).
+ * cg_hysteresis_windows windows in a row (at once while UNKNOWN, and at
+ * once to THROTTLED: throttling is the kernel's fact, not a noisy share,
+ * and a throttled cgroup must never show IDLE).
  */
 #ifndef KSENSE_CGCLASS_H
 #define KSENSE_CGCLASS_H
@@ -132,7 +134,8 @@ static __always_inline void ksense_cg_classify(const struct ksense_config *cfg, 
 		cg->candidate = key;
 		cg->streak = 1;
 	}
-	if (cg->class == KSENSE_CLASS_UNKNOWN || cg->streak >= cfg->cg_hysteresis_windows) {
+	if (cg->class == KSENSE_CLASS_UNKNOWN || cand == KSENSE_CLASS_THROTTLED ||
+	    cg->streak >= cfg->cg_hysteresis_windows) {
 		cg->class = key & 0xff;
 		cg->cause = key >> 8;
 	}

@@ -91,10 +91,13 @@ KS_TEST(analytics_class_rules)
 	}
 }
 
-/* Hysteresis: a new class needs cg_hysteresis_windows windows in a row. */
+/* Hysteresis: a new class needs cg_hysteresis_windows windows in a row;
+ * THROTTLED takes over at once (a throttled cgroup is never IDLE), and
+ * leaving it takes the hysteresis. */
 KS_TEST(analytics_class_hysteresis)
 {
 	const struct ksense_cg_acc burn = { .on_cpu_ns = 900 * MS };
+	const struct ksense_cg_acc none = {};
 	const struct ksense_cg_acc capped = { .on_cpu_ns = 200 * MS, .throttled_ns = 800 * MS, .throttled_waits = 8 };
 	struct ksense_config cfg;
 	struct ksense_cgroup cg;
@@ -102,14 +105,21 @@ KS_TEST(analytics_class_hysteresis)
 
 	ks_config_defaults(&cfg);
 	memset(&cg, 0, sizeof(cg));
+	ksense_cg_classify(&cfg, &cg, 42, &none, WIN, seq++);
+	ASSERT_EQ(cg.class, KSENSE_CLASS_IDLE, "first window: nothing yet");
 	ksense_cg_classify(&cfg, &cg, 42, &burn, WIN, seq++);
-	ASSERT_EQ(cg.class, KSENSE_CLASS_CPU, "first window");
+	ksense_cg_classify(&cfg, &cg, 42, &burn, WIN, seq++);
+	ASSERT_EQ(cg.class, KSENSE_CLASS_IDLE, "two windows are not enough");
+	ksense_cg_classify(&cfg, &cg, 42, &burn, WIN, seq++);
+	ASSERT_EQ(cg.class, KSENSE_CLASS_CPU, "the third is");
 	ksense_cg_classify(&cfg, &cg, 42, &capped, WIN, seq++);
-	ksense_cg_classify(&cfg, &cg, 42, &capped, WIN, seq++);
-	ASSERT_EQ(cg.class, KSENSE_CLASS_CPU, "two windows are not enough");
-	ksense_cg_classify(&cfg, &cg, 42, &capped, WIN, seq++);
-	ASSERT_EQ(cg.class, KSENSE_CLASS_THROTTLED, "the third is");
+	ASSERT_EQ(cg.class, KSENSE_CLASS_THROTTLED, "THROTTLED at once");
 	ASSERT_EQ(cg.throttled_permille, 800, "throttled share of the window");
+	ksense_cg_classify(&cfg, &cg, 42, &burn, WIN, seq++);
+	ksense_cg_classify(&cfg, &cg, 42, &burn, WIN, seq++);
+	ASSERT_EQ(cg.class, KSENSE_CLASS_THROTTLED, "and held two windows");
+	ksense_cg_classify(&cfg, &cg, 42, &burn, WIN, seq++);
+	ASSERT_EQ(cg.class, KSENSE_CLASS_CPU, "left after three");
 }
 
 /* The cause is held with the class: OFFCPU/LOCK to OFFCPU/DEPENDENCY
