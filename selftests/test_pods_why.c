@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include "fakeapi.h"
 #include "test_progs.h"
 #include "fixture.h"
 #include "fsutil.h"
@@ -169,4 +173,118 @@ out:
 	pods_stop_checked(wh, log);
 	why_pod_remove(&capped);
 	why_tree_remove();
+}
+
+/* ---- waits: a lock convoy, and a client naming its server's pod ---- */
+
+static struct why_pod locker, client, server;
+
+static bool waits_settled(const struct ks_json *j)
+{
+	int l = pods_find(j, locker.uid), c = pods_find(j, client.uid);
+	int d0 = ks_json_index(j, ks_json_member(j, c, "dependencies"), 0);
+
+	return l >= 0 && c >= 0 && pods_str_is(j, ks_json_member(j, l, "class"), "OFFCPU") &&
+	       pods_str_is(j, ks_json_member(j, l, "cause"), "LOCK") &&
+	       pods_str_is(j, ks_json_member(j, c, "class"), "OFFCPU") &&
+	       pods_str_is(j, ks_json_member(j, c, "cause"), "DEPENDENCY") &&
+	       pods_str_is(j, ks_json_member(j, d0, "uid"), server.uid) &&
+	       pods_str_is(j, ks_json_member(j, d0, "name"), "db-7c9f4-x2");
+}
+
+/* A pod of Deployment `deploy` (ReplicaSet deploy-<hash>, as the
+ * Deployment controller names it) on node-pods, in namespace shop. */
+static int seed_owned_pod(struct fakeapi *f, const struct why_pod *p, const char *deploy, const char *hash,
+			  const char *name)
+{
+	char body[2048];
+
+	snprintf(body, sizeof(body),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"shop\","
+		 "\"uid\":\"%s\",\"labels\":{\"app\":\"%s\",\"pod-template-hash\":\"%s\"},\"ownerReferences\":[{"
+		 "\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"%s-%s\",\"uid\":\"rs-%s\","
+		 "\"controller\":true}]},\"spec\":{\"nodeName\":\"node-pods\",\"containers\":[{\"name\":\"c\","
+		 "\"image\":\"x\"}]},\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"c\","
+		 "\"containerID\":\"containerd://%s\",\"ready\":true}]}}",
+		 name, p->uid, deploy, hash, deploy, hash, deploy, p->cid);
+	return fakeapi_seed(f, body);
+}
+
+KS_TEST(pods_waits)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	struct fakeapi f = {};
+	struct ks_json j = {};
+	char log[256] = "", arg_kc[400];
+	const char *args[] = { arg_kc, NULL };
+	int port, lfd = -1, l, c, d0;
+	pid_t wh = -1;
+
+	if (!root_fixture())
+		return;
+	if (fakeapi_missing()) {
+		test__skip("%s", fakeapi_missing());
+		return;
+	}
+	if (!ASSERT_OK(fakeapi_start(&f, "pods-waits"), "fake API server") ||
+	    !ASSERT_OK(why_pod_make(&locker, 2), "locker pod") || !ASSERT_OK(why_pod_make(&client, 3), "client pod") ||
+	    !ASSERT_OK(why_pod_make(&server, 4), "server pod"))
+		goto out;
+	ASSERT_OK(seed_owned_pod(&f, &client, "web", "5d8f6", "web-5d8f6-x1"), "client's pod in the API");
+	ASSERT_OK(seed_owned_pod(&f, &server, "db", "7c9f4", "db-7c9f4-x2"), "server's pod in the API");
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!ASSERT_GE(lfd, 0, "socket") || !ASSERT_OK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), "bind") ||
+	    !ASSERT_OK(listen(lfd, 4), "listen") || !ASSERT_OK(getsockname(lfd, (struct sockaddr *)&sa, &sl), "name"))
+		goto out;
+	locker.pid = wl_cgroup_fork(&locker.c);
+	if (locker.pid == 0)
+		wl_lock_forever(4);
+	server.pid = wl_cgroup_fork(&server.c);
+	if (server.pid == 0)
+		wl_slow_peer_forever(lfd);
+	client.pid = wl_cgroup_fork(&client.c);
+	if (client.pid == 0)
+		wl_wait_peer_forever(ntohs(sa.sin_port));
+	snprintf(arg_kc, sizeof(arg_kc), "--kubeconfig=%s", f.kubeconfig);
+	snprintf(log, sizeof(log), "%s/webhook-waits.log", pods_test_dir());
+	port = pods_free_port();
+	wh = pods_start_webhook(port, log, NULL, args);
+	if (!ASSERT_TRUE(pods_wait_listening(port), "webhook listening"))
+		goto out;
+	if (!ASSERT_OK(pods_poll(port, 20000, waits_settled, &j), "OFFCPU/LOCK and OFFCPU/DEPENDENCY on db")) {
+		printf("    last /pods: %.3000s\n", pods_out);
+		goto out;
+	}
+	l = pods_find(&j, locker.uid);
+	c = pods_find(&j, client.uid);
+	d0 = ks_json_index(&j, ks_json_member(&j, c, "dependencies"), 0);
+	printf("    locker: %.*s\n", j.tok[l].end - j.tok[l].start > 700 ? 700 : j.tok[l].end - j.tok[l].start,
+	       j.src + j.tok[l].start);
+	printf("    client: %.*s\n", j.tok[c].end - j.tok[c].start > 900 ? 900 : j.tok[c].end - j.tok[c].start,
+	       j.src + j.tok[c].start);
+	/* the convoy: waits for its own threads, no other pod to name */
+	ASSERT_GE(num(&j, l, "wait_permille"), 500, "locker waits");
+	ASSERT_EQ(ks_json_index(&j, ks_json_member(&j, l, "dependencies"), 0), -1, "locker: no dependency");
+	/* the client names the server's pod, its Deployment and its share */
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, c, "namespace"), "shop"), "client named from the API");
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, d0, "namespace"), "shop"), "dependency's namespace");
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, d0, "deployment"), "db"), "dependency's Deployment");
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, d0, "owner_kind"), "ReplicaSet"), "owner kind");
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, d0, "owner"), "db-7c9f4"), "owner");
+	ASSERT_GE(num(&j, d0, "share_permille"), 800, "most of the client's wait");
+	ASSERT_EQ(num(&j, d0, "cgroup_id"), (long long)server.c.id, "the server's cgroup");
+	ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, ks_json_member(&j, c, "waits"), "dependency_ms_per_s")),
+		    "waits by cause");
+out:
+	ks_json_free(&j);
+	pods_stop_checked(wh, log);
+	if (lfd >= 0)
+		close(lfd);
+	why_pod_remove(&locker);
+	why_pod_remove(&client);
+	why_pod_remove(&server);
+	why_tree_remove();
+	fakeapi_stop(&f);
 }

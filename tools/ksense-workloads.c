@@ -29,7 +29,7 @@
 #include "fsutil.h"
 #include "workloads.h"
 
-enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_CAPPED, W_NR };
+enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_CAPPED, W_LOCKER, W_NAPPER, W_SERVER, W_CLIENT, W_NR };
 
 static const struct {
 	const char *name;
@@ -42,7 +42,14 @@ static const struct {
 	{ "sleeper", "IDLE", "6b73656e-7365-4000-8000-000000000004" },
 	{ "go-burner", "CPU", "6b73656e-7365-4000-8000-000000000005" },
 	{ "capped", "THROTTLED", "6b73656e-7365-4000-8000-000000000006" },
+	{ "locker", "OFFCPU/LOCK", "6b73656e-7365-4000-8000-000000000007" },
+	{ "napper", "IDLE", "6b73656e-7365-4000-8000-000000000008" },
+	{ "server", "CPU", "6b73656e-7365-4000-8000-000000000009" },
+	{ "client", "OFFCPU/DEPENDENCY", "6b73656e-7365-4000-8000-00000000000a" },
 };
+
+/* the server pod's listening socket, for it and its client */
+static int server_lfd = -1, server_port;
 
 static volatile sig_atomic_t stop;
 
@@ -55,7 +62,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ksense-workloads [--seconds N] [--prefix NAME] [--go PATH] [--json]\n"
+		"Usage: ksense-workloads [--seconds N] [--prefix NAME] [--go PATH] [--only LIST] [--json]\n"
 		"\n"
 		"Runs labeled workloads, each alone in a kubelet-style pod cgroup\n"
 		"(systemd driver, containerd) under the cgroup2 mount, until N seconds have\n"
@@ -68,9 +75,17 @@ static void usage(FILE *out)
 		"  capped   THROTTLED  the burner held to 200m by a CFS quota on its container\n"
 		"                   (cgroup v1 cpu.cfs_quota_us twin, or cgroup2 cpu.max), when\n"
 		"                   the kernel offers one\n"
+		"  locker   OFFCPU/LOCK  four threads serialized on one mutex\n"
+		"  napper   IDLE    sleeps 10 ms on a timer, forever\n"
+		"  server   CPU     answers each request after 40 ms of CPU (loopback TCP),\n"
+		"                   another thread computing all the time\n"
+		"  client   OFFCPU/DEPENDENCY  asks the server, forever: its dependency is the\n"
+		"                   server's pod\n"
 		"\n"
 		"  --prefix NAME  parent of kubepods.slice under the cgroup2 mount\n"
 		"                 (default ksense-demo, so a real kubelet's tree is untouched)\n"
+		"  --only LIST    only these workloads (comma-separated names), e.g.\n"
+		"                 --only server,client\n"
 		"  --json         one JSON line per workload on stdout (name, uid,\n"
 		"                 container_id, cgroup, pid, expect), then 'ready'\n"
 		"\n"
@@ -138,10 +153,52 @@ static pid_t spawn(struct pod *p, int kind, int peer_port, const char *go)
 	case W_GO:
 		execl(go, go, (char *)NULL);
 		_exit(127);
+	case W_LOCKER:
+		wl_lock_forever(4);
+	case W_NAPPER:
+		wl_timer_sleep_forever();
+	case W_SERVER:
+		wl_busy_peer_forever(server_lfd, 40);
+	case W_CLIENT:
+		wl_wait_peer_forever(server_port);
 	default:
 		for (;;)
 			pause();
 	}
+}
+
+/* name is in the comma-separated list (NULL: every workload) */
+static bool wanted(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	if (!list)
+		return true;
+	for (p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* Every name in the list is a workload's. */
+static bool only_valid(const char *list)
+{
+	const char *p;
+	int i;
+
+	if (!*list)
+		return false;
+	for (p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t n = strchr(p, ',') ? (size_t)(strchr(p, ',') - p) : strlen(p);
+
+		for (i = 0; i < W_NR; i++)
+			if (strlen(wl[i].name) == n && !strncmp(p, wl[i].name, n))
+				break;
+		if (i == W_NR)
+			return false;
+	}
+	return true;
 }
 
 static void reap(pid_t pid)
@@ -154,7 +211,7 @@ static void reap(pid_t pid)
 
 int main(int argc, char **argv)
 {
-	const char *prefix = "ksense-demo", *go = "build/go-burner";
+	const char *prefix = "ksense-demo", *go = "build/go-burner", *only = NULL;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
 	struct pod pod[W_NR] = {};
@@ -187,6 +244,13 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "--go") && i + 1 < argc) {
 			go = argv[++i];
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
+			if (!only_valid(only)) {
+				fprintf(stderr, "ksense-workloads: --only takes names of workloads (see --help), "
+					"comma-separated\n");
+				return 2;
+			}
 		} else {
 			fprintf(stderr, "ksense-workloads: unknown argument '%s' (see --help)\n", argv[i]);
 			return 2;
@@ -212,6 +276,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksense-workloads: loopback peer: %s\n", strerror(errno));
 		goto out;
 	}
+	server_lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_port = 0;
+	sl = sizeof(sa);
+	if (server_lfd < 0 || bind(server_lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(server_lfd, 4) ||
+	    getsockname(server_lfd, (struct sockaddr *)&sa, &sl)) {
+		fprintf(stderr, "ksense-workloads: server socket: %s\n", strerror(errno));
+		goto out;
+	}
+	server_port = ntohs(sa.sin_port);
+	/* the slow peer of the waiter: the first socket's port */
+	sl = sizeof(sa);
+	if (getsockname(lfd, (struct sockaddr *)&sa, &sl)) {
+		fprintf(stderr, "ksense-workloads: loopback peer: %s\n", strerror(errno));
+		goto out;
+	}
 	peer = fork();
 	if (peer == 0)
 		wl_slow_peer_forever(lfd);
@@ -219,7 +298,7 @@ int main(int argc, char **argv)
 		char uid_sd[64], *c;
 		int err;
 
-		if (i == W_GO && !have_go)
+		if ((i == W_GO && !have_go) || !wanted(only, wl[i].name))
 			continue;
 		/* the systemd driver writes the pod UID with '_' for '-' */
 		snprintf(uid_sd, sizeof(uid_sd), "%s", wl[i].uid);
@@ -273,6 +352,8 @@ out:
 	reap(peer);
 	if (lfd >= 0)
 		close(lfd);
+	if (server_lfd >= 0)
+		close(server_lfd);
 	for (i = 0; i < W_NR; i++) {
 		if (pod[i].scope[0])
 			rmdir(pod[i].scope);

@@ -18,6 +18,7 @@
 #include "podmap.h"
 #include "podmeta.h"
 #include "pods.h"
+#include "pods_waits.h"
 #include "symbolize.h"
 
 /* Symbolization cache: (tgid, addr) -> function and module.  Entries live
@@ -386,12 +387,12 @@ static void add_row(struct sums *s, const struct row *r)
 	s->io_ms_per_s += (double)cg->io_count * cg->io_lat_avg_ns / 1e6 / r->dur_s;
 }
 
-/* The class of the busiest non-idle cgroup (on-CPU + D + S), IDLE when
- * every one is idle. */
-static __u32 pod_class(const struct row *rows, const struct pod *pd)
+/* The busiest non-idle cgroup (on-CPU + D + S + throttled), whose class
+ * is the pod's; NULL (IDLE) when every one is idle. */
+static const struct ksense_cgroup *pod_class_cg(const struct row *rows, const struct pod *pd)
 {
+	const struct ksense_cgroup *best_cg = NULL;
 	__u64 best = 0;
-	__u32 cls = KSENSE_CLASS_IDLE;
 	size_t i;
 
 	for (i = pd->first; i < pd->first + pd->n; i++) {
@@ -400,12 +401,12 @@ static __u32 pod_class(const struct row *rows, const struct pod *pd)
 
 		if (cg->class == KSENSE_CLASS_IDLE || cg->class == KSENSE_CLASS_UNKNOWN)
 			continue;
-		if (cls == KSENSE_CLASS_IDLE || busy > best) {
+		if (!best_cg || busy > best) {
 			best = busy;
-			cls = cg->class;
+			best_cg = cg;
 		}
 	}
-	return cls;
+	return best_cg;
 }
 
 /* The CFS quota that binds r's tasks, as the group's own counters show
@@ -448,8 +449,11 @@ static void render_limit(struct ks_buf *b, const struct row *rows, const struct 
 		ks_buf_printf(b, ",\"cpu_limit\":null");
 }
 
-static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const struct row *rows, struct pod *pd)
+static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods_opts *o, const struct row *rows,
+		       struct pod *pd)
 {
+	const struct ksense_cgroup *cls_cg = pod_class_cg(rows, pd);
+	struct ks_wait_row *wr = calloc(pd->n ? pd->n : 1, sizeof(*wr));
 	struct sums s = {};
 	size_t i, nc = 0, k;
 
@@ -466,11 +470,15 @@ static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const str
 		      "\"throttled_permille\":%llu,\"throttled_ms_per_s\":%.3f,"
 		      "\"block_ios_per_s\":%.3f,\"block_bytes_per_s\":%.1f,\"block_ms_per_s\":%.3f,"
 		      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
-		      class_name(pod_class(rows, pd)), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
+		      class_name(cls_cg ? cls_cg->class : KSENSE_CLASS_IDLE), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
 		      s.s_ms_per_s, (unsigned long long)s.throttled_permille, s.throttled_ms_per_s, s.ios_per_s,
 		      s.bytes_per_s, s.io_ms_per_s, s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
 		      (unsigned long long)s.samples);
 	render_limit(b, rows, pd);
+	for (i = 0; wr && i < pd->n; i++)
+		wr[i] = (struct ks_wait_row){ &rows[pd->first + i].cg, rows[pd->first + i].dur_s };
+	ks_pods_render_waits(b, p->cgp, o->meta, pd->uid, wr, wr ? pd->n : 0, cls_cg);
+	free(wr);
 	ks_buf_printf(b, ",\"top\":[");
 	if (pd->nr_fns > 1)
 		qsort(pd->fns, pd->nr_fns, sizeof(*pd->fns), cmp_fn);
@@ -507,6 +515,11 @@ static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const str
 			      c.s_ms_per_s, r->cg.throttled_permille, c.throttled_ms_per_s, c.ios_per_s, c.io_ms_per_s,
 			      r->cg.io_lat_avg_ns / 1e3, (unsigned long long)r->cg.samples);
 		render_cg_limit(b, &r->cg, r->dur_s);
+		{
+			struct ks_wait_row one = { &r->cg, r->dur_s };
+
+			ks_pods_render_waits(b, p->cgp, o->meta, pd->uid, &one, 1, &r->cg);
+		}
 		ks_buf_printf(b, "}");
 	}
 	ks_buf_printf(b, "]}");
@@ -624,7 +637,7 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 		if (!first)
 			ks_buf_printf(&r->body, ",");
 		first = false;
-		render_pod(&r->body, o, rows, &pods[i]);
+		render_pod(&r->body, p, o, rows, &pods[i]);
 	}
 	ks_buf_printf(&r->body, "]}\n");
 out:
