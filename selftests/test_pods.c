@@ -321,7 +321,7 @@ KS_TEST(pods_https)
 	snprintf(cert, sizeof(cert), "%s/tls.crt", pods_test_dir());
 	snprintf(key, sizeof(key), "%s/tls.key", pods_test_dir());
 	if (!ASSERT_OK(fx_sh(pods_out, sizeof(pods_out), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-			     "-keyout %s -pods_out %s -days 1 -subj /CN=localhost "
+			     "-keyout %s -out %s -days 1 -subj /CN=localhost "
 			     "-addext subjectAltName=IP:127.0.0.1 2>&1", key, cert), "self-signed certificate"))
 		return;
 	tport = pods_free_port();
@@ -515,9 +515,9 @@ KS_TEST(pods_names)
 
 	if (test__start_subtest("pods_names_watch_exclude")) {
 		/* the sleeper shows up in kube-system: known through the watch,
-		 * then left pods_out by the default exclusion */
+		 * then left out by the default exclusion */
 		ASSERT_OK(seed_pod(&sleeper, "kube-system", "sleeper-1", "node-pods", "sleep"), "seed sleeper pod");
-		ASSERT_OK(pods_poll(port, 10000, sleeper_gone, &j), "kube-system pod filtered pods_out");
+		ASSERT_OK(pods_poll(port, 10000, sleeper_gone, &j), "kube-system pod filtered out");
 	}
 	if (test__start_subtest("pods_names_dropped_watch")) {
 		/* a dropped watch is reconnected from its resourceVersion */
