@@ -29,6 +29,7 @@ int ksense_cpu_sample(struct bpf_perf_event_data *ctx)
 	if (c) {
 		ksense_cg_flush(c);
 		ksense_dep_flush(c);
+		ksense_rq_flush(c);
 	}
 	if (!(__u32)pid_tgid || ksense_is_self(pid_tgid >> 32))
 		return 0; /* the idle task, or ksense itself */

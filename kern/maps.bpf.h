@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include "../pins/ksense.h"
 #include "core_fixes.bpf.h"
+#include "cghist.h"
 
 /* pinned: config, state, window, history, baseline, score, decision,
  * cgroups, stacks, self */
@@ -258,9 +259,12 @@ static __always_inline void ksense_cg_flush(struct ksense_cpu *c)
 			ks_cg_add(a->throttled_ns, c->cg_throttled_ns);
 			ks_cg_add(a->throttled_waits, c->cg_throttled_waits);
 		}
-		/* the tick reads the group's bandwidth counters through it */
+		/* the tick reads the group's bandwidth counters and the
+		 * cgroup's PSI through these */
 		if (c->cg_tg)
 			a->tg_addr = c->cg_tg;
+		if (c->cg_cgrp)
+			a->cgrp_addr = c->cg_cgrp;
 	}
 	ksense_cg_flush_waits(c, a);
 	c->cg_id = 0;
@@ -328,8 +332,71 @@ static __always_inline bool ksense_cg_hold(struct ksense_cpu *c, struct task_str
 		c->cg_id = cgid;
 		c->cg_seq = seq;
 		c->cg_tg = ks_task_group_addr(p);
+		c->cg_cgrp = (__u64)(unsigned long)p->cgroups->dfl_cgrp;
 	}
 	return true;
+}
+
+/* The held run-queue waits into their cgroup's histogram. */
+static __always_inline void ksense_rq_flush(struct ksense_cpu *c)
+{
+	struct ksense_cg_acc *a;
+	__u64 old;
+	__u32 i, idx;
+
+	if (!c->rq_count)
+		return;
+	a = ksense_cg(c->rq_cg);
+	if (a) {
+		ks_cg_add(a->rq_count, c->rq_count);
+		ks_cg_add(a->rq_sum_ns, c->rq_sum_ns);
+		old = a->rq_max_ns;
+		if (c->rq_max_ns > old)
+			__sync_val_compare_and_swap(&a->rq_max_ns, old, c->rq_max_ns);
+		for (i = 0; i < KSENSE_CG_RQ_HOLD && i < c->rq_n; i++) {
+			idx = c->rq_idx[i];
+			if (idx < KSENSE_CG_RQ_BUCKETS)
+				__sync_fetch_and_add(&a->rq_buckets[idx], c->rq_cnt[i]);
+		}
+	}
+	c->rq_count = c->rq_sum_ns = c->rq_max_ns = 0;
+	c->rq_n = 0;
+}
+
+/* A run-queue wait of v ns for cgroup cgid in window seq, held on this
+ * CPU: up to KSENSE_CG_RQ_HOLD distinct buckets of one cgroup, so a CPU
+ * that keeps running the same pod's tasks touches the shared hash rarely. */
+static __always_inline void ksense_rq_charge(struct ksense_cpu *c, __u64 cgid, __u64 seq, __u64 v, __u32 idx)
+{
+	__u32 i;
+
+	if (!cgid)
+		return;
+	if (c->rq_cg != cgid || c->rq_seq != seq) {
+		ksense_rq_flush(c);
+		c->rq_cg = cgid;
+		c->rq_seq = seq;
+	}
+	for (i = 0; i < KSENSE_CG_RQ_HOLD; i++) {
+		if (i < c->rq_n && c->rq_idx[i] == idx) {
+			c->rq_cnt[i]++;
+			goto counted;
+		}
+	}
+	if (c->rq_n >= KSENSE_CG_RQ_HOLD) {
+		ksense_rq_flush(c);
+		c->rq_cg = cgid;
+		c->rq_seq = seq;
+	}
+	i = c->rq_n & (KSENSE_CG_RQ_HOLD - 1);
+	c->rq_idx[i] = idx;
+	c->rq_cnt[i] = 1;
+	c->rq_n = i + 1;
+counted:
+	c->rq_count++;
+	c->rq_sum_ns += v;
+	if (v > c->rq_max_ns)
+		c->rq_max_ns = v;
 }
 
 #endif /* KSENSE_MAPS_BPF_H */

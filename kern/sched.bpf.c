@@ -183,12 +183,16 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 		t->queued_throttled = ks_switched_out_throttled(prev);
 		return;
 	}
-	if (t->queued_ns) {
-		/* sched_waking came between its setting a sleep state and this
-		 * switch (it runs before the waker takes any runqueue lock):
-		 * it is woken already, and waits for a CPU from now */
+	/* A sched_waking since it last ran on a CPU: either it came between
+	 * the task's setting a sleep state and this switch (sched_waking runs
+	 * before the waker takes a runqueue lock), and the task is woken and
+	 * waits for a CPU from now on, with no further wakeup - the switch-in
+	 * then drops the off-CPU start below; or it woke the task before it
+	 * left the CPU at all, the task ran on, and this is a sleep of its
+	 * own, which a later wakeup ends as any. */
+	if (t->queued_ns)
 		t->queued_ns = now;
-	} else if (!(prev_state & KS_TASK_NOLOAD)) {
+	if (!(prev_state & KS_TASK_NOLOAD)) {
 		t->offcpu_ns = now;
 		t->offcpu_d = d;
 	}
@@ -204,13 +208,17 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 static __always_inline void switched_in(struct task_struct *next, struct ksense_task *t, __u64 now,
 					struct ksense_acc *a, struct ksense_cpu *c, __u64 seq)
 {
+	__u64 wait = now - t->queued_ns;
+
 	if (!t->queued_throttled) {
-		ksense_hist_add(&a->runq, now - t->queued_ns);
+		ksense_hist_add(&a->runq, wait);
+		if (!ksense_task_is_self(t, next->tgid))
+			ksense_rq_charge(c, task_cgroup_id(next), seq, wait, ks_cg_rq_index(wait));
 		return;
 	}
 	t->queued_throttled = 0;
 	if (!ksense_task_is_self(t, next->tgid) && ksense_cg_hold(c, next, seq)) {
-		c->cg_throttled_ns += now - t->queued_ns;
+		c->cg_throttled_ns += wait;
 		c->cg_throttled_waits++;
 	}
 }

@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 6
+#define KSENSE_SCHEMA_VERSION 7
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -51,6 +51,15 @@
 #define KSENSE_HIST_SUB      (1u << KSENSE_HIST_SUB_BITS)
 #define KSENSE_HIST_MAX_MSB  41 /* 2^42 ns = 73 min; larger values clamp */
 #define KSENSE_HIST_BUCKETS  ((KSENSE_HIST_MAX_MSB - KSENSE_HIST_SUB_BITS + 2) * KSENSE_HIST_SUB)
+
+/* Per-cgroup run-queue latency histogram (kern/cghist.h): 1 us .. 2^34 ns
+ * log-linear with 4 sub-buckets, one bucket below and one above. */
+#define KSENSE_CG_RQ_MIN_SHIFT 10
+#define KSENSE_CG_RQ_MAX_SHIFT 33
+#define KSENSE_CG_RQ_SUB_BITS  2
+#define KSENSE_CG_RQ_SUB       (1u << KSENSE_CG_RQ_SUB_BITS)
+#define KSENSE_CG_RQ_BUCKETS   (2 + (KSENSE_CG_RQ_MAX_SHIFT - KSENSE_CG_RQ_MIN_SHIFT + 1) * KSENSE_CG_RQ_SUB)
+#define KSENSE_CG_RQ_HOLD      4 /* buckets a CPU holds for one cgroup before it flushes */
 
 #define KSENSE_HISTORY_LEN   1024 /* windows kept; slot = seq % LEN */
 #define KSENSE_MAX_CPUS      256
@@ -414,6 +423,17 @@ struct ksense_cpu {
 	__u64 dep_seq;
 	__u64 dep_ns;
 	__u64 dep_n;
+	/* run-queue waits of the cgroup switched in last, held like cg_* */
+	__u64 rq_cg;
+	__u64 rq_seq;
+	__u64 rq_count;
+	__u64 rq_sum_ns;
+	__u64 rq_max_ns;
+	__u32 rq_idx[KSENSE_CG_RQ_HOLD];
+	__u32 rq_cnt[KSENSE_CG_RQ_HOLD];
+	__u32 rq_n;                /* pairs held */
+	__u32 reserved1;
+	__u64 cg_cgrp;             /* cgroup of the last task charged (for its PSI), 0 none */
 };
 
 /* Per-task sensor state (task storage, not pinned). */
@@ -444,6 +464,16 @@ struct ksense_cg_acc {
 	__u64 tg_addr;             /* kernel address of its tasks' task group (kept, not taken) */
 	__u64 wait_ns[KSENSE_NR_CAUSES]; /* off-CPU (S and D) by what ended it */
 	__u64 wait_n[KSENSE_NR_CAUSES];
+	__u64 rq_count;            /* run-queue waits of its tasks (throttled ones not) */
+	__u64 rq_sum_ns;
+	__u64 rq_max_ns;
+	__u32 rq_buckets[KSENSE_CG_RQ_BUCKETS];
+	__u64 cgrp_addr;           /* kernel address of its struct cgroup (kept, not taken) */
+	/* its PSI group's averaging, as the tick last saw it */
+	__u64 psi_avg_total[6];
+	__u64 psi_avg_last_update;
+	__u64 psi_seen_ns;
+	__u32 psi_permille[6];
 };
 
 /* The `wakers` internal map: off-CPU time of cgroup `wakee` ended by tasks
@@ -511,6 +541,20 @@ struct ksense_cgroup {
 	__u32 wait_permille;       /* waits of every cause but TIMER, of the window (of one CPU) */
 	__u32 lock_permille;       /* the LOCK part */
 	struct ksense_waker wakers[KSENSE_TOP_WAKERS]; /* the top waker cgroups, most first */
+	/* run-queue latency of its tasks over the window: wakeup or
+	 * preemption to on CPU (waits for a CFS quota not included) */
+	__u64 rq_count;
+	__u64 rq_sum_ns;
+	__u64 rq_avg_ns;
+	__u64 rq_p50_ns;           /* from its histogram: within 12.5 % (512 ns below 1 us) */
+	__u64 rq_p99_ns;
+	__u64 rq_max_ns;           /* exact */
+	/* its own pressure stall (cgroup2 keeps PSI per cgroup) */
+	struct ksense_psi psi_cpu; /* full is meaningful per cgroup */
+	struct ksense_psi psi_io;
+	struct ksense_psi psi_mem;
+	__u32 psi_source;          /* enum ksense_psi_source: 0 none (no PSI group found) */
+	__u32 reserved2;
 };
 
 /* The `stacks` pin: on-CPU samples by cgroup, process and the sampled
@@ -555,7 +599,8 @@ _Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
 _Static_assert(sizeof(struct ksense_config) == 376, "ksense_config layout");
-_Static_assert(sizeof(struct ksense_cgroup) == 384, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_cgroup) == 488, "ksense_cgroup layout");
+_Static_assert(KSENSE_CG_RQ_BUCKETS == 98, "per-cgroup histogram bucket count");
 _Static_assert(sizeof(struct ksense_waker) == 24, "ksense_waker layout");
 _Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
 _Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");

@@ -70,7 +70,11 @@ static const struct member_off cgroup_members[] = {
 	M(ksense_cgroup, bw_nr_periods), M(ksense_cgroup, bw_nr_throttled), M(ksense_cgroup, bw_total_throttled_ns),
 	M(ksense_cgroup, bw_total_periods), M(ksense_cgroup, bw_total_throttled), M(ksense_cgroup, wait_ns),
 	M(ksense_cgroup, wait_n), M(ksense_cgroup, cause), M(ksense_cgroup, wait_permille),
-	M(ksense_cgroup, lock_permille), M(ksense_cgroup, wakers), { NULL, 0 },
+	M(ksense_cgroup, lock_permille), M(ksense_cgroup, wakers), M(ksense_cgroup, rq_count),
+	M(ksense_cgroup, rq_sum_ns), M(ksense_cgroup, rq_avg_ns), M(ksense_cgroup, rq_p50_ns),
+	M(ksense_cgroup, rq_p99_ns), M(ksense_cgroup, rq_max_ns), M(ksense_cgroup, psi_cpu),
+	M(ksense_cgroup, psi_io), M(ksense_cgroup, psi_mem), M(ksense_cgroup, psi_source),
+	M(ksense_cgroup, reserved2), { NULL, 0 },
 };
 
 static const struct member_off baseline_members[] = {

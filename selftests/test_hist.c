@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "hist.h"
+#include "cghist.h"
 #include "ksense_test.skel.h"
 
 /* pins/README.md states this bound: half a bucket width over the bucket's
@@ -189,6 +190,120 @@ KS_TEST(hist_percentiles)
 		snprintf(name, sizeof(name), "random_%02d", i);
 		rng_state = 1000 + i;
 		check_dist(skel, name, i % 2 ? D_LOGSPREAD : D_UNIFORM, 100 + i * 397);
+	}
+	ksense_test__destroy(skel);
+}
+
+/* ---- the per-cgroup run-queue histogram (kern/cghist.h) ---- */
+
+/* pins/README.md: within 1/8 of the exact percentile at and above 1 us,
+ * within 512 ns below */
+static bool cg_within_bound(__u64 got, __u64 exact)
+{
+	__u64 diff = got > exact ? got - exact : exact - got;
+
+	if (exact < 1024)
+		return diff <= 512;
+	return diff * 8 <= exact;
+}
+
+KS_TEST(hist_cgroup_index)
+{
+	__u64 v;
+	__u32 i;
+	int m;
+
+	ASSERT_EQ(KSENSE_CG_RQ_BUCKETS * sizeof(__u32), 392, "392 bytes per cgroup");
+	ASSERT_EQ(ks_cg_rq_index(0), 0, "0: below 1 us");
+	ASSERT_EQ(ks_cg_rq_index(1023), 0, "1023: below 1 us");
+	ASSERT_EQ(ks_cg_rq_index(1024), 1, "1 us: first bucket");
+	ASSERT_EQ(ks_cg_rq_index(1ull << 34), KSENSE_CG_RQ_BUCKETS - 1, "2^34: open-ended");
+	ASSERT_EQ(ks_cg_rq_index(~0ull), KSENSE_CG_RQ_BUCKETS - 1, "u64 max");
+	/* every value from 1 us up is in a bucket whose midpoint is within 1/8 of it */
+	for (m = 10; m < 34; m++) {
+		__u64 base = 1ull << m, probes[] = { base, base + 1, base + base / 4 - 1, base + base / 4,
+						     base + base / 3, base * 2 - 1 };
+		unsigned int k;
+
+		for (k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
+			v = probes[k];
+			i = ks_cg_rq_index(v);
+			if (!ASSERT_TRUE(cg_within_bound(ks_cg_rq_value(i), v), "midpoint within 1/8")) {
+				printf("    v %llu bucket %u value %llu\n", (unsigned long long)v, i,
+				       (unsigned long long)ks_cg_rq_value(i));
+				return;
+			}
+		}
+	}
+	for (i = 1; i + 1 < KSENSE_CG_RQ_BUCKETS; i++)
+		if (!ASSERT_GT(ks_cg_rq_value(i), ks_cg_rq_value(i - 1), "values increase"))
+			break;
+}
+
+static void check_cg_dist(struct ksense_test *skel, const char *name, enum dist d, __u32 nmax)
+{
+	static __u64 vals[8192], sorted[8192];
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	struct ksense_lat *out = &skel->bss->test_cg_out;
+	__u64 sum = 0, e50, e99;
+	__u32 n, i;
+	int err;
+
+	if (!test__start_subtest(name))
+		return;
+	n = fill(d, vals, nmax);
+	for (i = 0; i < n; i++) {
+		skel->bss->test_values[i] = vals[i];
+		sum += vals[i];
+	}
+	skel->bss->test_nr = n;
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.ksense_test_cg_hist), &run);
+	if (!ASSERT_OK(err, "test_run") || !ASSERT_OK(run.retval, "retval"))
+		return;
+	memcpy(sorted, vals, n * sizeof(*vals));
+	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	e50 = exact_pct(sorted, n, 500);
+	e99 = exact_pct(sorted, n, 990);
+	ASSERT_EQ(out->count, n, "count");
+	ASSERT_EQ(out->sum_ns, sum, "sum");
+	ASSERT_EQ(out->max_ns, sorted[n - 1], "max");
+	if (!ASSERT_TRUE(cg_within_bound(out->p50_ns, e50), "p50 within bound"))
+		printf("    p50 got %llu exact %llu\n", (unsigned long long)out->p50_ns, (unsigned long long)e50);
+	if (!ASSERT_TRUE(cg_within_bound(out->p99_ns, e99) || (sorted[n - 1] >= (1ull << 34) && out->p99_ns ==
+							   sorted[n - 1]), "p99 within bound"))
+		printf("    p99 got %llu exact %llu\n", (unsigned long long)out->p99_ns, (unsigned long long)e99);
+	ASSERT_LE(out->p50_ns, out->p99_ns, "p50 <= p99");
+	ASSERT_LE(out->p99_ns, out->max_ns, "p99 <= max");
+}
+
+/* The sensors' per-CPU hold and flush and the tick's walk, run as BPF,
+ * against the exact nearest-rank percentiles of the same values. */
+KS_TEST(hist_cgroup_percentiles)
+{
+	struct ksense_test *skel;
+	int i;
+
+	if (geteuid()) {
+		test__skip("needs root to load BPF");
+		return;
+	}
+	skel = ksense_test__open_and_load();
+	if (!ASSERT_OK_PTR(skel, "ksense_test__open_and_load"))
+		return;
+	check_cg_dist(skel, "uniform", D_UNIFORM, 8192);
+	check_cg_dist(skel, "log_spread", D_LOGSPREAD, 8192);
+	check_cg_dist(skel, "all_equal", D_EQUAL, 1000);
+	check_cg_dist(skel, "two_point_edge", D_TWO_POINT, 2000);
+	check_cg_dist(skel, "pow2_edges", D_POW2_EDGES, 4000);
+	check_cg_dist(skel, "long_tail", D_TAIL, 5000);
+	check_cg_dist(skel, "single", D_SINGLE, 1);
+	check_cg_dist(skel, "beyond_range", D_HUGE, 100);
+	for (i = 0; i < 20; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "random_%02d", i);
+		rng_state = 2000 + i;
+		check_cg_dist(skel, name, i % 2 ? D_LOGSPREAD : D_UNIFORM, 100 + i * 397);
 	}
 	ksense_test__destroy(skel);
 }

@@ -277,6 +277,20 @@ KS_TEST(pods_waits)
 	ASSERT_EQ(num(&j, d0, "cgroup_id"), (long long)server.c.id, "the server's cgroup");
 	ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, ks_json_member(&j, c, "waits"), "dependency_ms_per_s")),
 		    "waits by cause");
+	/* per-pod run-queue latency and PSI */
+	{
+		int rq = ks_json_member(&j, l, "runq"), psi = ks_json_member(&j, l, "psi");
+		int c0 = ks_json_index(&j, ks_json_member(&j, l, "containers"), 0);
+
+		ASSERT_GT(num(&j, rq, "waits_per_s"), 0, "the locker's tasks wait for a CPU");
+		ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, rq, "p99_us")), "runq p99");
+		ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, ks_json_member(&j, c0, "runq"), "p50_us")),
+			    "container runq p50");
+		ASSERT_TRUE(ks_json_is_object(&j, psi) || ks_json_is_null(&j, psi), "psi: an object, or null");
+		if (ks_json_is_object(&j, psi))
+			ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, ks_json_member(&j, psi, "cpu"),
+									  "some_avg10_permille")), "psi cpu some");
+	}
 out:
 	ks_json_free(&j);
 	pods_stop_checked(wh, log);

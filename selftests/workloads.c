@@ -281,6 +281,28 @@ void wl_lock_forever(int nthreads)
 	_exit(0);
 }
 
+void wl_periodic_forever(int cpu)
+{
+	const struct timespec one_ms = { 0, 1000000 };
+	struct timespec t0, t;
+
+	pin(cpu);
+	for (;;) {
+		nanosleep(&one_ms, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			burn_sink++;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < 50000);
+	}
+}
+
+void wl_burn_on_forever(int cpu)
+{
+	pin(cpu);
+	wl_burn_forever();
+}
+
 void wl_timer_sleep_forever(void)
 {
 	const struct timespec ten_ms = { 0, 10000000 };

@@ -90,6 +90,11 @@ void wl_busy_peer_forever(int lfd, int burn_ms) __attribute__((noreturn));
 /* nthreads (2..WL_MAX_THREADS) threads serialized on one mutex: each
  * holds it while it spins 2 ms of CPU, so one runs and the others wait. */
 void wl_lock_forever(int nthreads) __attribute__((noreturn));
+/* Pinned to cpu (-1: not): sleeps 1 ms, then computes 50 us, forever -
+ * a light task whose every wakeup waits for a CPU. */
+void wl_periodic_forever(int cpu) __attribute__((noreturn));
+/* wl_burn_forever pinned to cpu. */
+void wl_burn_on_forever(int cpu) __attribute__((noreturn));
 /* Sleeps 10 ms on a timer, forever: idle, woken by timers only. */
 void wl_timer_sleep_forever(void) __attribute__((noreturn));
 

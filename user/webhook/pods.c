@@ -427,6 +427,77 @@ static void render_cg_limit(struct ks_buf *b, const struct ksense_cgroup *cg, do
 		      cg->bw_throttled_ns / 1e6 / dur_s);
 }
 
+static void render_psi_one(struct ks_buf *b, const char *name, const struct ksense_psi *p)
+{
+	ks_buf_printf(b, "\"%s\":{\"some_avg10_permille\":%u,\"full_avg10_permille\":%u,\"some_permille\":%u,"
+		      "\"full_permille\":%u}", name, p->some_avg10_permille, p->full_avg10_permille, p->some_permille,
+		      p->full_permille);
+}
+
+/* ,"runq":{...},"psi":{...} of one cgroup (psi null when the kernel keeps
+ * none for it). */
+static void render_cg_runq_psi(struct ks_buf *b, const struct ksense_cgroup *cg, double dur_s)
+{
+	ks_buf_printf(b, ",\"runq\":{\"waits_per_s\":%.3f,\"avg_us\":%.3f,\"p50_us\":%.3f,\"p99_us\":%.3f,"
+		      "\"max_us\":%.3f}", cg->rq_count / dur_s, cg->rq_avg_ns / 1e3, cg->rq_p50_ns / 1e3,
+		      cg->rq_p99_ns / 1e3, cg->rq_max_ns / 1e3);
+	if (cg->psi_source != KSENSE_PSI_KERNEL) {
+		ks_buf_printf(b, ",\"psi\":null");
+		return;
+	}
+	ks_buf_printf(b, ",\"psi\":{");
+	render_psi_one(b, "cpu", &cg->psi_cpu);
+	ks_buf_printf(b, ",");
+	render_psi_one(b, "io", &cg->psi_io);
+	ks_buf_printf(b, ",");
+	render_psi_one(b, "memory", &cg->psi_mem);
+	ks_buf_printf(b, "}");
+}
+
+/* A pod's run-queue latency and PSI: percentiles cannot be added, so
+ * p50/p99 are those of the container with the most waits (a pod's tasks
+ * are its containers'), avg is count-weighted, max the largest; PSI is
+ * its most stalled container's (cpu some avg10). */
+static void render_pod_runq_psi(struct ks_buf *b, const struct row *rows, const struct pod *pd)
+{
+	const struct row *busiest = NULL, *stalled = NULL;
+	struct ksense_cgroup agg;
+	double dur_s = 1.0, waits_per_s = 0;
+	__u64 count = 0, sum = 0, max = 0;
+	size_t i;
+
+	for (i = pd->first; i < pd->first + pd->n; i++) {
+		const struct ksense_cgroup *cg = &rows[i].cg;
+
+		count += cg->rq_count;
+		sum += cg->rq_sum_ns;
+		waits_per_s += cg->rq_count / rows[i].dur_s;
+		if (cg->rq_max_ns > max)
+			max = cg->rq_max_ns;
+		if (!busiest || cg->rq_count > busiest->cg.rq_count)
+			busiest = &rows[i];
+		if (cg->psi_source == KSENSE_PSI_KERNEL &&
+		    (!stalled || cg->psi_cpu.some_avg10_permille > stalled->cg.psi_cpu.some_avg10_permille))
+			stalled = &rows[i];
+	}
+	memset(&agg, 0, sizeof(agg));
+	if (busiest) {
+		agg.rq_p50_ns = busiest->cg.rq_p50_ns;
+		agg.rq_p99_ns = busiest->cg.rq_p99_ns;
+	}
+	if (stalled) {
+		agg.psi_source = KSENSE_PSI_KERNEL;
+		agg.psi_cpu = stalled->cg.psi_cpu;
+		agg.psi_io = stalled->cg.psi_io;
+		agg.psi_mem = stalled->cg.psi_mem;
+	}
+	agg.rq_avg_ns = count ? sum / count : 0;
+	agg.rq_max_ns = max;
+	/* waits_per_s is summed per each row's own window */
+	agg.rq_count = (__u64)(waits_per_s + 0.5);
+	render_cg_runq_psi(b, &agg, dur_s);
+}
+
 /* The pod's limit: that of its most throttled cgroup (or of any that has
  * one); containers of one pod limited by the pod's own quota show the same
  * group, counted once. */
@@ -475,6 +546,7 @@ static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods
 		      s.bytes_per_s, s.io_ms_per_s, s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
 		      (unsigned long long)s.samples);
 	render_limit(b, rows, pd);
+	render_pod_runq_psi(b, rows, pd);
 	for (i = 0; wr && i < pd->n; i++)
 		wr[i] = (struct ks_wait_row){ &rows[pd->first + i].cg, rows[pd->first + i].dur_s };
 	ks_pods_render_waits(b, p->cgp, o->meta, pd->uid, wr, wr ? pd->n : 0, cls_cg);
@@ -515,6 +587,7 @@ static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods
 			      c.s_ms_per_s, r->cg.throttled_permille, c.throttled_ms_per_s, c.ios_per_s, c.io_ms_per_s,
 			      r->cg.io_lat_avg_ns / 1e3, (unsigned long long)r->cg.samples);
 		render_cg_limit(b, &r->cg, r->dur_s);
+		render_cg_runq_psi(b, &r->cg, r->dur_s);
 		{
 			struct ks_wait_row one = { &r->cg, r->dur_s };
 
