@@ -118,21 +118,6 @@ int BPF_PROG(ksense_sched_waking, struct task_struct *p)
 	return 0;
 }
 
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(ksense_sched_wakeup_new, struct task_struct *p)
-{
-	struct ksense_task *t;
-
-	if (!p->pid)
-		return 0;
-	t = task_state(p, true);
-	if (!t)
-		return 0;
-	t->queued_ns = bpf_ktime_get_ns();
-	t->queued_throttled = ks_woken_throttled(p);
-	return 0;
-}
-
 /* Tasks in D: a per-CPU count changed where the task leaves or re-enters the
  * CPU, and its time integral.  The sum over CPUs is the machine's count,
  * even though a task may enter D on one CPU and come back on another. */
@@ -255,6 +240,17 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 	} else {
 		t = task_state(next, true);
 		if (t) {
+			if (!t->seen) {
+				/* first seen: a new task (there is no
+				 * sched_wakeup_new program: making its storage
+				 * there cost ~1 us per fork) or one from before
+				 * the load; its wait is in the kernel's books */
+				__u64 w = ks_first_wait_ns(next);
+
+				t->seen = 1;
+				if (w && !t->queued_ns)
+					t->queued_ns = now > w ? now - w : 0;
+			}
 			t->oncpu_ns = now;
 			t->offcpu_ns = 0; /* a wakeup not seen (load raced it): not charged */
 			if (t->queued_ns) {

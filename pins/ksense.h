@@ -170,6 +170,9 @@ enum ksense_kernel_path {
 	KSENSE_PATH_CFS_BANDWIDTH = 1u << 4,
 	/* cfs_rq.throttled is a one-bit field (6.18) rather than an int */
 	KSENSE_PATH_THROTTLED_BITFIELD = 1u << 5,
+	/* task_struct.sched_info (CONFIG_SCHED_INFO): a new task's first wait
+	 * is read from it, with no sched_wakeup_new program */
+	KSENSE_PATH_SCHED_INFO = 1u << 6,
 };
 
 enum ksense_state_flags {
@@ -446,7 +449,7 @@ struct ksense_task {
 	__u32 self;                /* one of ksense's own (the `self` pin) */
 	__u64 self_gen;            /* self_gen's gen + 1 when `self` was looked up */
 	__u32 queued_throttled;    /* queued_ns starts a wait for its CFS quota */
-	__u32 reserved0;
+	__u32 seen;                /* switched in since the storage was made */
 };
 
 /* Per-CPU accumulators of one cgroup over the open window. */

@@ -6,6 +6,12 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,5 +316,89 @@ KS_TEST(cgroup_psi)
 out:
 	for (i = 0; i < 3; i++)
 		wl_reap(spin[i]);
+	wl_cgroup_destroy(&c);
+}
+
+/* clone3(CLONE_INTO_CGROUP): a child born in the cgroup cgfd names, which
+ * _exits at once; the parent's pid, or -errno. */
+static pid_t spawn_into(int cgfd)
+{
+	struct clone_args args = {
+		.flags = CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+		.cgroup = (__u64)cgfd,
+	};
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (pid == 0)
+		_exit(0);
+	return pid < 0 ? -errno : (pid_t)pid;
+}
+
+/* A new task's first wait for a CPU: there is no sched_wakeup_new program,
+ * it is read from the kernel's sched_info at its first switch-in.  Children
+ * born straight into a pod cgroup (clone3 CLONE_INTO_CGROUP) that exit at
+ * once: the pod has no other waits than those first ones, one per child. */
+KS_TEST(cgroup_runq_new_tasks)
+{
+	struct ksense_window w = {};
+	struct ksense_cgroup cg = {};
+	struct wl_cgroup c = {};
+	cpu_set_t set, old;
+	__u64 count = 0, sum = 0, first_seq;
+	int cgfd = -1, i, k, born = 0;
+	pid_t pid;
+
+	if (!setup(&c, "runq-new"))
+		goto out;
+	cgfd = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!ASSERT_GE(cgfd, 0, "open the pod cgroup"))
+		goto out;
+	pid = spawn_into(cgfd);
+	if (pid == -ENOSYS || pid == -EINVAL || pid == -EOPNOTSUPP) {
+		test__skip("no clone3 CLONE_INTO_CGROUP here (%s)", strerror((int)-pid));
+		goto out;
+	}
+	if (!ASSERT_GT(pid, 0, "clone3 into the pod"))
+		goto out;
+	waitpid(pid, NULL, 0);
+	if (!ASSERT_OK(fx_wait_window(0, &w, 3000), "window"))
+		goto out;
+	if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
+		goto out;
+	first_seq = w.seq;
+	/* on one CPU, so each child queues behind its parent */
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	for (i = 0; i < 200; i++) {
+		pid = spawn_into(cgfd);
+		if (pid > 0) {
+			born++;
+			waitpid(pid, NULL, 0);
+		}
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	/* the windows that saw them, and one more for the per-CPU holds */
+	for (k = 0; k < 40; k++) {
+		if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
+			goto out;
+		if (!read_cg(c.id, &cg) && cg.seq == w.seq && w.seq > first_seq) {
+			count += cg.rq_count;
+			sum += cg.rq_sum_ns;
+		}
+		if (count >= (__u64)born || (count && !cg.rq_count && k > 4))
+			break;
+	}
+	printf("    %d children born into the pod: %llu run-queue waits counted, %llu us in all\n", born,
+	       (unsigned long long)count, (unsigned long long)sum / 1000);
+	ASSERT_EQ(born, 200, "children born");
+	ASSERT_GE(count * 100, (__u64)born * 90, "a first wait for (nearly) every child");
+	ASSERT_LE(count, (__u64)born * 3, "and not many more (an exit may be preempted on a busy machine)");
+	ASSERT_GT(sum, 0, "with their time");
+out:
+	if (cgfd >= 0)
+		close(cgfd);
 	wl_cgroup_destroy(&c);
 }
