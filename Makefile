@@ -10,7 +10,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev \
 	libjsmn-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev pkg-config \
 	linux-perf libclang-rt-14-dev iproute2 make gcc curl openssl wrk gnuplot-nox \
-	libyaml-dev python3 golang-go
+	libyaml-dev python3 golang-go bpftrace
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -153,6 +153,14 @@ $(BUILD)/ksense-workloads: tools/ksense-workloads.c selftests/workloads.c selfte
 $(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
 
+# The benchmark floor: empty programs on ksense's tracepoints, an object of
+# its own (never in what `ksense load` loads).
+$(BUILD)/floor.bpf.o: $(BUILD)/bpf/floor.bpf.o
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/bench_floor: tools/bench_floor.c $(BUILD)/floor.skel.h
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(LDLIBS) -o $@
+
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
 run: deps all
@@ -177,7 +185,7 @@ test: deps all $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/
 plot: deps all
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: deps all $(BUILD)/bench_tick
+bench: deps all $(BUILD)/bench_tick $(BUILD)/bench_floor
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler
