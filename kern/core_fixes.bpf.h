@@ -45,20 +45,6 @@ struct task_group___ks_bw {
 	struct cfs_bandwidth cfs_bandwidth;
 } __attribute__((preserve_access_index));
 
-/* sched_info (CONFIG_SCHED_INFO: delay accounting, /proc/PID/schedstat)
- * holds when a queued task was enqueued, in the runqueue's clock. */
-struct sched_info___ks {
-	unsigned long long last_queued;
-} __attribute__((preserve_access_index));
-
-struct task_struct___ks_si {
-	struct sched_info___ks sched_info;
-} __attribute__((preserve_access_index));
-
-struct rq___ks {
-	u64 clock;
-} __attribute__((preserve_access_index));
-
 static __always_inline __u32 ksense_kernel_paths(void)
 {
 	__u32 paths = 0;
@@ -76,33 +62,7 @@ static __always_inline __u32 ksense_kernel_paths(void)
 	if (bpf_core_field_exists(struct cfs_rq___ks_bitfield, throttled) &&
 	    bpf_core_field_size(struct cfs_rq___ks_bitfield, throttled) == 1)
 		paths |= KSENSE_PATH_THROTTLED_BITFIELD;
-	if (bpf_core_field_exists(struct task_struct___ks_si, sched_info))
-		paths |= KSENSE_PATH_SCHED_INFO;
 	return paths;
-}
-
-/* How long p, switched in now for the first time ksense sees it, waited
- * on the runqueue: the kernel's own enqueue time, against the runqueue's
- * clock (updated at the start of this __schedule); both sched_clock ns.
- * 0 when the kernel keeps no sched_info or p was not queued. */
-static __always_inline __u64 ks_first_wait_ns(struct task_struct *p)
-{
-	struct task_struct___ks_si *tp = (void *)p;
-	struct cfs_rq *cfs;
-	struct rq___ks *rq;
-	__u64 queued, clock;
-
-	if (!bpf_core_field_exists(struct task_struct___ks_si, sched_info))
-		return 0;
-	queued = tp->sched_info.last_queued;
-	cfs = p->se.cfs_rq;
-	if (!queued || !cfs)
-		return 0;
-	rq = (void *)cfs->rq;
-	if (!rq)
-		return 0;
-	clock = rq->clock;
-	return clock > queued ? clock - queued : 0;
 }
 
 /* The helpers below run on the scheduler's hot path with BTF-typed task

@@ -241,15 +241,16 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 		t = task_state(next, true);
 		if (t) {
 			if (!t->seen) {
-				/* first seen: a new task (there is no
-				 * sched_wakeup_new program: making its storage
-				 * there cost ~1 us per fork) or one from before
-				 * the load; its wait is in the kernel's books */
-				__u64 w = ks_first_wait_ns(next);
-
+				/* first seen.  A task that never ran is new:
+				 * there is no sched_wakeup_new program (making
+				 * its storage there cost ~1 us per fork), so its
+				 * first wait counts from its start_time, the
+				 * CLOCK_MONOTONIC ns fork stamps a moment before
+				 * the new task is queued */
 				t->seen = 1;
-				if (w && !t->queued_ns)
-					t->queued_ns = now > w ? now - w : 0;
+				if (!t->queued_ns && !next->se.sum_exec_runtime && next->start_time &&
+				    next->start_time < now)
+					t->queued_ns = next->start_time;
 			}
 			t->oncpu_ns = now;
 			t->offcpu_ns = 0; /* a wakeup not seen (load raced it): not charged */

@@ -170,9 +170,6 @@ enum ksense_kernel_path {
 	KSENSE_PATH_CFS_BANDWIDTH = 1u << 4,
 	/* cfs_rq.throttled is a one-bit field (6.18) rather than an int */
 	KSENSE_PATH_THROTTLED_BITFIELD = 1u << 5,
-	/* task_struct.sched_info (CONFIG_SCHED_INFO): a new task's first wait
-	 * is read from it, with no sched_wakeup_new program */
-	KSENSE_PATH_SCHED_INFO = 1u << 6,
 };
 
 enum ksense_state_flags {

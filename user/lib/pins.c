@@ -206,7 +206,6 @@ const char *ks_kernel_paths_str(__u32 paths, char *buf, size_t len)
 		{ KSENSE_PATH_SE_CFS_RQ_TG, "se_cfs_rq_tg" },
 		{ KSENSE_PATH_CFS_BANDWIDTH, "cfs_bandwidth" },
 		{ KSENSE_PATH_THROTTLED_BITFIELD, "cfs_rq_throttled_bitfield" },
-		{ KSENSE_PATH_SCHED_INFO, "sched_info" },
 	};
 	size_t used = 0, i;
 
