@@ -198,3 +198,18 @@ int pods_poll(int port, int timeout_ms, bool (*done)(const struct ks_json *j), s
 	return -ETIMEDOUT;
 }
 
+
+bool pods_root_ready(void)
+{
+	char mnt[256];
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return false;
+	}
+	if (ks_cgroup2_mount(mnt, sizeof(mnt))) {
+		test__skip("no cgroup2 mount");
+		return false;
+	}
+	return ASSERT_OK(fx_load(), "fx_load");
+}

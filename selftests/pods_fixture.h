@@ -32,6 +32,9 @@ bool pods_wait_listening(int port);
 /* The element of "pods" whose uid is `uid`, or -1. */
 int pods_find(const struct ks_json *j, const char *uid);
 bool pods_str_is(const struct ks_json *j, int i, const char *want);
+/* Root, a cgroup2 mount and the fixture's pin tree: true; otherwise the
+ * test is skipped (saying why) or failed. */
+bool pods_root_ready(void);
 /* Poll /pods until done(j) holds or timeout; 0 when it did (j holds it). */
 int pods_poll(int port, int timeout_ms, bool (*done)(const struct ks_json *j), struct ks_json *j);
 

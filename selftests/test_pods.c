@@ -185,17 +185,7 @@ static bool classes_settled(const struct ks_json *j)
 
 static bool root_fixture(void)
 {
-	char mnt[256];
-
-	if (!fx_is_root()) {
-		test__skip("needs root");
-		return false;
-	}
-	if (ks_cgroup2_mount(mnt, sizeof(mnt))) {
-		test__skip("no cgroup2 mount");
-		return false;
-	}
-	return ASSERT_OK(fx_load(), "fx_load") && setup_pods();
+	return pods_root_ready() && setup_pods();
 }
 
 KS_TEST(pods_endpoint)

@@ -88,21 +88,6 @@ static void why_tree_remove(void)
 	rmdir(tree);
 }
 
-static bool root_fixture(void)
-{
-	char mnt[256];
-
-	if (!fx_is_root()) {
-		test__skip("needs root");
-		return false;
-	}
-	if (ks_cgroup2_mount(mnt, sizeof(mnt))) {
-		test__skip("no cgroup2 mount");
-		return false;
-	}
-	return ASSERT_OK(fx_load(), "fx_load");
-}
-
 static long long num(const struct ks_json *j, int obj, const char *key)
 {
 	int i = ks_json_member(j, obj, key);
@@ -131,7 +116,7 @@ KS_TEST(pods_throttled)
 	int port, err, p, c0, lim;
 	pid_t wh = -1;
 
-	if (!root_fixture())
+	if (!pods_root_ready())
 		return;
 	if (!ASSERT_OK(why_pod_make(&capped, 1), "pod cgroups"))
 		goto out;
@@ -221,7 +206,7 @@ KS_TEST(pods_waits)
 	int port, lfd = -1, l, c, d0;
 	pid_t wh = -1;
 
-	if (!root_fixture())
+	if (!pods_root_ready())
 		return;
 	if (fakeapi_missing()) {
 		test__skip("%s", fakeapi_missing());

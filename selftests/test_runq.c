@@ -21,20 +21,10 @@
 #include "fixture.h"
 #include "pins.h"
 #include "workloads.h"
+#include "cg_fixture.h"
 
 #define NR_CPUS_NEEDED 2
 
-static int read_cg(__u64 id, struct ksense_cgroup *cg)
-{
-	int m = ks_pin_open(KSENSE_PIN_CGROUPS), err;
-
-	memset(cg, 0, sizeof(*cg));
-	if (m < 0)
-		return m;
-	err = bpf_map_lookup_elem(m, &id, cg) ? -errno : 0;
-	close(m);
-	return err;
-}
 
 /* Sums of run_delay (ns, returned) and on-CPU time (*on_ns) of every
  * thread of the processes pids[0..n), from their schedstat. */
@@ -74,12 +64,6 @@ static unsigned long long run_delay_ns(const pid_t *pids, int n, unsigned long l
 
 static bool setup(struct wl_cgroup *c, const char *tag)
 {
-	int err;
-
-	if (!fx_is_root()) {
-		test__skip("needs root");
-		return false;
-	}
 	if (sysconf(_SC_NPROCESSORS_ONLN) < NR_CPUS_NEEDED) {
 		test__skip("needs %d CPUs", NR_CPUS_NEEDED);
 		return false;
@@ -88,12 +72,7 @@ static bool setup(struct wl_cgroup *c, const char *tag)
 		test__skip("no /proc/PID/schedstat (CONFIG_SCHED_INFO)");
 		return false;
 	}
-	err = wl_cgroup_create(c, tag);
-	if (err == -ENOENT) {
-		test__skip("no cgroup2 mount");
-		return false;
-	}
-	return ASSERT_OK(err, "kubelet-style cgroup") && ASSERT_OK(fx_load(), "fx_load");
+	return fx_cgroup_ready(c, tag);
 }
 
 /* A pod of three periodic tasks and a spinner on one CPU: every wakeup
@@ -133,7 +112,7 @@ KS_TEST(cgroup_runq_sum)
 			test__skip("missed a window (the machine is too busy to read every one)");
 			goto out;
 		}
-		if (!ASSERT_OK(read_cg(c.id, &cg), "pod in the pin") || !ASSERT_EQ(cg.seq, w.seq, "updated"))
+		if (!ASSERT_OK(fx_read_cgroup(c.id, &cg), "pod in the pin") || !ASSERT_EQ(cg.seq, w.seq, "updated"))
 			goto out;
 		ksense_ns += cg.rq_sum_ns;
 		count += cg.rq_count;
@@ -182,7 +161,7 @@ static __u64 median_p99(__u64 id, int n)
 	for (i = 0; i < n && i < 32; i++) {
 		if (fx_wait_window(w.seq, &w, 3000))
 			break;
-		if (!read_cg(id, &cg) && cg.seq == w.seq && cg.rq_count)
+		if (!fx_read_cgroup(id, &cg) && cg.seq == w.seq && cg.rq_count)
 			v[k++] = cg.rq_p99_ns;
 	}
 	for (i = 0; i < k; i++)
@@ -289,11 +268,11 @@ KS_TEST(cgroup_psi)
 	for (k = 0; k < 40 && ok < 3; k++) {
 		if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
 			goto out;
-		if (read_cg(c.id, &before))
+		if (fx_read_cgroup(c.id, &before))
 			continue;
 		file = pressure_avg10(c.dir, "cpu.pressure", "some");
 		file_full = pressure_avg10(c.dir, "cpu.pressure", "full");
-		if (fx_wait_window(w.seq, &w, 3000) || read_cg(c.id, &after))
+		if (fx_wait_window(w.seq, &w, 3000) || fx_read_cgroup(c.id, &after))
 			continue;
 		if (before.psi_cpu.some_avg10_permille < 100)
 			continue; /* still rising */
@@ -384,7 +363,7 @@ KS_TEST(cgroup_runq_new_tasks)
 	for (k = 0; k < 40; k++) {
 		if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
 			goto out;
-		if (!read_cg(c.id, &cg) && cg.seq == w.seq && w.seq > first_seq) {
+		if (!fx_read_cgroup(c.id, &cg) && cg.seq == w.seq && w.seq > first_seq) {
 			count += cg.rq_count;
 			sum += cg.rq_sum_ns;
 		}

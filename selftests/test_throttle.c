@@ -16,29 +16,13 @@
 #include "fixture.h"
 #include "pins.h"
 #include "workloads.h"
+#include "cg_fixture.h"
 
 #define QUOTA_US  20000
 #define PERIOD_US 100000
 #define WINDOWS   12
 
-static const char *class_str(__u32 c)
-{
-	static const char *const n[] = { "UNKNOWN", "IDLE", "CPU", "BLOCK", "OFFCPU", "THROTTLED" };
 
-	return c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
-}
-
-static int read_cg(__u64 id, struct ksense_cgroup *cg)
-{
-	int m = ks_pin_open(KSENSE_PIN_CGROUPS), err;
-
-	memset(cg, 0, sizeof(*cg));
-	if (m < 0)
-		return m;
-	err = bpf_map_lookup_elem(m, &id, cg) ? -errno : 0;
-	close(m);
-	return err;
-}
 
 KS_TEST(cgroup_throttled)
 {
@@ -51,23 +35,14 @@ KS_TEST(cgroup_throttled)
 	bool throttled_seen = false;
 	pid_t pid = -1;
 
-	if (!fx_is_root()) {
-		test__skip("needs root");
-		return;
-	}
-	err = wl_cgroup_create(&c, "throttled");
-	if (err == -ENOENT) {
-		test__skip("no cgroup2 mount");
-		return;
-	}
-	if (!ASSERT_OK(err, "kubelet-style cgroup"))
-		return;
+	if (!fx_cgroup_ready(&c, "throttled"))
+		goto out;
 	err = wl_cgroup_cpu_limit(&c, QUOTA_US, PERIOD_US);
 	if (err == -EOPNOTSUPP) {
 		test__skip("no CFS quota here: neither a cgroup v1 cpu hierarchy nor cgroup2's cpu controller");
 		goto out;
 	}
-	if (!ASSERT_OK(err, "CFS quota 20 ms per 100 ms") || !ASSERT_OK(fx_load(), "fx_load"))
+	if (!ASSERT_OK(err, "CFS quota 20 ms per 100 ms"))
 		goto out;
 	printf("    quota in %s (%s)\n", c.cpu_dir[0] ? c.cpu_dir : c.dir,
 	       c.cpu_dir[0] ? "cgroup v1 cpu.cfs_quota_us" : "cgroup2 cpu.max");
@@ -82,14 +57,14 @@ KS_TEST(cgroup_throttled)
 	for (k = 0; k < 24 && (cg.class != KSENSE_CLASS_THROTTLED || k < 8); k++) {
 		if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
 			goto out;
-		if (read_cg(c.id, &cg) || cg.seq != w.seq)
+		if (fx_read_cgroup(c.id, &cg) || cg.seq != w.seq)
 			continue;
 		if (cg.throttled_waits)
 			throttled_seen = true;
 		if (throttled_seen && cg.class != KSENSE_CLASS_THROTTLED)
 			idle_windows++;
 		printf("    window %llu: class %s on-CPU %u‰ throttled %u‰ (%llu waits) cpu.stat Δ %llu periods, "
-		       "%llu throttled, %llu ms\n", (unsigned long long)w.seq, class_str(cg.class),
+		       "%llu throttled, %llu ms\n", (unsigned long long)w.seq, fx_class_name(cg.class),
 		       cg.on_cpu_permille, cg.throttled_permille, (unsigned long long)cg.throttled_waits,
 		       (unsigned long long)cg.bw_nr_periods, (unsigned long long)cg.bw_nr_throttled,
 		       (unsigned long long)cg.bw_throttled_ns / 1000000);
@@ -110,7 +85,7 @@ KS_TEST(cgroup_throttled)
 			goto out;
 		}
 		seen_seq = w.seq;
-		if (!ASSERT_OK(read_cg(c.id, &cg), "cgroup in the pin") || !ASSERT_EQ(cg.seq, w.seq, "cgroup updated"))
+		if (!ASSERT_OK(fx_read_cgroup(c.id, &cg), "cgroup in the pin") || !ASSERT_EQ(cg.seq, w.seq, "cgroup updated"))
 			goto out;
 		thr_ns += cg.throttled_ns;
 		on_ns += cg.on_cpu_ns;

@@ -18,35 +18,19 @@
 #include "fixture.h"
 #include "pins.h"
 #include "workloads.h"
+#include "cg_fixture.h"
 
 static const char *const cause_names[KSENSE_NR_CAUSES] = {
 	"none", "lock", "dependency", "network", "device", "kernel", "timer",
 };
 
-static const char *class_str(__u32 c)
-{
-	static const char *const n[] = { "UNKNOWN", "IDLE", "CPU", "BLOCK", "OFFCPU", "THROTTLED" };
 
-	return c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
-}
-
-static int read_cg(__u64 id, struct ksense_cgroup *cg)
-{
-	int m = ks_pin_open(KSENSE_PIN_CGROUPS), err;
-
-	memset(cg, 0, sizeof(*cg));
-	if (m < 0)
-		return m;
-	err = bpf_map_lookup_elem(m, &id, cg) ? -errno : 0;
-	close(m);
-	return err;
-}
 
 static void print_cg(const char *what, const struct ksense_cgroup *cg)
 {
 	int i;
 
-	printf("    %-8s %s/%s on-CPU %u‰ S %u‰ D %u‰ waits %u‰ (", what, class_str(cg->class),
+	printf("    %-8s %s/%s on-CPU %u‰ S %u‰ D %u‰ waits %u‰ (", what, fx_class_name(cg->class),
 	       cg->cause < KSENSE_NR_CAUSES ? cause_names[cg->cause] : "?", cg->on_cpu_permille, cg->s_permille,
 	       cg->d_permille, cg->wait_permille);
 	for (i = 1; i < KSENSE_NR_CAUSES; i++)
@@ -69,7 +53,7 @@ static bool wait_class(__u64 id, __u32 cls, __u32 cause, int windows, struct kse
 	for (k = 0; k < windows; k++) {
 		if (fx_wait_window(w.seq, &w, 3000))
 			return false;
-		if (read_cg(id, cg) || cg->seq != w.seq)
+		if (fx_read_cgroup(id, cg) || cg->seq != w.seq)
 			continue;
 		if (k % 4 == 3 || (cg->class == cls && cg->cause == cause))
 			print_cg(what, cg);
@@ -77,22 +61,6 @@ static bool wait_class(__u64 id, __u32 cls, __u32 cause, int windows, struct kse
 			return true;
 	}
 	return false;
-}
-
-static bool setup(struct wl_cgroup *c, const char *tag)
-{
-	int err;
-
-	if (!fx_is_root()) {
-		test__skip("needs root");
-		return false;
-	}
-	err = wl_cgroup_create(c, tag);
-	if (err == -ENOENT) {
-		test__skip("no cgroup2 mount");
-		return false;
-	}
-	return ASSERT_OK(err, "kubelet-style cgroup") && ASSERT_OK(fx_load(), "fx_load");
 }
 
 /* Four threads on one mutex, each spinning 2 ms while it holds it: one
@@ -104,7 +72,7 @@ KS_TEST(cgroup_lock)
 	struct wl_cgroup c = {};
 	pid_t pid = -1;
 
-	if (!setup(&c, "lock"))
+	if (!fx_cgroup_ready(&c, "lock"))
 		goto out;
 	pid = wl_cgroup_fork(&c);
 	if (pid == 0)
@@ -135,7 +103,7 @@ KS_TEST(cgroup_dependency)
 	pid_t cpid = -1, spid = -1;
 	int lfd = -1;
 
-	if (!setup(&client, "client") || !ASSERT_OK(wl_cgroup_create(&server, "server"), "server cgroup"))
+	if (!fx_cgroup_ready(&client, "client") || !ASSERT_OK(wl_cgroup_create(&server, "server"), "server cgroup"))
 		goto out;
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -157,7 +125,7 @@ KS_TEST(cgroup_dependency)
 	ASSERT_GT(cg.wakers[0].wakeups, 0, "... and its wakeups");
 	ASSERT_GE(cg.wait_ns[KSENSE_CAUSE_DEPENDENCY], cg.wakers[0].wait_ns, "dependency time holds it");
 	/* the server sleeps 100 ms per answer: a timer ends its sleeps */
-	if (!read_cg(server.id, &srv)) {
+	if (!fx_read_cgroup(server.id, &srv)) {
 		print_cg("server", &srv);
 		ASSERT_GT(srv.wait_n[KSENSE_CAUSE_TIMER], 0, "the server's sleeps end by timer");
 		ASSERT_TRUE(srv.class != KSENSE_CLASS_OFFCPU || srv.cause != KSENSE_CAUSE_TIMER, "a timer is no cause");
@@ -181,7 +149,7 @@ KS_TEST(cgroup_timer_sleeper)
 	int k, seen = 0, idle = 0;
 	pid_t pid = -1;
 
-	if (!setup(&c, "sleeper"))
+	if (!fx_cgroup_ready(&c, "sleeper"))
 		goto out;
 	pid = wl_cgroup_fork(&c);
 	if (pid == 0)
@@ -191,7 +159,7 @@ KS_TEST(cgroup_timer_sleeper)
 	for (k = 0; k < 16; k++) {
 		if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
 			goto out;
-		if (read_cg(c.id, &cg) || cg.seq != w.seq || !cg.wakeups)
+		if (fx_read_cgroup(c.id, &cg) || cg.seq != w.seq || !cg.wakeups)
 			continue;
 		seen++;
 		idle += cg.class == KSENSE_CLASS_IDLE;

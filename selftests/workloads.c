@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <mntent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -371,21 +370,7 @@ static int write_str(const char *dir, const char *file, const char *s)
 
 int wl_cpu_v1_mount(char *buf, size_t len)
 {
-	struct mntent *m;
-	FILE *f = setmntent("/proc/mounts", "r");
-	int err = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while ((m = getmntent(f))) {
-		if (strcmp(m->mnt_type, "cgroup") || !hasmntopt(m, "cpu"))
-			continue;
-		if ((size_t)snprintf(buf, len, "%s", m->mnt_dir) < len)
-			err = 0;
-		break;
-	}
-	endmntent(f);
-	return err;
+	return ks_cgroup_v1_mount("cpu", buf, len);
 }
 
 /* Whether cgroup2 at mnt offers the cpu controller (pure v2, or hybrid with
@@ -411,10 +396,9 @@ static bool v2_has_cpu(const char *mnt)
 	return has;
 }
 
-/* mkdir -p, remembering nothing: the caller removes up to where it began */
-static int mkdirs(const char *path)
+int wl_mkdirs(const char *path)
 {
-	char tmp[900], *p;
+	char tmp[1200], *p;
 
 	snprintf(tmp, sizeof(tmp), "%s", path);
 	for (p = tmp + 1; *p; p++) {
@@ -444,7 +428,7 @@ int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int
 		/* the twin: the same path under the cpu mount, every level */
 		snprintf(c->cpu_base, sizeof(c->cpu_base), "%s%s", v1, c->base + mlen);
 		snprintf(c->cpu_dir, sizeof(c->cpu_dir), "%s%s", v1, c->dir + mlen);
-		err = mkdirs(c->cpu_dir);
+		err = wl_mkdirs(c->cpu_dir);
 		if (err)
 			return err;
 		snprintf(val, sizeof(val), "%u", period_us);

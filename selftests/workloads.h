@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define WL_MAX_THREADS 8
@@ -63,6 +64,9 @@ void wl_cgroup_destroy(struct wl_cgroup *c);
 int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int period_us);
 /* c's cpu.stat bandwidth counters; 0 or negative errno. */
 int wl_cgroup_cpu_stat(const struct wl_cgroup *c, struct wl_cpu_stat *out);
+/* mkdir -p path (0755); 0 or negative errno.  The caller removes what it
+ * made. */
+int wl_mkdirs(const char *path);
 /* The cgroup v1 `cpu` mount into buf; 0 or -ENOENT. */
 int wl_cpu_v1_mount(char *buf, size_t len);
 /* Move this process into c; 0 or negative errno. */

@@ -101,22 +101,6 @@ struct pod {
 	struct wl_cgroup quota; /* W_CAPPED: the scope with its CPU limit */
 };
 
-static int mkdirs(const char *path)
-{
-	char tmp[1200], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
-}
-
 static int enter(const char *scope)
 {
 	char procs[1300], pid[16];
@@ -309,7 +293,7 @@ int main(int argc, char **argv)
 		snprintf(pod[i].dir, sizeof(pod[i].dir), "%.700s/kubepods-burstable-pod%.63s.slice", base, uid_sd);
 		snprintf(pod[i].scope, sizeof(pod[i].scope), "%.1000s/cri-containerd-%.64s.scope", pod[i].dir,
 			 pod[i].cid);
-		err = mkdirs(pod[i].scope);
+		err = wl_mkdirs(pod[i].scope);
 		if (err) {
 			fprintf(stderr, "ksense-workloads: mkdir %s: %s\n", pod[i].scope, strerror(-err));
 			goto out;
