@@ -32,6 +32,7 @@ static __always_inline struct ksense_task *task_state(struct task_struct *p, boo
 static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 now, __u64 wakee, __u64 *waker)
 {
 	struct task_struct *cur;
+	__u64 id;
 	__u32 vec;
 
 	if (c->hrtimer_depth && now - c->hrtimer_entry_ns > KS_CTX_STALE_NS)
@@ -57,8 +58,18 @@ static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 now, __u64 
 	cur = bpf_get_current_task_btf();
 	if (!cur->pid || (cur->flags & KS_PF_KTHREAD))
 		return KSENSE_CAUSE_KERNEL;
-	*waker = task_cgroup_id(cur);
-	return *waker == wakee ? KSENSE_CAUSE_LOCK : KSENSE_CAUSE_DEPENDENCY;
+	/* the task sched_switch put on this CPU, whose cgroup it noted; the
+	 * barriers keep the two loads apart (the verifier refuses one load
+	 * instruction shared by a map value and a kernel pointer) */
+	if (c->cur_task == (__u64)(unsigned long)cur && c->cur_css == (__u64)(unsigned long)cur->cgroups) {
+		id = c->cur_cgid;
+		ks_barrier_var(id);
+	} else {
+		id = task_cgroup_id(cur);
+		ks_barrier_var(id);
+	}
+	*waker = id;
+	return id == wakee ? KSENSE_CAUSE_LOCK : KSENSE_CAUSE_DEPENDENCY;
 }
 
 /* A sleeper is being woken: its cgroup waited off CPU from switch-out (or
@@ -70,7 +81,7 @@ static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task
 	__u32 cause;
 
 	t->offcpu_ns = 0;
-	if (now <= start || ksense_task_is_self(t, p->tgid) || !ksense_cg_hold(c, p, st->seq))
+	if (now <= start || ksense_task_is_self(t, p->tgid) || !ksense_cg_hold(c, p, ks_task_cgid(p, t), st->seq))
 		return;
 	if (start < st->window_start_ns)
 		start = st->window_start_ns;
@@ -159,7 +170,8 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 	bool d = (prev_state & KS_TASK_UNINTERRUPTIBLE) && !(prev_state & KS_TASK_NOLOAD);
 
 	if (t->oncpu_ns) {
-		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid) && ksense_cg_hold(c, prev, seq))
+		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid) &&
+		    ksense_cg_hold(c, prev, ks_task_cgid(prev, t), seq))
 			c->cg_on_cpu_ns += now - t->oncpu_ns;
 		t->oncpu_ns = 0;
 	}
@@ -198,11 +210,11 @@ static __always_inline void switched_in(struct task_struct *next, struct ksense_
 	if (!t->queued_throttled) {
 		ksense_hist_add(&a->runq, wait);
 		if (!ksense_task_is_self(t, next->tgid))
-			ksense_rq_charge(c, task_cgroup_id(next), seq, wait, ks_cg_rq_index(wait));
+			ksense_rq_charge(c, t->cgid, seq, wait, ks_cg_rq_index(wait));
 		return;
 	}
 	t->queued_throttled = 0;
-	if (!ksense_task_is_self(t, next->tgid) && ksense_cg_hold(c, next, seq)) {
+	if (!ksense_task_is_self(t, next->tgid) && ksense_cg_hold(c, next, t->cgid, seq)) {
 		c->cg_throttled_ns += wait;
 		c->cg_throttled_waits++;
 	}
@@ -254,6 +266,9 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 			}
 			t->oncpu_ns = now;
 			t->offcpu_ns = 0; /* a wakeup not seen (load raced it): not charged */
+			c->cur_task = (__u64)(unsigned long)next;
+			c->cur_cgid = ks_task_cgid(next, t);
+			c->cur_css = t->css;
 			if (t->queued_ns) {
 				if (now > t->queued_ns)
 					switched_in(next, t, now, a, c, st->seq);

@@ -434,6 +434,10 @@ struct ksense_cpu {
 	__u32 rq_n;                /* pairs held */
 	__u32 reserved1;
 	__u64 cg_cgrp;             /* cgroup of the last task charged (for its PSI), 0 none */
+	/* the task switched in last here, for wakeups it makes */
+	__u64 cur_task;
+	__u64 cur_css;
+	__u64 cur_cgid;
 };
 
 /* Per-task sensor state (task storage, not pinned). */
@@ -447,6 +451,8 @@ struct ksense_task {
 	__u64 self_gen;            /* self_gen's gen + 1 when `self` was looked up */
 	__u32 queued_throttled;    /* queued_ns starts a wait for its CFS quota */
 	__u32 seen;                /* switched in since the storage was made */
+	__u64 css;                 /* the css_set cgid was read through ... */
+	__u64 cgid;                /* ... the task's cgroup2 id, while it holds */
 };
 
 /* Per-CPU accumulators of one cgroup over the open window. */
