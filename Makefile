@@ -19,7 +19,7 @@ DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmbedtls-dev 
 # qemu.
 TEST_PKGS := libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libclang-rt-14-dev curl \
 	python3 python3-yaml golang-go linux-perf wrk gnuplot-nox iproute2 \
-	mmdebstrap umoci
+	mmdebstrap umoci bpftrace
 
 NL_CFLAGS  := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
@@ -31,7 +31,7 @@ LDLIBS     := -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ikern
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-BPF_SRCS   := kern/sched.bpf.c kern/softirq.bpf.c kern/cgroup.bpf.c kern/tick.bpf.c
+BPF_SRCS   := kern/sched.bpf.c kern/softirq.bpf.c kern/context.bpf.c kern/cgroup.bpf.c kern/tick.bpf.c
 BPF_TEST_SRCS := $(BPF_SRCS) kern/selftest.bpf.c
 BPF_HDRS   := $(wildcard kern/*.h) pins/ksense.h
 LIB_SRCS   := $(wildcard user/lib/*.c)
@@ -225,6 +225,14 @@ images: $(IMAGE_FILES)
 $(BUILD)/agent-sim: tools/agent-sim.c | $(BUILD)
 	$(CC) $(CFLAGS) $(KS_CFLAGS) $< -o $@
 
+# The benchmark floor: empty programs on ksense's tracepoints, an object of
+# its own (never in what `ksense load` loads).
+$(BUILD)/floor.bpf.o: $(BUILD)/bpf/floor.bpf.o
+	$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/bench_floor: tools/bench_floor.c $(BUILD)/floor.skel.h
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(LDLIBS) -o $@
+
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
 run: deps $(PROGRAMS)
@@ -256,7 +264,7 @@ test: test-deps all images $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-schedul
 plot: test-deps all
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: test-deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks $(BUILD)/agent-sim
+bench: test-deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks $(BUILD)/agent-sim $(BUILD)/bench_floor
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler

@@ -26,8 +26,11 @@ int ksense_cpu_sample(struct bpf_perf_event_data *ctx)
 
 	/* what switches and wakeups held on this CPU reaches the shared
 	 * hash at least every sample: the lag behind a window is ~10 ms */
-	if (c)
+	if (c) {
 		ksense_cg_flush(c);
+		ksense_dep_flush(c);
+		ksense_rq_flush(c);
+	}
 	if (!(__u32)pid_tgid || ksense_is_self(pid_tgid >> 32))
 		return 0; /* the idle task, or ksense itself */
 	key.cgroup_id = bpf_get_current_cgroup_id();

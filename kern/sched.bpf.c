@@ -21,32 +21,91 @@ static __always_inline struct ksense_task *task_state(struct task_struct *p, boo
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/* Direct loads through the BTF-typed task pointer: on the hot path they
- * cost a fraction of BPF_CORE_READ's probe-read helper calls (the verifier
- * makes them fault-safe; CO-RE still relocates the offsets). */
-static __always_inline __u64 task_cgroup_id(struct task_struct *p)
-{
-	return p->cgroups->dfl_cgrp->kn->id;
-}
+#define KS_PF_KTHREAD 0x00200000 /* include/linux/sched.h, unchanged since 2.6 */
 
-/* A sleeper woke: its cgroup waited off CPU from switch-out until now. */
-static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now,
-				       struct ksense_cpu *c, __u64 seq)
+/* No hard interrupt handler or hrtimer callback runs this long: a depth
+ * whose latest entry is older lost its exit. */
+#define KS_CTX_STALE_NS 10000000ull
+
+/* What is ending p's wait: the context sched_waking runs in is the
+ * waker's.  *waker gets the waker's cgroup for LOCK and DEPENDENCY. */
+static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 now, __u64 wakee, __u64 *waker)
 {
-	if (!t->offcpu_ns)
-		return;
-	if (now > t->offcpu_ns && !ksense_task_is_self(t, p->tgid) &&
-	    ksense_cg_hold(c, task_cgroup_id(p), seq)) {
-		if (t->offcpu_d)
-			c->cg_d_ns += now - t->offcpu_ns;
-		else
-			c->cg_s_ns += now - t->offcpu_ns;
-		c->cg_wakeups++;
+	struct task_struct *cur;
+	__u64 id;
+	__u32 vec;
+
+	if (c->hrtimer_depth && now - c->hrtimer_entry_ns > KS_CTX_STALE_NS)
+		c->hrtimer_depth = 0;
+	if (c->hardirq_depth && now - c->hardirq_entry_ns > KS_CTX_STALE_NS)
+		c->hardirq_depth = 0;
+	if (c->hrtimer_depth)
+		return KSENSE_CAUSE_TIMER;
+	if (c->hardirq_depth)
+		return KSENSE_CAUSE_DEVICE;
+	if (c->softirq_vec) {
+		vec = c->softirq_vec - 1;
+		if (vec == TIMER_SOFTIRQ || vec == HRTIMER_SOFTIRQ)
+			return KSENSE_CAUSE_TIMER;
+		if (vec != NET_RX_SOFTIRQ && vec != NET_TX_SOFTIRQ)
+			return KSENSE_CAUSE_DEVICE;
+		if (!c->softirq_owner_cgid)
+			return KSENSE_CAUSE_NETWORK;
+		/* packets a task sent over loopback or a veth */
+		*waker = c->softirq_owner_cgid;
+		return *waker == wakee ? KSENSE_CAUSE_LOCK : KSENSE_CAUSE_DEPENDENCY;
 	}
-	t->offcpu_ns = 0;
+	cur = bpf_get_current_task_btf();
+	if (!cur->pid || (cur->flags & KS_PF_KTHREAD))
+		return KSENSE_CAUSE_KERNEL;
+	/* the task sched_switch put on this CPU, whose cgroup it noted; the
+	 * barriers keep the two loads apart (the verifier refuses one load
+	 * instruction shared by a map value and a kernel pointer) */
+	if (c->cur_task == (__u64)(unsigned long)cur && c->cur_css == (__u64)(unsigned long)cur->cgroups) {
+		id = c->cur_cgid;
+		ks_barrier_var(id);
+	} else {
+		id = task_cgroup_id(cur);
+		ks_barrier_var(id);
+	}
+	*waker = id;
+	return id == wakee ? KSENSE_CAUSE_LOCK : KSENSE_CAUSE_DEPENDENCY;
 }
 
-static __always_inline int mark_queued(struct task_struct *p)
+/* A sleeper is being woken: its cgroup waited off CPU from switch-out (or
+ * the window's start, if later) until now, for whatever is waking it. */
+static __always_inline void end_offcpu(struct task_struct *p, struct ksense_task *t, __u64 now,
+				       struct ksense_cpu *c, const struct ksense_state *st)
+{
+	__u64 start = t->offcpu_ns, dur, wakee, waker = 0;
+	__u32 cause;
+
+	t->offcpu_ns = 0;
+	if (now <= start || ksense_task_is_self(t, p->tgid) || !ksense_cg_hold(c, p, ks_task_cgid(p, t), st->seq))
+		return;
+	if (start < st->window_start_ns)
+		start = st->window_start_ns;
+	dur = now > start ? now - start : 0;
+	if (t->offcpu_d)
+		c->cg_d_ns += dur;
+	else
+		c->cg_s_ns += dur;
+	c->cg_wakeups++;
+	wakee = c->cg_id;
+	cause = waker_cause(c, now, wakee, &waker);
+	if (cause >= KSENSE_NR_CAUSES)
+		return;
+	c->cg_wait_ns[cause] += dur;
+	c->cg_wait_n[cause]++;
+	if (cause == KSENSE_CAUSE_DEPENDENCY)
+		ksense_dep_charge(c, wakee, waker, st->seq, dur);
+}
+
+/* sched_waking: in the waker's context, before the wakee is queued.  A
+ * task without storage has not been switched out since load: nothing to
+ * end, and its first run-queue wait is not worth an allocation here. */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ksense_sched_waking, struct task_struct *p)
 {
 	struct ksense_state *st;
 	struct ksense_task *t;
@@ -55,27 +114,19 @@ static __always_inline int mark_queued(struct task_struct *p)
 
 	if (!p->pid)
 		return 0;
-	t = task_state(p, true);
+	t = task_state(p, false);
+	if (!t)
+		return 0;
 	st = ksense_state();
 	c = ksense_cpu();
-	if (!t || !st || !c)
+	if (!st || !c)
 		return 0;
 	now = bpf_ktime_get_ns();
 	t->queued_ns = now;
-	end_offcpu(p, t, now, c, st->seq);
+	t->queued_throttled = ks_woken_throttled(p);
+	if (t->offcpu_ns)
+		end_offcpu(p, t, now, c, st);
 	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(ksense_sched_wakeup, struct task_struct *p)
-{
-	return mark_queued(p);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(ksense_sched_wakeup_new, struct task_struct *p)
-{
-	return mark_queued(p);
 }
 
 /* Tasks in D: a per-CPU count changed where the task leaves or re-enters the
@@ -120,14 +171,24 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 
 	if (t->oncpu_ns) {
 		if (now > t->oncpu_ns && !ksense_task_is_self(t, prev->tgid) &&
-		    ksense_cg_hold(c, task_cgroup_id(prev), seq))
+		    ksense_cg_hold(c, prev, ks_task_cgid(prev, t), seq))
 			c->cg_on_cpu_ns += now - t->oncpu_ns;
 		t->oncpu_ns = 0;
 	}
 	if (runnable) {
 		t->queued_ns = now;
+		t->queued_throttled = ks_switched_out_throttled(prev);
 		return;
 	}
+	/* A sched_waking since it last ran on a CPU: either it came between
+	 * the task's setting a sleep state and this switch (sched_waking runs
+	 * before the waker takes a runqueue lock), and the task is woken and
+	 * waits for a CPU from now on, with no further wakeup - the switch-in
+	 * then drops the off-CPU start below; or it woke the task before it
+	 * left the CPU at all, the task ran on, and this is a sleep of its
+	 * own, which a later wakeup ends as any. */
+	if (t->queued_ns)
+		t->queued_ns = now;
 	if (!(prev_state & KS_TASK_NOLOAD)) {
 		t->offcpu_ns = now;
 		t->offcpu_d = d;
@@ -135,6 +196,27 @@ static __always_inline void switched_out(struct task_struct *prev, struct ksense
 	if (d && !t->dstate_ns) {
 		t->dstate_ns = now;
 		d_change(c, now, 1);
+	}
+}
+
+/* next runs after waiting runnable since t->queued_ns: a run-queue wait,
+ * or, when it waited for its CFS quota's next period, a throttled wait,
+ * which is its cgroup's and no sign of a busy CPU. */
+static __always_inline void switched_in(struct task_struct *next, struct ksense_task *t, __u64 now,
+					struct ksense_acc *a, struct ksense_cpu *c, __u64 seq)
+{
+	__u64 wait = now - t->queued_ns;
+
+	if (!t->queued_throttled) {
+		ksense_hist_add(&a->runq, wait);
+		if (!ksense_task_is_self(t, next->tgid))
+			ksense_rq_charge(c, t->cgid, seq, wait, ks_cg_rq_index(wait));
+		return;
+	}
+	t->queued_throttled = 0;
+	if (!ksense_task_is_self(t, next->tgid) && ksense_cg_hold(c, next, t->cgid, seq)) {
+		c->cg_throttled_ns += wait;
+		c->cg_throttled_waits++;
 	}
 }
 
@@ -170,10 +252,26 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 	} else {
 		t = task_state(next, true);
 		if (t) {
+			if (!t->seen) {
+				/* first seen.  A task that never ran is new:
+				 * there is no sched_wakeup_new program (making
+				 * its storage there cost ~1 us per fork), so its
+				 * first wait counts from its start_time, the
+				 * CLOCK_MONOTONIC ns fork stamps a moment before
+				 * the new task is queued */
+				t->seen = 1;
+				if (!t->queued_ns && !next->se.sum_exec_runtime && next->start_time &&
+				    next->start_time < now)
+					t->queued_ns = next->start_time;
+			}
 			t->oncpu_ns = now;
+			t->offcpu_ns = 0; /* a wakeup not seen (load raced it): not charged */
+			c->cur_task = (__u64)(unsigned long)next;
+			c->cur_cgid = ks_task_cgid(next, t);
+			c->cur_css = t->css;
 			if (t->queued_ns) {
 				if (now > t->queued_ns)
-					ksense_hist_add(&a->runq, now - t->queued_ns);
+					switched_in(next, t, now, a, c, st->seq);
 				t->queued_ns = 0;
 			}
 			if (t->dstate_ns) {

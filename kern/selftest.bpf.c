@@ -9,6 +9,7 @@
 #include "maps.bpf.h"
 #include "hist.bpf.h"
 #include "analytics.h"
+#include "cghist.h"
 
 #define KSENSE_TEST_MAX_VALUES 8192
 
@@ -122,5 +123,54 @@ int ksense_test_analyze(void *ctx)
 SEC("?tp_btf/sched_switch")
 int ksense_bench_noop_switch(void *ctx)
 {
+	return 0;
+}
+
+/* The per-cgroup run-queue histogram end to end: test_values[0..test_nr)
+ * charged as one cgroup's waits through the sensors' per-CPU hold and
+ * flush, then read back with the tick's percentile walk. */
+#define KSENSE_TEST_CG 0xfffffffffff0ull
+
+struct ksense_lat test_cg_out;
+
+static long cg_charge_step(__u64 i, void *unused)
+{
+	struct ksense_cpu *c = ksense_cpu();
+	__u64 v;
+
+	if (!c || i >= KSENSE_TEST_MAX_VALUES)
+		return 1;
+	v = test_values[i];
+	ksense_rq_charge(c, KSENSE_TEST_CG, 1, v, ks_cg_rq_index(v));
+	return 0;
+}
+
+SEC("syscall")
+int ksense_test_cg_hist(void *ctx)
+{
+	static const struct ksense_cg_acc zero;
+	struct ks_cg_rq_pct pc;
+	struct ksense_cg_acc *a;
+	struct ksense_cpu *c = ksense_cpu();
+	__u64 key = KSENSE_TEST_CG;
+	__u32 n = test_nr;
+
+	if (!c)
+		return -1;
+	if (n > KSENSE_TEST_MAX_VALUES)
+		n = KSENSE_TEST_MAX_VALUES;
+	bpf_map_update_elem(&ks_cg_acc, &key, &zero, BPF_ANY);
+	bpf_loop(n, cg_charge_step, NULL, 0);
+	ksense_rq_flush(c);
+	a = bpf_map_lookup_elem(&ks_cg_acc, &key);
+	if (!a)
+		return -1;
+	ks_cg_rq_percentiles(a->rq_buckets, a->rq_count, a->rq_max_ns, &pc);
+	test_cg_out.count = a->rq_count;
+	test_cg_out.sum_ns = a->rq_sum_ns;
+	test_cg_out.max_ns = a->rq_max_ns;
+	test_cg_out.p50_ns = pc.p50;
+	test_cg_out.p99_ns = pc.p99;
+	bpf_map_delete_elem(&ks_cg_acc, &key);
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include "hist.bpf.h"
 #include "analytics.h"
 #include "cgclass.h"
+#include "bandwidth.bpf.h"
+#include "cghist.h"
 
 #define KS_CLOCK_MONOTONIC 1
 #define KS_NSEC_PER_MSEC   1000000ull
@@ -135,68 +137,118 @@ static __always_inline __u32 psi_state(__u32 i)
 	}
 }
 
-/* Stall shares over the kernel's own averaging period: avg_total[] and
- * avg_last_update move together in update_averages(), every PSI_FREQ (2 s)
- * while anything is non-idle, so their deltas are an exact ratio.  When the
- * kernel stops averaging because nothing stalls, the share is 0. */
-static __always_inline void read_psi(struct ksense_state *st, struct ksense_window *w,
-				     struct ksense_totals *t, __u64 now)
+/* The tick's working copies, off its stack (6.1's verifier counts the
+ * whole call chain against 512 bytes).  Per-CPU; the tick is the only user. */
+struct ks_tick_scratch {
+	__u32 rq[KSENSE_CG_RQ_BUCKETS];  /* a histogram taken, then walked */
+	struct ks_cg_rq_pct pct;
+	unsigned long avg10[KS_PSI_NR];  /* one PSI group's reads */
+	__u64 total[KS_PSI_NR];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ks_tick_scratch);
+} ks_tick_scratch SEC(".maps");
+
+/* The PSI averaging state a reader keeps for one group between windows. */
+struct ks_psi_seen {
+	__u64 *avg_total;          /* [KS_PSI_NR] */
+	__u64 *last_update;
+	__u64 *seen_ns;
+	__u32 *permille;           /* [KS_PSI_NR] */
+};
+
+/* One PSI group at g: the kernel's avg10 of each state, and the stall
+ * shares over its own averaging period: avg_total[] and avg_last_update
+ * move together in update_averages(), every PSI_FREQ (2 s) while anything
+ * is non-idle, so their deltas are an exact ratio.  When the kernel stops
+ * averaging because nothing stalls, the share is 0.  False when g cannot
+ * be read. */
+static __always_inline bool ks_psi_read(void *g, __u64 now, struct ks_psi_seen *ps, struct ksense_psi *cpu,
+					struct ksense_psi *io, struct ksense_psi *mem)
 {
-	unsigned long avg10[KS_PSI_NR] = {};
-	__u64 total[KS_PSI_NR] = {}, last = 0;
-	void *g = (void *)(unsigned long)st->psi_group_addr;
+	struct ks_tick_scratch *sc = bpf_map_lookup_elem(&ks_tick_scratch, &zero_key);
 	__u32 off_total = bpf_core_field_offset(struct psi_group, avg_total);
 	__u32 off_last = bpf_core_field_offset(struct psi_group, avg_last_update);
 	__u32 off_avg = bpf_core_field_offset(struct psi_group, avg);
+	unsigned long *avg10;
+	__u64 *total, last = 0;
 	int i;
 
-	if (st->psi_source != KSENSE_PSI_KERNEL || !g)
-		return;
-	if (bpf_probe_read_kernel(&last, sizeof(last), g + off_last))
-		return;
+	if (!sc || !g || bpf_probe_read_kernel(&last, sizeof(last), g + off_last))
+		return false;
+	avg10 = sc->avg10;
+	total = sc->total;
 	for (i = 0; i < KS_PSI_NR; i++) {
 		__u32 s = psi_state(i);
 
+		total[i] = 0;
+		avg10[i] = 0;
 		bpf_probe_read_kernel(&total[i], sizeof(total[i]), g + off_total + s * sizeof(__u64));
 		bpf_probe_read_kernel(&avg10[i], sizeof(avg10[i]),
 				      g + off_avg + s * 3 * sizeof(unsigned long));
 	}
 
-	if (last != st->psi_avg_last_update) {
-		__u64 dt = last - st->psi_avg_last_update;
+	if (last != *ps->last_update) {
+		__u64 dt = last - *ps->last_update;
 
-		if (st->psi_avg_last_update && last > st->psi_avg_last_update) {
-			/* the same order as psi_state(): io, mem, cpu some */
-			t->psi_io_some_ns += total[0] - st->psi_avg_total[0];
-			t->psi_io_full_ns += total[1] - st->psi_avg_total[1];
-			t->psi_mem_some_ns += total[2] - st->psi_avg_total[2];
-			t->psi_mem_full_ns += total[3] - st->psi_avg_total[3];
-			t->psi_cpu_some_ns += total[4] - st->psi_avg_total[4];
-		}
 		for (i = 0; i < KS_PSI_NR; i++) {
-			if (st->psi_avg_last_update && last > st->psi_avg_last_update)
-				st->psi_permille[i] = permille(total[i] - st->psi_avg_total[i], dt);
-			st->psi_avg_total[i] = total[i];
+			if (*ps->last_update && last > *ps->last_update)
+				ps->permille[i] = permille(total[i] - ps->avg_total[i], dt);
+			ps->avg_total[i] = total[i];
 		}
-		st->psi_avg_last_update = last;
-		st->psi_seen_ns = now;
-	} else if (now - st->psi_seen_ns > KS_PSI_STALE_NS) {
+		*ps->last_update = last;
+		*ps->seen_ns = now;
+	} else if (now - *ps->seen_ns > KS_PSI_STALE_NS) {
 		for (i = 0; i < KS_PSI_NR; i++)
-			st->psi_permille[i] = 0;
+			ps->permille[i] = 0;
 	}
 
-	w->psi_io.some_avg10_permille = avg10[0] * 10 / KS_FIXED_1;
-	w->psi_io.full_avg10_permille = avg10[1] * 10 / KS_FIXED_1;
-	w->psi_mem.some_avg10_permille = avg10[2] * 10 / KS_FIXED_1;
-	w->psi_mem.full_avg10_permille = avg10[3] * 10 / KS_FIXED_1;
-	w->psi_cpu.some_avg10_permille = avg10[4] * 10 / KS_FIXED_1;
-	w->psi_cpu.full_avg10_permille = avg10[5] * 10 / KS_FIXED_1;
-	w->psi_io.some_permille = st->psi_permille[0];
-	w->psi_io.full_permille = st->psi_permille[1];
-	w->psi_mem.some_permille = st->psi_permille[2];
-	w->psi_mem.full_permille = st->psi_permille[3];
-	w->psi_cpu.some_permille = st->psi_permille[4];
-	w->psi_cpu.full_permille = st->psi_permille[5];
+	io->some_avg10_permille = avg10[0] * 10 / KS_FIXED_1;
+	io->full_avg10_permille = avg10[1] * 10 / KS_FIXED_1;
+	mem->some_avg10_permille = avg10[2] * 10 / KS_FIXED_1;
+	mem->full_avg10_permille = avg10[3] * 10 / KS_FIXED_1;
+	cpu->some_avg10_permille = avg10[4] * 10 / KS_FIXED_1;
+	cpu->full_avg10_permille = avg10[5] * 10 / KS_FIXED_1;
+	io->some_permille = ps->permille[0];
+	io->full_permille = ps->permille[1];
+	mem->some_permille = ps->permille[2];
+	mem->full_permille = ps->permille[3];
+	cpu->some_permille = ps->permille[4];
+	cpu->full_permille = ps->permille[5];
+	return true;
+}
+
+/* The machine's PSI, from psi_system; its stall time added to the totals
+ * as the kernel averages it (the same order as psi_state(): io, mem, cpu
+ * some; CPU full is undefined node-wide). */
+static __always_inline void read_psi(struct ksense_state *st, struct ksense_window *w,
+				     struct ksense_totals *t, __u64 now)
+{
+	struct ks_psi_seen ps = { st->psi_avg_total, &st->psi_avg_last_update, &st->psi_seen_ns, st->psi_permille };
+	__u64 seen = st->psi_avg_last_update;
+	__u64 io_some = st->psi_avg_total[0], io_full = st->psi_avg_total[1];
+	__u64 mem_some = st->psi_avg_total[2], mem_full = st->psi_avg_total[3], cpu_some = st->psi_avg_total[4];
+
+	if (st->psi_source != KSENSE_PSI_KERNEL ||
+	    !ks_psi_read((void *)(unsigned long)st->psi_group_addr, now, &ps, &w->psi_cpu, &w->psi_io, &w->psi_mem))
+		return;
+	if (seen && st->psi_avg_last_update > seen) {
+		t->psi_io_some_ns += st->psi_avg_total[0] - io_some;
+		t->psi_io_full_ns += st->psi_avg_total[1] - io_full;
+		t->psi_mem_some_ns += st->psi_avg_total[2] - mem_some;
+		t->psi_mem_full_ns += st->psi_avg_total[3] - mem_full;
+		t->psi_cpu_some_ns += st->psi_avg_total[4] - cpu_some;
+	}
+	/* CPU full is undefined for the whole machine (some task always runs
+	 * while any is non-idle): the kernel keeps an internal value but
+	 * /proc/pressure/cpu prints 0 for it, and so do we.  A cgroup's CPU
+	 * full is meaningful and is read per cgroup. */
+	w->psi_cpu.full_avg10_permille = 0;
+	w->psi_cpu.full_permille = 0;
 	w->psi_source = KSENSE_PSI_KERNEL;
 }
 
@@ -222,36 +274,150 @@ struct cg_ctx {
 	const struct ksense_config *cfg;
 	__u64 dur_ns;
 	__u64 seq;
+	__u64 now;
+	__u32 ncpu;
 };
 
 /* Take a counter's value and subtract exactly that: adds racing with us
  * on other CPUs stay for the next window (no xchg needed, BPF ISA v1). */
 #define ks_take(field) ({ __u64 ___v = (field); __sync_fetch_and_add(&(field), -___v); ___v; })
 
+/* The per-cgroup callback's working copy: too big for its stack frame
+ * beside the tick's (the verifier allows 512 bytes for the whole chain).
+ * Per-CPU, and the tick is the only user. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksense_cg_acc);
+} ks_tick_sum SEC(".maps");
+
 /* One cgroup: take its accumulators, classify, publish. */
 static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, struct cg_ctx *cc)
 {
 	static const struct ksense_cgroup fresh; /* .rodata: keeps the stack small */
-	struct ksense_cg_acc sum;
+	struct ksense_cg_acc *sum = bpf_map_lookup_elem(&ks_tick_sum, &zero_key);
 	struct ksense_cgroup *cg;
 	__u64 cgid = *key;
+	int i;
 
-	sum.on_cpu_ns = ks_take(a->on_cpu_ns);
-	sum.d_ns = ks_take(a->d_ns);
-	sum.s_ns = ks_take(a->s_ns);
-	sum.wakeups = ks_take(a->wakeups);
-	sum.samples = ks_take(a->samples);
-	sum.io_count = ks_take(a->io_count);
-	sum.io_bytes = ks_take(a->io_bytes);
-	sum.io_lat_ns = ks_take(a->io_lat_ns);
+	if (!sum)
+		return 1;
+	sum->on_cpu_ns = ks_take(a->on_cpu_ns);
+	sum->d_ns = ks_take(a->d_ns);
+	sum->s_ns = ks_take(a->s_ns);
+	sum->wakeups = ks_take(a->wakeups);
+	sum->samples = ks_take(a->samples);
+	sum->io_count = ks_take(a->io_count);
+	sum->io_bytes = ks_take(a->io_bytes);
+	sum->io_lat_ns = ks_take(a->io_lat_ns);
+	sum->throttled_ns = ks_take(a->throttled_ns);
+	sum->throttled_waits = ks_take(a->throttled_waits);
+	for (i = 0; i < KSENSE_NR_CAUSES; i++) {
+		sum->wait_ns[i] = ks_take(a->wait_ns[i]);
+		sum->wait_n[i] = ks_take(a->wait_n[i]);
+	}
 	cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 	if (!cg) {
 		bpf_map_update_elem(&ks_cgroups, &cgid, &fresh, BPF_NOEXIST);
 		cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 		if (!cg)
 			return 0;
+		cg->bw_level = ~0u;
 	}
-	ksense_cg_classify(cc->cfg, cg, cgid, &sum, cc->dur_ns, cc->seq);
+	ksense_cg_classify(cc->cfg, cg, cgid, sum, cc->dur_ns, cc->seq);
+	return 0;
+}
+
+/* One (wakee, waker) pair: its window's time into the wakee's top
+ * wakers, after cg_step published the wakee's window.  A pair silent for a
+ * whole window is dropped (the LRU would age it out too, more slowly). */
+static long waker_step(struct bpf_map *map, struct ksense_waker_key *key, struct ksense_waker_acc *v,
+		       struct cg_ctx *cc)
+{
+	struct ksense_cgroup *cg;
+	__u64 ns, n;
+
+	ns = ks_take(v->ns);
+	n = ks_take(v->n);
+	if (!n) {
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	cg = bpf_map_lookup_elem(&ks_cgroups, &key->wakee);
+	if (cg && cg->seq == cc->seq)
+		ks_cg_add_waker(cg, key->waker, ns, n);
+	return 0;
+}
+
+
+/* One cgroup's run-queue latency: take its histogram, its percentiles
+ * into the window cg_step published. */
+static long rq_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, struct cg_ctx *cc)
+{
+	struct ksense_cgroup *cg = bpf_map_lookup_elem(&ks_cgroups, key);
+	struct ks_tick_scratch *sc = bpf_map_lookup_elem(&ks_tick_scratch, &zero_key);
+	struct ks_cg_rq_pct *pc;
+	__u64 count, sum, max;
+	__u32 i, n, *b;
+
+	if (!cg || !sc || cg->seq != cc->seq)
+		return 0;
+	b = sc->rq;
+	pc = &sc->pct;
+	count = ks_take(a->rq_count);
+	sum = ks_take(a->rq_sum_ns);
+	max = a->rq_max_ns;
+	__sync_val_compare_and_swap(&a->rq_max_ns, max, 0);
+	for (i = 0; i < KSENSE_CG_RQ_BUCKETS; i++) {
+		n = a->rq_buckets[i];
+		if (n)
+			__sync_fetch_and_add(&a->rq_buckets[i], -n);
+		b[i] = n;
+	}
+	cg->rq_count = count;
+	cg->rq_sum_ns = sum;
+	cg->rq_avg_ns = count ? sum / count : 0;
+	cg->rq_max_ns = count ? max : 0;
+	ks_cg_rq_percentiles(b, count, cg->rq_max_ns, pc);
+	cg->rq_p50_ns = pc->p50;
+	cg->rq_p99_ns = pc->p99;
+	return 0;
+}
+
+/* One cgroup's own PSI group (cgroup2 keeps one per cgroup, controllers or
+ * not), through the struct cgroup its tasks were last charged from; the
+ * address is trusted only while it still names this cgroup. */
+static long psi_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, struct cg_ctx *cc)
+{
+	struct ksense_cgroup *cg = bpf_map_lookup_elem(&ks_cgroups, key);
+	struct cgroup *cgrp = (void *)(unsigned long)a->cgrp_addr;
+	struct ks_psi_seen ps = { a->psi_avg_total, &a->psi_avg_last_update, &a->psi_seen_ns, a->psi_permille };
+
+	if (!cg || cg->seq != cc->seq)
+		return 0;
+	cg->psi_source = KSENSE_PSI_NONE;
+	if (!cgrp || cg->idle_windows > 1 || BPF_CORE_READ(cgrp, kn, id) != *key)
+		return 0;
+	if (ks_psi_read(BPF_CORE_READ(cgrp, psi), cc->now, &ps, &cg->psi_cpu, &cg->psi_io, &cg->psi_mem))
+		cg->psi_source = KSENSE_PSI_KERNEL;
+	return 0;
+}
+
+/* One cgroup's CFS bandwidth, after cg_step published its window.  A pass
+ * of its own: inside cg_step the walk up the task groups multiplied the
+ * verifier's paths past its limit. */
+static long bw_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, struct cg_ctx *cc)
+{
+	struct ksense_cgroup *cg = bpf_map_lookup_elem(&ks_cgroups, key);
+	bool active;
+
+	if (!cg || cg->seq != cc->seq)
+		return 0;
+	/* the task group's address is trusted only while its tasks run:
+	 * this window or the last (idle_windows counts this one) */
+	active = cg->on_cpu_ns || cg->throttled_waits || cg->wakeups || cg->idle_windows <= 1;
+	ks_bw_update(cg, active ? a->tg_addr : 0, cc->dur_ns, cc->ncpu);
 	return 0;
 }
 
@@ -350,9 +516,13 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	ks_barrier();
 	t->seq = st->seq;
 	{
-		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq };
+		struct cg_ctx cgc = { .cfg = cfg, .dur_ns = dur, .seq = st->seq, .now = now, .ncpu = ncpu };
 
 		bpf_for_each_map_elem(&ks_cg_acc, cg_step, &cgc, 0);
+		bpf_for_each_map_elem(&ks_cg_acc, bw_step, &cgc, 0);
+		bpf_for_each_map_elem(&ks_wakers, waker_step, &cgc, 0);
+		bpf_for_each_map_elem(&ks_cg_acc, rq_step, &cgc, 0);
+		bpf_for_each_map_elem(&ks_cg_acc, psi_step, &cgc, 0);
 	}
 
 	ks_barrier();
@@ -399,6 +569,7 @@ int ksense_start(void *ctx)
 	if (st->flags & KSENSE_STATE_TIMER_ARMED)
 		return 0;
 	st->schema_version = KSENSE_SCHEMA_VERSION;
+	st->kernel_paths = ksense_kernel_paths();
 	st->loaded_ns = bpf_ktime_get_ns();
 	close_window(st, st->loaded_ns, false);
 	err = bpf_timer_init(&st->timer, &ks_state, KS_CLOCK_MONOTONIC);

@@ -19,7 +19,7 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 5
+#define KSENSE_SCHEMA_VERSION 8
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
@@ -40,6 +40,8 @@
 #define KSENSE_MAX_CGROUPS   4096  /* LRU: the least recently active go first */
 #define KSENSE_MAX_STACKS    16384
 #define KSENSE_MAX_SELF      64    /* ksense's own processes on one node */
+#define KSENSE_MAX_WAKERS    16384 /* (wakee, waker) cgroup pairs tallied per window */
+#define KSENSE_TOP_WAKERS    4     /* waker cgroups kept per cgroup and window */
 #define KSENSE_SAMPLE_HZ     99
 
 /* Log-linear histogram: values 0..7 get one bucket each; above that every
@@ -50,6 +52,15 @@
 #define KSENSE_HIST_SUB      (1u << KSENSE_HIST_SUB_BITS)
 #define KSENSE_HIST_MAX_MSB  41 /* 2^42 ns = 73 min; larger values clamp */
 #define KSENSE_HIST_BUCKETS  ((KSENSE_HIST_MAX_MSB - KSENSE_HIST_SUB_BITS + 2) * KSENSE_HIST_SUB)
+
+/* Per-cgroup run-queue latency histogram (kern/cghist.h): 1 us .. 2^34 ns
+ * log-linear with 4 sub-buckets, one bucket below and one above. */
+#define KSENSE_CG_RQ_MIN_SHIFT 10
+#define KSENSE_CG_RQ_MAX_SHIFT 33
+#define KSENSE_CG_RQ_SUB_BITS  2
+#define KSENSE_CG_RQ_SUB       (1u << KSENSE_CG_RQ_SUB_BITS)
+#define KSENSE_CG_RQ_BUCKETS   (2 + (KSENSE_CG_RQ_MAX_SHIFT - KSENSE_CG_RQ_MIN_SHIFT + 1) * KSENSE_CG_RQ_SUB)
+#define KSENSE_CG_RQ_HOLD      4 /* buckets a CPU holds for one cgroup before it flushes */
 
 #define KSENSE_HISTORY_LEN   1024 /* windows kept; slot = seq % LEN */
 #define KSENSE_MAX_CPUS      256
@@ -127,6 +138,39 @@ enum ksense_class {
 	KSENSE_CLASS_CPU = 2,      /* working hard: scaling out helps */
 	KSENSE_CLASS_BLOCK = 3,    /* waiting on disk: more replicas add contention */
 	KSENSE_CLASS_OFFCPU = 4,   /* waiting on something else (a peer, a lock) */
+	KSENSE_CLASS_THROTTLED = 5, /* CPU-starved by its own CFS quota: the limit binds */
+};
+
+/* What ended an off-CPU wait: the context of the wakeup (sched_waking runs
+ * in the waker's context).  Indexes ksense_cgroup.wait_ns[]. */
+enum ksense_cause {
+	KSENSE_CAUSE_NONE = 0,       /* no wakeup seen (the class cause: none) */
+	KSENSE_CAUSE_LOCK = 1,       /* a task of the same cgroup: a lock hand-off or internal queue */
+	KSENSE_CAUSE_DEPENDENCY = 2, /* a task of another cgroup (its id is kept) */
+	KSENSE_CAUSE_NETWORK = 3,    /* network softirq with no task behind it (a NIC's interrupt) */
+	KSENSE_CAUSE_DEVICE = 4,     /* a hard interrupt, or block/tasklet/other softirqs: a device */
+	KSENSE_CAUSE_KERNEL = 5,     /* a kernel thread, or the idle task outside any handler */
+	KSENSE_CAUSE_TIMER = 6,      /* a timer expired: a sleep, which is idle, not a wait */
+	KSENSE_NR_CAUSES = 7,
+};
+
+/* What the sensors found in this kernel's BTF, chosen by CO-RE at load
+ * (`state.kernel_paths`; `ksense status` prints them). */
+enum ksense_kernel_path {
+	/* a throttled task: 6.18's task-based throttling marks the task
+	 * itself (task_struct.throttled) ... */
+	KSENSE_PATH_TASK_THROTTLED = 1u << 0,
+	/* ... earlier kernels throttle the cfs_rq the task stays queued on
+	 * (cfs_rq.throttle_count counts throttled levels above and at it) */
+	KSENSE_PATH_CFS_RQ_THROTTLE_COUNT = 1u << 1,
+	/* the task's task group: task_struct.sched_task_group ... */
+	KSENSE_PATH_TASK_GROUP = 1u << 2,
+	/* ... or, without it, its sched entity's cfs_rq->tg */
+	KSENSE_PATH_SE_CFS_RQ_TG = 1u << 3,
+	/* the task group's CFS bandwidth (CONFIG_CFS_BANDWIDTH) */
+	KSENSE_PATH_CFS_BANDWIDTH = 1u << 4,
+	/* cfs_rq.throttled is a one-bit field (6.18) rather than an int */
+	KSENSE_PATH_THROTTLED_BITFIELD = 1u << 5,
 };
 
 enum ksense_state_flags {
@@ -276,6 +320,10 @@ struct ksense_config {
 	__u32 cg_block_min_permille;    /* D time at or above: BLOCK (200) */
 	__u32 cg_offcpu_min_permille;   /* S time at or above, with wakeups: OFFCPU (500) */
 	__u32 cg_hysteresis_windows;    /* windows a new class must hold (3) */
+	__u32 cg_throttled_min_permille; /* throttled waits at or above: THROTTLED (100) */
+	__u32 cg_lock_min_permille;     /* waits ended by siblings at or above (and >= on-CPU): OFFCPU/LOCK (500) */
+	__u32 cg_lock_min_wakeups;      /* ... with at least this many sibling wakeups per second (50) */
+	__u32 reserved1;
 };
 
 /* EWMA of one baseline signal, in that signal's unit x 1000. */
@@ -353,6 +401,8 @@ struct ksense_state {
 	__u64 psi_avg_last_update;
 	__u64 psi_seen_ns;         /* our clock when avg_last_update last moved */
 	__u32 psi_permille[6];     /* stall share of that period, per psi state */
+	__u32 kernel_paths;        /* enum ksense_kernel_path, set at start */
+	__u32 reserved0;
 	struct bpf_timer timer;
 };
 
@@ -390,6 +440,41 @@ struct ksense_cpu {
 	__u64 cg_d_ns;
 	__u64 cg_s_ns;
 	__u64 cg_wakeups;
+	__u64 cg_throttled_ns;
+	__u64 cg_throttled_waits;
+	__u64 cg_tg;               /* task group of the last task charged, 0 none */
+	__u64 cg_wait_ns[KSENSE_NR_CAUSES];
+	__u64 cg_wait_n[KSENSE_NR_CAUSES];
+	/* the wakeup context: what is running on this CPU now */
+	__u32 hardirq_depth;       /* irq_handler_entry .. exit */
+	__u32 hrtimer_depth;       /* hrtimer_expire_entry .. exit */
+	__u32 softirq_vec;         /* vector + 1 inside a softirq handler, 0 outside */
+	__u32 reserved0;
+	__u64 hardirq_entry_ns;    /* the latest entry: a depth older than */
+	__u64 hrtimer_entry_ns;    /* KS_CTX_STALE_NS is a lost exit, reset */
+	__u64 netrx_raiser_cgid;   /* NET_RX raised from a task here (loopback, veth): its cgroup */
+	__u64 softirq_owner_cgid;  /* the NET_RX running now serves that task's packets */
+	/* a (wakee, waker) cgroup pair held like cg_*: cross-cgroup wakeups */
+	__u64 dep_wakee;
+	__u64 dep_waker;
+	__u64 dep_seq;
+	__u64 dep_ns;
+	__u64 dep_n;
+	/* run-queue waits of the cgroup switched in last, held like cg_* */
+	__u64 rq_cg;
+	__u64 rq_seq;
+	__u64 rq_count;
+	__u64 rq_sum_ns;
+	__u64 rq_max_ns;
+	__u32 rq_idx[KSENSE_CG_RQ_HOLD];
+	__u32 rq_cnt[KSENSE_CG_RQ_HOLD];
+	__u32 rq_n;                /* pairs held */
+	__u32 reserved1;
+	__u64 cg_cgrp;             /* cgroup of the last task charged (for its PSI), 0 none */
+	/* the task switched in last here, for wakeups it makes */
+	__u64 cur_task;
+	__u64 cur_css;
+	__u64 cur_cgid;
 };
 
 /* Per-task sensor state (task storage, not pinned). */
@@ -401,6 +486,10 @@ struct ksense_task {
 	__u32 offcpu_d;            /* that sleep is uninterruptible */
 	__u32 self;                /* one of ksense's own (the `self` pin) */
 	__u64 self_gen;            /* self_gen's gen + 1 when `self` was looked up */
+	__u32 queued_throttled;    /* queued_ns starts a wait for its CFS quota */
+	__u32 seen;                /* switched in since the storage was made */
+	__u64 css;                 /* the css_set cgid was read through ... */
+	__u64 cgid;                /* ... the task's cgroup2 id, while it holds */
 };
 
 /* Per-CPU accumulators of one cgroup over the open window. */
@@ -413,6 +502,41 @@ struct ksense_cg_acc {
 	__u64 io_count;
 	__u64 io_bytes;
 	__u64 io_lat_ns;
+	__u64 throttled_ns;        /* runnable but held back by a CFS quota, until on CPU */
+	__u64 throttled_waits;
+	__u64 tg_addr;             /* kernel address of its tasks' task group (kept, not taken) */
+	__u64 wait_ns[KSENSE_NR_CAUSES]; /* off-CPU (S and D) by what ended it */
+	__u64 wait_n[KSENSE_NR_CAUSES];
+	__u64 rq_count;            /* run-queue waits of its tasks (throttled ones not) */
+	__u64 rq_sum_ns;
+	__u64 rq_max_ns;
+	__u32 rq_buckets[KSENSE_CG_RQ_BUCKETS];
+	__u64 cgrp_addr;           /* kernel address of its struct cgroup (kept, not taken) */
+	/* its PSI group's averaging, as the tick last saw it */
+	__u64 psi_avg_total[6];
+	__u64 psi_avg_last_update;
+	__u64 psi_seen_ns;
+	__u32 psi_permille[6];
+};
+
+/* The `wakers` internal map: off-CPU time of cgroup `wakee` ended by tasks
+ * (or their packets) of cgroup `waker`, over the open window. */
+struct ksense_waker_key {
+	__u64 wakee;
+	__u64 waker;
+};
+
+struct ksense_waker_acc {
+	__u64 ns;
+	__u64 n;
+};
+
+/* One of a cgroup's top waker cgroups over a window. */
+struct ksense_waker {
+	__u64 cgroup_id;           /* the waker's cgroup2 id */
+	__u64 wait_ns;             /* the waits it ended */
+	__u32 wakeups;
+	__u32 share_permille;      /* of the cgroup's waits (all causes but TIMER) */
 };
 
 /* The `cgroups` pin: key cgroup id (cgroup2 inode number). */
@@ -434,6 +558,46 @@ struct ksense_cgroup {
 	__u64 io_bytes;
 	__u64 io_lat_avg_ns;
 	__u64 idle_windows;        /* consecutive windows with nothing at all */
+	/* CFS bandwidth throttling, seen from the tasks: waits that began
+	 * with the task throttled (or woken into a throttled group) and ended
+	 * when it ran again; not counted as run-queue latency */
+	__u64 throttled_ns;        /* the last window's task-ns of such waits */
+	__u64 throttled_waits;
+	__u32 throttled_permille;  /* throttled_ns per window, of one CPU */
+	/* ... and from the kernel's own counters (cpu.stat) of the nearest
+	 * task group, the tasks' own or an ancestor, that has a quota */
+	__u32 bw_level;            /* 0 the tasks' own group, n: n levels up; ~0: no quota found */
+	__u64 bw_cgroup_id;        /* kernfs id (directory inode) of that group's cgroup, v1 or v2 */
+	__u64 bw_quota_us;         /* its quota per period */
+	__u64 bw_period_us;
+	__u64 bw_throttled_ns;     /* Δ throttled_time over the window (cpu.stat throttled_time, ns) */
+	__u32 bw_nr_periods;       /* Δ nr_periods */
+	__u32 bw_nr_throttled;     /* Δ nr_throttled */
+	__u64 bw_total_throttled_ns; /* the counters at the window's end (the next delta's base) */
+	__u32 bw_total_periods;
+	__u32 bw_total_throttled;
+	/* why it waited: off-CPU time (S and D, clipped to the window) of the
+	 * waits that ended in the window, by what ended them */
+	__u64 wait_ns[KSENSE_NR_CAUSES];  /* indexed by enum ksense_cause */
+	__u32 wait_n[KSENSE_NR_CAUSES];
+	__u32 cause;               /* enum ksense_cause of an OFFCPU class (NONE otherwise) */
+	__u32 wait_permille;       /* waits of every cause but TIMER, of the window (of one CPU) */
+	__u32 lock_permille;       /* the LOCK part */
+	struct ksense_waker wakers[KSENSE_TOP_WAKERS]; /* the top waker cgroups, most first */
+	/* run-queue latency of its tasks over the window: wakeup or
+	 * preemption to on CPU (waits for a CFS quota not included) */
+	__u64 rq_count;
+	__u64 rq_sum_ns;
+	__u64 rq_avg_ns;
+	__u64 rq_p50_ns;           /* from its histogram: within 12.5 % (512 ns below 1 us) */
+	__u64 rq_p99_ns;
+	__u64 rq_max_ns;           /* exact */
+	/* its own pressure stall (cgroup2 keeps PSI per cgroup) */
+	struct ksense_psi psi_cpu; /* full is meaningful per cgroup */
+	struct ksense_psi psi_io;
+	struct ksense_psi psi_mem;
+	__u32 psi_source;          /* enum ksense_psi_source: 0 none (no PSI group found) */
+	__u32 reserved2;
 };
 
 /* The `stacks` pin: on-CPU samples by cgroup, process and the sampled
@@ -477,8 +641,10 @@ _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layo
 _Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
-_Static_assert(sizeof(struct ksense_config) == 360, "ksense_config layout");
-_Static_assert(sizeof(struct ksense_cgroup) == 112, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_config) == 376, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_cgroup) == 488, "ksense_cgroup layout");
+_Static_assert(KSENSE_CG_RQ_BUCKETS == 98, "per-cgroup histogram bucket count");
+_Static_assert(sizeof(struct ksense_waker) == 24, "ksense_waker layout");
 _Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
 _Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");
 _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");

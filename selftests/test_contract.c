@@ -36,7 +36,8 @@ static const struct member_off state_members[] = {
 	M(ksense_state, window_start_ns), M(ksense_state, loaded_ns), M(ksense_state, ticks),
 	M(ksense_state, acc_slot), M(ksense_state, psi_source), M(ksense_state, psi_group_addr),
 	M(ksense_state, psi_avg_total), M(ksense_state, psi_avg_last_update),
-	M(ksense_state, psi_seen_ns), M(ksense_state, psi_permille), M(ksense_state, timer),
+	M(ksense_state, psi_seen_ns), M(ksense_state, psi_permille), M(ksense_state, kernel_paths),
+	M(ksense_state, reserved0), M(ksense_state, timer),
 	{ NULL, 0 },
 };
 
@@ -52,7 +53,9 @@ static const struct member_off config_members[] = {
 	M(ksense_config, medium_low_upper), M(ksense_config, medium_mid_upper),
 	M(ksense_config, medium_bad_threshold), M(ksense_config, cg_cpu_min_permille),
 	M(ksense_config, cg_block_min_permille), M(ksense_config, cg_offcpu_min_permille),
-	M(ksense_config, cg_hysteresis_windows), { NULL, 0 },
+	M(ksense_config, cg_hysteresis_windows), M(ksense_config, cg_throttled_min_permille),
+	M(ksense_config, cg_lock_min_permille), M(ksense_config, cg_lock_min_wakeups),
+	M(ksense_config, reserved1), { NULL, 0 },
 };
 
 static const struct member_off cgroup_members[] = {
@@ -61,7 +64,17 @@ static const struct member_off cgroup_members[] = {
 	M(ksense_cgroup, d_permille), M(ksense_cgroup, s_permille), M(ksense_cgroup, on_cpu_ns),
 	M(ksense_cgroup, d_ns), M(ksense_cgroup, s_ns), M(ksense_cgroup, wakeups), M(ksense_cgroup, samples),
 	M(ksense_cgroup, io_count), M(ksense_cgroup, io_bytes), M(ksense_cgroup, io_lat_avg_ns),
-	M(ksense_cgroup, idle_windows), { NULL, 0 },
+	M(ksense_cgroup, idle_windows), M(ksense_cgroup, throttled_ns), M(ksense_cgroup, throttled_waits),
+	M(ksense_cgroup, throttled_permille), M(ksense_cgroup, bw_level), M(ksense_cgroup, bw_cgroup_id),
+	M(ksense_cgroup, bw_quota_us), M(ksense_cgroup, bw_period_us), M(ksense_cgroup, bw_throttled_ns),
+	M(ksense_cgroup, bw_nr_periods), M(ksense_cgroup, bw_nr_throttled), M(ksense_cgroup, bw_total_throttled_ns),
+	M(ksense_cgroup, bw_total_periods), M(ksense_cgroup, bw_total_throttled), M(ksense_cgroup, wait_ns),
+	M(ksense_cgroup, wait_n), M(ksense_cgroup, cause), M(ksense_cgroup, wait_permille),
+	M(ksense_cgroup, lock_permille), M(ksense_cgroup, wakers), M(ksense_cgroup, rq_count),
+	M(ksense_cgroup, rq_sum_ns), M(ksense_cgroup, rq_avg_ns), M(ksense_cgroup, rq_p50_ns),
+	M(ksense_cgroup, rq_p99_ns), M(ksense_cgroup, rq_max_ns), M(ksense_cgroup, psi_cpu),
+	M(ksense_cgroup, psi_io), M(ksense_cgroup, psi_mem), M(ksense_cgroup, psi_source),
+	M(ksense_cgroup, reserved2), { NULL, 0 },
 };
 
 static const struct member_off baseline_members[] = {

@@ -118,89 +118,144 @@ static void dump(const char *path)
 	}
 }
 
-KS_TEST(e2e_kernel_to_scale)
-{
-	struct wl_pod p[2] = { { .name = "burner" }, { .name = "writer" } };
-	char prefix[64], wl_log[600], wh_log[600], sc_log[600], body[2048], port_s[16] = "", out[1 << 14];
-	struct fakeapi f = {};
-	long long t0, t_scaled = -1;
-	pid_t wl = -1, wh = -1, sc = -1;
-	int agent_port = 0, i;
+/* The chain around the fake API server: ksense-workloads (its pods' UIDs
+ * read back), ksense-webhook as node n1's agent (its agent pod seeded),
+ * ksense-scaler; each a process, logs in the fake server's directory. */
+struct chain {
+	struct fakeapi f;
+	char prefix[64], wl_log[600], wh_log[600], sc_log[600];
+	pid_t wl, wh, sc;
+	int agent_port;
+};
 
+static bool chain_skip(void)
+{
 	if (!fx_is_root()) {
 		test__skip("needs root");
-		return;
+		return true;
 	}
 	if (fakeapi_missing()) {
 		test__skip("%s", fakeapi_missing());
-		return;
+		return true;
 	}
 	if (access("build/ksense-workloads", X_OK) || access("build/ksense-scaler", X_OK)) {
 		test__skip("build/ksense-workloads and build/ksense-scaler are not built (make)");
-		return;
+		return true;
 	}
-	if (!ASSERT_OK(fx_load(), "fx_load") || !ASSERT_OK(fakeapi_start(&f, "e2e"), "fake API server"))
-		return;
-	snprintf(wl_log, sizeof(wl_log), "%s", fakeapi_path(&f, "workloads.log"));
-	snprintf(wh_log, sizeof(wh_log), "%s", fakeapi_path(&f, "webhook.log"));
-	snprintf(sc_log, sizeof(sc_log), "%s", fakeapi_path(&f, "scaler.log"));
-	snprintf(prefix, sizeof(prefix), "ksense-e2e-%d", getpid());
-	t0 = mono_ms();
-	{
-		char *argv[] = { "build/ksense-workloads", "--json", "--seconds", "90", "--prefix", prefix, "--go", "/none",
-				 NULL };
+	return false;
+}
 
-		wl = fx_spawn(wl_log, argv, NULL);
-	}
-	if (!ASSERT_TRUE(read_workloads(wl_log, p, 2, 10000), "workloads running") ||
-	    !ASSERT_TRUE(p[0].uid[0] && p[1].uid[0] && p[0].cid[0], "their pod UIDs")) {
-		dump(wl_log);
-		goto out;
-	}
-	ASSERT_OK(seed_app(&f, &p[0], 1, "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"3\""),
-		  "burner's Deployment");
-	ASSERT_OK(seed_app(&f, &p[1], 2, "\"ksense.io/autoscale\":\"true\""), "writer's Deployment");
-	{
-		char *argv[] = { getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook", "--no-tls", "--agent-addr",
-				 "127.0.0.1", "--agent-port", "0", "--node", "n1", "--kubeconfig", f.kubeconfig,
-				 "--data-dir", (char *)fakeapi_path(&f, "data"), NULL };
+/* Only the workloads in p: the others would only load the machine. */
+static bool chain_start_workloads(struct chain *c, const char *tag, struct wl_pod *p, int n)
+{
+	char only[256] = "";
+	char *argv[] = { "build/ksense-workloads", "--json", "--seconds", "90", "--prefix", c->prefix, "--go", "/none",
+			 "--only", only, NULL };
+	int i;
 
-		wh = fx_spawn(wh_log, argv, NULL); /* KSENSE_PIN_ROOT: fx_load's tree */
+	for (i = 0; i < n; i++)
+		snprintf(only + strlen(only), sizeof(only) - strlen(only), "%s%s", i ? "," : "", p[i].name);
+	c->wl = c->wh = c->sc = -1;
+	if (!ASSERT_OK(fx_load(), "fx_load") || !ASSERT_OK(fakeapi_start(&c->f, tag), "fake API server"))
+		return false;
+	snprintf(c->wl_log, sizeof(c->wl_log), "%s", fakeapi_path(&c->f, "workloads.log"));
+	snprintf(c->wh_log, sizeof(c->wh_log), "%s", fakeapi_path(&c->f, "webhook.log"));
+	snprintf(c->sc_log, sizeof(c->sc_log), "%s", fakeapi_path(&c->f, "scaler.log"));
+	snprintf(c->prefix, sizeof(c->prefix), "ksense-%s-%d", tag, getpid());
+	c->wl = fx_spawn(c->wl_log, argv, NULL);
+	if (!ASSERT_TRUE(read_workloads(c->wl_log, p, n, 10000), "workloads running")) {
+		dump(c->wl_log);
+		return false;
 	}
-	for (i = 0; i < 100 && !agent_port; i++) {
-		FILE *lf = fopen(wh_log, "r");
+	for (i = 0; i < n; i++)
+		if (!ASSERT_TRUE(p[i].uid[0] && p[i].cid[0], p[i].name)) {
+			dump(c->wl_log);
+			return false;
+		}
+	return true;
+}
+
+/* ksense-webhook as node n1's agent, and its agent pod in the API. */
+static bool chain_start_agent(struct chain *c)
+{
+	char *argv[] = { getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook", "--no-tls", "--agent-addr",
+			 "127.0.0.1", "--agent-port", "0", "--node", "n1", "--kubeconfig", c->f.kubeconfig,
+			 "--data-dir", (char *)fakeapi_path(&c->f, "data"), NULL };
+	char body[2048];
+	int i;
+
+	c->wh = fx_spawn(c->wh_log, argv, NULL); /* KSENSE_PIN_ROOT: fx_load's tree */
+	for (i = 0; i < 100 && !c->agent_port; i++) {
+		FILE *lf = fopen(c->wh_log, "r");
 		char line[1024], *q;
 
 		while (lf && fgets(line, sizeof(line), lf))
 			if ((q = strstr(line, "agent_port=")))
-				agent_port = atoi(q + 11);
+				c->agent_port = atoi(q + 11);
 		if (lf)
 			fclose(lf);
 		usleep(50 * 1000);
 	}
-	if (!ASSERT_GT(agent_port, 0, "webhook listening")) {
-		dump(wh_log);
-		goto out;
+	if (!ASSERT_GT(c->agent_port, 0, "webhook listening")) {
+		dump(c->wh_log);
+		return false;
 	}
-	snprintf(port_s, sizeof(port_s), "%d", agent_port);
 	snprintf(body, sizeof(body),
 		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ksense-node-n1\",\"namespace\":"
 		 "\"ksense-system\",\"labels\":{\"app.kubernetes.io/name\":\"ksense-node\"},\"annotations\":"
-		 "{\"ksense.io/agent-port\":\"%s\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"w\","
+		 "{\"ksense.io/agent-port\":\"%d\"}},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"w\","
 		 "\"image\":\"ksense/node\"}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"127.0.0.1\"}}",
-		 port_s);
-	ASSERT_OK(fakeapi_seed(&f, body), "agent pod");
-	{
-		/* a low CPU bar: the burner shares two CPUs with whatever else
-		 * this machine runs; what is tested is the chain, not the bar */
-		char *argv[] = { getenv("KSENSE_SCALER_BIN") ?: "build/ksense-scaler", "--kubeconfig", f.kubeconfig,
-				 "--interval-s", "1", "--up-windows", "2", "--cpu-threshold-permille", "250",
-				 "--up-cooldown-s", "600", "--max-polls", "60", "-v", NULL };
+		 c->agent_port);
+	return ASSERT_OK(fakeapi_seed(&c->f, body), "agent pod");
+}
 
-		sc = fx_spawn(sc_log, argv, NULL);
+/* A low CPU bar: the CPU-bound pods share two CPUs with whatever else
+ * this machine runs; what is tested is the chain, not the bar. */
+static void chain_start_scaler(struct chain *c)
+{
+	char *argv[] = { getenv("KSENSE_SCALER_BIN") ?: "build/ksense-scaler", "--kubeconfig", c->f.kubeconfig,
+			 "--interval-s", "1", "--up-windows", "2", "--cpu-threshold-permille", "250",
+			 "--up-cooldown-s", "600", "--max-polls", "60", "-v", NULL };
+
+	c->sc = fx_spawn(c->sc_log, argv, NULL);
+}
+
+static void chain_stop(struct chain *c)
+{
+	if (c->sc > 0)
+		fx_stop(c->sc);
+	if (c->wh > 0)
+		fx_stop(c->wh);
+	if (c->wl > 0)
+		ASSERT_EQ(fx_stop(c->wl), 0, "workloads stop cleanly");
+	if (test__failed()) {
+		dump(c->sc_log);
+		dump(c->wh_log);
 	}
+	fakeapi_stop(&c->f);
+}
+
+KS_TEST(e2e_kernel_to_scale)
+{
+	struct wl_pod p[2] = { { .name = "burner" }, { .name = "writer" } };
+	char out[1 << 14];
+	struct chain c = {};
+	long long t0, t_scaled = -1;
+	int i;
+
+	if (chain_skip())
+		return;
+	t0 = mono_ms();
+	if (!chain_start_workloads(&c, "e2e", p, 2))
+		goto out;
+	ASSERT_OK(seed_app(&c.f, &p[0], 1, "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"3\""),
+		  "burner's Deployment");
+	ASSERT_OK(seed_app(&c.f, &p[1], 2, "\"ksense.io/autoscale\":\"true\""), "writer's Deployment");
+	if (!chain_start_agent(&c))
+		goto out;
+	chain_start_scaler(&c);
 	for (i = 0; i < 450 && t_scaled < 0; i++) {
-		if (fx_deploy_replicas(f.kc, "default", "burner") >= 2)
+		if (fx_deploy_replicas(c.f.kc, "default", "burner") >= 2)
 			t_scaled = mono_ms();
 		else
 			usleep(100 * 1000);
@@ -208,27 +263,106 @@ KS_TEST(e2e_kernel_to_scale)
 	if (ASSERT_GE(t_scaled, 0, "the burner's Deployment scaled up"))
 		printf("    burner start -> scale PATCH: %.1f s (%d ms windows, class hysteresis 3; 1 s polls, 2 to scale)\n",
 		       (t_scaled - t0) / 1000.0, FIXTURE_WINDOW_MS);
-	ASSERT_EQ(fx_deploy_replicas(f.kc, "default", "burner"), 2, "one step (cooldown holds the next)");
-	for (i = 0; i < 100 && !has_event(&f, "writer", "ScaleUpRefused"); i++)
+	ASSERT_EQ(fx_deploy_replicas(c.f.kc, "default", "burner"), 2, "one step (cooldown holds the next)");
+	for (i = 0; i < 100 && !has_event(&c.f, "writer", "ScaleUpRefused"); i++)
 		usleep(100 * 1000);
-	ASSERT_TRUE(has_event(&f, "writer", "ScaleUpRefused"), "the writer's Deployment got ScaleUpRefused");
-	ASSERT_EQ(fx_deploy_replicas(f.kc, "default", "writer"), 1, "the writer was not scaled");
-	/* /pods as a person would read it: names from the API, classes, hot function */
-	if (fx_sh(out, sizeof(out), "curl -s http://127.0.0.1:%d/pods", agent_port) == 0) {
-		ASSERT_STRHAS(out, "\"name\":\"burner-5d8f-x1\"", "burner's pod named from the API");
-		ASSERT_STRHAS(out, "ksense_burn_cycles", "burner's hot function");
-		ASSERT_STRHAS(out, "\"class\":\"BLOCK\"", "the writer classed BLOCK");
+	ASSERT_TRUE(has_event(&c.f, "writer", "ScaleUpRefused"), "the writer's Deployment got ScaleUpRefused");
+	ASSERT_EQ(fx_deploy_replicas(c.f.kc, "default", "writer"), 1, "the writer was not scaled");
+	/* /pods as a person would read it: names from the API, classes, hot
+	 * function (a few tries: a class may flap for a window on a busy
+	 * machine, and the scaler saw it already) */
+	for (i = 0; i < 20; i++) {
+		if (!fx_sh(out, sizeof(out), "curl -s http://127.0.0.1:%d/pods", c.agent_port) &&
+		    strstr(out, "\"name\":\"burner-5d8f-x1\"") && strstr(out, "ksense_burn_cycles") &&
+		    strstr(out, "\"class\":\"BLOCK\""))
+			break;
+		usleep(250 * 1000);
 	}
+	ASSERT_STRHAS(out, "\"name\":\"burner-5d8f-x1\"", "burner's pod named from the API");
+	ASSERT_STRHAS(out, "ksense_burn_cycles", "burner's hot function");
+	ASSERT_STRHAS(out, "\"class\":\"BLOCK\"", "the writer classed BLOCK");
 out:
-	if (sc > 0)
-		fx_stop(sc);
-	if (wh > 0)
-		fx_stop(wh);
-	if (wl > 0)
-		ASSERT_EQ(fx_stop(wl), 0, "workloads stop cleanly");
-	if (test__failed()) {
-		dump(sc_log);
-		dump(wh_log);
+	chain_stop(&c);
+}
+
+struct ev_find {
+	const char *object, *reason;
+	char *msg;
+	size_t len;
+};
+
+static int ev_item(void *arg, const char *json, size_t len, const struct ks_json *j)
+{
+	struct ev_find *e = arg;
+	char name[256] = "", reason[64] = "";
+
+	(void)len;
+	if (!json)
+		return 0;
+	ks_json_string(j, ks_json_path(j, "involvedObject.name"), name, sizeof(name));
+	ks_json_string(j, ks_json_path(j, "reason"), reason, sizeof(reason));
+	if (!strcmp(name, e->object) && !strcmp(reason, e->reason) &&
+	    ks_json_string(j, ks_json_path(j, "message"), e->msg, e->len))
+		e->msg[0] = '\0';
+	return 0;
+}
+
+/* The message of the Event `reason` on Deployment `object` into msg ("" none). */
+static void event_message(struct fakeapi *f, const char *object, const char *reason, char *msg, size_t len)
+{
+	struct ev_find e = { object, reason, msg, len };
+	char err[256], rv[KUBE_RV_MAX];
+
+	msg[0] = '\0';
+	kube_list(f->kc, "/api/v1/namespaces/default/events", 500, ev_item, &e, rv, sizeof(rv), err, sizeof(err));
+}
+
+/* A client pod waiting on a CPU-bound server pod over loopback TCP, and a
+ * pod whose four threads wait for one mutex: the kernel names the server
+ * as the client's dependency (its Deployment found through the API), and
+ * the scaler scales the server, not the client, saying why in the
+ * client's Event; the lock convoy is not scaled. */
+KS_TEST(e2e_dependency)
+{
+	struct wl_pod p[3] = { { .name = "server" }, { .name = "client" }, { .name = "locker" } };
+	char out[1 << 15], msg[2048];
+	struct chain c = {};
+	int i;
+
+	if (chain_skip())
+		return;
+	if (!chain_start_workloads(&c, "e2edep", p, 3))
+		goto out;
+	ASSERT_OK(seed_app(&c.f, &p[0], 3, "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"3\""),
+		  "server's Deployment");
+	ASSERT_OK(seed_app(&c.f, &p[1], 4, "\"ksense.io/autoscale\":\"true\""), "client's Deployment");
+	ASSERT_OK(seed_app(&c.f, &p[2], 5, "\"ksense.io/autoscale\":\"true\""), "locker's Deployment");
+	if (!chain_start_agent(&c))
+		goto out;
+	chain_start_scaler(&c);
+	for (i = 0; i < 450 && !(fx_deploy_replicas(c.f.kc, "default", "server") >= 2 &&
+				 has_event(&c.f, "client", "DependencyScaled")); i++)
+		usleep(100 * 1000);
+	ASSERT_GE(fx_deploy_replicas(c.f.kc, "default", "server"), 2, "the server's Deployment scaled up");
+	ASSERT_EQ(fx_deploy_replicas(c.f.kc, "default", "client"), 1, "the waiting client was not scaled");
+	event_message(&c.f, "client", "DependencyScaled", msg, sizeof(msg));
+	ASSERT_STRHAS(msg, "default/server (pod default/server-5d8f-x1", "the client's Event names the dependency");
+	ASSERT_STRHAS(msg, "named by the kernel", "... as the kernel named it");
+	for (i = 0; i < 100 && !has_event(&c.f, "locker", "OffCpuWait"); i++)
+		usleep(100 * 1000);
+	event_message(&c.f, "locker", "OffCpuWait", msg, sizeof(msg));
+	ASSERT_STRHAS(msg, "serialized on a lock", "the lock convoy: not scaled, and why");
+	ASSERT_EQ(fx_deploy_replicas(c.f.kc, "default", "locker"), 1, "the locker was not scaled");
+	for (i = 0; i < 20; i++) {
+		if (!fx_sh(out, sizeof(out), "curl -s http://127.0.0.1:%d/pods", c.agent_port) &&
+		    strstr(out, "\"cause\":\"DEPENDENCY\"") && strstr(out, "\"cause\":\"LOCK\"") &&
+		    strstr(out, "\"name\":\"server-5d8f-x1\",\"owner_kind\":\"ReplicaSet\""))
+			break;
+		usleep(250 * 1000);
 	}
-	fakeapi_stop(&f);
+	ASSERT_STRHAS(out, "\"cause\":\"DEPENDENCY\"", "/pods: OFFCPU/DEPENDENCY");
+	ASSERT_STRHAS(out, "\"name\":\"server-5d8f-x1\",\"owner_kind\":\"ReplicaSet\"", "/pods names the server's pod");
+	ASSERT_STRHAS(out, "\"cause\":\"LOCK\"", "/pods: OFFCPU/LOCK");
+out:
+	chain_stop(&c);
 }

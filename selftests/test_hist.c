@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "hist.h"
+#include "cghist.h"
 #include "ksense_test.skel.h"
 
 /* pins/README.md states this bound: half a bucket width over the bucket's
@@ -117,53 +118,73 @@ static __u32 fill(enum dist d, __u64 *v, __u32 max)
 	return n;
 }
 
-static void check_dist(struct ksense_test *skel, const char *name, enum dist d, __u32 nmax)
+/* Values of distribution d through BPF program prog (which reads
+ * test_values[0..test_nr) and writes *out), against the exact values;
+ * percentiles within `within`, or, at and above `top` (the open-ended
+ * last bucket), the max.  The sorted values into sorted, n into *nout;
+ * false when the run itself failed. */
+static bool run_dist(struct ksense_test *skel, struct bpf_program *prog, const struct ksense_lat *out,
+		     bool (*within)(__u64, __u64), __u64 top, enum dist d, __u32 nmax, __u64 *sorted, __u32 *nout)
 {
-	static __u64 vals[8192], sorted[8192];
+	static __u64 vals[8192];
 	LIBBPF_OPTS(bpf_test_run_opts, run);
-	struct ksense_lat *out = &skel->bss->test_out;
 	__u64 sum = 0;
 	__u32 n, i;
 	int err;
 
-	if (!test__start_subtest(name))
-		return;
 	n = fill(d, vals, nmax);
 	for (i = 0; i < n; i++) {
 		skel->bss->test_values[i] = vals[i];
 		sum += vals[i];
 	}
 	skel->bss->test_nr = n;
-	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.ksense_test_hist), &run);
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &run);
 	if (!ASSERT_OK(err, "test_run") || !ASSERT_OK(run.retval, "retval"))
-		return;
+		return false;
 	memcpy(sorted, vals, n * sizeof(*vals));
 	qsort(sorted, n, sizeof(*sorted), cmp_u64);
-
+	*nout = n;
 	ASSERT_EQ(out->count, n, "count");
 	ASSERT_EQ(out->sum_ns, sum, "sum");
 	ASSERT_EQ(out->max_ns, sorted[n - 1], "max");
-	ASSERT_EQ(out->avg_ns, sum / n, "avg");
 	if (d == D_HUGE) {
 		/* beyond the histogram's range every percentile is the max */
 		ASSERT_EQ(out->p99_ns, sorted[n - 1], "clamped p99 is max");
-		return;
+		return true;
 	}
-	if (!ASSERT_TRUE(within_bound(out->p50_ns, exact_pct(sorted, n, 500)), "p50 within 1/16"))
+	if (!ASSERT_TRUE(exact_pct(sorted, n, 500) >= top ? out->p50_ns == sorted[n - 1] :
+			 within(out->p50_ns, exact_pct(sorted, n, 500)), "p50 within the bound"))
 		printf("    p50 got %llu exact %llu\n", (unsigned long long)out->p50_ns,
 		       (unsigned long long)exact_pct(sorted, n, 500));
-	if (!ASSERT_TRUE(within_bound(out->p95_ns, exact_pct(sorted, n, 950)), "p95 within 1/16"))
-		printf("    p95 got %llu exact %llu\n", (unsigned long long)out->p95_ns,
-		       (unsigned long long)exact_pct(sorted, n, 950));
-	if (!ASSERT_TRUE(within_bound(out->p99_ns, exact_pct(sorted, n, 990)), "p99 within 1/16"))
+	if (!ASSERT_TRUE(exact_pct(sorted, n, 990) >= top ? out->p99_ns == sorted[n - 1] :
+			 within(out->p99_ns, exact_pct(sorted, n, 990)), "p99 within the bound"))
 		printf("    p99 got %llu exact %llu\n", (unsigned long long)out->p99_ns,
 		       (unsigned long long)exact_pct(sorted, n, 990));
 	ASSERT_LE(out->p99_ns, out->max_ns, "p99 <= max");
+	ASSERT_LE(out->p50_ns, out->p99_ns, "p50 <= p99");
+	return true;
+}
+
+static void check_dist(struct ksense_test *skel, const char *name, enum dist d, __u32 nmax)
+{
+	static __u64 sorted[8192];
+	struct ksense_lat *out = &skel->bss->test_out;
+	__u32 n;
+
+	if (!test__start_subtest(name) ||
+	    !run_dist(skel, skel->progs.ksense_test_hist, out, within_bound, 1ull << (KSENSE_HIST_MAX_MSB + 1), d,
+		      nmax, sorted, &n) || d == D_HUGE)
+		return;
+	if (!ASSERT_TRUE(within_bound(out->p95_ns, exact_pct(sorted, n, 950)), "p95 within 1/16"))
+		printf("    p95 got %llu exact %llu\n", (unsigned long long)out->p95_ns,
+		       (unsigned long long)exact_pct(sorted, n, 950));
 	ASSERT_LE(out->p50_ns, out->p95_ns, "p50 <= p95");
 	ASSERT_LE(out->p95_ns, out->p99_ns, "p95 <= p99");
 }
 
-KS_TEST(hist_percentiles)
+/* Every distribution, adversarial and random, through check (a subtest
+ * each); the random ones seeded from seed. */
+static void all_dists(void (*check)(struct ksense_test *, const char *, enum dist, __u32), unsigned int seed)
 {
 	struct ksense_test *skel;
 	int i;
@@ -175,20 +196,88 @@ KS_TEST(hist_percentiles)
 	skel = ksense_test__open_and_load();
 	if (!ASSERT_OK_PTR(skel, "ksense_test__open_and_load"))
 		return;
-	check_dist(skel, "uniform", D_UNIFORM, 8192);
-	check_dist(skel, "log_spread", D_LOGSPREAD, 8192);
-	check_dist(skel, "all_equal", D_EQUAL, 1000);
-	check_dist(skel, "two_point_edge", D_TWO_POINT, 2000);
-	check_dist(skel, "pow2_edges", D_POW2_EDGES, 4000);
-	check_dist(skel, "long_tail", D_TAIL, 5000);
-	check_dist(skel, "single", D_SINGLE, 1);
-	check_dist(skel, "beyond_range", D_HUGE, 100);
+	check(skel, "uniform", D_UNIFORM, 8192);
+	check(skel, "log_spread", D_LOGSPREAD, 8192);
+	check(skel, "all_equal", D_EQUAL, 1000);
+	check(skel, "two_point_edge", D_TWO_POINT, 2000);
+	check(skel, "pow2_edges", D_POW2_EDGES, 4000);
+	check(skel, "long_tail", D_TAIL, 5000);
+	check(skel, "single", D_SINGLE, 1);
+	check(skel, "beyond_range", D_HUGE, 100);
 	for (i = 0; i < 20; i++) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "random_%02d", i);
-		rng_state = 1000 + i;
-		check_dist(skel, name, i % 2 ? D_LOGSPREAD : D_UNIFORM, 100 + i * 397);
+		rng_state = seed + i;
+		check(skel, name, i % 2 ? D_LOGSPREAD : D_UNIFORM, 100 + i * 397);
 	}
 	ksense_test__destroy(skel);
+}
+
+KS_TEST(hist_percentiles)
+{
+	all_dists(check_dist, 1000);
+}
+
+/* ---- the per-cgroup run-queue histogram (kern/cghist.h) ---- */
+
+/* pins/README.md: within 1/8 of the exact percentile at and above 1 us,
+ * within 512 ns below */
+static bool cg_within_bound(__u64 got, __u64 exact)
+{
+	__u64 diff = got > exact ? got - exact : exact - got;
+
+	if (exact < 1024)
+		return diff <= 512;
+	return diff * 8 <= exact;
+}
+
+KS_TEST(hist_cgroup_index)
+{
+	__u64 v;
+	__u32 i;
+	int m;
+
+	ASSERT_EQ(KSENSE_CG_RQ_BUCKETS * sizeof(__u32), 392, "392 bytes per cgroup");
+	ASSERT_EQ(ks_cg_rq_index(0), 0, "0: below 1 us");
+	ASSERT_EQ(ks_cg_rq_index(1023), 0, "1023: below 1 us");
+	ASSERT_EQ(ks_cg_rq_index(1024), 1, "1 us: first bucket");
+	ASSERT_EQ(ks_cg_rq_index(1ull << 34), KSENSE_CG_RQ_BUCKETS - 1, "2^34: open-ended");
+	ASSERT_EQ(ks_cg_rq_index(~0ull), KSENSE_CG_RQ_BUCKETS - 1, "u64 max");
+	/* every value from 1 us up is in a bucket whose midpoint is within 1/8 of it */
+	for (m = 10; m < 34; m++) {
+		__u64 base = 1ull << m, probes[] = { base, base + 1, base + base / 4 - 1, base + base / 4,
+						     base + base / 3, base * 2 - 1 };
+		unsigned int k;
+
+		for (k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
+			v = probes[k];
+			i = ks_cg_rq_index(v);
+			if (!ASSERT_TRUE(cg_within_bound(ks_cg_rq_value(i), v), "midpoint within 1/8")) {
+				printf("    v %llu bucket %u value %llu\n", (unsigned long long)v, i,
+				       (unsigned long long)ks_cg_rq_value(i));
+				return;
+			}
+		}
+	}
+	for (i = 1; i + 1 < KSENSE_CG_RQ_BUCKETS; i++)
+		if (!ASSERT_GT(ks_cg_rq_value(i), ks_cg_rq_value(i - 1), "values increase"))
+			break;
+}
+
+static void check_cg_dist(struct ksense_test *skel, const char *name, enum dist d, __u32 nmax)
+{
+	static __u64 sorted[8192];
+	__u32 n;
+
+	if (test__start_subtest(name))
+		run_dist(skel, skel->progs.ksense_test_cg_hist, &skel->bss->test_cg_out, cg_within_bound,
+			 1ull << (KSENSE_CG_RQ_MAX_SHIFT + 1), d, nmax, sorted, &n);
+}
+
+/* The sensors' per-CPU hold and flush and the tick's walk, run as BPF,
+ * against the exact nearest-rank percentiles of the same values. */
+KS_TEST(hist_cgroup_percentiles)
+{
+	all_dists(check_cg_dist, 2000);
 }

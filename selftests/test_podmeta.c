@@ -3,6 +3,7 @@
  * watch deliver them: container IDs of every status list, a static pod
  * found by the kubelet's UID, updates, deletes, and no kube config. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "test_progs.h"
@@ -95,5 +96,53 @@ KS_TEST(podmeta)
 		free(kc);
 		free(svc);
 	}
+	ks_podmeta_free(m);
+}
+
+/* A pod's owner, and its Deployment when the ReplicaSet's name is the
+ * Deployment's plus the pod's pod-template-hash (what the Deployment
+ * controller does); anything else names no Deployment. */
+KS_TEST(podmeta_owner)
+{
+	static const struct {
+		const char *json, *kind, *owner, *deployment;
+	} pods[] = {
+		{ "{\"metadata\":{\"uid\":\"u1\",\"namespace\":\"shop\",\"name\":\"db-7c9f4-x2\",\"labels\":"
+		  "{\"pod-template-hash\":\"7c9f4\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"db-7c9f4\","
+		  "\"controller\":true}]}}", "ReplicaSet", "db-7c9f4", "db" },
+		/* a hash that does not end the name: a hand-made ReplicaSet */
+		{ "{\"metadata\":{\"uid\":\"u2\",\"name\":\"p\",\"labels\":{\"pod-template-hash\":\"aaa\"},"
+		  "\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"web-bbb\",\"controller\":true}]}}",
+		  "ReplicaSet", "web-bbb", "" },
+		{ "{\"metadata\":{\"uid\":\"u3\",\"name\":\"q\",\"ownerReferences\":[{\"kind\":\"StatefulSet\","
+		  "\"name\":\"pg\",\"controller\":true}]}}", "StatefulSet", "pg", "" },
+		/* only the controller reference counts */
+		{ "{\"metadata\":{\"uid\":\"u4\",\"name\":\"r\",\"ownerReferences\":[{\"kind\":\"ReplicaSet\","
+		  "\"name\":\"x-1\"},{\"kind\":\"Job\",\"name\":\"j\",\"controller\":true}]}}", "Job", "j", "" },
+		{ "{\"metadata\":{\"uid\":\"u5\",\"name\":\"bare\"}}", "", "", "" },
+		/* the hash alone is no Deployment name */
+		{ "{\"metadata\":{\"uid\":\"u6\",\"name\":\"s\",\"labels\":{\"pod-template-hash\":\"abc\"},"
+		  "\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"-abc\",\"controller\":true}]}}",
+		  "ReplicaSet", "-abc", "" },
+	};
+	struct ks_podmeta *m = ks_podmeta_new();
+	struct ks_pod_owner_ref o;
+	char uid[8];
+	size_t i;
+
+	if (!ASSERT_OK_PTR(m, "new"))
+		return;
+	for (i = 0; i < sizeof(pods) / sizeof(pods[0]); i++) {
+		if (!ASSERT_OK(apply(m, pods[i].json, false), "apply"))
+			continue;
+		snprintf(uid, sizeof(uid), "u%zu", i + 1);
+		ASSERT_TRUE(ks_podmeta_owner(m, uid, &o), "found");
+		ASSERT_STREQ(o.kind, pods[i].kind, "owner kind");
+		ASSERT_STREQ(o.owner, pods[i].owner, "owner name");
+		ASSERT_STREQ(o.deployment, pods[i].deployment, "deployment");
+	}
+	ASSERT_FALSE(ks_podmeta_owner(m, "nope", &o), "unknown pod");
+	ASSERT_STREQ(o.deployment, "", "outputs empty on a miss");
+	ASSERT_FALSE(ks_podmeta_owner(NULL, "u1", &o), "no table");
 	ks_podmeta_free(m);
 }

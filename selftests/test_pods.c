@@ -23,12 +23,10 @@
 #include "fixture.h"
 #include "fsutil.h"
 #include "json.h"
+#include "pods_fixture.h"
 
 /* test_cgroups.c's burner loop: its name must come back in "top" */
 void ksense_burn_cycles(void);
-
-static char out[1 << 20];
-static char tdir[128];
 
 #define CID_FMT "%08x%056d"
 #define UID_FMT "%08x-0000-4000-8000-%012d"
@@ -39,172 +37,12 @@ struct pod_cg {
 	pid_t pid;
 };
 
-static const char *webhook_bin(void)
-{
-	const char *b = getenv("KSENSE_WEBHOOK_BIN");
-
-	return b && *b ? b : "build/ksense-webhook";
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &sl))
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static const char *test_dir(void)
-{
-	if (!tdir[0]) {
-		snprintf(tdir, sizeof(tdir), "/tmp/ksense-pods-test-%d", getpid());
-		mkdir(tdir, 0700);
-	}
-	return tdir;
-}
-
-__attribute__((destructor)) static void remove_test_dir(void)
-{
-	if (tdir[0])
-		ks_remove_tree(tdir);
-}
-
-/* ksense-webhook --no-tls on agent `port`, with extra args (NULL-ended)
- * and an environment without any kube config unless env says so. */
-static pid_t start_webhook(int port, const char *log, const char *const *env, const char *const *args)
-{
-	char ps[16];
-	const char *argv[32];
-	pid_t pid;
-	int n = 0, i;
-
-	snprintf(ps, sizeof(ps), "%d", port);
-	argv[n++] = webhook_bin();
-	argv[n++] = "--no-tls";
-	argv[n++] = "--agent-addr";
-	argv[n++] = "127.0.0.1";
-	argv[n++] = "--agent-port";
-	argv[n++] = ps;
-	argv[n++] = "--data-dir";
-	argv[n++] = test_dir();
-	argv[n++] = "--node";
-	argv[n++] = "node-pods";
-	for (i = 0; args && args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		/* no ~/.kube/config or in-cluster config sneaks in */
-		unsetenv("KUBECONFIG");
-		unsetenv("KUBERNETES_SERVICE_HOST");
-		setenv("HOME", test_dir(), 1);
-		for (i = 0; env && env[i]; i++)
-			putenv((char *)env[i]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* SIGTERM, then SIGKILL after 5 s; the wait status, or -1. */
-static int stop(pid_t pid)
-{
-	int i, status = -1;
-
-	if (pid <= 0)
-		return -1;
-	kill(pid, SIGTERM);
-	for (i = 0; i < 50 && waitpid(pid, &status, WNOHANG) != pid; i++)
-		usleep(100 * 1000);
-	if (i == 50) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	return status;
-}
-
-/* Stop the daemon; its log must hold no sanitizer report (an ASan build
- * of it runs with KSENSE_WEBHOOK_BIN=build/asan/ksense-webhook). */
-static void stop_checked(pid_t pid, const char *log)
-{
-	int status = stop(pid);
-
-	/* a clean exit on SIGTERM, also with the pod-name thread running */
-	if (pid > 0 && !ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "webhook exits 0 on SIGTERM"))
-		printf("    wait status %#x\n", status);
-	if (pid > 0 && !fx_sh(out, sizeof(out), "grep -A12 -E 'Sanitizer|runtime error' %s", log)) {
-		printf("%s\n", out);
-		ASSERT_TRUE(false, "webhook log free of sanitizer reports");
-	}
-}
-
-/* GET /pods into out (body only); the HTTP status, or -1. */
-static int get_pods(int port, const char *method)
-{
-	char *tail;
-	int rc;
-
-	/* curl -X HEAD would wait for a body; --head knows there is none */
-	rc = fx_sh(out, sizeof(out), "curl -s --max-time 10 %s%s -w '\\nHTTP=%%{http_code}' http://127.0.0.1:%d/pods",
-		   strcmp(method, "HEAD") ? "-X " : "--head", strcmp(method, "HEAD") ? method : "", port);
-	tail = strstr(out, "\nHTTP=");
-	if (rc || !tail)
-		return -1;
-	*tail = '\0';
-	return atoi(tail + 6);
-}
-
-static bool wait_listening(int port)
-{
-	int i;
-
-	for (i = 0; i < 100; i++) {
-		if (get_pods(port, "GET") > 0)
-			return true;
-		usleep(100 * 1000);
-	}
-	return false;
-}
-
-/* The element of "pods" whose uid is `uid`, or -1. */
-static int find_pod(const struct ks_json *j, const char *uid)
-{
-	int arr = ks_json_member(j, 0, "pods"), k, e;
-	char s[64];
-
-	for (k = 0; (e = ks_json_index(j, arr, k)) >= 0; k++)
-		if (!ks_json_string(j, ks_json_member(j, e, "uid"), s, sizeof(s)) && !strcmp(s, uid))
-			return e;
-	return -1;
-}
-
-static bool str_is(const struct ks_json *j, int i, const char *want)
-{
-	char s[512];
-
-	return !ks_json_string(j, i, s, sizeof(s)) && !strcmp(s, want);
-}
-
 static bool top_has(const struct ks_json *j, int pod, const char *fn)
 {
 	int arr = ks_json_member(j, pod, "top"), k, e;
 
 	for (k = 0; (e = ks_json_index(j, arr, k)) >= 0; k++)
-		if (str_is(j, ks_json_member(j, e, "function"), fn))
+		if (pods_str_is(j, ks_json_member(j, e, "function"), fn))
 			return true;
 	return false;
 }
@@ -313,7 +151,7 @@ static bool setup_pods(void)
 		return false;
 	snprintf(base, sizeof(base), "%s/ksense-pods-%d", mnt, getpid());
 	snprintf(d, sizeof(d), "%s/kubepods.slice/kubepods-burstable.slice", base);
-	if (!ASSERT_OK(fx_sh(out, sizeof(out), "mkdir -p %s", d), "mkdir kubepods") ||
+	if (!ASSERT_OK(fx_sh(pods_out, sizeof(pods_out), "mkdir -p %s", d), "mkdir kubepods") ||
 	    !ASSERT_OK(make_pod(&burner, base, 1, true), "burner pod cgroups") ||
 	    !ASSERT_OK(make_pod(&sleeper, base, 2, false), "sleeper pod cgroups")) {
 		remove_tree();
@@ -334,46 +172,20 @@ __attribute__((destructor)) static void teardown_pods(void)
 		remove_tree();
 }
 
-/* Poll /pods until done(j) holds or timeout; 0 when it did. */
-static int poll_pods(int port, int timeout_ms, bool (*done)(const struct ks_json *j), struct ks_json *j)
-{
-	char err[256];
-	int waited;
-
-	for (waited = 0; waited < timeout_ms; waited += 250) {
-		ks_json_free(j);
-		memset(j, 0, sizeof(*j));
-		if (get_pods(port, "GET") == 200 && !ks_json_parse(j, out, strlen(out), err, sizeof(err)) && done(j))
-			return 0;
-		usleep(250 * 1000);
-	}
-	return -ETIMEDOUT;
-}
-
 static bool classes_settled(const struct ks_json *j)
 {
-	int b = find_pod(j, burner.uid), s = find_pod(j, sleeper.uid);
+	int b = pods_find(j, burner.uid), s = pods_find(j, sleeper.uid);
 
 	/* the idle second container is in the pin once a window saw it run
 	 * (joining the cgroup): wait for it too */
-	return b >= 0 && s >= 0 && str_is(j, ks_json_member(j, b, "class"), "CPU") &&
-	       top_has(j, b, "ksense_burn_cycles") && str_is(j, ks_json_member(j, s, "class"), "IDLE") &&
+	return b >= 0 && s >= 0 && pods_str_is(j, ks_json_member(j, b, "class"), "CPU") &&
+	       top_has(j, b, "ksense_burn_cycles") && pods_str_is(j, ks_json_member(j, s, "class"), "IDLE") &&
 	       ks_json_index(j, ks_json_member(j, b, "containers"), 1) >= 0;
 }
 
 static bool root_fixture(void)
 {
-	char mnt[256];
-
-	if (!fx_is_root()) {
-		test__skip("needs root");
-		return false;
-	}
-	if (ks_cgroup2_mount(mnt, sizeof(mnt))) {
-		test__skip("no cgroup2 mount");
-		return false;
-	}
-	return ASSERT_OK(fx_load(), "fx_load") && setup_pods();
+	return pods_root_ready() && setup_pods();
 }
 
 KS_TEST(pods_endpoint)
@@ -385,24 +197,24 @@ KS_TEST(pods_endpoint)
 
 	if (!root_fixture())
 		return;
-	snprintf(log, sizeof(log), "%s/webhook-endpoint.log", test_dir());
-	port = free_port();
-	wh = start_webhook(port, log, NULL, NULL);
-	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+	snprintf(log, sizeof(log), "%s/webhook-endpoint.log", pods_test_dir());
+	port = pods_free_port();
+	wh = pods_start_webhook(port, log, NULL, NULL);
+	if (!ASSERT_TRUE(pods_wait_listening(port), "webhook listening"))
 		goto out;
-	if (!ASSERT_OK(poll_pods(port, 15000, classes_settled, &j), "burner CPU with its hot function, sleeper IDLE")) {
-		printf("    last /pods: %.2000s\n", out);
-		fx_sh(out, sizeof(out), "tail -40 %s", log);
-		printf("    webhook log:\n%s\n", out);
+	if (!ASSERT_OK(pods_poll(port, 15000, classes_settled, &j), "burner CPU with its hot function, sleeper IDLE")) {
+		printf("    last /pods: %.2000s\n", pods_out);
+		fx_sh(pods_out, sizeof(pods_out), "tail -40 %s", log);
+		printf("    webhook log:\n%s\n", pods_out);
 		goto out;
 	}
-	ASSERT_TRUE(str_is(&j, ks_json_member(&j, 0, "node"), "node-pods"), "node name");
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, 0, "node"), "node-pods"), "node name");
 	ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, 0, "seq")), "seq");
 	ASSERT_TRUE(ks_json_is_literal(&j, ks_json_member(&j, 0, "window_ms"), "250"), "window_ms of the fixture");
-	b = find_pod(&j, burner.uid);
-	s = find_pod(&j, sleeper.uid);
-	ASSERT_TRUE(str_is(&j, ks_json_member(&j, b, "namespace"), ""), "no API: empty namespace");
-	ASSERT_TRUE(str_is(&j, ks_json_member(&j, b, "name"), ""), "no API: empty name");
+	b = pods_find(&j, burner.uid);
+	s = pods_find(&j, sleeper.uid);
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, b, "namespace"), ""), "no API: empty namespace");
+	ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, b, "name"), ""), "no API: empty name");
 	{
 		static const char *const pod_fields[] = {
 			"oncpu_permille", "d_ms_per_s", "s_ms_per_s", "block_ios_per_s", "block_bytes_per_s",
@@ -420,9 +232,9 @@ KS_TEST(pods_endpoint)
 		c0 = ks_json_index(&j, ks_json_member(&j, b, "containers"), 0);
 		for (k = 0; k < sizeof(ctr_fields) / sizeof(ctr_fields[0]); k++)
 			ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, c0, ctr_fields[k])), ctr_fields[k]);
-		ASSERT_TRUE(str_is(&j, ks_json_member(&j, c0, "id"), burner.cid), "container id");
-		ASSERT_TRUE(str_is(&j, ks_json_member(&j, c0, "name"), ""), "no API: empty container name");
-		ASSERT_TRUE(str_is(&j, ks_json_member(&j, c0, "class"), "CPU"), "container class");
+		ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, c0, "id"), burner.cid), "container id");
+		ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, c0, "name"), ""), "no API: empty container name");
+		ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, c0, "class"), "CPU"), "container class");
 		/* the pod is the sum of its containers; its class is the busiest's */
 		{
 			int c1 = ks_json_index(&j, ks_json_member(&j, b, "containers"), 1);
@@ -434,15 +246,15 @@ KS_TEST(pods_endpoint)
 			long long smp = atoll(j.src + j.tok[ks_json_member(&j, b, "samples")].start);
 
 			if (ASSERT_GE(c1, 0, "two containers")) {
-				ASSERT_TRUE(str_is(&j, ks_json_member(&j, c1, "id"), side_cid), "second container id");
-				ASSERT_TRUE(str_is(&j, ks_json_member(&j, c1, "class"), "IDLE"), "second container idle");
+				ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, c1, "id"), side_cid), "second container id");
+				ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, c1, "class"), "IDLE"), "second container idle");
 				ASSERT_EQ(onp, on0 + on1, "pod on-CPU is the containers' sum");
 				ASSERT_EQ(smp, sm0 + sm1, "pod samples are the containers' sum");
 			}
 			ASSERT_EQ(ks_json_index(&j, ks_json_member(&j, b, "containers"), 2), -1, "no third container");
 		}
 		/* the burner spins in one function */
-		ASSERT_TRUE(str_is(&j, ks_json_member(&j, top0, "function"), "ksense_burn_cycles"), "hottest first");
+		ASSERT_TRUE(pods_str_is(&j, ks_json_member(&j, top0, "function"), "ksense_burn_cycles"), "hottest first");
 		ASSERT_TRUE(ks_json_is_number(&j, ks_json_member(&j, top0, "share_permille")), "share");
 		ASSERT_TRUE(ks_json_is_string(&j, ks_json_member(&j, top0, "module")), "module");
 		ASSERT_TRUE(ks_json_is_array(&j, ks_json_member(&j, s, "top")), "sleeper top");
@@ -450,8 +262,8 @@ KS_TEST(pods_endpoint)
 		       j.src + j.tok[b].start);
 	}
 	if (test__start_subtest("pods_methods")) {
-		ASSERT_EQ(get_pods(port, "POST"), 405, "POST /pods");
-		ASSERT_EQ(get_pods(port, "HEAD"), 200, "HEAD /pods");
+		ASSERT_EQ(pods_get(port, "POST"), 405, "POST /pods");
+		ASSERT_EQ(pods_get(port, "HEAD"), 200, "HEAD /pods");
 	}
 	if (test__start_subtest("pods_vanishing_cgroups")) {
 		char d[1400];
@@ -474,7 +286,7 @@ KS_TEST(pods_endpoint)
 			}
 			if (i % 4 == 3)
 				usleep(300 * 1000);
-			ok += get_pods(port, "GET") == 200;
+			ok += pods_get(port, "GET") == 200;
 			rmdir(d);
 		}
 		ASSERT_EQ(ok, 20, "every /pods answered while cgroups vanished");
@@ -482,7 +294,7 @@ KS_TEST(pods_endpoint)
 	}
 out:
 	ks_json_free(&j);
-	stop_checked(wh, log);
+	pods_stop_checked(wh, log);
 	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
@@ -496,31 +308,31 @@ KS_TEST(pods_https)
 
 	if (!root_fixture())
 		return;
-	snprintf(cert, sizeof(cert), "%s/tls.crt", test_dir());
-	snprintf(key, sizeof(key), "%s/tls.key", test_dir());
-	if (!ASSERT_OK(fx_sh(out, sizeof(out), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	snprintf(cert, sizeof(cert), "%s/tls.crt", pods_test_dir());
+	snprintf(key, sizeof(key), "%s/tls.key", pods_test_dir());
+	if (!ASSERT_OK(fx_sh(pods_out, sizeof(pods_out), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
 			     "-keyout %s -out %s -days 1 -subj /CN=localhost "
 			     "-addext subjectAltName=IP:127.0.0.1 2>&1", key, cert), "self-signed certificate"))
 		return;
-	tport = free_port();
+	tport = pods_free_port();
 	snprintf(tp, sizeof(tp), "%d", tport);
-	snprintf(log, sizeof(log), "%s/webhook-https.log", test_dir());
-	port = free_port();
-	/* start_webhook passes --no-tls first; --tls-addr after it wins */
-	wh = start_webhook(port, log, NULL, args);
-	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+	snprintf(log, sizeof(log), "%s/webhook-https.log", pods_test_dir());
+	port = pods_free_port();
+	/* pods_start_webhook passes --no-tls first; --tls-addr after it wins */
+	wh = pods_start_webhook(port, log, NULL, args);
+	if (!ASSERT_TRUE(pods_wait_listening(port), "webhook listening"))
 		goto out;
 	/* the burner's cgroup is in the pin once a window has closed on it */
 	for (i = 0; i < 40; i++) {
-		if (fx_sh(out, sizeof(out), "curl -sk --max-time 10 -w '\\nHTTP=%%{http_code}' https://127.0.0.1:%d/pods",
-			  tport) == 0 && strstr(out, "HTTP=200") && strstr(out, burner.uid))
+		if (fx_sh(pods_out, sizeof(pods_out), "curl -sk --max-time 10 -w '\\nHTTP=%%{http_code}' https://127.0.0.1:%d/pods",
+			  tport) == 0 && strstr(pods_out, "HTTP=200") && strstr(pods_out, burner.uid))
 			break;
 		usleep(250 * 1000);
 	}
-	ASSERT_STRHAS(out, "HTTP=200", "200 over HTTPS");
-	ASSERT_STRHAS(out, burner.uid, "the burner's pod over HTTPS");
+	ASSERT_STRHAS(pods_out, "HTTP=200", "200 over HTTPS");
+	ASSERT_STRHAS(pods_out, burner.uid, "the burner's pod over HTTPS");
 out:
-	stop_checked(wh, log);
+	pods_stop_checked(wh, log);
 	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
@@ -543,21 +355,21 @@ KS_TEST(pods_partial_pins)
 	if (!ASSERT_OK(mkdir(partial, 0700), "mkdir partial tree"))
 		return;
 	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
-		if (!ASSERT_OK(fx_sh(out, sizeof(out), "bpftool map pin pinned %s/%s %s/%s 2>&1", fx_root(), pins[i],
+		if (!ASSERT_OK(fx_sh(pods_out, sizeof(pods_out), "bpftool map pin pinned %s/%s %s/%s 2>&1", fx_root(), pins[i],
 				     partial, pins[i]), pins[i]))
 			goto out;
 	snprintf(env_root, sizeof(env_root), "KSENSE_PIN_ROOT=%s", partial);
-	snprintf(log, sizeof(log), "%s/webhook-partial.log", test_dir());
-	port = free_port();
-	wh = start_webhook(port, log, env, NULL);
-	if (ASSERT_TRUE(wait_listening(port), "webhook listening")) {
-		ASSERT_EQ(get_pods(port, "GET"), 503, "503 without the cgroups pin");
-		if (!ASSERT_STRHAS(out, "/cgroups missing", "names the missing pin"))
-			printf("    /pods: %s\n", out);
+	snprintf(log, sizeof(log), "%s/webhook-partial.log", pods_test_dir());
+	port = pods_free_port();
+	wh = pods_start_webhook(port, log, env, NULL);
+	if (ASSERT_TRUE(pods_wait_listening(port), "webhook listening")) {
+		ASSERT_EQ(pods_get(port, "GET"), 503, "503 without the cgroups pin");
+		if (!ASSERT_STRHAS(pods_out, "/cgroups missing", "names the missing pin"))
+			printf("    /pods: %s\n", pods_out);
 		ASSERT_EQ(kill(wh, 0), 0, "still running");
 	}
 out:
-	stop_checked(wh, log);
+	pods_stop_checked(wh, log);
 	ks_remove_tree(partial);
 	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
@@ -566,18 +378,18 @@ KS_TEST(pods_no_pins)
 {
 	static const char *const env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-nonexistent-pods-test", NULL };
 	char log[256];
-	int port = free_port();
+	int port = pods_free_port();
 	pid_t wh;
 
-	snprintf(log, sizeof(log), "%s/webhook-nopins.log", test_dir());
-	wh = start_webhook(port, log, env, NULL);
-	if (ASSERT_TRUE(wait_listening(port), "webhook listening")) {
-		ASSERT_EQ(get_pods(port, "GET"), 503, "503 without pins");
-		ASSERT_STRHAS(out, "pins unreadable at /sys/fs/bpf/ksense-nonexistent-pods-test", "says which tree");
-		ASSERT_EQ(get_pods(port, "GET"), 503, "and again");
+	snprintf(log, sizeof(log), "%s/webhook-nopins.log", pods_test_dir());
+	wh = pods_start_webhook(port, log, env, NULL);
+	if (ASSERT_TRUE(pods_wait_listening(port), "webhook listening")) {
+		ASSERT_EQ(pods_get(port, "GET"), 503, "503 without pins");
+		ASSERT_STRHAS(pods_out, "pins unreadable at /sys/fs/bpf/ksense-nonexistent-pods-test", "says which tree");
+		ASSERT_EQ(pods_get(port, "GET"), 503, "and again");
 		ASSERT_EQ(kill(wh, 0), 0, "still running");
 	}
-	stop_checked(wh, log);
+	pods_stop_checked(wh, log);
 }
 
 /* ---- names from the API: selftests/fake_apiserver.py ---- */
@@ -590,8 +402,8 @@ static pid_t start_fake(void)
 	char *argv[] = { "python3", FAKEAPI_SCRIPT, "--port", "0", "--port-file", portfile, "--bookmark-interval", "1",
 			 NULL };
 
-	snprintf(portfile, sizeof(portfile), "%s/fake.port", test_dir());
-	snprintf(log, sizeof(log), "%s/fake.log", test_dir());
+	snprintf(portfile, sizeof(portfile), "%s/fake.port", pods_test_dir());
+	snprintf(log, sizeof(log), "%s/fake.log", pods_test_dir());
 	return fx_spawn_port(log, portfile, argv, &fake_port);
 }
 
@@ -601,13 +413,13 @@ static int fake_post(const char *path, const char *body)
 	char file[256];
 	FILE *f;
 
-	snprintf(file, sizeof(file), "%s/post.json", test_dir());
+	snprintf(file, sizeof(file), "%s/post.json", pods_test_dir());
 	f = fopen(file, "w");
 	if (!f)
 		return -1;
 	fputs(body, f);
 	fclose(f);
-	return fx_sh(out, sizeof(out), "curl -sf --max-time 5 -X POST -H 'Content-Type: application/json' "
+	return fx_sh(pods_out, sizeof(pods_out), "curl -sf --max-time 5 -X POST -H 'Content-Type: application/json' "
 		     "--data-binary @%s http://127.0.0.1:%d%s", file, fake_port, path);
 }
 
@@ -628,22 +440,22 @@ static const char *want_cname;
 
 static bool burner_named(const struct ks_json *j)
 {
-	int b = find_pod(j, burner.uid), c0 = ks_json_index(j, ks_json_member(j, b, "containers"), 0);
+	int b = pods_find(j, burner.uid), c0 = ks_json_index(j, ks_json_member(j, b, "containers"), 0);
 
-	return b >= 0 && str_is(j, ks_json_member(j, b, "namespace"), "team-a") &&
-	       str_is(j, ks_json_member(j, b, "name"), "burner-1") && str_is(j, ks_json_member(j, c0, "name"), want_cname);
+	return b >= 0 && pods_str_is(j, ks_json_member(j, b, "namespace"), "team-a") &&
+	       pods_str_is(j, ks_json_member(j, b, "name"), "burner-1") && pods_str_is(j, ks_json_member(j, c0, "name"), want_cname);
 }
 
 static bool sleeper_unnamed(const struct ks_json *j)
 {
-	int s = find_pod(j, sleeper.uid);
+	int s = pods_find(j, sleeper.uid);
 
-	return s >= 0 && str_is(j, ks_json_member(j, s, "namespace"), "");
+	return s >= 0 && pods_str_is(j, ks_json_member(j, s, "namespace"), "");
 }
 
 static bool sleeper_gone(const struct ks_json *j)
 {
-	return find_pod(j, sleeper.uid) < 0 && find_pod(j, burner.uid) >= 0;
+	return pods_find(j, sleeper.uid) < 0 && pods_find(j, burner.uid) >= 0;
 }
 
 KS_TEST(pods_names)
@@ -657,7 +469,7 @@ KS_TEST(pods_names)
 
 	if (!root_fixture())
 		return;
-	if (fx_sh(out, sizeof(out), "command -v python3 >/dev/null")) {
+	if (fx_sh(pods_out, sizeof(pods_out), "command -v python3 >/dev/null")) {
 		test__skip("no python3 for the fake API server");
 		return;
 	}
@@ -669,7 +481,7 @@ KS_TEST(pods_names)
 	want_cname = "burn";
 	if (!ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn"), "seed burner pod"))
 		goto out;
-	snprintf(kc, sizeof(kc), "%s/kubeconfig", test_dir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", pods_test_dir());
 	f = fopen(kc, "w");
 	if (!ASSERT_OK_PTR(f, "kubeconfig"))
 		goto out;
@@ -678,31 +490,31 @@ KS_TEST(pods_names)
 		"users:\n- name: u\n  user:\n    token: t\n", fake_port);
 	fclose(f);
 	snprintf(arg_kc, sizeof(arg_kc), "--kubeconfig=%s", kc);
-	snprintf(log, sizeof(log), "%s/webhook-names.log", test_dir());
-	port = free_port();
-	wh = start_webhook(port, log, NULL, args);
-	if (!ASSERT_TRUE(wait_listening(port), "webhook listening"))
+	snprintf(log, sizeof(log), "%s/webhook-names.log", pods_test_dir());
+	port = pods_free_port();
+	wh = pods_start_webhook(port, log, NULL, args);
+	if (!ASSERT_TRUE(pods_wait_listening(port), "webhook listening"))
 		goto out;
-	if (!ASSERT_OK(poll_pods(port, 15000, burner_named, &j), "namespace, name and container name from the list")) {
-		printf("    last /pods: %.1500s\n", out);
-		fx_sh(out, sizeof(out), "tail -20 %s", log);
-		printf("%s\n", out);
+	if (!ASSERT_OK(pods_poll(port, 15000, burner_named, &j), "namespace, name and container name from the list")) {
+		printf("    last /pods: %.1500s\n", pods_out);
+		fx_sh(pods_out, sizeof(pods_out), "tail -20 %s", log);
+		printf("%s\n", pods_out);
 		goto out;
 	}
-	ASSERT_OK(poll_pods(port, 5000, sleeper_unnamed, &j), "a pod the API does not know: empty names");
+	ASSERT_OK(pods_poll(port, 5000, sleeper_unnamed, &j), "a pod the API does not know: empty names");
 
 	if (test__start_subtest("pods_names_watch_exclude")) {
 		/* the sleeper shows up in kube-system: known through the watch,
 		 * then left out by the default exclusion */
 		ASSERT_OK(seed_pod(&sleeper, "kube-system", "sleeper-1", "node-pods", "sleep"), "seed sleeper pod");
-		ASSERT_OK(poll_pods(port, 10000, sleeper_gone, &j), "kube-system pod filtered out");
+		ASSERT_OK(pods_poll(port, 10000, sleeper_gone, &j), "kube-system pod filtered out");
 	}
 	if (test__start_subtest("pods_names_dropped_watch")) {
 		/* a dropped watch is reconnected from its resourceVersion */
 		ASSERT_OK(fake_post("/fake/control", "{\"drop_watches\":true}"), "drop watches");
 		want_cname = "burn2";
 		ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn2"), "rename container");
-		ASSERT_OK(poll_pods(port, 15000, burner_named, &j), "change seen after the reconnect");
+		ASSERT_OK(pods_poll(port, 15000, burner_named, &j), "change seen after the reconnect");
 	}
 	if (test__start_subtest("pods_names_relist_410")) {
 		/* history compacted and the watch dropped: the reconnect gets
@@ -713,7 +525,7 @@ KS_TEST(pods_names)
 		want_cname = "burn3";
 		ASSERT_OK(seed_pod(&burner, "team-a", "burner-1", "node-pods", "burn3"), "rename container again");
 		ASSERT_OK(fake_post("/fake/control", "{\"compact\":true}"), "compact");
-		ASSERT_OK(poll_pods(port, 20000, burner_named, &j), "change seen after the relist");
+		ASSERT_OK(pods_poll(port, 20000, burner_named, &j), "change seen after the relist");
 	}
 	if (test__start_subtest("pods_names_other_node")) {
 		struct pod_cg other = burner;
@@ -722,7 +534,7 @@ KS_TEST(pods_names)
 		 * go (DELETED through the field selector), the cgroup stays */
 		ASSERT_OK(seed_pod(&other, "team-a", "burner-1", "node-other", "burn3"), "move pod");
 		want_cname = "";
-		ASSERT_OK(poll_pods(port, 10000, sleeper_gone, &j), "still listed");
+		ASSERT_OK(pods_poll(port, 10000, sleeper_gone, &j), "still listed");
 		{
 			int k;
 			bool unnamed = false;
@@ -730,23 +542,23 @@ KS_TEST(pods_names)
 			for (k = 0; k < 40 && !unnamed; k++) {
 				int b;
 
-				if (poll_pods(port, 250, sleeper_gone, &j))
+				if (pods_poll(port, 250, sleeper_gone, &j))
 					break;
-				b = find_pod(&j, burner.uid);
-				unnamed = str_is(&j, ks_json_member(&j, b, "namespace"), "");
+				b = pods_find(&j, burner.uid);
+				unnamed = pods_str_is(&j, ks_json_member(&j, b, "namespace"), "");
 				usleep(250 * 1000);
 			}
 			ASSERT_TRUE(unnamed, "names dropped for a pod of another node");
 		}
 	}
 	if (test__start_subtest("pods_names_relist_logged")) {
-		fx_sh(out, sizeof(out), "grep -c 'resourceVersion expired' %s", log);
-		ASSERT_GE(atoi(out), 1, "the 410 relist happened");
+		fx_sh(pods_out, sizeof(pods_out), "grep -c 'resourceVersion expired' %s", log);
+		ASSERT_GE(atoi(pods_out), 1, "the 410 relist happened");
 	}
 out:
 	ks_json_free(&j);
-	stop_checked(wh, log);
-	stop(fake);
+	pods_stop_checked(wh, log);
+	pods_stop(fake);
 	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
@@ -757,8 +569,8 @@ KS_TEST(pods_bad_kubeconfig)
 	int status = -1;
 	pid_t wh;
 
-	snprintf(log, sizeof(log), "%s/webhook-badkc.log", test_dir());
-	wh = start_webhook(free_port(), log, NULL, args);
+	snprintf(log, sizeof(log), "%s/webhook-badkc.log", pods_test_dir());
+	wh = pods_start_webhook(pods_free_port(), log, NULL, args);
 	for (int i = 0; wh > 0 && i < 50 && waitpid(wh, &status, WNOHANG) != wh; i++)
 		usleep(100 * 1000);
 	if (wh > 0 && !WIFEXITED(status)) {
@@ -766,6 +578,6 @@ KS_TEST(pods_bad_kubeconfig)
 		waitpid(wh, NULL, 0);
 	}
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2, "exits 2 on an unusable kubeconfig");
-	fx_sh(out, sizeof(out), "cat %s", log);
-	ASSERT_STRHAS(out, "/nonexistent/ksense-kubeconfig", "names the file");
+	fx_sh(pods_out, sizeof(pods_out), "cat %s", log);
+	ASSERT_STRHAS(pods_out, "/nonexistent/ksense-kubeconfig", "names the file");
 }

@@ -7,10 +7,12 @@
 #include "test_progs.h"
 #include "log.h"
 
+#define KS_MAX_FILTERS 128
+
 static struct ks_test *tests_head, **tests_tail = &tests_head;
 
 static struct {
-	const char *filters[32];
+	const char *filters[KS_MAX_FILTERS];
 	int nr_filters;
 	bool verbose;
 	bool list;
@@ -163,9 +165,13 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "t:lvh")) != -1) {
 		switch (opt) {
 		case 't':
-			for (tok = strtok_r(optarg, ",", &save); tok && env.nr_filters < 32;
-			     tok = strtok_r(NULL, ",", &save))
+			for (tok = strtok_r(optarg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (env.nr_filters == KS_MAX_FILTERS) {
+					fprintf(stderr, "%s: more than %d -t filters\n", argv[0], KS_MAX_FILTERS);
+					return 2;
+				}
 				env.filters[env.nr_filters++] = tok;
+			}
 			break;
 		case 'l': env.list = true; break;
 		case 'v': env.verbose = true; break;

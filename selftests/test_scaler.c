@@ -190,68 +190,117 @@ struct workload {
 	const char *annotations; /* JSON members, may be "" */
 	int replicas;
 	const char *report;      /* the pod entry's class and numbers */
+	const char *waits_on;    /* its pods name the first pod of this Deployment as their dependency */
 };
 
 /* Every Deployment the rules are tried on, and what its pods report. */
 static const struct workload workloads[] = {
 	{ "burner", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"3\"", 1,
 	  "\"class\":\"CPU\",\"oncpu_permille\":950,\"s_ms_per_s\":3.1,\"samples\":99,\"top\":[{\"function\":"
-	  "\"main.burnCycles\",\"module\":\"/app/burner\",\"share_permille\":870}]" },
+	  "\"main.burnCycles\",\"module\":\"/app/burner\",\"share_permille\":870}]", NULL },
 	{ "writer", "\"ksense.io/autoscale\":\"true\"", 1,
 	  "\"class\":\"BLOCK\",\"oncpu_permille\":40,\"d_ms_per_s\":610,\"block_ios_per_s\":800,\"block_ms_per_s\":"
 	  "420.5,\"block_lat_avg_us\":5300,\"top\":[{\"function\":\"fdatasync\",\"module\":\"/lib/libc.so.6\","
-	  "\"share_permille\":300}]" },
+	  "\"share_permille\":300}]", NULL },
 	{ "waiter", "\"ksense.io/autoscale\":\"true\",\"ksense.io/dependency\":\"db\"", 1,
 	  "\"class\":\"OFFCPU\",\"oncpu_permille\":10,\"s_ms_per_s\":870,\"top\":[{\"function\":\"recv\","
-	  "\"share_permille\":500}]" },
+	  "\"share_permille\":500}]", NULL },
 	{ "db", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 1,
-	  "\"class\":\"CPU\",\"oncpu_permille\":990,\"top\":[{\"function\":\"query_exec\",\"share_permille\":700}]" },
+	  "\"class\":\"CPU\",\"oncpu_permille\":990,\"top\":[{\"function\":\"query_exec\",\"share_permille\":700}]", NULL },
 	{ "lonely", "\"ksense.io/autoscale\":\"true\"", 1,
 	  "\"class\":\"OFFCPU\",\"oncpu_permille\":5,\"s_ms_per_s\":900.5,\"top\":[{\"function\":\"epoll_wait\","
-	  "\"share_permille\":640}]" },
+	  "\"share_permille\":640}]", NULL },
 	{ "idle", "\"ksense.io/autoscale\":\"true\",\"ksense.io/min-replicas\":\"2\"", 3,
-	  "\"class\":\"IDLE\",\"oncpu_permille\":1" },
+	  "\"class\":\"IDLE\",\"oncpu_permille\":1", NULL },
 	{ "badmin", "\"ksense.io/autoscale\":\"true\",\"ksense.io/min-replicas\":\"abc\"", 1,
-	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	  "\"class\":\"CPU\",\"oncpu_permille\":950", NULL },
 	{ "minmax", "\"ksense.io/autoscale\":\"true\",\"ksense.io/min-replicas\":\"5\",\"ksense.io/max-replicas\":\"2\"", 1,
-	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	  "\"class\":\"CPU\",\"oncpu_permille\":950", NULL },
 	{ "negmax", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"-4\"", 1,
-	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
-	{ "plain", "", 1, "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	  "\"class\":\"CPU\",\"oncpu_permille\":950", NULL },
+	{ "plain", "", 1, "\"class\":\"CPU\",\"oncpu_permille\":950", NULL },
 	{ "over", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 4,
-	  "\"class\":\"CPU\",\"oncpu_permille\":950" },
+	  "\"class\":\"CPU\",\"oncpu_permille\":950", NULL },
+	/* held to 200m by its limit: on-CPU far below the threshold, still
+	 * CPU-bound for scaling */
+	{ "capped", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 1,
+	  "\"class\":\"THROTTLED\",\"oncpu_permille\":201,\"throttled_permille\":784,\"throttled_ms_per_s\":"
+	  "784.2,\"cpu_limit\":{\"millicores\":200,\"quota_us\":20000,\"period_us\":100000},\"top\":[{"
+	  "\"function\":\"ksense_burn_cycles\",\"share_permille\":990}]", NULL },
+	/* waits the kernel attributes to other pods: no annotation needed */
+	{ "web", "\"ksense.io/autoscale\":\"true\"", 1,
+	  "\"class\":\"OFFCPU\",\"cause\":\"DEPENDENCY\",\"oncpu_permille\":12,\"s_ms_per_s\":880.5", "api" },
+	{ "api", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":990", NULL },
+	{ "front", "\"ksense.io/autoscale\":\"true\"", 1,
+	  "\"class\":\"OFFCPU\",\"cause\":\"DEPENDENCY\",\"oncpu_permille\":8,\"s_ms_per_s\":870", "cache" },
+	{ "cache", "", 1, "\"class\":\"CPU\",\"oncpu_permille\":990", NULL },
+	{ "locky", "\"ksense.io/autoscale\":\"true\"", 1,
+	  "\"class\":\"OFFCPU\",\"cause\":\"LOCK\",\"oncpu_permille\":990,\"s_ms_per_s\":2900", NULL },
 };
 #define NWORK (int)(sizeof(workloads) / sizeof(workloads[0]))
 
 struct report_ctx {
 	struct ks_buf *out;
 	int n;
+	/* every pod listed: its name, uid and workload */
+	struct { char name[256], uid[64]; int w; } pods[64];
+	int npods;
 };
 
-/* One /pods entry per existing pod, classed by its Deployment. */
-static int report_item(void *arg, const char *json, size_t len, const struct ks_json *j)
+/* "<deploy>-<hash>-<suffix>": the workload whose pod this is, or -1. */
+static int workload_of(const char *name)
 {
-	struct report_ctx *c = arg;
-	char name[256] = "", uid[64] = "";
 	int w;
 
-	(void)len;
-	if (!json)
-		return 0;
-	ks_json_string(j, ks_json_path(j, "metadata.name"), name, sizeof(name));
-	ks_json_string(j, ks_json_path(j, "metadata.uid"), uid, sizeof(uid));
 	for (w = 0; w < NWORK; w++) {
 		size_t l = strlen(workloads[w].name);
 
-		/* "<deploy>-<hash>-<suffix>" */
-		if (strncmp(name, workloads[w].name, l) || name[l] != '-' || strchr(name + l + 1, '-') == NULL)
-			continue;
-		ks_buf_printf(c->out, "%s{\"uid\":\"%s\",\"namespace\":\"default\",\"name\":\"%s\",%s,"
-			      "\"containers\":[{\"name\":\"c\"}],\"future_field\":{\"x\":[1]}}",
-			      c->n++ ? "," : "", uid, name, workloads[w].report);
-		break;
+		if (!strncmp(name, workloads[w].name, l) && name[l] == '-' && strchr(name + l + 1, '-'))
+			return w;
 	}
+	return -1;
+}
+
+static int list_item(void *arg, const char *json, size_t len, const struct ks_json *j)
+{
+	struct report_ctx *c = arg;
+
+	(void)len;
+	if (!json || c->npods == (int)(sizeof(c->pods) / sizeof(c->pods[0])))
+		return 0;
+	ks_json_string(j, ks_json_path(j, "metadata.name"), c->pods[c->npods].name, sizeof(c->pods[0].name));
+	ks_json_string(j, ks_json_path(j, "metadata.uid"), c->pods[c->npods].uid, sizeof(c->pods[0].uid));
+	c->pods[c->npods].w = workload_of(c->pods[c->npods].name);
+	if (c->pods[c->npods].w >= 0)
+		c->npods++;
 	return 0;
+}
+
+/* One /pods entry per existing pod, classed by its Deployment; a waiter's
+ * entry names the first pod of what it waits on, as the agent does. */
+static void report_pods(struct report_ctx *c)
+{
+	int i, k;
+
+	for (i = 0; i < c->npods; i++) {
+		const struct workload *wl = &workloads[c->pods[i].w];
+
+		ks_buf_printf(c->out, "%s{\"uid\":\"%s\",\"namespace\":\"default\",\"name\":\"%s\",%s,"
+			      "\"containers\":[{\"name\":\"c\"}],\"future_field\":{\"x\":[1]}", c->n++ ? "," : "",
+			      c->pods[i].uid, c->pods[i].name, wl->report);
+		for (k = 0; wl->waits_on && k < c->npods; k++) {
+			if (strcmp(workloads[c->pods[k].w].name, wl->waits_on))
+				continue;
+			/* a host cgroup first (no name: not a pod), then the pod */
+			ks_buf_printf(c->out, ",\"dependencies\":[{\"cgroup_id\":7,\"cgroup\":\"/system.slice/x\","
+				      "\"share_permille\":10},{\"cgroup_id\":99,\"uid\":\"%s\",\"namespace\":"
+				      "\"default\",\"name\":\"%s\",\"deployment\":\"%s\",\"share_permille\":960}]",
+				      c->pods[k].uid, c->pods[k].name, wl->waits_on);
+			break;
+		}
+		ks_buf_printf(c->out, "}");
+	}
 }
 
 static int agent1_port, agent2_port;
@@ -304,12 +353,14 @@ static int setup_cluster(void)
 	ks_buf_printf(&rep, "{\"node\":\"node-a\",\"seq\":7,\"window_ms\":1000,\"pods\":["
 		      "{\"uid\":\"gone\",\"namespace\":\"default\",\"name\":\"vanished-5d8f-xyz12\",\"class\":\"CPU\","
 		      "\"oncpu_permille\":999},{\"namespace\":\"default\",\"name\":\"broken\",\"class\":\"???\"}");
+	memset(&rc, 0, sizeof(rc));
 	rc.out = &rep;
 	rc.n = 2;
-	if (kube_list(kc, "/api/v1/namespaces/default/pods", 500, report_item, &rc, rv, sizeof(rv), err, sizeof(err))) {
+	if (kube_list(kc, "/api/v1/namespaces/default/pods", 500, list_item, &rc, rv, sizeof(rv), err, sizeof(err))) {
 		printf("  list pods: %s\n", err);
 		goto out;
 	}
+	report_pods(&rc);
 	ks_buf_printf(&rep, "]}");
 	if (write_text(tpath("agent1.json"), rep.data) || write_text(tpath("agent2.json"), "{\"pods\":[{\"name\":"))
 		goto out;
@@ -370,6 +421,34 @@ static void test_rules(void)
 	ASSERT_EQ(events_of("lonely", "OffCpuWait", msg, sizeof(msg)), 1, "OffCpuWait Event");
 	ASSERT_STRHAS(msg, "epoll_wait", "names the wait's top function");
 	ASSERT_STRHAS(msg, "S 900.5 ms/s", "has S ms/s");
+	/* THROTTLED: scaled like CPU, and the Event says the limit binds */
+	ASSERT_EQ(replicas_of("capped"), 2, "throttled Deployment scaled up to its max");
+	ASSERT_EQ(events_of("capped", "ScaledUp", msg, sizeof(msg)), 1, "capped: one ScaledUp Event");
+	ASSERT_STRHAS(msg, "held back by their CPU limit of 200m", "says the CPU limit holds the pods back");
+	ASSERT_STRHAS(msg, "the limit is what binds", "says the limit binds");
+	ASSERT_STRHAS(msg, "raising resources.limits.cpu is the alternative", "names the alternative");
+	ASSERT_STRHAS(msg, "784.2 ms/s", "has the throttled time");
+	ASSERT_EQ(events_of("capped", "ScaleUpLimited", msg, sizeof(msg)), 1, "capped: ScaleUpLimited at max");
+	ASSERT_STRHAS(msg, "CPU limit", "the limited Event says the limit binds too");
+	/* OFFCPU on a dependency the kernel names: that Deployment scales
+	 * (it opted in and is CPU-bound), the waiter does not */
+	ASSERT_EQ(replicas_of("web"), 1, "web (waiting on api) not scaled");
+	ASSERT_EQ(replicas_of("api"), 2, "api, named by the kernel, scaled to its max");
+	ASSERT_EQ(events_of("web", "DependencyScaled", msg, sizeof(msg)), 1, "web's DependencyScaled Event");
+	ASSERT_STRHAS(msg, "default/api (pod default/api-", "names the dependency's Deployment and pod");
+	ASSERT_STRHAS(msg, "named by the kernel", "says the kernel named it");
+	ASSERT_STRHAS(msg, "960‰ of the wait", "and its share");
+	ASSERT_EQ(events_of("api", "ScaledUp", msg, sizeof(msg)), 1, "api's ScaledUp Event");
+	/* a dependency that did not opt in is named, not touched */
+	ASSERT_EQ(replicas_of("cache"), 1, "cache not annotated: not scaled");
+	ASSERT_EQ(replicas_of("front"), 1, "front not scaled");
+	ASSERT_EQ(events_of("front", "OffCpuWait", msg, sizeof(msg)), 1, "front's OffCpuWait Event");
+	ASSERT_STRHAS(msg, "default/cache (pod default/cache-", "names the dependency");
+	ASSERT_STRHAS(msg, "is not annotated ksense.io/autoscale", "says why it was not scaled");
+	/* threads waiting for each other: serialized, never scaled */
+	ASSERT_EQ(replicas_of("locky"), 1, "OFFCPU/LOCK not scaled");
+	ASSERT_EQ(events_of("locky", "OffCpuWait", msg, sizeof(msg)), 1, "locky's OffCpuWait Event");
+	ASSERT_STRHAS(msg, "serialized on a lock", "says the threads are serialized");
 	/* IDLE: down after the stabilization window, not below min 2 */
 	ASSERT_EQ(replicas_of("idle"), 2, "idle scaled down to min");
 	ASSERT_EQ(events_of("idle", "ScaledDown", NULL, 0), 1, "one ScaledDown Event");
@@ -654,7 +733,17 @@ static void test_parse(void)
 		"{\"namespace\":\"default\",\"name\":\"neg\",\"class\":\"CPU\",\"oncpu_permille\":-5},"
 		"{\"namespace\":\"default\",\"name\":\"str\",\"class\":\"IDLE\",\"s_ms_per_s\":\"3\"},"
 		"{\"namespace\":\"default\",\"class\":\"IDLE\"},"
-		"{\"namespace\":\"default\",\"name\":\"null-ok\",\"class\":\"IDLE\",\"d_ms_per_s\":null},"
+		"{\"namespace\":\"default\",\"name\":\"null-ok\",\"class\":\"IDLE\",\"d_ms_per_s\":null,"
+		"\"cpu_limit\":null},"
+		"{\"namespace\":\"default\",\"name\":\"capped\",\"class\":\"THROTTLED\",\"throttled_permille\":780,"
+		"\"throttled_ms_per_s\":780.5,\"cpu_limit\":{\"millicores\":250,\"quota_us\":25000}},"
+		"{\"namespace\":\"default\",\"name\":\"badlim\",\"class\":\"THROTTLED\",\"cpu_limit\":{\"millicores\":-1}},"
+		"{\"namespace\":\"default\",\"name\":\"web-1\",\"class\":\"OFFCPU\",\"cause\":\"DEPENDENCY\","
+		"\"dependencies\":[{\"cgroup_id\":7,\"cgroup\":\"/system.slice/x\",\"share_permille\":30},"
+		"{\"cgroup_id\":8,\"uid\":\"u8\",\"namespace\":\"shop\",\"name\":\"db-1\",\"share_permille\":955},"
+		"{\"cgroup_id\":9,\"namespace\":\"shop\",\"name\":\"db-2\",\"share_permille\":5000},"
+		"{\"namespace\":\"shop\",\"name\":\"db-3\"}]},"
+		"{\"namespace\":\"default\",\"name\":\"new\",\"class\":\"OFFCPU\",\"cause\":\"QUANTUM\"},"
 		"7]}";
 	struct ks_pods_report r;
 	char err[256];
@@ -662,8 +751,8 @@ static void test_parse(void)
 	if (ASSERT_OK(ks_pods_parse(ok, strlen(ok), &r, err, sizeof(err)), "parse")) {
 		ASSERT_EQ(strcmp(r.node, "n1"), 0, "node");
 		ASSERT_EQ(r.seq, 123, "seq");
-		ASSERT_EQ(r.npods, 2, "two usable pods");
-		ASSERT_EQ(r.skipped, 4, "four skipped");
+		ASSERT_EQ(r.npods, 5, "five usable pods");
+		ASSERT_EQ(r.skipped, 5, "five skipped");
 		ASSERT_STRHAS(r.first_skip, "pods[1]: bad or missing oncpu_permille", "first skip reason");
 		ASSERT_EQ(r.pods[0].cls, KS_CLASS_CPU, "class");
 		ASSERT_EQ((int)r.pods[0].oncpu_permille, 950, "oncpu");
@@ -671,6 +760,18 @@ static void test_parse(void)
 		ASSERT_EQ(strcmp(r.pods[0].top[0].function, "main.burnCycles"), 0, "top function");
 		ASSERT_EQ(r.pods[0].top[0].share_permille, 870, "share");
 		ASSERT_EQ(strcmp(r.pods[1].name, "null-ok"), 0, "null number is absent");
+		ASSERT_EQ((int)r.pods[1].cpu_limit_millicores, 0, "cpu_limit null: no limit");
+		ASSERT_EQ(r.pods[2].cls, KS_CLASS_THROTTLED, "THROTTLED parsed");
+		ASSERT_EQ((int)r.pods[2].throttled_permille, 780, "throttled share");
+		ASSERT_EQ((int)(r.pods[2].throttled_ms_per_s * 10), 7805, "throttled ms/s");
+		ASSERT_EQ((int)r.pods[2].cpu_limit_millicores, 250, "the limit");
+		ASSERT_EQ(r.pods[3].cause, KS_CAUSE_DEPENDENCY, "cause");
+		ASSERT_EQ(r.pods[3].ndeps, KS_PODS_DEPS, "named pods only, capped");
+		ASSERT_STREQ(r.pods[3].deps[0].name, "db-1", "the host cgroup is passed over");
+		ASSERT_STREQ(r.pods[3].deps[0].uid, "u8", "its uid");
+		ASSERT_EQ(r.pods[3].deps[0].share_permille, 955, "its share");
+		ASSERT_EQ(r.pods[3].deps[1].share_permille, 0, "a share over 1000 is none");
+		ASSERT_EQ(r.pods[4].cause, KS_CAUSE_NONE, "an unknown cause is none, the pod kept");
 		ks_pods_free(&r);
 	}
 	ASSERT_EQ(ks_pods_parse("[]", 2, &r, err, sizeof(err)), -EINVAL, "array body");

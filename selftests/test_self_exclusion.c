@@ -22,17 +22,7 @@
 #include "pins.h"
 #include "self_exclude.h"
 #include "workloads.h"
-
-/* The cgroup's latest window from the `cgroups` pin; absent is all zero
- * (a cgroup nothing was charged to never gets an entry). */
-static void read_cgroup(__u64 id, struct ksense_cgroup *cg)
-{
-	int m = ks_pin_open(KSENSE_PIN_CGROUPS);
-
-	if (m < 0 || bpf_map_lookup_elem(m, &id, cg))
-		memset(cg, 0, sizeof(*cg));
-	ks_close(m);
-}
+#include "cg_fixture.h"
 
 /* Samples of cgroup id in the `stacks` pin. */
 static __u64 stack_samples(__u64 id)
@@ -122,8 +112,8 @@ KS_TEST(self_exclusion)
 	for (k = 0; k < 8; k++) {
 		if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
 			goto out;
-		read_cgroup(own.id, &cg_own);
-		read_cgroup(other.id, &cg_other);
+		fx_read_cgroup(own.id, &cg_own);
+		fx_read_cgroup(other.id, &cg_other);
 		own_on_cpu += cg_own.on_cpu_ns;
 		own_samples += cg_own.samples;
 		other_on_cpu += cg_other.on_cpu_ns;
@@ -151,7 +141,7 @@ KS_TEST(self_exclusion)
 		own_on_cpu = own_samples = 0;
 		for (k = 0; k < 24 && !(own_on_cpu && own_samples); k++) {
 			fx_wait_window(w.seq, &w, 3000);
-			read_cgroup(own.id, &cg_own);
+			fx_read_cgroup(own.id, &cg_own);
 			own_on_cpu += cg_own.on_cpu_ns;
 			own_samples += cg_own.samples;
 		}

@@ -170,3 +170,79 @@ KS_TEST(windows_advance)
 	ASSERT_GT(b.duration_ns, FIXTURE_WINDOW_MS * 1000000ull * 8 / 10, "duration lower");
 	ASSERT_LT(b.duration_ns, FIXTURE_WINDOW_MS * 1000000ull * 3, "duration upper");
 }
+
+/* "full" of /proc/pressure/cpu: its avg10 in permille, or -1 when the
+ * kernel prints no full line (kernels before 5.13). */
+static int proc_cpu_full_avg10(void)
+{
+	char line[256];
+	double avg10;
+	int v = -1;
+	FILE *f = fopen("/proc/pressure/cpu", "re");
+
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "full avg10=%lf", &avg10) == 1)
+			v = (int)(avg10 * 10 + 0.5);
+	fclose(f);
+	return v;
+}
+
+/* CPU full is undefined for the whole machine: the kernel keeps an
+ * internal value but /proc/pressure/cpu shows 0.  Runnable tasks of a
+ * throttled group while the CPU idles are what drives that internal value
+ * up (seen here: 883 permille with four burners held to 20 % of a CPU), so
+ * the load is such a group where the kernel offers a CFS quota, else four
+ * spinners on one CPU.  Every window must say what the kernel says. */
+KS_TEST(psi_system_cpu_full)
+{
+	struct ksense_window w = {};
+	struct workload wl = {};
+	struct wl_cgroup c = {};
+	pid_t pids[4] = { -1, -1, -1, -1 };
+	bool threads = false;
+	int i, proc, err;
+
+	if (!setup())
+		return;
+	if (access("/proc/pressure/cpu", R_OK)) {
+		test__skip("no /proc/pressure/cpu (PSI off: boot with psi=1)");
+		return;
+	}
+	err = wl_cgroup_create(&c, "psi-full");
+	if (!err)
+		err = wl_cgroup_cpu_limit(&c, 20000, 100000);
+	if (!err) {
+		for (i = 0; i < 4; i++) {
+			pids[i] = wl_cgroup_fork(&c);
+			if (pids[i] == 0)
+				wl_burn_forever();
+		}
+		printf("    load: four burners held to 20 %% of a CPU in %s\n", c.cpu_dir[0] ? c.cpu_dir : c.dir);
+	} else {
+		if (!ASSERT_OK(wl_start(&wl, WL_SPIN, 4, 0), "wl_start"))
+			goto out;
+		threads = true;
+		printf("    load: four spinners on CPU 0 (no CFS quota here: %s)\n", strerror(-err));
+	}
+	for (i = 0; i < 12; i++) {
+		if (!ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
+			break;
+		proc = proc_cpu_full_avg10();
+		if (!ASSERT_EQ(w.psi_cpu.full_avg10_permille, 0, "system cpu full avg10 is 0") ||
+		    !ASSERT_EQ(w.psi_cpu.full_permille, 0, "system cpu full share is 0"))
+			break;
+		if (proc >= -1 && !ASSERT_LE(proc, 0, "/proc/pressure/cpu full avg10 is 0 too"))
+			break;
+	}
+	printf("    cpu some %u‰ (avg10 %u‰), full %u‰ (avg10 %u‰); /proc full avg10 %d‰\n",
+	       w.psi_cpu.some_permille, w.psi_cpu.some_avg10_permille, w.psi_cpu.full_permille,
+	       w.psi_cpu.full_avg10_permille, proc_cpu_full_avg10());
+out:
+	if (threads)
+		wl_stop(&wl);
+	for (i = 0; i < 4; i++)
+		wl_reap(pids[i]);
+	wl_cgroup_destroy(&c);
+}

@@ -186,6 +186,9 @@ KS_TEST(tools_workloads)
 		ASSERT_EQ(sh("%s --prefix ../escape 2>&1", bin), 2, "prefix with ..");
 		ASSERT_STRHAS(out, "plain name", "says why");
 		ASSERT_EQ(sh("%s --frob 2>&1", bin), 2, "unknown argument");
+		ASSERT_EQ(sh("%s --only burner,nosuch 2>&1", bin), 2, "--only with an unknown name");
+		ASSERT_STRHAS(out, "names of workloads", "says what it takes");
+		ASSERT_EQ(sh("%s --only '' 2>&1", bin), 2, "--only with nothing");
 	}
 	if (test__start_subtest("runs_and_cleans_up")) {
 		if (!fx_is_root() || ks_cgroup2_mount(mnt, sizeof(mnt))) {
@@ -200,6 +203,11 @@ KS_TEST(tools_workloads)
 		ASSERT_STRHAS(out, "\"expect\":\"OFFCPU\"", "waiter started");
 		ASSERT_STRHAS(out, "cri-containerd-", "kubelet-style containerd scope");
 		ASSERT_STRHAS(out, "ready", "ready line");
+		ASSERT_TRUE(access(dir, F_OK) != 0, "its cgroups are gone afterwards");
+		ASSERT_EQ(sh("%s --json --seconds 1 --go /none --only napper,capped --prefix ksense-tooltest-%d", bin,
+			     getpid()), 0, "--only: exit 0");
+		ASSERT_STRHAS(out, "{\"name\":\"napper\",", "napper started");
+		ASSERT_FALSE(strstr(out, "{\"name\":\"burner\","), "the burner was left out");
 		ASSERT_TRUE(access(dir, F_OK) != 0, "its cgroups are gone afterwards");
 	}
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "fsutil.h"
 #include "workloads.h"
 
@@ -209,6 +210,106 @@ void wl_slow_peer_forever(int lfd)
 	}
 }
 
+/* Spin on the CPU for ms of this thread's CPU time. */
+static void burn_cpu_ms(int ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	do {
+		burn_sink++;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < ms * 1000000ll);
+}
+
+static void *burn_thread(void *unused)
+{
+	(void)unused;
+	wl_burn_forever();
+}
+
+void wl_busy_peer_forever(int lfd, int burn_ms)
+{
+	pthread_t th;
+	char b[16];
+	int fd = accept(lfd, NULL, NULL);
+
+	/* saturated: a thread that always computes, beside the one that answers */
+	if (pthread_create(&th, NULL, burn_thread, NULL))
+		_exit(1);
+
+	for (;;) {
+		if (recv(fd, b, sizeof(b), 0) <= 0)
+			_exit(0);
+		burn_cpu_ms(burn_ms);
+		if (send(fd, "a", 1, 0) != 1)
+			_exit(0);
+	}
+}
+
+static pthread_mutex_t wl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *lock_thread(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&wl_lock);
+		/* CPU time, not wall time: on a busy machine the holder is
+		 * preempted with the lock held, and the others wait on */
+		burn_cpu_ms(2);
+		pthread_mutex_unlock(&wl_lock);
+		/* let a waiter take it: a hand-off, not this thread again */
+		sched_yield();
+	}
+	return NULL;
+}
+
+void wl_lock_forever(int nthreads)
+{
+	pthread_t th;
+	int i;
+
+	if (nthreads < 2)
+		nthreads = 2;
+	if (nthreads > WL_MAX_THREADS)
+		nthreads = WL_MAX_THREADS;
+	for (i = 1; i < nthreads; i++)
+		if (pthread_create(&th, NULL, lock_thread, NULL))
+			_exit(1);
+	lock_thread(NULL);
+	_exit(0);
+}
+
+void wl_periodic_forever(int cpu)
+{
+	const struct timespec one_ms = { 0, 1000000 };
+	struct timespec t0, t;
+
+	pin(cpu);
+	for (;;) {
+		nanosleep(&one_ms, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			burn_sink++;
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		} while ((t.tv_sec - t0.tv_sec) * 1000000000ll + (t.tv_nsec - t0.tv_nsec) < 50000);
+	}
+}
+
+void wl_burn_on_forever(int cpu)
+{
+	pin(cpu);
+	wl_burn_forever();
+}
+
+void wl_timer_sleep_forever(void)
+{
+	const struct timespec ten_ms = { 0, 10000000 };
+
+	for (;;)
+		nanosleep(&ten_ms, NULL);
+}
+
 int wl_cgroup_create(struct wl_cgroup *c, const char *tag)
 {
 	char mnt[256];
@@ -240,21 +341,152 @@ void wl_cgroup_destroy(struct wl_cgroup *c)
 		rmdir(c->dir);
 	if (c->base[0])
 		rmdir(c->base);
-	c->dir[0] = c->base[0] = '\0';
+	/* the twin, from its leaf up to (and with) its base */
+	while (c->cpu_dir[0] && c->cpu_base[0] && strlen(c->cpu_dir) >= strlen(c->cpu_base)) {
+		char *slash;
+
+		rmdir(c->cpu_dir);
+		slash = strrchr(c->cpu_dir, '/');
+		if (!slash || strlen(c->cpu_dir) == strlen(c->cpu_base))
+			break;
+		*slash = '\0';
+	}
+	c->dir[0] = c->base[0] = c->cpu_dir[0] = c->cpu_base[0] = '\0';
+}
+
+static int write_str(const char *dir, const char *file, const char *s)
+{
+	char path[900];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = ks_write_all(fd, s, strlen(s));
+	close(fd);
+	return err;
+}
+
+int wl_cpu_v1_mount(char *buf, size_t len)
+{
+	return ks_cgroup_v1_mount("cpu", buf, len);
+}
+
+/* Whether cgroup2 at mnt offers the cpu controller (pure v2, or hybrid with
+ * cpu not bound to v1). */
+static bool v2_has_cpu(const char *mnt)
+{
+	char path[300], line[512];
+	bool has = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f)) {
+		char *tok, *save = NULL;
+
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+			if (!strcmp(tok, "cpu"))
+				has = true;
+	}
+	fclose(f);
+	return has;
+}
+
+int wl_mkdirs(const char *path)
+{
+	char tmp[1200], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int period_us)
+{
+	char mnt[256], v1[256], val[64], lvl[900];
+	size_t mlen;
+	char *p;
+	int err;
+
+	if (ks_cgroup2_mount(mnt, sizeof(mnt)))
+		return -ENOENT;
+	mlen = strlen(mnt);
+	if (strncmp(c->base, mnt, mlen) || strncmp(c->dir, c->base, strlen(c->base)))
+		return -EINVAL;
+	if (!wl_cpu_v1_mount(v1, sizeof(v1))) {
+		/* the twin: the same path under the cpu mount, every level */
+		snprintf(c->cpu_base, sizeof(c->cpu_base), "%s%s", v1, c->base + mlen);
+		snprintf(c->cpu_dir, sizeof(c->cpu_dir), "%s%s", v1, c->dir + mlen);
+		err = wl_mkdirs(c->cpu_dir);
+		if (err)
+			return err;
+		snprintf(val, sizeof(val), "%u", period_us);
+		err = write_str(c->cpu_dir, "cpu.cfs_period_us", val);
+		snprintf(val, sizeof(val), "%u", quota_us);
+		return err ? err : write_str(c->cpu_dir, "cpu.cfs_quota_us", val);
+	}
+	if (!v2_has_cpu(mnt))
+		return -EOPNOTSUPP;
+	/* "+cpu" in every level above dir, from the root down */
+	snprintf(lvl, sizeof(lvl), "%s", c->dir);
+	err = write_str(mnt, "cgroup.subtree_control", "+cpu");
+	for (p = lvl + mlen + 1; !err && (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		err = write_str(lvl, "cgroup.subtree_control", "+cpu");
+		*p = '/';
+	}
+	if (err)
+		return err;
+	c->cpu_v2 = true;
+	snprintf(val, sizeof(val), "%u %u", quota_us, period_us);
+	return write_str(c->dir, "cpu.max", val);
+}
+
+int wl_cgroup_cpu_stat(const struct wl_cgroup *c, struct wl_cpu_stat *out)
+{
+	char path[900], key[64];
+	unsigned long long v;
+	FILE *f;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/cpu.stat", c->cpu_dir[0] ? c->cpu_dir : c->dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %llu", key, &v) == 2) {
+		if (!strcmp(key, "nr_periods"))
+			out->nr_periods = v;
+		else if (!strcmp(key, "nr_throttled"))
+			out->nr_throttled = v;
+		else if (!strcmp(key, "throttled_time"))
+			out->throttled_ns = v;
+		else if (!strcmp(key, "throttled_usec"))
+			out->throttled_ns = v * 1000;
+	}
+	fclose(f);
+	return 0;
 }
 
 int wl_cgroup_enter(const struct wl_cgroup *c)
 {
-	char procs[800], pid_s[16];
-	int fd, err = 0;
+	char pid_s[16];
+	int err;
 
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->dir);
 	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
-	fd = open(procs, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = ks_write_all(fd, pid_s, strlen(pid_s));
-	close(fd);
+	err = write_str(c->dir, "cgroup.procs", pid_s);
+	if (!err && c->cpu_dir[0])
+		err = write_str(c->cpu_dir, "cgroup.procs", pid_s);
 	return err;
 }
 

@@ -2,8 +2,9 @@
 /*
  * ksense-workloads: the labeled workloads of the tests, for a person (or a
  * test) to watch ksense classify them: a CPU burner with a named hot
- * function, an fsync writer, a client of a slow loopback peer and an idle
- * sleeper (and the Go burner when it is built), each alone in a pod cgroup
+ * function, an fsync writer, a client of a slow loopback peer, an idle
+ * sleeper, the burner held by a CPU limit (and the Go burner when it is
+ * built), each alone in a pod cgroup
  * laid out as the kubelet's systemd driver with containerd lays it out:
  *
  *   <cgroup2>/<prefix>/kubepods.slice/kubepods-burstable.slice/
@@ -29,7 +30,7 @@
 #include "version.h"
 #include "workloads.h"
 
-enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_NR };
+enum { W_BURNER, W_WRITER, W_WAITER, W_SLEEPER, W_GO, W_CAPPED, W_LOCKER, W_NAPPER, W_SERVER, W_CLIENT, W_NR };
 
 static const struct {
 	const char *name;
@@ -41,7 +42,15 @@ static const struct {
 	{ "waiter", "OFFCPU", "6b73656e-7365-4000-8000-000000000003" },
 	{ "sleeper", "IDLE", "6b73656e-7365-4000-8000-000000000004" },
 	{ "go-burner", "CPU", "6b73656e-7365-4000-8000-000000000005" },
+	{ "capped", "THROTTLED", "6b73656e-7365-4000-8000-000000000006" },
+	{ "locker", "OFFCPU/LOCK", "6b73656e-7365-4000-8000-000000000007" },
+	{ "napper", "IDLE", "6b73656e-7365-4000-8000-000000000008" },
+	{ "server", "CPU", "6b73656e-7365-4000-8000-000000000009" },
+	{ "client", "OFFCPU/DEPENDENCY", "6b73656e-7365-4000-8000-00000000000a" },
 };
+
+/* the server pod's listening socket, for it and its client */
+static int server_lfd = -1, server_port;
 
 static volatile sig_atomic_t stop;
 
@@ -54,9 +63,9 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ksense-workloads [--seconds N] [--prefix NAME] [--go PATH] [--json]\n"
+		"Usage: ksense-workloads [--seconds N] [--prefix NAME] [--go PATH] [--only LIST] [--json]\n"
 		"\n"
-		"Runs four labeled workloads, each alone in a kubelet-style pod cgroup\n"
+		"Runs labeled workloads, each alone in a kubelet-style pod cgroup\n"
 		"(systemd driver, containerd) under the cgroup2 mount, until N seconds have\n"
 		"passed (default 60; 0: until SIGINT/SIGTERM), then removes them:\n"
 		"  burner   CPU     spins in ksense_burn_cycles()\n"
@@ -64,9 +73,20 @@ static void usage(FILE *out)
 		"  waiter   OFFCPU  asks a loopback peer that answers after 100 ms\n"
 		"  sleeper  IDLE    pause()\n"
 		"  go-burner CPU    build/go-burner (main.burnCycles) when it exists (--go PATH)\n"
+		"  capped   THROTTLED  the burner held to 200m by a CFS quota on its container\n"
+		"                   (cgroup v1 cpu.cfs_quota_us twin, or cgroup2 cpu.max), when\n"
+		"                   the kernel offers one\n"
+		"  locker   OFFCPU/LOCK  four threads serialized on one mutex\n"
+		"  napper   IDLE    sleeps 10 ms on a timer, forever\n"
+		"  server   CPU     answers each request after 40 ms of CPU (loopback TCP),\n"
+		"                   another thread computing all the time\n"
+		"  client   OFFCPU/DEPENDENCY  asks the server, forever: its dependency is the\n"
+		"                   server's pod\n"
 		"\n"
 		"  --prefix NAME  parent of kubepods.slice under the cgroup2 mount\n"
 		"                 (default ksense-demo, so a real kubelet's tree is untouched)\n"
+		"  --only LIST    only these workloads (comma-separated names), e.g.\n"
+		"                 --only server,client\n"
 		"  --json         one JSON line per workload on stdout (name, uid,\n"
 		"                 container_id, cgroup, pid, expect), then 'ready'\n"
 		"  --version      version, commit and pin schema\n"
@@ -80,23 +100,8 @@ struct pod {
 	char scope[1200];    /* the container's scope */
 	char cid[65];
 	pid_t pid;
+	struct wl_cgroup quota; /* W_CAPPED: the scope with its CPU limit */
 };
-
-static int mkdirs(const char *path)
-{
-	char tmp[1200], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
-}
 
 static int enter(const char *scope)
 {
@@ -119,12 +124,13 @@ static pid_t spawn(struct pod *p, int kind, int peer_port, const char *go)
 
 	if (pid)
 		return pid;
-	if (enter(p->scope)) {
+	if (kind == W_CAPPED ? wl_cgroup_enter(&p->quota) : enter(p->scope)) {
 		fprintf(stderr, "ksense-workloads: cannot enter %s: %s\n", p->scope, strerror(errno));
 		_exit(2);
 	}
 	switch (kind) {
 	case W_BURNER:
+	case W_CAPPED:
 		wl_burn_forever();
 	case W_WRITER:
 		wl_fsync_forever();
@@ -133,10 +139,52 @@ static pid_t spawn(struct pod *p, int kind, int peer_port, const char *go)
 	case W_GO:
 		execl(go, go, (char *)NULL);
 		_exit(127);
+	case W_LOCKER:
+		wl_lock_forever(4);
+	case W_NAPPER:
+		wl_timer_sleep_forever();
+	case W_SERVER:
+		wl_busy_peer_forever(server_lfd, 40);
+	case W_CLIENT:
+		wl_wait_peer_forever(server_port);
 	default:
 		for (;;)
 			pause();
 	}
+}
+
+/* name is in the comma-separated list (NULL: every workload) */
+static bool wanted(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	if (!list)
+		return true;
+	for (p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* Every name in the list is a workload's. */
+static bool only_valid(const char *list)
+{
+	const char *p;
+	int i;
+
+	if (!*list)
+		return false;
+	for (p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t n = strchr(p, ',') ? (size_t)(strchr(p, ',') - p) : strlen(p);
+
+		for (i = 0; i < W_NR; i++)
+			if (strlen(wl[i].name) == n && !strncmp(p, wl[i].name, n))
+				break;
+		if (i == W_NR)
+			return false;
+	}
+	return true;
 }
 
 static void reap(pid_t pid)
@@ -149,7 +197,7 @@ static void reap(pid_t pid)
 
 int main(int argc, char **argv)
 {
-	const char *prefix = "ksense-demo", *go = "build/go-burner";
+	const char *prefix = "ksense-demo", *go = "build/go-burner", *only = NULL;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
 	struct pod pod[W_NR] = {};
@@ -185,6 +233,13 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "--go") && i + 1 < argc) {
 			go = argv[++i];
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
+			if (!only_valid(only)) {
+				fprintf(stderr, "ksense-workloads: --only takes names of workloads (see --help), "
+					"comma-separated\n");
+				return 2;
+			}
 		} else {
 			fprintf(stderr, "ksense-workloads: unknown argument '%s' (see --help)\n", argv[i]);
 			return 2;
@@ -210,6 +265,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksense-workloads: loopback peer: %s\n", strerror(errno));
 		goto out;
 	}
+	server_lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_port = 0;
+	sl = sizeof(sa);
+	if (server_lfd < 0 || bind(server_lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(server_lfd, 4) ||
+	    getsockname(server_lfd, (struct sockaddr *)&sa, &sl)) {
+		fprintf(stderr, "ksense-workloads: server socket: %s\n", strerror(errno));
+		goto out;
+	}
+	server_port = ntohs(sa.sin_port);
+	/* the slow peer of the waiter: the first socket's port */
+	sl = sizeof(sa);
+	if (getsockname(lfd, (struct sockaddr *)&sa, &sl)) {
+		fprintf(stderr, "ksense-workloads: loopback peer: %s\n", strerror(errno));
+		goto out;
+	}
 	peer = fork();
 	if (peer == 0)
 		wl_slow_peer_forever(lfd);
@@ -217,7 +287,7 @@ int main(int argc, char **argv)
 		char uid_sd[64], *c;
 		int err;
 
-		if (i == W_GO && !have_go)
+		if ((i == W_GO && !have_go) || !wanted(only, wl[i].name))
 			continue;
 		/* the systemd driver writes the pod UID with '_' for '-' */
 		snprintf(uid_sd, sizeof(uid_sd), "%s", wl[i].uid);
@@ -228,10 +298,23 @@ int main(int argc, char **argv)
 		snprintf(pod[i].dir, sizeof(pod[i].dir), "%.700s/kubepods-burstable-pod%.63s.slice", base, uid_sd);
 		snprintf(pod[i].scope, sizeof(pod[i].scope), "%.1000s/cri-containerd-%.64s.scope", pod[i].dir,
 			 pod[i].cid);
-		err = mkdirs(pod[i].scope);
+		err = wl_mkdirs(pod[i].scope);
 		if (err) {
 			fprintf(stderr, "ksense-workloads: mkdir %s: %s\n", pod[i].scope, strerror(-err));
 			goto out;
+		}
+		if (i == W_CAPPED) {
+			snprintf(pod[i].quota.base, sizeof(pod[i].quota.base), "%s/%s", mnt, prefix);
+			snprintf(pod[i].quota.dir, sizeof(pod[i].quota.dir), "%.760s", pod[i].scope);
+			err = wl_cgroup_cpu_limit(&pod[i].quota, 20000, 100000);
+			if (err) {
+				fprintf(stderr, "ksense-workloads: capped left out: no CFS quota on %s: %s\n", pod[i].scope,
+					strerror(-err));
+				rmdir(pod[i].scope);
+				rmdir(pod[i].dir);
+				pod[i].scope[0] = pod[i].dir[0] = '\0';
+				continue;
+			}
 		}
 		pod[i].pid = spawn(&pod[i], i, ntohs(sa.sin_port), go);
 		if (pod[i].pid < 0) {
@@ -258,11 +341,16 @@ out:
 	reap(peer);
 	if (lfd >= 0)
 		close(lfd);
+	if (server_lfd >= 0)
+		close(server_lfd);
 	for (i = 0; i < W_NR; i++) {
 		if (pod[i].scope[0])
 			rmdir(pod[i].scope);
 		if (pod[i].dir[0])
 			rmdir(pod[i].dir);
+		/* the cgroup v1 twin of a limited pod, up to the prefix */
+		pod[i].quota.dir[0] = pod[i].quota.base[0] = '\0';
+		wl_cgroup_destroy(&pod[i].quota);
 	}
 	/* the shared levels go when empty (another instance may hold them) */
 	rmdir(base);

@@ -332,7 +332,7 @@ int cmd_load(int argc, char **argv)
 	struct load_opts o;
 	struct bpf_program *prog;
 	bool staged = false, published = false;
-	int err, nlinks = 0, i, ncpu;
+	int err, nlinks = 0, i, ncpu, pass;
 	__u32 key = 0;
 
 	if (ks_wants_help(argc, argv)) {
@@ -421,27 +421,35 @@ int cmd_load(int argc, char **argv)
 		goto cleanup;
 	}
 
-	bpf_object__for_each_program(prog, skel->obj) {
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL ||
-		    bpf_program__type(prog) == BPF_PROG_TYPE_PERF_EVENT)
-			continue;
-		if (nlinks == MAX_LINKS) {
-			err = -E2BIG;
-			fprintf(stderr, "ksense load: more programs than MAX_LINKS\n");
-			goto cleanup;
-		}
-		links[nlinks] = bpf_program__attach(prog);
-		if (!links[nlinks]) {
-			err = -errno;
-			fprintf(stderr, "ksense load: cannot attach %s: %s\n",
-				bpf_program__name(prog), strerror(errno));
-			goto cleanup;
-		}
-		snprintf(path, sizeof(path), "%s/" KSENSE_PIN_LINKS "/%s", staging, bpf_program__name(prog));
-		err = bpf_link__pin(links[nlinks++], path);
-		if (err) {
-			fprintf(stderr, "ksense load: cannot pin link %s: %s\n", path, strerror(-err));
-			goto cleanup;
+	/* two passes: every *_exit program before any other, so an entry
+	 * (irq, hrtimer, softirq) is never seen without its exit */
+	for (pass = 0; pass < 2; pass++) {
+		bpf_object__for_each_program(prog, skel->obj) {
+			const char *pname = bpf_program__name(prog);
+			size_t plen = strlen(pname);
+			bool is_exit = plen > 5 && !strcmp(pname + plen - 5, "_exit");
+
+			if (bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL ||
+			    bpf_program__type(prog) == BPF_PROG_TYPE_PERF_EVENT || is_exit != (pass == 0))
+				continue;
+			if (nlinks == MAX_LINKS) {
+				err = -E2BIG;
+				fprintf(stderr, "ksense load: more programs than MAX_LINKS\n");
+				goto cleanup;
+			}
+			links[nlinks] = bpf_program__attach(prog);
+			if (!links[nlinks]) {
+				err = -errno;
+				fprintf(stderr, "ksense load: cannot attach %s: %s\n",
+					bpf_program__name(prog), strerror(errno));
+				goto cleanup;
+			}
+			snprintf(path, sizeof(path), "%s/" KSENSE_PIN_LINKS "/%s", staging, bpf_program__name(prog));
+			err = bpf_link__pin(links[nlinks++], path);
+			if (err) {
+				fprintf(stderr, "ksense load: cannot pin link %s: %s\n", path, strerror(-err));
+				goto cleanup;
+			}
 		}
 	}
 

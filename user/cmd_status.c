@@ -108,6 +108,7 @@ int cmd_status(int argc, char **argv)
 	struct ksense_state st;
 	struct ksense_config cfg = {};
 	struct ksense_window w = {};
+	char paths[256];
 	bool json = false;
 	__u64 age_ms = 0;
 	int i, n, err, stats;
@@ -146,17 +147,18 @@ int cmd_status(int argc, char **argv)
 		age_ms = now > w.end_ns ? (now - w.end_ns) / 1000000 : 0;
 	}
 	stats = read_sysctl_int("/proc/sys/kernel/bpf_stats_enabled");
+	ks_kernel_paths_str(st.kernel_paths, paths, sizeof(paths));
 	n = list_progs(progs, MAX_PROGS);
 
 	if (json) {
 		printf("{\"loaded\":true,\"pin_root\":\"%s\",\"schema_version\":%u,"
 		       "\"schema_expected\":%u,\"timer_armed\":%s,\"window_ms\":%u,\"nr_cpus\":%u,"
 		       "\"seq\":%llu,\"ticks\":%llu,\"last_window_age_ms\":%llu,"
-		       "\"psi_source\":\"%s\",\"bpf_stats_enabled\":%s,\"programs\":[",
+		       "\"psi_source\":\"%s\",\"kernel_paths\":\"%s\",\"bpf_stats_enabled\":%s,\"programs\":[",
 		       ks_pin_root(), st.schema_version, KSENSE_SCHEMA_VERSION,
 		       st.flags & KSENSE_STATE_TIMER_ARMED ? "true" : "false", cfg.window_ms,
 		       cfg.nr_cpus, (unsigned long long)st.seq, (unsigned long long)st.ticks,
-		       (unsigned long long)age_ms, psi_name(st.psi_source),
+		       (unsigned long long)age_ms, psi_name(st.psi_source), paths,
 		       stats == 1 ? "true" : "false");
 		for (i = 0; i < n; i++)
 			printf("%s{\"link\":\"%s\",\"attached\":%s,\"prog_id\":%u,\"name\":\"%s\","
@@ -182,6 +184,7 @@ int cmd_status(int argc, char **argv)
 	else
 		printf("last window     none closed yet\n");
 	printf("psi source      %s\n", psi_name(st.psi_source));
+	printf("kernel paths    %s\n", paths);
 	printf("bpf stats       %s\n", stats == 1 ? "on" :
 	       "off (sysctl -w kernel.bpf_stats_enabled=1 to count run time)");
 	printf("\n%-28s %-8s %8s %14s %10s %9s\n", "program", "attached", "prog id", "runs", "avg ns", "insns");

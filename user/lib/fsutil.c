@@ -43,7 +43,9 @@ int ks_ensure_tracefs(void)
 	return ensure_mounted("/sys/kernel/tracing", "tracefs", "nodev", TRACEFS_MAGIC);
 }
 
-int ks_cgroup2_mount(char *buf, size_t len)
+/* The first mount of fstype ("cgroup2", or "cgroup" with the v1
+ * controller `option`) into buf. */
+static int cgroup_mount(const char *fstype, const char *option, char *buf, size_t len)
 {
 	struct mntent *m;
 	FILE *f = setmntent("/proc/mounts", "r");
@@ -52,7 +54,7 @@ int ks_cgroup2_mount(char *buf, size_t len)
 	if (!f)
 		return -errno;
 	while ((m = getmntent(f))) {
-		if (strcmp(m->mnt_type, "cgroup2"))
+		if (strcmp(m->mnt_type, fstype) || (option && !hasmntopt(m, option)))
 			continue;
 		if ((size_t)snprintf(buf, len, "%s", m->mnt_dir) >= len) {
 			err = -ENAMETOOLONG;
@@ -63,6 +65,16 @@ int ks_cgroup2_mount(char *buf, size_t len)
 	}
 	endmntent(f);
 	return err;
+}
+
+int ks_cgroup2_mount(char *buf, size_t len)
+{
+	return cgroup_mount("cgroup2", NULL, buf, len);
+}
+
+int ks_cgroup_v1_mount(const char *controller, char *buf, size_t len)
+{
+	return cgroup_mount("cgroup", controller, buf, len);
 }
 
 int ks_remove_tree(const char *path)

@@ -12,6 +12,8 @@ int ks_ensure_bpffs(const char *dir);
 int ks_ensure_tracefs(void);
 /* The first cgroup2 mount point into buf; 0 or -ENOENT. */
 int ks_cgroup2_mount(char *buf, size_t len);
+/* The cgroup v1 hierarchy that has `controller` ("cpu"); 0, -ENOENT. */
+int ks_cgroup_v1_mount(const char *controller, char *buf, size_t len);
 /* Remove a pinned tree: every file, then the directories, depth first.
  * 0, or the first negative errno (it keeps going past errors). */
 int ks_remove_tree(const char *path);

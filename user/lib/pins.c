@@ -231,3 +231,29 @@ int ks_read_pin(const char *name, void *out)
 {
 	return read_pinned(name, 0, out);
 }
+
+const char *ks_kernel_paths_str(__u32 paths, char *buf, size_t len)
+{
+	static const struct {
+		__u32 bit;
+		const char *name;
+	} names[] = {
+		{ KSENSE_PATH_TASK_THROTTLED, "task_throttled" },
+		{ KSENSE_PATH_CFS_RQ_THROTTLE_COUNT, "cfs_rq_throttle_count" },
+		{ KSENSE_PATH_TASK_GROUP, "sched_task_group" },
+		{ KSENSE_PATH_SE_CFS_RQ_TG, "se_cfs_rq_tg" },
+		{ KSENSE_PATH_CFS_BANDWIDTH, "cfs_bandwidth" },
+		{ KSENSE_PATH_THROTTLED_BITFIELD, "cfs_rq_throttled_bitfield" },
+	};
+	size_t used = 0, i;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((paths & names[i].bit) && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "", names[i].name);
+	if (!buf[0])
+		snprintf(buf, len, "none");
+	return buf;
+}

@@ -39,6 +39,10 @@ void ks_close(int fd);
 /* Key 0 of a pinned map into out; 0 or negative errno. */
 int ks_read_pin(const char *name, void *out);
 
+/* state.kernel_paths as words ("task_throttled,task_group,cfs_bandwidth"),
+ * "none" when 0; returns buf. */
+const char *ks_kernel_paths_str(__u32 paths, char *buf, size_t len);
+
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 __u64 ks_now_ns(void);
 

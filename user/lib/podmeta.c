@@ -26,6 +26,9 @@ struct pmeta {
 	char mirror_uid[40];         /* static pod: the kubelet's uid (the cgroup's) */
 	char ns[64];
 	char name[254];
+	char owner_kind[64];         /* its controller ownerReference, "" none */
+	char owner_name[254];
+	char deployment[254];        /* the ReplicaSet's Deployment, when its name says so */
 	struct cmeta *c;
 	int nc;
 	unsigned long gen;           /* list generation that last saw it */
@@ -117,6 +120,57 @@ bool ks_podmeta_pod(struct ks_podmeta *m, const char *uid, char *ns, size_t nsle
 	return p != NULL;
 }
 
+bool ks_podmeta_owner(struct ks_podmeta *m, const char *uid, struct ks_pod_owner_ref *out)
+{
+	struct pmeta *p;
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return false;
+	pthread_mutex_lock(&m->mu);
+	p = find(m, uid);
+	if (p) {
+		snprintf(out->ns, sizeof(out->ns), "%s", p->ns);
+		snprintf(out->name, sizeof(out->name), "%s", p->name);
+		snprintf(out->kind, sizeof(out->kind), "%s", p->owner_kind);
+		snprintf(out->owner, sizeof(out->owner), "%s", p->owner_name);
+		snprintf(out->deployment, sizeof(out->deployment), "%s", p->deployment);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return p != NULL;
+}
+
+/* The controller ownerReference of the pod at md, and the Deployment its
+ * ReplicaSet belongs to: the Deployment controller names a ReplicaSet
+ * "<deployment>-<pod-template-hash>" and labels its pods with that hash,
+ * so the name alone tells it (the API would take a ReplicaSet watch). */
+static void read_owner(const struct ks_json *j, int md, struct pmeta *p)
+{
+	int refs = ks_json_member(j, md, "ownerReferences"), k, e;
+	char hash[64] = "";
+	size_t nl, hl;
+
+	for (k = 0; (e = ks_json_index(j, refs, k)) >= 0; k++) {
+		bool ctl = false;
+
+		ks_json_bool(j, ks_json_member(j, e, "controller"), &ctl);
+		if (!ctl)
+			continue;
+		if (ks_json_string(j, ks_json_member(j, e, "kind"), p->owner_kind, sizeof(p->owner_kind)) ||
+		    ks_json_string(j, ks_json_member(j, e, "name"), p->owner_name, sizeof(p->owner_name)))
+			p->owner_kind[0] = p->owner_name[0] = '\0';
+		break;
+	}
+	if (strcmp(p->owner_kind, "ReplicaSet") ||
+	    ks_json_string(j, ks_json_member(j, ks_json_member(j, md, "labels"), "pod-template-hash"), hash,
+			   sizeof(hash)) || !hash[0])
+		return;
+	nl = strlen(p->owner_name);
+	hl = strlen(hash);
+	if (nl > hl + 1 && p->owner_name[nl - hl - 1] == '-' && !strcmp(p->owner_name + nl - hl, hash))
+		snprintf(p->deployment, sizeof(p->deployment), "%.*s", (int)(nl - hl - 1), p->owner_name);
+}
+
 bool ks_podmeta_container(struct ks_podmeta *m, const char *uid, const char *container_id, char *name,
 			  size_t namelen)
 {
@@ -195,6 +249,7 @@ int ks_podmeta_apply(struct ks_podmeta *m, const struct ks_json *j, bool deleted
 		ks_json_string(j, ks_json_member(j, md, "name"), np.name, sizeof(np.name));
 		ks_json_string(j, ks_json_member(j, ks_json_member(j, md, "annotations"), MIRROR_ANNOTATION),
 			       np.mirror_uid, sizeof(np.mirror_uid));
+		read_owner(j, md, &np);
 		err = add_statuses(j, st, "initContainerStatuses", &np);
 		if (!err)
 			err = add_statuses(j, st, "containerStatuses", &np);

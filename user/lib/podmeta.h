@@ -29,6 +29,17 @@ void ks_podmeta_free(struct ks_podmeta *m);
 /* The table as of now; each false (outputs "") when unknown. */
 bool ks_podmeta_pod(struct ks_podmeta *m, const char *uid, char *ns, size_t nslen, char *name,
 		    size_t namelen);
+/* A pod's names and owner: its controller (ownerReferences) and, for a
+ * ReplicaSet named "<deployment>-<pod-template-hash>" by the Deployment
+ * controller, that Deployment.  Fields "" when unknown. */
+struct ks_pod_owner_ref {
+	char ns[64];
+	char name[254];
+	char kind[64];
+	char owner[254];
+	char deployment[254];
+};
+bool ks_podmeta_owner(struct ks_podmeta *m, const char *uid, struct ks_pod_owner_ref *out);
 bool ks_podmeta_container(struct ks_podmeta *m, const char *uid, const char *container_id, char *name,
 			  size_t namelen);
 /* True once the first list has completed (names are then authoritative). */

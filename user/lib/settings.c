@@ -84,6 +84,12 @@ const struct ks_setting ks_settings[] = {
 	    "permille", "interruptible waits (ended by wakeups) at least this share: OFFCPU"),
 	U32("cg_hysteresis_windows", "KSENSE_CG_HYSTERESIS_WINDOWS", cg_hysteresis_windows, 1, 100, 3,
 	    "windows", "a new class must hold this many windows before it replaces the old"),
+	U32("cg_throttled_min_permille", "KSENSE_CG_THROTTLED_MIN_PERMILLE", cg_throttled_min_permille, 1, 64000,
+	    100, "permille of a CPU", "waits for the cgroup's CFS quota at least this share: THROTTLED"),
+	U32("cg_lock_min_permille", "KSENSE_CG_LOCK_MIN_PERMILLE", cg_lock_min_permille, 1, 64000, 500,
+	    "permille of a CPU", "waits its own tasks ended at least this share (and >= its on-CPU): OFFCPU/LOCK"),
+	U32("cg_lock_min_wakeups", "KSENSE_CG_LOCK_MIN_WAKEUPS", cg_lock_min_wakeups, 0, 1000000, 50, "per s",
+	    "... with at least this many such wakeups per second"),
 };
 
 const size_t ks_nr_settings = sizeof(ks_settings) / sizeof(ks_settings[0]);

@@ -15,8 +15,18 @@
 
 static const char *const class_names[KS_CLASS__N] = {
 	[KS_CLASS_IDLE] = "IDLE", [KS_CLASS_CPU] = "CPU", [KS_CLASS_BLOCK] = "BLOCK",
-	[KS_CLASS_OFFCPU] = "OFFCPU",
+	[KS_CLASS_OFFCPU] = "OFFCPU", [KS_CLASS_THROTTLED] = "THROTTLED",
 };
+
+static const char *const cause_names[KS_CAUSE__N] = {
+	[KS_CAUSE_NONE] = "NONE", [KS_CAUSE_LOCK] = "LOCK", [KS_CAUSE_DEPENDENCY] = "DEPENDENCY",
+	[KS_CAUSE_NETWORK] = "NETWORK", [KS_CAUSE_DEVICE] = "DEVICE", [KS_CAUSE_KERNEL] = "KERNEL",
+};
+
+const char *ks_cause_name(enum ks_cause c)
+{
+	return (unsigned int)c < KS_CAUSE__N ? cause_names[c] : "?";
+}
 
 const char *ks_class_name(enum ks_class c)
 {
@@ -102,6 +112,31 @@ static void parse_top(const struct ks_json *j, int arr, struct ks_pod_report *p)
 	}
 }
 
+/* "dependencies": the named pods among them (a host cgroup has no name to
+ * scale); an entry without a usable name is passed over. */
+static void parse_deps(const struct ks_json *j, int arr, struct ks_pod_report *p)
+{
+	int k, e;
+	double v;
+
+	if (!ks_json_is_array(j, arr))
+		return;
+	for (k = 0; p->ndeps < KS_PODS_DEPS && (e = ks_json_index(j, arr, k)) >= 0; k++) {
+		struct ks_pod_dep *d = &p->deps[p->ndeps];
+
+		memset(d, 0, sizeof(*d));
+		if (!ks_json_is_object(j, e) ||
+		    ks_json_string(j, ks_json_member(j, e, "namespace"), d->namespace_, sizeof(d->namespace_)) ||
+		    ks_json_string(j, ks_json_member(j, e, "name"), d->name, sizeof(d->name)) || !d->namespace_[0] ||
+		    !d->name[0])
+			continue;
+		if (ks_json_string(j, ks_json_member(j, e, "uid"), d->uid, sizeof(d->uid)))
+			d->uid[0] = '\0';
+		d->share_permille = num_at(j, e, "share_permille", &v) || v > 1000 ? 0 : (unsigned int)lround(v);
+		p->ndeps++;
+	}
+}
+
 /* 0, or the field that made the entry unusable in *bad. */
 static int parse_pod(const struct ks_json *j, int e, struct ks_pod_report *p, const char **bad)
 {
@@ -113,7 +148,10 @@ static int parse_pod(const struct ks_json *j, int e, struct ks_pod_report *p, co
 		{ "block_bytes_per_s", offsetof(struct ks_pod_report, block_bytes_per_s) },
 		{ "block_ms_per_s", offsetof(struct ks_pod_report, block_ms_per_s) },
 		{ "block_lat_avg_us", offsetof(struct ks_pod_report, block_lat_avg_us) },
+		{ "throttled_permille", offsetof(struct ks_pod_report, throttled_permille) },
+		{ "throttled_ms_per_s", offsetof(struct ks_pod_report, throttled_ms_per_s) },
 	};
+	int lim;
 	char cls[16];
 	size_t k;
 	int c, rc;
@@ -139,7 +177,23 @@ static int parse_pod(const struct ks_json *j, int e, struct ks_pod_report *p, co
 	}
 	if (ull_at(j, e, "samples", &p->samples) == -EINVAL)
 		return *bad = "samples", -EINVAL;
+	/* "cpu_limit": null (no quota) or an object; only its size is used */
+	lim = ks_json_member(j, e, "cpu_limit");
+	if (lim >= 0 && ks_json_is_object(j, lim) &&
+	    num_at(j, lim, "millicores", &p->cpu_limit_millicores) == -EINVAL)
+		return *bad = "cpu_limit.millicores", -EINVAL;
 	parse_top(j, ks_json_member(j, e, "top"), p);
+	/* "cause": null, absent (an older agent) or a name; an unknown name
+	 * (a newer agent's) is no cause, not a bad pod */
+	{
+		int ci = ks_json_member(j, e, "cause");
+
+		if (ci >= 0 && !ks_json_is_null(j, ci) && !ks_json_string(j, ci, cls, sizeof(cls)))
+			for (c = KS_CAUSE_LOCK; c < KS_CAUSE__N; c++)
+				if (!strcmp(cls, cause_names[c]))
+					p->cause = (enum ks_cause)c;
+	}
+	parse_deps(j, ks_json_member(j, e, "dependencies"), p);
 	return 0;
 }
 

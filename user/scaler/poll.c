@@ -92,6 +92,16 @@ static void fold_report(struct ks_scaler *s, const struct ks_agent_get *g, const
 			continue;
 		s->pods_mapped++;
 		ks_rules_add_pod(d, p);
+		/* the pods whose tasks ended its waits, as Deployments */
+		for (k = 0; p->cls == KS_CLASS_OFFCPU && k < p->ndeps; k++) {
+			struct ks_pod_report dp;
+
+			memset(&dp, 0, sizeof(dp));
+			snprintf(dp.uid, sizeof(dp.uid), "%s", p->deps[k].uid);
+			snprintf(dp.namespace_, sizeof(dp.namespace_), "%s", p->deps[k].namespace_);
+			snprintf(dp.name, sizeof(dp.name), "%s", p->deps[k].name);
+			ks_rules_add_dep(d, ks_cluster_pod_deploy(s, &dp), &p->deps[k]);
+		}
 		ks_debug("pod", "node=%s pod=%s/%s deployment=%s class=%s oncpu_permille=%.0f", ep->node,
 			 p->namespace_, p->name, d->name, ks_class_name(p->cls), p->oncpu_permille);
 	}

@@ -16,16 +16,28 @@
 
 /* ---- the /pods report (pods_report.c) ---- */
 
-enum ks_class { KS_CLASS_IDLE, KS_CLASS_CPU, KS_CLASS_BLOCK, KS_CLASS_OFFCPU, KS_CLASS__N };
+enum ks_class { KS_CLASS_IDLE, KS_CLASS_CPU, KS_CLASS_BLOCK, KS_CLASS_OFFCPU, KS_CLASS_THROTTLED, KS_CLASS__N };
+/* What an OFFCPU pod waits for, as the kernel saw its wakeups. */
+enum ks_cause { KS_CAUSE_NONE, KS_CAUSE_LOCK, KS_CAUSE_DEPENDENCY, KS_CAUSE_NETWORK, KS_CAUSE_DEVICE,
+		KS_CAUSE_KERNEL, KS_CAUSE__N };
 
 #define KS_PODS_MAX      8192  /* pods kept from one report; more is a broken agent */
 #define KS_PODS_TOP      3     /* top functions kept per pod */
+#define KS_PODS_DEPS     2     /* dependencies kept per pod */
 #define KS_PODS_BODY_MAX (4u << 20)
 
 struct ks_pod_top {
 	char function[160];
 	char module[160];
 	unsigned int share_permille;
+};
+
+/* A pod whose tasks ended this pod's waits (the agent's "dependencies"). */
+struct ks_pod_dep {
+	char uid[64];
+	char namespace_[64];
+	char name[254];
+	unsigned int share_permille;   /* of the pod's waits */
 };
 
 struct ks_pod_report {
@@ -36,9 +48,15 @@ struct ks_pod_report {
 	double oncpu_permille;     /* of one CPU: a multi-threaded pod may pass 1000 */
 	double d_ms_per_s, s_ms_per_s;
 	double block_ios_per_s, block_bytes_per_s, block_ms_per_s, block_lat_avg_us;
+	double throttled_permille;   /* waits for the CFS quota, of the window (of one CPU) */
+	double throttled_ms_per_s;
+	double cpu_limit_millicores; /* 0: no limit reported */
 	unsigned long long samples;
 	int ntop;
 	struct ks_pod_top top[KS_PODS_TOP];
+	enum ks_cause cause;         /* of an OFFCPU pod; NONE when absent */
+	int ndeps;                   /* named dependencies that are pods */
+	struct ks_pod_dep deps[KS_PODS_DEPS];
 };
 
 struct ks_pods_report {
@@ -59,6 +77,7 @@ struct ks_pods_report {
 int ks_pods_parse(const char *body, size_t len, struct ks_pods_report *out, char *err, size_t errlen);
 void ks_pods_free(struct ks_pods_report *r);
 const char *ks_class_name(enum ks_class c);
+const char *ks_cause_name(enum ks_cause c);
 /* -1 when s names no class. */
 int ks_class_parse(const char *s);
 
@@ -121,11 +140,23 @@ struct ks_deploy {
 	double last_scale_wall_s;       /* CLOCK_REALTIME seconds */
 	int last_scale_dir;             /* +1 up, -1 down */
 	char hpa[320];                  /* "ns/name" of an HPA that targets it, "" = none */
+	/* the dependencies the kernel names for its pods (pods whose tasks
+	 * woke them), as Deployments where the API knows one */
+	int ncause[KS_CAUSE__N];
+	enum ks_cause cause;        /* majority of its OFFCPU pods */
+	struct ks_kdep {
+		struct ks_deploy *d;    /* NULL: the pod is no Deployment's (or unknown) */
+		char ns[64], pod[254];  /* a pod that named it, for Events */
+		double share_sum;       /* share_permille summed over our pods */
+	} kdeps[4];
+	int nkdeps;
 	/* this poll's pods, aggregated (rules.c) */
 	int npods;
 	int nclass[KS_CLASS__N];
 	enum ks_class cls;          /* majority */
 	double oncpu_permille, d_ms_per_s, s_ms_per_s, block_ms_per_s, block_lat_avg_us; /* means */
+	double throttled_permille, throttled_ms_per_s; /* means */
+	double cpu_limit_millicores; /* the largest limit its pods report, 0 none */
 	struct ks_pod_top top;      /* the top function of the pod with the most samples */
 	unsigned long long top_samples;
 	bool cpu_hot;               /* CPU and over the threshold this poll */
@@ -206,6 +237,8 @@ int ks_cluster_agents(struct ks_scaler *s, struct ks_agent_ep **eps, int *n, cha
 /* rules.c */
 void ks_rules_annotations(struct ks_deploy *d, const struct ks_json *j, int root);
 void ks_rules_add_pod(struct ks_deploy *d, const struct ks_pod_report *p);
+/* A dependency one of d's pods named, resolved to its Deployment (or NULL). */
+void ks_rules_add_dep(struct ks_deploy *d, struct ks_deploy *dep, const struct ks_pod_dep *pd);
 /* Close the poll's aggregates and run the rules: scales and Events. */
 void ks_rules_run(struct ks_scaler *s, double now_s);
 

@@ -18,6 +18,7 @@
 #include "podmap.h"
 #include "podmeta.h"
 #include "pods.h"
+#include "pods_waits.h"
 #include "symbolize.h"
 
 /* Symbolization cache: (tgid, addr) -> function and module.  Entries live
@@ -172,6 +173,8 @@ static const char *class_name(__u32 c)
 		return "BLOCK";
 	case KSENSE_CLASS_OFFCPU:
 		return "OFFCPU";
+	case KSENSE_CLASS_THROTTLED:
+		return "THROTTLED";
 	default:
 		/* UNKNOWN lasts only until the cgroup's first window closes:
 		 * nothing has been seen of it, which is what IDLE means to
@@ -363,8 +366,8 @@ static int tally_stacks(struct ks_pods *p, int fd, struct row *rows, size_t nr, 
 }
 
 struct sums {
-	__u64 on_cpu_permille, samples, io_count, io_bytes;
-	double d_ms_per_s, s_ms_per_s, ios_per_s, bytes_per_s, io_ms_per_s;
+	__u64 on_cpu_permille, samples, io_count, io_bytes, throttled_permille;
+	double d_ms_per_s, s_ms_per_s, ios_per_s, bytes_per_s, io_ms_per_s, throttled_ms_per_s;
 };
 
 static void add_row(struct sums *s, const struct row *r)
@@ -372,6 +375,8 @@ static void add_row(struct sums *s, const struct row *r)
 	const struct ksense_cgroup *cg = &r->cg;
 
 	s->on_cpu_permille += cg->on_cpu_permille;
+	s->throttled_permille += cg->throttled_permille;
+	s->throttled_ms_per_s += cg->throttled_ns / 1e6 / r->dur_s;
 	s->samples += cg->samples;
 	s->io_count += cg->io_count;
 	s->d_ms_per_s += cg->d_ns / 1e6 / r->dur_s;
@@ -382,30 +387,144 @@ static void add_row(struct sums *s, const struct row *r)
 	s->io_ms_per_s += (double)cg->io_count * cg->io_lat_avg_ns / 1e6 / r->dur_s;
 }
 
-/* The class of the busiest non-idle cgroup (on-CPU + D + S), IDLE when
- * every one is idle. */
-static __u32 pod_class(const struct row *rows, const struct pod *pd)
+/* The busiest non-idle cgroup (on-CPU + D + S + throttled), whose class
+ * is the pod's; NULL (IDLE) when every one is idle. */
+static const struct ksense_cgroup *pod_class_cg(const struct row *rows, const struct pod *pd)
 {
+	const struct ksense_cgroup *best_cg = NULL;
 	__u64 best = 0;
-	__u32 cls = KSENSE_CLASS_IDLE;
 	size_t i;
 
 	for (i = pd->first; i < pd->first + pd->n; i++) {
 		const struct ksense_cgroup *cg = &rows[i].cg;
-		__u64 busy = (__u64)cg->on_cpu_permille + cg->d_permille + cg->s_permille;
+		__u64 busy = (__u64)cg->on_cpu_permille + cg->d_permille + cg->s_permille + cg->throttled_permille;
 
 		if (cg->class == KSENSE_CLASS_IDLE || cg->class == KSENSE_CLASS_UNKNOWN)
 			continue;
-		if (cls == KSENSE_CLASS_IDLE || busy > best) {
+		if (!best_cg || busy > best) {
 			best = busy;
-			cls = cg->class;
+			best_cg = cg;
 		}
 	}
-	return cls;
+	return best_cg;
 }
 
-static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const struct row *rows, struct pod *pd)
+/* The CFS quota that binds r's tasks, as the group's own counters show
+ * it over the window ("cpu_limit": null when no group up the tree has a
+ * quota). */
+static void render_cg_limit(struct ks_buf *b, const struct ksense_cgroup *cg, double dur_s)
 {
+	if (cg->bw_level == ~0u || !cg->bw_period_us) {
+		ks_buf_printf(b, ",\"cpu_limit\":null");
+		return;
+	}
+	ks_buf_printf(b,
+		      ",\"cpu_limit\":{\"millicores\":%llu,\"quota_us\":%llu,\"period_us\":%llu,\"level\":%u,"
+		      "\"cgroup_id\":%llu,\"periods\":%u,\"throttled_periods\":%u,\"throttled_ms_per_s\":%.3f}",
+		      (unsigned long long)(cg->bw_quota_us * 1000 / cg->bw_period_us),
+		      (unsigned long long)cg->bw_quota_us, (unsigned long long)cg->bw_period_us, cg->bw_level,
+		      (unsigned long long)cg->bw_cgroup_id, cg->bw_nr_periods, cg->bw_nr_throttled,
+		      cg->bw_throttled_ns / 1e6 / dur_s);
+}
+
+static void render_psi_one(struct ks_buf *b, const char *name, const struct ksense_psi *p)
+{
+	ks_buf_printf(b, "\"%s\":{\"some_avg10_permille\":%u,\"full_avg10_permille\":%u,\"some_permille\":%u,"
+		      "\"full_permille\":%u}", name, p->some_avg10_permille, p->full_avg10_permille, p->some_permille,
+		      p->full_permille);
+}
+
+/* ,"runq":{...},"psi":{...} of one cgroup (psi null when the kernel keeps
+ * none for it). */
+static void render_cg_runq_psi(struct ks_buf *b, const struct ksense_cgroup *cg, double dur_s)
+{
+	ks_buf_printf(b, ",\"runq\":{\"waits_per_s\":%.3f,\"avg_us\":%.3f,\"p50_us\":%.3f,\"p99_us\":%.3f,"
+		      "\"max_us\":%.3f}", cg->rq_count / dur_s, cg->rq_avg_ns / 1e3, cg->rq_p50_ns / 1e3,
+		      cg->rq_p99_ns / 1e3, cg->rq_max_ns / 1e3);
+	if (cg->psi_source != KSENSE_PSI_KERNEL) {
+		ks_buf_printf(b, ",\"psi\":null");
+		return;
+	}
+	ks_buf_printf(b, ",\"psi\":{");
+	render_psi_one(b, "cpu", &cg->psi_cpu);
+	ks_buf_printf(b, ",");
+	render_psi_one(b, "io", &cg->psi_io);
+	ks_buf_printf(b, ",");
+	render_psi_one(b, "memory", &cg->psi_mem);
+	ks_buf_printf(b, "}");
+}
+
+/* A pod's run-queue latency and PSI: percentiles cannot be added, so
+ * p50/p99 are those of the container with the most waits (a pod's tasks
+ * are its containers'), avg is count-weighted, max the largest; PSI is
+ * its most stalled container's (cpu some avg10). */
+static void render_pod_runq_psi(struct ks_buf *b, const struct row *rows, const struct pod *pd)
+{
+	const struct row *busiest = NULL, *stalled = NULL;
+	struct ksense_cgroup agg;
+	double dur_s = 1.0, waits_per_s = 0;
+	__u64 count = 0, sum = 0, max = 0;
+	size_t i;
+
+	for (i = pd->first; i < pd->first + pd->n; i++) {
+		const struct ksense_cgroup *cg = &rows[i].cg;
+
+		count += cg->rq_count;
+		sum += cg->rq_sum_ns;
+		waits_per_s += cg->rq_count / rows[i].dur_s;
+		if (cg->rq_max_ns > max)
+			max = cg->rq_max_ns;
+		if (!busiest || cg->rq_count > busiest->cg.rq_count)
+			busiest = &rows[i];
+		if (cg->psi_source == KSENSE_PSI_KERNEL &&
+		    (!stalled || cg->psi_cpu.some_avg10_permille > stalled->cg.psi_cpu.some_avg10_permille))
+			stalled = &rows[i];
+	}
+	memset(&agg, 0, sizeof(agg));
+	if (busiest) {
+		agg.rq_p50_ns = busiest->cg.rq_p50_ns;
+		agg.rq_p99_ns = busiest->cg.rq_p99_ns;
+	}
+	if (stalled) {
+		agg.psi_source = KSENSE_PSI_KERNEL;
+		agg.psi_cpu = stalled->cg.psi_cpu;
+		agg.psi_io = stalled->cg.psi_io;
+		agg.psi_mem = stalled->cg.psi_mem;
+	}
+	agg.rq_avg_ns = count ? sum / count : 0;
+	agg.rq_max_ns = max;
+	/* waits_per_s is summed per each row's own window */
+	agg.rq_count = (__u64)(waits_per_s + 0.5);
+	render_cg_runq_psi(b, &agg, dur_s);
+}
+
+/* The pod's limit: that of its most throttled cgroup (or of any that has
+ * one); containers of one pod limited by the pod's own quota show the same
+ * group, counted once. */
+static void render_limit(struct ks_buf *b, const struct row *rows, const struct pod *pd)
+{
+	const struct row *best = NULL;
+	size_t i;
+
+	for (i = pd->first; i < pd->first + pd->n; i++) {
+		const struct ksense_cgroup *cg = &rows[i].cg;
+
+		if (cg->bw_level == ~0u || !cg->bw_period_us)
+			continue;
+		if (!best || cg->bw_throttled_ns > best->cg.bw_throttled_ns)
+			best = &rows[i];
+	}
+	if (best)
+		render_cg_limit(b, &best->cg, best->dur_s);
+	else
+		ks_buf_printf(b, ",\"cpu_limit\":null");
+}
+
+static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods_opts *o, const struct row *rows,
+		       struct pod *pd)
+{
+	const struct ksense_cgroup *cls_cg = pod_class_cg(rows, pd);
+	struct ks_wait_row *wr = calloc(pd->n ? pd->n : 1, sizeof(*wr));
 	struct sums s = {};
 	size_t i, nc = 0, k;
 
@@ -419,12 +538,20 @@ static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const str
 	ks_buf_json_str(b, pd->name);
 	ks_buf_printf(b,
 		      ",\"class\":\"%s\",\"oncpu_permille\":%llu,\"d_ms_per_s\":%.3f,\"s_ms_per_s\":%.3f,"
+		      "\"throttled_permille\":%llu,\"throttled_ms_per_s\":%.3f,"
 		      "\"block_ios_per_s\":%.3f,\"block_bytes_per_s\":%.1f,\"block_ms_per_s\":%.3f,"
-		      "\"block_lat_avg_us\":%.3f,\"samples\":%llu,\"top\":[",
-		      class_name(pod_class(rows, pd)), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
-		      s.s_ms_per_s, s.ios_per_s, s.bytes_per_s, s.io_ms_per_s,
-		      s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
+		      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
+		      class_name(cls_cg ? cls_cg->class : KSENSE_CLASS_IDLE), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
+		      s.s_ms_per_s, (unsigned long long)s.throttled_permille, s.throttled_ms_per_s, s.ios_per_s,
+		      s.bytes_per_s, s.io_ms_per_s, s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
 		      (unsigned long long)s.samples);
+	render_limit(b, rows, pd);
+	render_pod_runq_psi(b, rows, pd);
+	for (i = 0; wr && i < pd->n; i++)
+		wr[i] = (struct ks_wait_row){ &rows[pd->first + i].cg, rows[pd->first + i].dur_s };
+	ks_pods_render_waits(b, p->cgp, o->meta, pd->uid, wr, wr ? pd->n : 0, cls_cg);
+	free(wr);
+	ks_buf_printf(b, ",\"top\":[");
 	if (pd->nr_fns > 1)
 		qsort(pd->fns, pd->nr_fns, sizeof(*pd->fns), cmp_fn);
 	for (k = 0; k < pd->nr_fns && k < KS_PODS_TOP; k++) {
@@ -453,11 +580,20 @@ static void render_pod(struct ks_buf *b, const struct ks_pods_opts *o, const str
 		ks_buf_json_str(b, r->ref.container_id);
 		ks_buf_printf(b,
 			      ",\"cgroup_id\":%llu,\"class\":\"%s\",\"oncpu_permille\":%u,\"d_ms_per_s\":%.3f,"
-			      "\"s_ms_per_s\":%.3f,\"block_ios_per_s\":%.3f,\"block_ms_per_s\":%.3f,"
-			      "\"block_lat_avg_us\":%.3f,\"samples\":%llu}",
+			      "\"s_ms_per_s\":%.3f,\"throttled_permille\":%u,\"throttled_ms_per_s\":%.3f,"
+			      "\"block_ios_per_s\":%.3f,\"block_ms_per_s\":%.3f,"
+			      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
 			      (unsigned long long)r->id, class_name(r->cg.class), r->cg.on_cpu_permille, c.d_ms_per_s,
-			      c.s_ms_per_s, c.ios_per_s, c.io_ms_per_s, r->cg.io_lat_avg_ns / 1e3,
-			      (unsigned long long)r->cg.samples);
+			      c.s_ms_per_s, r->cg.throttled_permille, c.throttled_ms_per_s, c.ios_per_s, c.io_ms_per_s,
+			      r->cg.io_lat_avg_ns / 1e3, (unsigned long long)r->cg.samples);
+		render_cg_limit(b, &r->cg, r->dur_s);
+		render_cg_runq_psi(b, &r->cg, r->dur_s);
+		{
+			struct ks_wait_row one = { &r->cg, r->dur_s };
+
+			ks_pods_render_waits(b, p->cgp, o->meta, pd->uid, &one, 1, &r->cg);
+		}
+		ks_buf_printf(b, "}");
 	}
 	ks_buf_printf(b, "]}");
 }
@@ -574,7 +710,7 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 		if (!first)
 			ks_buf_printf(&r->body, ",");
 		first = false;
-		render_pod(&r->body, o, rows, &pods[i]);
+		render_pod(&r->body, p, o, rows, &pods[i]);
 	}
 	ks_buf_printf(&r->body, "]}\n");
 out:
