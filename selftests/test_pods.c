@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include "fakeapi.h"
 #include "test_progs.h"
+#include "loopback.h"
 #include "fixture.h"
 #include "fsutil.h"
 #include "json.h"
@@ -260,6 +261,36 @@ KS_TEST(pods_endpoint)
 		ASSERT_TRUE(ks_json_is_array(&j, ks_json_member(&j, s, "top")), "sleeper top");
 		printf("    burner pod: %.*s\n", j.tok[b].end - j.tok[b].start > 600 ? 600 : j.tok[b].end - j.tok[b].start,
 		       j.src + j.tok[b].start);
+	}
+	if (test__start_subtest("pods_metrics")) {
+		static char m[1 << 17];
+		char series[512], file[300];
+
+		/* the same pods as Prometheus series: the burner's container
+		 * with its class as a label, the idle one IDLE */
+		if (ASSERT_TRUE(lb_get_ok(port, "/metrics", m, sizeof(m), 5000), "/metrics")) {
+			snprintf(series, sizeof(series), "ksense_pod_class{namespace=\"\",pod=\"%s\",container=\"%s\","
+				 "class=\"CPU\"}", burner.uid, burner.cid);
+			ASSERT_EQ(lb_metric(m, series), 1, "the burner's container: class CPU");
+			snprintf(series, sizeof(series), "ksense_pod_class{namespace=\"\",pod=\"%s\",container=\"%s\","
+				 "class=\"IDLE\"}", burner.uid, side_cid);
+			ASSERT_EQ(lb_metric(m, series), 1, "its second container: IDLE");
+			snprintf(series, sizeof(series), "ksense_pod_cpu_ratio{namespace=\"\",pod=\"%s\",container=\"%s\"}",
+				 burner.uid, burner.cid);
+			ASSERT_TRUE(lb_metric(m, series) > 0.5, "the burner's on-CPU share, of one CPU");
+			snprintf(file, sizeof(file), "%s/metrics.txt", pods_test_dir());
+			if (!access(fx_promtool(), X_OK)) {
+				FILE *f = fopen(file, "w");
+
+				if (f) {
+					fputs(strstr(m, "\r\n\r\n") ? strstr(m, "\r\n\r\n") + 4 : m, f);
+					fclose(f);
+				}
+				if (!ASSERT_EQ(fx_sh(pods_out, sizeof(pods_out), "%s check metrics < %s 2>&1", fx_promtool(),
+						     file), 0, "promtool check metrics with the pod series"))
+					printf("%s\n", pods_out);
+			}
+		}
 	}
 	if (test__start_subtest("pods_methods")) {
 		ASSERT_EQ(pods_get(port, "POST"), 405, "POST /pods");

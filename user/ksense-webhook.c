@@ -492,6 +492,7 @@ int main(int argc, char **argv)
 	ks_self_exclude_unregister();
 	ks_csvlog_close(&app.csv);
 	ks_pods_free(app.pods);
+	ks_pods_free(app.pods_metrics);
 	ks_podmeta_free(app.meta);
 	if (rc) {
 		fprintf(stderr, "ksense-webhook: %s\n", strerror(-rc));

@@ -27,7 +27,8 @@ struct ks_app {
 	char test_score_file[512];
 	char pods_exclude[KS_MAX_NAMESPACES][64]; /* left out of /pods */
 	int nr_pods_exclude;
-	struct ks_pods *pods;         /* /pods state, made on first use */
+	struct ks_pods *pods;         /* /pods state, made on first use (the worker's) */
+	struct ks_pods *pods_metrics; /* the same for /metrics (the loop's) */
 	struct ks_podmeta *meta;      /* pod names from the API, NULL without */
 	struct ks_csvlog csv;
 	/* /healthz and /livez answer 503 when the loop lags more than this */

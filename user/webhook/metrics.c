@@ -18,6 +18,7 @@
 #include "hist.h"
 #include "metrics.h"
 #include "pins.h"
+#include "pods.h"
 #include "version.h"
 
 const double ks_lat_bounds_s[KS_LAT_BUCKETS] = {
@@ -228,11 +229,20 @@ void ks_metrics_render(struct ks_app *a, struct ks_response *r)
 	/* node series vanish with the pins; this one says why */
 	metric(b, "ksense_pins_up", "1 when the pinned maps can be read (ksense is loaded).", "gauge", up);
 	if (up) {
+		struct ks_pods_opts o = {
+			.node = a->node_name, .meta = a->meta,
+			.exclude = (const char (*)[64])a->pods_exclude, .nr_exclude = a->nr_pods_exclude,
+		};
+
 		totals(b, &t);
 		if (w.seq) {
 			age_ms = now > w.end_ns ? (now - w.end_ns) / 1000000 : 0;
 			latest(b, &w, age_ms);
 		}
+		/* series per container of this node's pods: a pod gone is gone
+		 * from the next scrape (the series go stale, none left behind) */
+		if (a->pods_metrics || (a->pods_metrics = ks_pods_new()))
+			ks_pods_prometheus(a->pods_metrics, &o, b);
 	}
 	requests(b, a);
 	server(b);

@@ -598,55 +598,77 @@ static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods
 	ks_buf_printf(b, "]}");
 }
 
-void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_response *r)
-{
+/* What one request reads: the recent cgroups mapped to pods, grouped. */
+struct collected {
 	struct ksense_window w;
 	struct ksense_config cfg;
-	struct row *rows = NULL;
-	struct pod *pods = NULL;
-	__u64 *ids = NULL, memo[8][2] = {};
-	size_t nids = 0, nr = 0, np = 0, i;
-	char msg[512], path[4096];
-	int cg_fd = -1, st_fd = -1, hist_fd = -1, err;
-	bool first = true;
+	struct row *rows;
+	struct pod *pods;
+	size_t nr, np;
+	int st_fd;
+};
 
-	err = ks_read_config(&cfg);
+static void collected_free(struct collected *c)
+{
+	size_t i;
+
+	for (i = 0; c->pods && i < c->np; i++)
+		free(c->pods[i].fns);
+	free(c->pods);
+	free(c->rows);
+	ks_close(c->st_fd);
+	memset(c, 0, sizeof(*c));
+	c->st_fd = -1;
+}
+
+/* Every cgroup of the pin active in the last KS_PODS_RECENT_WINDOWS,
+ * mapped to its pod and container and grouped by pod.  0, or the HTTP
+ * status (503, 500) with the reason in msg; c is freed by the caller
+ * either way. */
+static int collect(struct ks_pods *p, const struct ks_pods_opts *o, struct collected *c, char *msg, size_t msglen)
+{
+	__u64 *ids = NULL, memo[8][2] = {};
+	size_t nids = 0, i;
+	char path[4096];
+	int cg_fd = -1, hist_fd = -1, err, status = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->st_fd = -1;
+	err = ks_read_config(&c->cfg);
 	if (!err)
-		err = ks_read_window(&w);
+		err = ks_read_window(&c->w);
 	if (err) {
-		snprintf(msg, sizeof(msg), "pins unreadable at %s: %s (is ksense loaded?)", ks_pin_root(),
-			 strerror(-err));
-		ks_response_error(r, 503, msg);
-		goto out;
+		snprintf(msg, msglen, "pins unreadable at %s: %s (is ksense loaded?)", ks_pin_root(), strerror(-err));
+		return 503;
 	}
-	if (!w.seq) {
-		ks_response_error(r, 503, "no window closed yet");
-		goto out;
+	if (!c->w.seq) {
+		snprintf(msg, msglen, "no window closed yet");
+		return 503;
 	}
 	cg_fd = ks_pin_open(KSENSE_PIN_CGROUPS);
-	st_fd = ks_pin_open(KSENSE_PIN_STACKS);
-	if (cg_fd < 0 || st_fd < 0) {
-		snprintf(msg, sizeof(msg), "pin %s/%s missing: %s (a ksense older than schema 3?)", ks_pin_root(),
-			 cg_fd < 0 ? KSENSE_PIN_CGROUPS : KSENSE_PIN_STACKS, strerror(-(cg_fd < 0 ? cg_fd : st_fd)));
-		ks_response_error(r, 503, msg);
+	c->st_fd = ks_pin_open(KSENSE_PIN_STACKS);
+	if (cg_fd < 0 || c->st_fd < 0) {
+		snprintf(msg, msglen, "pin %s/%s missing: %s (a ksense older than schema 3?)", ks_pin_root(),
+			 cg_fd < 0 ? KSENSE_PIN_CGROUPS : KSENSE_PIN_STACKS, strerror(-(cg_fd < 0 ? cg_fd : c->st_fd)));
+		status = 503;
 		goto out;
 	}
 	if (!p->cgp) {
 		/* made on first use, and again after a failure: a cgroup2
 		 * mount that appears later is picked up */
-		p->cgp = ks_cgpath_new(NULL, msg, sizeof(msg));
+		p->cgp = ks_cgpath_new(NULL, msg, msglen);
 		if (!p->cgp) {
 			ks_warn("cannot map cgroup ids to paths", "err=\"%s\"", msg);
-			ks_response_error(r, 503, msg);
+			status = 503;
 			goto out;
 		}
 	}
 	hist_fd = ks_pin_open(KSENSE_PIN_HISTORY);
 	err = map_keys(cg_fd, sizeof(__u64), 2 * KSENSE_MAX_CGROUPS, cmp_u64, (void **)&ids, &nids);
-	if (!err && !(rows = calloc(nids ? nids : 1, sizeof(*rows))))
+	if (!err && !(c->rows = calloc(nids ? nids : 1, sizeof(*c->rows))))
 		err = -ENOMEM;
 	for (i = 0; !err && i < nids; i++) {
-		struct row *rw = &rows[nr];
+		struct row *rw = &c->rows[c->nr];
 		int rc;
 
 		/* gone since the key walk: skip, as any cgroup may vanish */
@@ -654,47 +676,66 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 			continue;
 		/* the tick may close a window between our reads: a cgroup of
 		 * a newer window than w is recent too */
-		if (rw->cg.seq < w.seq && w.seq - rw->cg.seq > KS_PODS_RECENT_WINDOWS)
+		if (rw->cg.seq < c->w.seq && c->w.seq - rw->cg.seq > KS_PODS_RECENT_WINDOWS)
 			continue;
 		rc = ks_cgpath_lookup(p->cgp, ids[i], path, sizeof(path));
 		if (rc == -ENOENT || rc == -ENOSPC)
 			continue;
 		if (rc) {
-			snprintf(msg, sizeof(msg), "cannot read the cgroup2 tree at %s: %s", ks_cgpath_mount(p->cgp),
+			snprintf(msg, msglen, "cannot read the cgroup2 tree at %s: %s", ks_cgpath_mount(p->cgp),
 				 strerror(-rc));
-			ks_response_error(r, 503, msg);
+			status = 503;
 			goto out;
 		}
 		if (ks_podmap_parse(path, &rw->ref))
 			continue;
 		rw->id = ids[i];
-		rw->dur_s = window_s(hist_fd, rw->cg.seq, cfg.window_ms, memo);
+		rw->dur_s = window_s(hist_fd, rw->cg.seq, c->cfg.window_ms, memo);
 		if (rw->dur_s <= 0)
 			rw->dur_s = 1.0;
-		nr++;
+		c->nr++;
 	}
-	if (!err && !(pods = calloc(nr ? nr : 1, sizeof(*pods))))
+	if (!err && !(c->pods = calloc(c->nr ? c->nr : 1, sizeof(*c->pods))))
 		err = -ENOMEM;
 	if (err) {
-		snprintf(msg, sizeof(msg), "cannot read the cgroups pin: %s", strerror(-err));
-		ks_response_error(r, 500, msg);
+		snprintf(msg, msglen, "cannot read the cgroups pin: %s", strerror(-err));
+		status = 500;
 		goto out;
 	}
-	qsort(rows, nr, sizeof(*rows), cmp_row);
-	for (i = 0; i < nr; i++) {
-		if (!np || strcmp(pods[np - 1].uid, rows[i].ref.uid)) {
-			struct pod *pd = &pods[np++];
+	qsort(c->rows, c->nr, sizeof(*c->rows), cmp_row);
+	for (i = 0; i < c->nr; i++) {
+		if (!c->np || strcmp(c->pods[c->np - 1].uid, c->rows[i].ref.uid)) {
+			struct pod *pd = &c->pods[c->np++];
 
-			strcpy(pd->uid, rows[i].ref.uid);
+			strcpy(pd->uid, c->rows[i].ref.uid);
 			pd->first = i;
 			if (o->meta)
 				ks_podmeta_pod(o->meta, pd->uid, pd->ns, sizeof(pd->ns), pd->name, sizeof(pd->name));
 			pd->excluded = excluded(o, pd->ns);
 		}
-		pods[np - 1].n++;
-		rows[i].pod = np - 1;
+		c->pods[c->np - 1].n++;
+		c->rows[i].pod = c->np - 1;
 	}
-	err = tally_stacks(p, st_fd, rows, nr, pods);
+out:
+	free(ids);
+	ks_close(cg_fd);
+	ks_close(hist_fd);
+	return status;
+}
+
+void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_response *r)
+{
+	struct collected c;
+	char msg[512];
+	size_t i;
+	bool first = true;
+	int status = collect(p, o, &c, msg, sizeof(msg)), err;
+
+	if (status) {
+		ks_response_error(r, status, msg);
+		goto out;
+	}
+	err = tally_stacks(p, c.st_fd, c.rows, c.nr, c.pods);
 	if (err) {
 		snprintf(msg, sizeof(msg), "cannot read the stacks pin: %s", strerror(-err));
 		ks_response_error(r, 500, msg);
@@ -702,24 +743,103 @@ void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_r
 	}
 	ks_buf_printf(&r->body, "{\"node\":");
 	ks_buf_json_str(&r->body, o->node);
-	ks_buf_printf(&r->body, ",\"seq\":%llu,\"window_ms\":%u,\"pods\":[", (unsigned long long)w.seq,
-		      cfg.window_ms);
-	for (i = 0; i < np; i++) {
-		if (pods[i].excluded)
+	ks_buf_printf(&r->body, ",\"seq\":%llu,\"window_ms\":%u,\"pods\":[", (unsigned long long)c.w.seq,
+		      c.cfg.window_ms);
+	for (i = 0; i < c.np; i++) {
+		if (c.pods[i].excluded)
 			continue;
 		if (!first)
 			ks_buf_printf(&r->body, ",");
 		first = false;
-		render_pod(&r->body, p, o, rows, &pods[i]);
+		render_pod(&r->body, p, o, c.rows, &c.pods[i]);
 	}
 	ks_buf_printf(&r->body, "]}\n");
 out:
-	for (i = 0; pods && i < np; i++)
-		free(pods[i].fns);
-	free(pods);
-	free(rows);
-	free(ids);
-	ks_close(cg_fd);
-	ks_close(st_fd);
-	ks_close(hist_fd);
+	collected_free(&c);
+}
+
+/* A Prometheus label value: Kubernetes names hold none of '"', '\\' or a
+ * newline, but a name from the API is never trusted. */
+static void label(struct ks_buf *b, const char *v)
+{
+	for (; *v; v++)
+		if (*v == '"' || *v == '\\')
+			ks_buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			ks_buf_printf(b, "\\n");
+		else
+			ks_buf_append(b, v, 1);
+}
+
+void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_buf *b)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fams[] = {
+		{ "ksense_pod_class", "gauge", "1 on the container's bottleneck class as the kernel sees it (CPU, "
+		  "THROTTLED, BLOCK, OFFCPU, IDLE), per container of this node's pods" },
+		{ "ksense_pod_cpu_ratio", "gauge", "Share of one CPU the container ran in its last window." },
+		{ "ksense_pod_throttled_ratio", "gauge", "Share of its last window the container's CFS quota held it back." },
+		{ "ksense_pod_offcpu_ratio", "gauge",
+		  "Task time off CPU per second of its last window, by state (d: uninterruptible, s: interruptible)." },
+		{ "ksense_pod_runqueue_latency_p99_seconds", "gauge", "The container's run-queue latency p99 in its last window." },
+	};
+	struct collected c;
+	char msg[512];
+	size_t i, k;
+	int f;
+
+	if (collect(p, o, &c, msg, sizeof(msg))) {
+		collected_free(&c);
+		return; /* ksense_pins_up says why when the pins are gone */
+	}
+	for (f = 0; f < (int)(sizeof(fams) / sizeof(fams[0])); f++) {
+		ks_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", fams[f].name, fams[f].help, fams[f].name, fams[f].type);
+		for (i = 0; i < c.np; i++) {
+			const struct pod *pd = &c.pods[i];
+
+			if (pd->excluded)
+				continue;
+			for (k = pd->first; k < pd->first + pd->n; k++) {
+				const struct row *r = &c.rows[k];
+				char cname[254] = "";
+
+				if (!r->ref.container_id[0])
+					continue; /* the pod-level cgroup: no container */
+				if (o->meta)
+					ks_podmeta_container(o->meta, pd->uid, r->ref.container_id, cname, sizeof(cname));
+				ks_buf_printf(b, "%s{namespace=\"", fams[f].name);
+				label(b, pd->ns);
+				ks_buf_printf(b, "\",pod=\"");
+				label(b, pd->name[0] ? pd->name : pd->uid);
+				ks_buf_printf(b, "\",container=\"");
+				label(b, cname[0] ? cname : r->ref.container_id);
+				switch (f) {
+				case 0:
+					ks_buf_printf(b, "\",class=\"%s\"} 1\n", class_name(r->cg.class));
+					break;
+				case 1:
+					ks_buf_printf(b, "\"} %.3f\n", r->cg.on_cpu_permille / 1e3);
+					break;
+				case 2:
+					ks_buf_printf(b, "\"} %.3f\n", r->cg.throttled_permille / 1e3);
+					break;
+				case 3:
+					ks_buf_printf(b, "\",state=\"d\"} %.6f\n", r->cg.d_ns / 1e9 / r->dur_s);
+					ks_buf_printf(b, "%s{namespace=\"", fams[f].name);
+					label(b, pd->ns);
+					ks_buf_printf(b, "\",pod=\"");
+					label(b, pd->name[0] ? pd->name : pd->uid);
+					ks_buf_printf(b, "\",container=\"");
+					label(b, cname[0] ? cname : r->ref.container_id);
+					ks_buf_printf(b, "\",state=\"s\"} %.6f\n", r->cg.s_ns / 1e9 / r->dur_s);
+					break;
+				default:
+					ks_buf_printf(b, "\"} %.9f\n", r->cg.rq_p99_ns / 1e9);
+					break;
+				}
+			}
+		}
+	}
+	collected_free(&c);
 }

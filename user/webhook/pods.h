@@ -26,5 +26,11 @@ struct ks_pods *ks_pods_new(void);
 void ks_pods_free(struct ks_pods *p);
 /* Fill r with the /pods response (200, or 503 with the reason). */
 void ks_pods_render(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_response *r);
+/* The same pods as Prometheus series, per container (namespace, pod,
+ * container labels): the class as a label, on-CPU, throttled and off-CPU
+ * shares and run-queue p99 of its last window.  One instance per thread
+ * (its cgroup path cache is not shared).  Nothing when the pins cannot be
+ * read. */
+void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_buf *b);
 
 #endif
