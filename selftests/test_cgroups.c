@@ -33,7 +33,7 @@
 static const char *names[NR_WL] = { "burner", "writer", "waiter", "sleeper" };
 static const __u32 want[NR_WL] = { KSENSE_CLASS_CPU, KSENSE_CLASS_BLOCK, KSENSE_CLASS_OFFCPU, KSENSE_CLASS_IDLE };
 
-KS_TEST(cgroup_classes)
+KS_TEST_LIVE(cgroup_classes)
 {
 	char mnt[256], base[512], dir[NR_WL][768], procs[800], pid_s[16], out[256];
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -256,7 +256,7 @@ static __u64 top_function(__u64 cgid, pid_t pid, char *top, size_t toplen, __u64
  * Go-mangled names.  In a kubelet-style cgroup it must be classed CPU, and
  * its samples must name main.burnCycles through the stacks pin and the
  * symbolizer, as the agent's /pods shows it. */
-KS_TEST(cgroup_go_burner)
+KS_TEST_LIVE(cgroup_go_burner)
 {
 	char path[512], top[128];
 	struct wl_cgroup c = {};

@@ -232,7 +232,7 @@ static int leaked_links(void)
 	return least;
 }
 
-KS_TEST(load_kill9)
+KS_TEST_LIVE(load_kill9)
 {
 	const int delays_ms[] = { 0, 2, 5, 10, 20, 40, 80, 150, 300 };
 	char root[128];

@@ -109,7 +109,7 @@ static bool capped_throttled(const struct ks_json *j)
 
 /* A burner held to 200m by its container's quota: THROTTLED in /pods,
  * with its throttled share and the limit that binds. */
-KS_TEST(pods_throttled)
+KS_TEST_LIVE(pods_throttled)
 {
 	struct ks_json j = {};
 	char log[256] = "";

@@ -3,7 +3,13 @@
  * A small test runner in the style of the kernel's test_progs: named tests
  * that register themselves, subtests, ASSERT_* macros that name the check
  * and return whether it held, `-t NAME` filters, and a closing line
- * "N passed, N failed, N skipped".
+ * "N passed, N failed, N skipped" followed by the names of what failed.
+ *
+ * KS_TEST_LIVE marks a test that measures a live workload (a burner's
+ * run-queue latency, a stall's PSI) on a shared 2-CPU machine: another
+ * process can steal the CPU for a whole window.  Such a test runs again
+ * once when it fails, and passes only if one whole attempt passes; both
+ * attempts' output stays in the log, and `-n` turns the retry off.
  */
 #ifndef KSENSE_TEST_PROGS_H
 #define KSENSE_TEST_PROGS_H
@@ -16,18 +22,23 @@ struct ks_test {
 	const char *name;
 	void (*fn)(void);
 	struct ks_test *next;
+	bool live;
 };
 
 void ks_register_test(struct ks_test *t);
 
-#define KS_TEST(tname)                                                        \
+#define KS_TEST_DEFINE(tname, is_live)                                        \
 	static void test_##tname(void);                                       \
-	static struct ks_test ks_test_##tname = { #tname, test_##tname, NULL }; \
+	static struct ks_test ks_test_##tname = {                             \
+		.name = #tname, .fn = test_##tname, .live = is_live };        \
 	__attribute__((constructor)) static void ks_register_##tname(void)   \
 	{                                                                     \
 		ks_register_test(&ks_test_##tname);                           \
 	}                                                                     \
 	static void test_##tname(void)
+
+#define KS_TEST(tname) KS_TEST_DEFINE(tname, false)
+#define KS_TEST_LIVE(tname) KS_TEST_DEFINE(tname, true)
 
 /* Returns false when the subtest is filtered out: `if (!test__start_subtest(x)) ...` */
 bool test__start_subtest(const char *name);

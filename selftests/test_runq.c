@@ -195,7 +195,7 @@ static void spinners(struct wl_cgroup *a, pid_t *spin, bool on)
  * rise well above its own while they are there; B's, on the other CPU,
  * must not follow.  Alternating phases, each pod's median over its phases:
  * load someone else puts on a CPU for a while lands in both. */
-KS_TEST(cgroup_runq_contention)
+KS_TEST_LIVE(cgroup_runq_contention)
 {
 	struct wl_cgroup a = {}, b = {};
 	pid_t pa = -1, pb = -1, spin[3] = { -1, -1, -1 };
@@ -265,7 +265,7 @@ static int pressure_avg10(const char *dir, const char *file, const char *kind)
  * from its own cgroup2 PSI group, must be what its cpu.pressure prints
  * (the kernel's same avg10, read a moment apart: one of the two windows
  * around the read). */
-KS_TEST(cgroup_psi)
+KS_TEST_LIVE(cgroup_psi)
 {
 	struct ksense_window w = {};
 	struct ksense_cgroup before = {}, after = {};
@@ -338,7 +338,7 @@ static pid_t spawn_into(int cgfd)
  * it is read from the kernel's sched_info at its first switch-in.  Children
  * born straight into a pod cgroup (clone3 CLONE_INTO_CGROUP) that exit at
  * once: the pod has no other waits than those first ones, one per child. */
-KS_TEST(cgroup_runq_new_tasks)
+KS_TEST_LIVE(cgroup_runq_new_tasks)
 {
 	struct ksense_window w = {};
 	struct ksense_cgroup cg = {};

@@ -62,7 +62,7 @@ static bool is_allow(const struct ksense_decision *d)
 	return d->verdict == KSENSE_VERDICT_ALLOW;
 }
 
-KS_TEST(score_live)
+KS_TEST_LIVE(score_live)
 {
 	struct ksense_decision d = {};
 	struct ksense_baseline b = {};

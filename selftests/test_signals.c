@@ -90,7 +90,7 @@ static bool psi_settle(void)
 	return ASSERT_LT(w.psi_cpu.some_permille, 100, "PSI settles before measuring");
 }
 
-KS_TEST(signals)
+KS_TEST_LIVE(signals)
 {
 	struct ksense_window idle, busy;
 
@@ -195,7 +195,7 @@ static int proc_cpu_full_avg10(void)
  * up (seen here: 883 permille with four burners held to 20 % of a CPU), so
  * the load is such a group where the kernel offers a CFS quota, else four
  * spinners on one CPU.  Every window must say what the kernel says. */
-KS_TEST(psi_system_cpu_full)
+KS_TEST_LIVE(psi_system_cpu_full)
 {
 	struct ksense_window w = {};
 	struct workload wl = {};

@@ -78,7 +78,7 @@ static pid_t start_spinners(const struct wl_cgroup *c, pid_t *tids)
 	return pid;
 }
 
-KS_TEST(taskstats_runq)
+KS_TEST_LIVE(taskstats_runq)
 {
 	struct ks_delay_client *client = NULL;
 	struct ksense_window a, w;

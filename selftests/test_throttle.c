@@ -24,7 +24,7 @@
 
 
 
-KS_TEST(cgroup_throttled)
+KS_TEST_LIVE(cgroup_throttled)
 {
 	struct wl_cpu_stat st0 = {}, st1 = {};
 	struct ksense_window w = {};

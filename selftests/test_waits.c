@@ -66,7 +66,7 @@ static bool wait_class(__u64 id, __u32 cls, __u32 cause, int windows, struct kse
 /* Four threads on one mutex, each spinning 2 ms while it holds it: one
  * runs, three wait for it.  On-CPU is a whole CPU (the old rule said CPU);
  * the waits that siblings end are three times that. */
-KS_TEST(cgroup_lock)
+KS_TEST_LIVE(cgroup_lock)
 {
 	struct ksense_cgroup cg = {};
 	struct wl_cgroup c = {};
@@ -94,7 +94,7 @@ out:
  * each request 100 ms later.  The client waits (S) for the server, and
  * it is the server's send that wakes it (NET_RX run for the server's
  * packets, in its context): OFFCPU/DEPENDENCY naming the server's cgroup. */
-KS_TEST(cgroup_dependency)
+KS_TEST_LIVE(cgroup_dependency)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
@@ -154,7 +154,7 @@ out:
 
 /* Sleeping on a timer is idle, not waiting: a 10 ms nanosleep loop is
  * S most of the time, every wait ended by a timer, and IDLE. */
-KS_TEST(cgroup_timer_sleeper)
+KS_TEST_LIVE(cgroup_timer_sleeper)
 {
 	struct ksense_window w = {};
 	struct ksense_cgroup cg = {};
