@@ -11,19 +11,29 @@
 
 int cmd_unload(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
 	const char *root = ks_pin_root();
-	int err;
+	bool help = false;
+	struct ks_opts p;
+	int err, opt, first;
 
-	if (ks_wants_help(argc, argv)) {
+	ks_opts_init(&p, "ksense unload", argc, argv, "h", longopts);
+	while ((opt = ks_opts_next(&p)) != -1) {
+		if (opt != 'h')
+			return 2;
+		help = true;
+	}
+	if (help) {
 		printf("Usage: ksense unload\n\n"
 		       "Detaches every ksense program and removes the pin tree (%s),\n"
 		       "with its history.  Succeeds when nothing is loaded.\n", root);
 		return 0;
 	}
-	if (argc > 1) {
-		fprintf(stderr, "ksense unload: unknown argument '%s' (see ksense unload --help)\n", argv[1]);
+	if (ks_opts_operands(&p, 0, &first))
 		return 2;
-	}
 	if (!ks_path_exists(root)) {
 		printf("ksense: nothing loaded at %s\n", root);
 		return 0;
