@@ -29,6 +29,7 @@ static const struct prog progs[] = {
 	{ "KSENSE_WEBHOOK_BIN", "build/ksense-webhook", "", "ksense-webhook", "--agent-port", "x", "--no-tls" },
 	{ "KSENSE_SCHEDULER_BIN", "build/ksense-scheduler", "", "ksense-scheduler", "--qps", "x", "--extender" },
 	{ "KSENSE_SCALER_BIN", "build/ksense-scaler", "", "ksense-scaler", "--interval-s", "x", "--once" },
+	{ "KSENSE_WORKLOADS_BIN", "build/ksense-workloads", "", "ksense-workloads", "--seconds", "soon", "--json" },
 };
 
 static const char *bin(const struct prog *p)
