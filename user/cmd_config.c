@@ -180,23 +180,12 @@ static const char *baseline_state_name(__u32 s)
 
 int cmd_baseline(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
 	struct ksense_baseline b;
 	struct ksense_config c;
-	struct ks_opts p;
-	bool help = false;
-	int err, opt, first;
+	bool help;
+	int err, first;
 
-	ks_opts_init(&p, "ksense baseline", argc, argv, "h", longopts);
-	while ((opt = ks_opts_next(&p)) != -1) {
-		if (opt != 'h')
-			return 2;
-		help = true;
-	}
-	if (!help && ks_opts_operands(&p, 1, &first))
+	if (ks_opts_help_only("ksense baseline", argc, argv, 1, &help, &first))
 		return 2;
 	/* from here argv[1] is the subcommand: getopt moved options after it */
 	argc = argc - optind + 1;

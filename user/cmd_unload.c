@@ -11,29 +11,18 @@
 
 int cmd_unload(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
 	const char *root = ks_pin_root();
-	bool help = false;
-	struct ks_opts p;
-	int err, opt, first;
+	bool help;
+	int err, first;
 
-	ks_opts_init(&p, "ksense unload", argc, argv, "h", longopts);
-	while ((opt = ks_opts_next(&p)) != -1) {
-		if (opt != 'h')
-			return 2;
-		help = true;
-	}
+	if (ks_opts_help_only("ksense unload", argc, argv, 0, &help, &first))
+		return 2;
 	if (help) {
 		printf("Usage: ksense unload\n\n"
 		       "Detaches every ksense program and removes the pin tree (%s),\n"
 		       "with its history.  Succeeds when nothing is loaded.\n", root);
 		return 0;
 	}
-	if (ks_opts_operands(&p, 0, &first))
-		return 2;
 	if (!ks_path_exists(root)) {
 		printf("ksense: nothing loaded at %s\n", root);
 		return 0;

@@ -98,6 +98,26 @@ int ks_opts_operands(const struct ks_opts *o, int max, int *first)
 	return 0;
 }
 
+int ks_opts_help_only(const char *prog, int argc, char **argv, int max_operands, bool *help, int *first)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct ks_opts p;
+	int opt;
+
+	*help = false;
+	ks_opts_init(&p, prog, argc, argv, "h", longopts);
+	while ((opt = ks_opts_next(&p)) != -1) {
+		if (opt != 'h')
+			return -EINVAL;
+		*help = true;
+	}
+	*first = optind;
+	return *help ? 0 : ks_opts_operands(&p, max_operands, first);
+}
+
 /* Digits only: no sign, no space, no trailing text (strtoull alone takes
  * " -1" as a huge number). */
 static int parse_digits(const char *v, unsigned long long *out)

@@ -41,6 +41,11 @@ int ks_opts_next(struct ks_opts *o);
  * max of them prints the first extra one and returns -EINVAL. */
 int ks_opts_operands(const struct ks_opts *o, int max, int *first);
 
+/* A command whose only option is -h/--help, with up to max_operands
+ * operands (from argv[*first]): 0, or -EINVAL after saying what was
+ * wrong.  *help tells whether --help was given (operands then unchecked). */
+int ks_opts_help_only(const char *prog, int argc, char **argv, int max_operands, bool *help, int *first);
+
 /* Value checks: 0, or -EINVAL after "PROG: NAME: 'v' is not ...". */
 int ks_opt_ull(const char *prog, const char *name, const char *v, unsigned long long min,
 	       unsigned long long max, unsigned long long *out);
