@@ -58,7 +58,7 @@ pid_t fx_spawn_port(const char *log, const char *portfile, char *const argv[], i
 	*port = 0;
 	unlink(portfile);
 	pid = fx_spawn(log, argv, NULL);
-	for (i = 0; pid > 0 && i < 100; i++) {
+	for (i = 0; pid > 0 && i < 300; i++) {
 		FILE *f = fopen(portfile, "r");
 
 		if (f) {

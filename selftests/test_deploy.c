@@ -207,8 +207,11 @@ static bool start_api(void)
 	snprintf(cert, sizeof(cert), "%s/certs/tls.crt", scratch());
 	snprintf(key, sizeof(key), "%s/certs/tls.key", scratch());
 	api_pid = fx_spawn_port(log, portfile, argv, &port);
-	if (api_pid <= 0)
+	if (api_pid <= 0) {
+		sh("tail -n 20 %s", log);
+		printf("    the fake API server did not start; its log:\n%s\n", out);
 		return false;
+	}
 	snprintf(api_addr, sizeof(api_addr), "127.0.0.1:%d", port);
 	snprintf(sa_dir, sizeof(sa_dir), "%s/serviceaccount", scratch());
 	if (sh("mkdir -p %s && printf view-token > %s/token && printf ksense-system > %s/namespace && "
@@ -222,7 +225,9 @@ static bool start_api(void)
 				      "\"uid\":\"6b73656e-7365-4000-8000-00000000000%d\"},\"spec\":{\"nodeName\":\"dsview-node\","
 				      "\"containers\":[{\"name\":\"main\",\"image\":\"x\"}]}}", names[i], i + 1);
 	snprintf(seed + n, sizeof(seed) - n, "]}");
-	return !sh("curl -s --max-time 5 --cacert %s/certs/ca.crt -o /dev/null -w '%%{http_code}' "
+	/* the seed takes a TLS handshake with a Python server on a loaded
+	 * machine: a generous timeout */
+	return !sh("curl -s --max-time 20 --cacert %s/certs/ca.crt -o /dev/null -w '%%{http_code}' "
 		   "https://%s/fake/objects -d '%s' | grep -qx 200", scratch(), api_addr, seed);
 }
 
@@ -391,7 +396,7 @@ KS_TEST(deploy)
 	}
 	{
 		char log[300], prefix[64];
-		char *argv[] = { "build/ksense-workloads", "--seconds", "120", "--prefix", prefix, NULL };
+		char *argv[] = { "build/ksense-workloads", "--seconds", "600", "--prefix", prefix, NULL };
 
 		snprintf(prefix, sizeof(prefix), "ksense-deploy-wl-%d", getpid());
 		snprintf(log, sizeof(log), "%s/workloads.log", scratch());
