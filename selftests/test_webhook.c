@@ -198,8 +198,12 @@ KS_TEST(webhook)
 		curl("GET", url, NULL);
 		ASSERT_STRHAS(out, "HTTP=200", "200");
 		ASSERT_STRHAS(out, "\"node\":\"node-test\"", "node name");
-		ASSERT_STRHAS(out, "\"baseline\":{\"state\":\"warmup\"", "baseline state");
-		ASSERT_STRHAS(out, "\"friction\":null", "friction empty in warm-up");
+		/* the shared fixture tree warms up for warmup_s from its load: a
+		 * slow run may reach this after the baseline froze */
+		if (strstr(out, "\"baseline\":{\"state\":\"warmup\""))
+			ASSERT_STRHAS(out, "\"friction\":null", "friction empty in warm-up");
+		else if (ASSERT_STRHAS(out, "\"baseline\":{\"state\":\"frozen\"", "baseline state"))
+			ASSERT_FALSE(strstr(out, "\"friction\":null"), "friction once frozen");
 		ASSERT_STRHAS(out, "\"runq_p99_us\":", "inputs");
 		if (ASSERT_TRUE(sscanf(strstr(out, "\"seq\":") ?: "", "\"seq\":%llu", &seq) == 1, "seq") &&
 		    ASSERT_TRUE(sscanf(strstr(out, "\"score\":") ?: "", "\"score\":%u", &score) == 1, "score")) {
