@@ -19,7 +19,7 @@
 #include "kube.h"
 #include "kube_lease.h"
 #include "log.h"
-#include "scaler.h"
+#include "scaler/scaler.h"
 #include "status_http.h"
 #include "version.h"
 #include "scaler/metrics.h"

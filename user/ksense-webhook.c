@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "app.h"
+#include "webhook/app.h"
 #include "log.h"
 #include "pins.h"
 #include "self_exclude.h"
-#include "nodestate.h"
+#include "webhook/nodestate.h"
 #include "podmeta.h"
-#include "pods.h"
+#include "webhook/pods.h"
 #include "version.h"
 
 static void usage(FILE *out)

@@ -105,7 +105,7 @@ static void fold_report(struct ks_scaler *s, const struct ks_agent_get *g, const
 		ks_debug("pod", "node=%s pod=%s/%s deployment=%s class=%s oncpu_permille=%.0f", ep->node,
 			 p->namespace_, p->name, d->name, ks_class_name(p->cls), p->oncpu_permille);
 	}
-	ks_pods_free(&r);
+	ks_pods_report_free(&r);
 }
 
 int ks_poll(struct ks_scaler *s, double now_s, char *err, size_t errlen)

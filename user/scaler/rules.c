@@ -288,7 +288,7 @@ static void evidence_kv(const struct ks_scaler *s, const struct ks_deploy *d, ch
 		 "throttled_permille=%.0f throttled_ms_per_s=%.1f cpu_limit_millicores=%.0f top_function=\"%s\" "
 		 "top_module=\"%s\" top_share_permille=%u cpu_streak=%u replicas=%d min=%d max=%d",
 		 ks_class_name(d->cls), d->npods, d->nclass[KS_CLASS_CPU], d->nclass[KS_CLASS_BLOCK],
-		 d->nclass[KS_CLASS_OFFCPU], d->nclass[KS_CLASS_IDLE], d->oncpu_permille, ks_cause_name(d->cause),
+		 d->nclass[KS_CLASS_OFFCPU], d->nclass[KS_CLASS_IDLE], d->oncpu_permille, ks_report_cause_name(d->cause),
 		 d->d_ms_per_s, d->s_ms_per_s, d->block_ms_per_s, d->block_lat_avg_us, d->nclass[KS_CLASS_THROTTLED],
 		 d->throttled_permille, d->throttled_ms_per_s, d->cpu_limit_millicores, d->top.function,
 		 d->top.module, d->top.share_permille, d->st ? d->st->cpu_streak : 0, d->replicas, d->min, d->max);
@@ -446,7 +446,7 @@ static void rule_offcpu(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 			snprintf(why, sizeof(why), "dependency %s not found", label);
 	} else {
 		snprintf(why, sizeof(why), "the kernel names no pod they wait on (cause %s) and no %s annotation "
-			 "does", ks_cause_name(d->cause), KS_ANN_DEPENDENCY);
+			 "does", ks_report_cause_name(d->cause), KS_ANN_DEPENDENCY);
 	}
 	if (dep && scale_dependency(s, d, dep, label, why, sizeof(why), now_s)) {
 		snprintf(msg, sizeof(msg),
@@ -457,7 +457,7 @@ static void rule_offcpu(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 		return;
 	}
 	snprintf(msg, sizeof(msg), "not scaling: pods wait off-CPU (%d/%d pods OFFCPU, cause %s): S %.1f ms/s, D %.1f ms/s, %s; %s",
-		 d->nclass[KS_CLASS_OFFCPU], d->npods, ks_cause_name(d->cause), d->s_ms_per_s, d->d_ms_per_s, top,
+		 d->nclass[KS_CLASS_OFFCPU], d->npods, ks_report_cause_name(d->cause), d->s_ms_per_s, d->d_ms_per_s, top,
 		 why);
 	ks_act_event(s, d, "Normal", "OffCpuWait", msg, kv, now_s);
 }

@@ -69,15 +69,15 @@ struct ks_pods_report {
 	char first_skip[160];      /* why the first one was left out */
 };
 
-/* 0 and out filled (free with ks_pods_free), or a negative errno with the
+/* 0 and out filled (free with ks_pods_report_free), or a negative errno with the
  * reason in err and out empty.  The body must be an object with a "pods"
  * array; unknown fields are ignored; a malformed pod entry (no name or
  * namespace, unknown class, a negative or non-numeric number) is skipped
  * and counted, never fatal. */
 int ks_pods_parse(const char *body, size_t len, struct ks_pods_report *out, char *err, size_t errlen);
-void ks_pods_free(struct ks_pods_report *r);
+void ks_pods_report_free(struct ks_pods_report *r);
 const char *ks_class_name(enum ks_class c);
-const char *ks_cause_name(enum ks_cause c);
+const char *ks_report_cause_name(enum ks_cause c);
 /* -1 when s names no class. */
 int ks_class_parse(const char *s);
 

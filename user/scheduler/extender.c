@@ -13,7 +13,7 @@
 #include "extender.h"
 #include "log.h"
 #include "kube_extender.h"
-#include "server.h"
+#include "webhook/server.h"
 
 #define EXT_BUCKETS 8192
 
