@@ -258,13 +258,14 @@ PROMTOOL := $(BUILD)/prometheus/usr/bin/promtool
 $(PROMTOOL): tools/fetch-deb
 	tools/fetch-deb prometheus $(BUILD)/prometheus
 
-# Host and BPF tests; the sanitizer build runs the tests that need no
-# live workload, the plain build runs them all.
+# Host and BPF tests; the sanitizer build runs the tests whose subject is
+# userspace code (they say so: KS_SAN in their KS_TEST_F), the plain build
+# runs them all.
 SAN_PROGS := $(addprefix $(BUILD)/asan/,test_progs ksense-scheduler ksense-scaler ksense-webhook)
 test: test-deps all images $(SAN_PROGS) $(PROMTOOL) ## test-deps, build, every test, the sanitizer pass, vmtest (root)
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
-		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,extender*,podmap*,podmeta*,cgpath*,pods*,e2e*,nodestate*,status_http*,control_plane*'
+		$(BUILD)/asan/test_progs -m san
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 

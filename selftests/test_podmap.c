@@ -86,7 +86,7 @@ static const struct row rows[] = {
 	NOPOD("/kubepods/pod" UID_D "/not-a-container"),
 };
 
-KS_TEST(podmap)
+KS_TEST_F(podmap, KS_SAN | KS_HOST)
 {
 	struct ks_pod_ref r;
 	char *huge;

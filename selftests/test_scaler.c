@@ -783,7 +783,7 @@ static void test_parse(void)
 	ks_pods_report_free(&r);
 }
 
-KS_TEST(scaler)
+KS_TEST_F(scaler, KS_SAN | KS_HOST)
 {
 	pid_t api_pid = -1, ag1 = -1, ag2 = -1;
 	struct kube_config c = { 0 };
