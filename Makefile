@@ -48,7 +48,7 @@ BPF_TEST_SRCS := $(BPF_SRCS) kern/selftest.bpf.c
 # folder and is built into its archive ($(BUILD)/libksense-<program>.a),
 # which the program, the tests and the fuzz harnesses link alike.
 LIB_SRCS   := $(wildcard user/lib/*.c)
-CLI_SRCS   := $(wildcard user/cmd_*.c)
+CLI_SRCS   := $(wildcard user/cli/*.c)
 WEBHOOK_SRCS := $(wildcard user/webhook/*.c)
 SCHEDULER_SRCS := $(wildcard user/scheduler/*.c)
 SCALER_SRCS := $(wildcard user/scaler/*.c)
@@ -156,9 +156,7 @@ $(1)/ksense: $(1)/obj/user/ksense.o $(1)/libksense-cli.a $(1)/libksense.a
 	$(2) $(3) $$^ $$(LDLIBS) -o $$@
 $(1)/ksense-webhook: $(1)/obj/user/ksense-webhook.o $(1)/libksense-webhook.a $(1)/libksense.a
 	$(2) $(3) $$^ $$(LDLIBS) $$(KUBE_LIBS) -o $$@
-# --extender answers over the webhook's epoll server (and its TLS)
-$(1)/ksense-scheduler: $(1)/obj/user/ksense-scheduler.o $(1)/libksense-scheduler.a $(1)/libksense-webhook.a \
-		$(1)/libksense.a
+$(1)/ksense-scheduler: $(1)/obj/user/ksense-scheduler.o $(1)/libksense-scheduler.a $(1)/libksense.a
 	$(2) $(3) $$^ $$(LDLIBS) $$(KUBE_LIBS) -o $$@
 # Needs no BPF and no skeleton: it only talks to the API and the agents.
 $(1)/ksense-scaler: $(1)/obj/user/ksense-scaler.o $(1)/libksense-scaler.a $(1)/libksense.a

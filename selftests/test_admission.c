@@ -7,7 +7,7 @@
 #include <time.h>
 #include "test_progs.h"
 #include "json.h"
-#include "admission.h"
+#include "webhook/admission.h"
 
 /* A Pod CREATE as kube-apiserver sends it for a ReplicaSet's pod (pretty-
  * printed here; the server sends it compact, whitespace is legal either

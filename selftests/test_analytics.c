@@ -11,7 +11,7 @@
 #include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "analytics.h"
-#include "settings.h"
+#include "cli/settings.h"
 #include "ksense_test.skel.h"
 
 #define MAXW 64

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include "test_progs.h"
 #include "fixture.h"
-#include "cgpath.h"
+#include "webhook/cgpath.h"
 #include "fsutil.h"
 
 static __u64 ino_of(const char *path)

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 #include "test_progs.h"
-#include "settings.h"
+#include "cli/settings.h"
 #include "cgclass.h"
 
 #define MS 1000000ull

@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include "fakeapi.h"
 #include "json.h"
-#include "kube_extender.h"
+#include "scheduler/kube_extender.h"
 #include "schedfx.h"
 #include "test_progs.h"
 

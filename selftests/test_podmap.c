@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_progs.h"
-#include "podmap.h"
+#include "webhook/podmap.h"
 
 #define UID_D "1234abcd-5678-4abc-9def-0123456789ab"
 #define UID_U "1234abcd_5678_4abc_9def_0123456789ab"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "test_progs.h"
 #include "json.h"
-#include "podmeta.h"
+#include "webhook/podmeta.h"
 
 static int apply(struct ks_podmeta *m, const char *json, bool deleted)
 {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "test_progs.h"
-#include "sched_model.h"
+#include "scheduler/sched_model.h"
 
 KS_TEST_F(sched_quantity, KS_SAN | KS_HOST)
 {

@@ -15,7 +15,7 @@
 #include "pins.h"
 #include "self_exclude.h"
 #include "webhook/nodestate.h"
-#include "podmeta.h"
+#include "webhook/podmeta.h"
 #include "webhook/pods.h"
 #include "version.h"
 

@@ -13,7 +13,7 @@
 #include "extender.h"
 #include "log.h"
 #include "kube_extender.h"
-#include "webhook/server.h"
+#include "server.h"
 
 #define EXT_BUCKETS 8192
 
