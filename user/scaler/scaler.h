@@ -234,8 +234,11 @@ void ks_cluster_free(struct ks_scaler *s);
 struct ks_agent_ep;
 int ks_cluster_agents(struct ks_scaler *s, struct ks_agent_ep **eps, int *n, char *err, size_t errlen);
 
+/* annotations.c: d's ksense.io/ annotations from its object at root
+ * (invalid, with the reason, when one is bad). */
+void ks_deploy_annotations(struct ks_deploy *d, const struct ks_json *j, int root);
+
 /* rules.c */
-void ks_rules_annotations(struct ks_deploy *d, const struct ks_json *j, int root);
 void ks_rules_add_pod(struct ks_deploy *d, const struct ks_pod_report *p);
 /* A dependency one of d's pods named, resolved to its Deployment (or NULL). */
 void ks_rules_add_dep(struct ks_deploy *d, struct ks_deploy *dep, const struct ks_pod_dep *pd);
@@ -253,6 +256,8 @@ void ks_act_event(struct ks_scaler *s, const struct ks_deploy *d, const char *ty
 
 /* poll.c: one poll; 0, or negative errno when the API could not be read. */
 int ks_poll(struct ks_scaler *s, double now_s, char *err, size_t errlen);
+
+/* clock.c */
 double ks_now_s(void);
 /* CLOCK_REALTIME seconds: what ksense.io/last-scale is compared with. */
 double ks_wall_s(void);
