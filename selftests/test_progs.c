@@ -25,8 +25,8 @@ static const struct {
 	unsigned int mark;
 } mark_names[] = { { "live", KS_LIVE }, { "san", KS_SAN }, { "host", KS_HOST } };
 
-/* "-m san,!host": 0, or -1 when a name is none of mark_names. */
-static int parse_marks(char *arg)
+/* "-m san,!host": NULL, or the name that is none of mark_names. */
+static const char *parse_marks(char *arg)
 {
 	char *tok, *save;
 	size_t i;
@@ -39,13 +39,13 @@ static int parse_marks(char *arg)
 			if (!strcmp(name, mark_names[i].name))
 				break;
 		if (i == sizeof(mark_names) / sizeof(mark_names[0]))
-			return -1;
+			return name;
 		if (without)
 			env.marks_without |= mark_names[i].mark;
 		else
 			env.marks_with |= mark_names[i].mark;
 	}
-	return 0;
+	return NULL;
 }
 
 static bool marks_match(const struct ks_test *t)
@@ -217,6 +217,7 @@ int main(int argc, char **argv)
 	int opt, passed = 0, failed = 0, skipped = 0, retried = 0, num = 0;
 	struct ks_test *t;
 	char *tok, *save;
+	const char *bad;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* the daemons the tests start (often several at once) open their
@@ -235,9 +236,10 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'm':
-			if (parse_marks(optarg)) {
+			bad = parse_marks(optarg);
+			if (bad) {
 				fprintf(stderr, "%s: -m takes live, san or host (! for without), not '%s'\n",
-					argv[0], optarg);
+					argv[0], bad);
 				return 2;
 			}
 			break;
