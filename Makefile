@@ -26,28 +26,36 @@ NL_LIBS    := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-
 
 WARN       := -Wall -Wextra -Werror
 CFLAGS     ?= -O2 -g
-KS_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) -I$(BUILD) -Ipins -Iuser/lib -Ikern
+# One -I list for every C file built here: $(BUILD) (vmlinux.h, skeletons),
+# the contract, kern/'s math shared with the host tests, the shared library
+# by bare name ("log.h"), user/ so a program's header is named by its folder
+# from outside it ("scaler/scaler.h"), and the tests' helpers.  A file
+# includes its own folder's headers by bare name.
+INCLUDES   := -I$(BUILD) -Ipins -Ikern -Iuser/lib -Iuser -Iselftests
+KS_CFLAGS  := -std=c11 -D_GNU_SOURCE $(WARN) $(INCLUDES)
+# Every object writes its own dependency file: a header change rebuilds
+# exactly what includes it.
+DEPFLAGS   := -MMD -MP
 LDLIBS     := -lbpf -lelf -lz
-BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ikern
+BPF_CFLAGS := -g -O2 $(WARN) -Wno-unused-parameter -target bpf -D__TARGET_ARCH_$(ARCH) $(INCLUDES)
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
+KUBE_LIBS  := $(TLS_LIBS) -lyaml -lpthread
 
 BPF_SRCS   := kern/sched.bpf.c kern/softirq.bpf.c kern/context.bpf.c kern/cgroup.bpf.c kern/tick.bpf.c
 BPF_TEST_SRCS := $(BPF_SRCS) kern/selftest.bpf.c
-BPF_HDRS   := $(wildcard kern/*.h) pins/ksense.h
+# What two or more programs use; each program's own code lives in its
+# folder and is built into its archive ($(BUILD)/libksense-<program>.a),
+# which the program, the tests and the fuzz harnesses link alike.
 LIB_SRCS   := $(wildcard user/lib/*.c)
-LIB_HDRS   := $(wildcard user/lib/*.h) pins/ksense.h
-CLI_SRCS   := $(wildcard user/ksense.c user/cmd_*.c)
-WEBHOOK_SRCS := user/ksense-webhook.c $(wildcard user/webhook/*.c)
-# --extender answers over the webhook's epoll server (and its TLS)
-SCHEDULER_SRCS := user/ksense-scheduler.c $(wildcard user/scheduler/*.c) user/webhook/server.c user/webhook/tls.c \
-	user/webhook/worker.c
-SCALER_SRCS := user/ksense-scaler.c $(wildcard user/scaler/*.c)
-TLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
-KUBE_LIBS  := $(TLS_LIBS) -lyaml -lpthread
+CLI_SRCS   := $(wildcard user/cli/*.c)
+WEBHOOK_SRCS := $(wildcard user/webhook/*.c)
+SCHEDULER_SRCS := $(wildcard user/scheduler/*.c)
+SCALER_SRCS := $(wildcard user/scaler/*.c)
 TEST_SRCS  := $(filter-out selftests/taskstats_demo.c,$(wildcard selftests/*.c))
-TEST_HDRS  := $(wildcard selftests/*.h) $(wildcard user/scaler/*.h)
-# The scaler's /pods parser is unit-tested in test_scaler.c.
-TEST_SCALER_SRCS := user/scaler/pods_report.c
+TOOL_SRCS  := $(wildcard tools/*.c)
+# The archives in link order: a program's own before the shared library.
+PROGRAM_ARCHIVES := libksense-cli.a libksense-webhook.a libksense-scheduler.a libksense-scaler.a
 # The Go burner of the cgroup tests.  Offline and self-contained: the
 # stdlib only, caches inside $(BUILD), the installed toolchain only.  Whether
 # go exists is asked when the rule runs, not when this file is read: `make
@@ -61,33 +69,28 @@ GO_PROGS   := $(BUILD)/go-burner
 # The version every binary reports: tools/gen-version (git describe, a
 # git-archive stamp, or KSENSE_VERSION) into $(BUILD)/version.c, rewritten
 # only when it changes, so a new commit relinks and rebuilds nothing else.
-VERSION_O  := $(BUILD)/version.o
+$(BUILD)/version.c: FORCE | $(BUILD)
+	@tools/gen-version --c $@
 
-.PHONY: all deps test-deps run test test-host bench clean help vmtest plot FORCE
+.PHONY: all deps test-deps run test bench clean help vmtest plot FORCE
 PROGRAMS := $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler
-all: $(BUILD)/ksense $(BUILD)/ksense-webhook $(BUILD)/ksense-scheduler $(BUILD)/ksense-scaler $(BUILD)/test_progs \
-	$(BUILD)/ksense-workloads $(GO_PROGS)
+ALL      := $(PROGRAMS) $(BUILD)/test_progs $(BUILD)/ksense-workloads $(GO_PROGS)
+all: $(ALL) ## the programs, the tests and the test workloads (listed below)
 
-include tools/vmtest.mk
-include fuzz/fuzz.mk
-
-help:
-	@echo "make deps     install the missing Debian packages building and running need (apt-get; root)"
-	@echo "make test-deps  the same plus what only tests, benchmarks and plots need"
-	@echo "make          build $(BUILD)/ksense and $(BUILD)/test_progs"
-	@echo "make run      deps + build the programs + ksense load + ksense top (root)"
-	@echo "make test     test-deps + build + every test (root for the BPF tests)"
-	@echo "make bench    benchmarks: BPF ns/event and perf ratio, webhook req/s, scheduler pods/s, scaler reaction"
-	@echo "make images   OCI image archives (node, scheduler, scaler) in $(IMAGE_DIR), from Debian packages"
-	@echo "make fuzz     run every libFuzzer harness for FUZZ_SECONDS (30) each"
-	@echo "make plot     30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png"
-	@echo "make clean    remove $(BUILD)"
+# Generated from the "## " notes on the targets of every makefile read.
+help: ## this list
+	@awk -F ':.*## ' -v build=$(BUILD) '/^[a-z][a-z-]*:.*## / { \
+		gsub(/\$$\(BUILD\)/, build, $$2); printf "make %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo
+	@echo "make all builds: $(ALL)"
+	@echo "the sanitizer pass (make test) also builds: $(SAN_PROGS)"
+	@echo "make bench also builds: $(BENCH_PROGS)"
 
 # Installs only what is missing, so a provisioned machine needs no network.
-deps:
+deps: ## install the missing Debian packages building and running need (apt-get; root)
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS_PKGS)"
 
-test-deps:
+test-deps: ## the same plus what only tests, benchmarks and plots need
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS_PKGS) $(TEST_PKGS)"
 
 .PHONY: install-pkgs
@@ -100,15 +103,15 @@ install-pkgs:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(BUILD) $(BUILD)/bpf $(BUILD)/obj $(BUILD)/asan:
+$(BUILD) $(BUILD)/bpf:
 	@mkdir -p $@
 
 $(BUILD)/vmlinux.h: | $(BUILD)
 	@test -r $(VMLINUX_BTF) || { echo "error: no kernel BTF at $(VMLINUX_BTF) (CONFIG_DEBUG_INFO_BTF)"; exit 1; }
 	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: kern/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h | $(BUILD)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/bpf/%.bpf.o: kern/%.bpf.c $(BUILD)/vmlinux.h | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/ksense.bpf.o: $(patsubst kern/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 	$(BPFTOOL) gen object $@ $^
@@ -121,47 +124,58 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 SKELS := $(BUILD)/ksense.skel.h $(BUILD)/ksense_test.skel.h
 
-$(BUILD)/obj/%.o: user/lib/%.c $(LIB_HDRS) | $(BUILD)/obj
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -c $< -o $@
+# $(call objs,TREE,SOURCES): the objects of SOURCES in the build tree TREE
+objs = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
-$(BUILD)/version.c: FORCE | $(BUILD)
-	@tools/gen-version --c $@
+# One build tree: every object, archive and program, compiled by $(2) and
+# linked with $(3).  The plain build ($(BUILD)), the ASan/UBSan build the
+# sanitizer pass runs ($(BUILD)/asan) and the libFuzzer build
+# ($(BUILD)/fuzz) are this one template with other flags.
+define BUILD_TREE
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$(2) $$(KS_CFLAGS) $$(DEPFLAGS) -c $$< -o $$@
+$(1)/obj/selftests/%.o: KS_CFLAGS += $$(NL_CFLAGS)
+# the skeletons are generated before what includes them is compiled
+$(call objs,$(1),$(CLI_SRCS) user/ksense.c $(TEST_SRCS) $(TOOL_SRCS)): | $$(SKELS)
+$(1)/obj/tools/bench_floor.o: | $(BUILD)/floor.skel.h
+$(1)/obj/build-version.o: $(BUILD)/version.c
+	@mkdir -p $$(@D)
+	$(2) $$(KS_CFLAGS) -c $$< -o $$@
 
-$(VERSION_O): $(BUILD)/version.c
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -c $< -o $@
+$(1)/libksense.a: $(call objs,$(1),$(LIB_SRCS)) $(1)/obj/build-version.o
+$(1)/libksense-cli.a: $(call objs,$(1),$(CLI_SRCS))
+$(1)/libksense-webhook.a: $(call objs,$(1),$(WEBHOOK_SRCS))
+$(1)/libksense-scheduler.a: $(call objs,$(1),$(SCHEDULER_SRCS))
+$(1)/libksense-scaler.a: $(call objs,$(1),$(SCALER_SRCS))
+$(addprefix $(1)/,libksense.a $(PROGRAM_ARCHIVES)):
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
 
-$(BUILD)/libksense.a: $(patsubst user/lib/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(VERSION_O)
-	$(AR) rcs $@ $^
-
-$(BUILD)/ksense: $(CLI_SRCS) $(wildcard user/*.h) $(BUILD)/libksense.a $(SKELS)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $(CLI_SRCS) $(BUILD)/libksense.a $(LDLIBS) -o $@
-
-$(BUILD)/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
-
-$(BUILD)/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(wildcard user/webhook/*.h) $(BUILD)/libksense.a
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser -Iuser/webhook $(SCHEDULER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -o $@
-
+$(1)/ksense: $(1)/obj/user/ksense.o $(1)/libksense-cli.a $(1)/libksense.a
+	$(2) $(3) $$^ $$(LDLIBS) -o $$@
+$(1)/ksense-webhook: $(1)/obj/user/ksense-webhook.o $(1)/libksense-webhook.a $(1)/libksense.a
+	$(2) $(3) $$^ $$(LDLIBS) $$(KUBE_LIBS) -o $$@
+$(1)/ksense-scheduler: $(1)/obj/user/ksense-scheduler.o $(1)/libksense-scheduler.a $(1)/libksense.a
+	$(2) $(3) $$^ $$(LDLIBS) $$(KUBE_LIBS) -o $$@
 # Needs no BPF and no skeleton: it only talks to the API and the agents.
-$(BUILD)/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(BUILD)/libksense.a
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(BUILD)/libksense.a $(LDLIBS) $(KUBE_LIBS) -lm -o $@
+$(1)/ksense-scaler: $(1)/obj/user/ksense-scaler.o $(1)/libksense-scaler.a $(1)/libksense.a
+	$(2) $(3) $$^ $$(LDLIBS) $$(KUBE_LIBS) -lm -o $$@
+$(1)/test_progs: $(call objs,$(1),$(TEST_SRCS)) $(addprefix $(1)/,libksense-cli.a libksense-scheduler.a \
+		libksense-webhook.a libksense-scaler.a libksense.a)
+	$(2) $(3) $$^ $$(LDLIBS) $$(NL_LIBS) $$(KUBE_LIBS) -lm -o $$@
 
-$(BUILD)/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(BUILD)/libksense.a $(SKELS)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(BUILD)/libksense.a \
-		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
+DEP_FILES += $$(wildcard $(1)/obj/*/*.d $(1)/obj/*/*/*.d)
+endef
 
-# The same tests built with ASan/UBSan (clang, for its runtime).
-$(BUILD)/asan/test_progs: $(TEST_SRCS) $(TEST_HDRS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(SKELS) $(VERSION_O) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) $(NL_CFLAGS) -Iselftests -Iuser/scaler $(TEST_SRCS) $(TEST_SCALER_SRCS) $(LIB_SRCS) $(VERSION_O) \
-		$(LDLIBS) $(NL_LIBS) $(KUBE_LIBS) -lpthread -lm -o $@
+$(eval $(call BUILD_TREE,$(BUILD),$(CC) $(CFLAGS)))
+# The tests and the daemons they start, with ASan/UBSan (clang, for its runtime).
+$(eval $(call BUILD_TREE,$(BUILD)/asan,$(CLANG) -O1 -g $(SAN_FLAGS),$(SAN_FLAGS)))
 
-# The daemon built with the sanitizers too: the scheduler tests run it.
-$(BUILD)/asan/ksense-scheduler: $(SCHEDULER_SRCS) $(wildcard user/scheduler/*.h) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser -Iuser/webhook $(SCHEDULER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -o $@
+include tools/vmtest.mk
+include fuzz/fuzz.mk
 
-# The scaler with the sanitizers, run by the sanitizer test pass.
-$(BUILD)/asan/ksense-scaler: $(SCALER_SRCS) $(wildcard user/scaler/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/scaler $(SCALER_SRCS) $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -lm -o $@
+-include $(DEP_FILES) $(wildcard $(BUILD)/bpf/*.d)
 
 $(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
 	@if command -v $(GO) >/dev/null 2>&1; then \
@@ -171,25 +185,17 @@ $(BUILD)/go-burner: selftests/go/burner.go | $(BUILD)
 		echo "go not installed (make test-deps installs golang-go): $@ not built"; \
 	fi
 
-# The daemon with ASan/UBSan, for the tests that start it (KSENSE_WEBHOOK_BIN).
-$(BUILD)/asan/ksense-webhook: $(WEBHOOK_SRCS) $(wildcard user/webhook/*.h) $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/asan
-	$(CLANG) -O1 -g $(SAN_FLAGS) $(KS_CFLAGS) -Iuser/webhook $(WEBHOOK_SRCS) $(LIB_SRCS) $(VERSION_O) \
-		$(LDLIBS) $(KUBE_LIBS) -lpthread -o $@
-
 # The tests' labeled workloads in kubelet-style pod cgroups, for people
 # and for the end-to-end tests.
-$(BUILD)/ksense-workloads: tools/ksense-workloads.c selftests/workloads.c selftests/workloads.h $(BUILD)/libksense.a
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iselftests tools/ksense-workloads.c selftests/workloads.c $(BUILD)/libksense.a \
-		$(LDLIBS) -lpthread -o $@
+$(BUILD)/ksense-workloads: $(call objs,$(BUILD),tools/ksense-workloads.c selftests/workloads.c) $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
 # The hostile clients of tools/bench_webhook (make bench), one row each.
-$(BUILD)/webhook-attacks: tools/webhook_attacks.c selftests/tlsc.c selftests/tlsc.h selftests/loopback.c \
-		selftests/loopback.h | $(BUILD)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) -Iselftests tools/webhook_attacks.c selftests/tlsc.c selftests/loopback.c \
-		$(TLS_LIBS) -lpthread -o $@
+$(BUILD)/webhook-attacks: $(call objs,$(BUILD),tools/webhook_attacks.c selftests/tlsc.c selftests/loopback.c)
+	$(CC) $(CFLAGS) $^ $(TLS_LIBS) -lpthread -o $@
 
-$(BUILD)/bench_tick: tools/bench_tick.c $(BUILD)/libksense.a $(SKELS)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(BUILD)/libksense.a $(LDLIBS) -o $@
+$(BUILD)/bench_tick: $(BUILD)/obj/tools/bench_tick.o $(BUILD)/libksense-cli.a $(BUILD)/libksense.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # OCI image archives built here from Debian bookworm packages (no registry,
 # no base image): tools/build-image finds each binary's shared libraries and
@@ -215,27 +221,27 @@ $(IMAGE_DIR)/ksense-%.oci.tar: $(BUILD)/ksense-% tools/build-image $(BUILD)/vers
 	tools/build-image --name $* --tag $(IMAGE_TAG) --out $@ --cache $(IMAGE_DIR)/debs \
 		--packages-out $(IMAGE_DIR)/ksense-$*.packages $<
 
-images: $(IMAGE_FILES)
+images: $(IMAGE_FILES) ## OCI image archives (node, scheduler, scaler) in $(BUILD)/images, from Debian packages
 	@for f in $(IMAGE_FILES); do \
 		printf '%-48s %s  %6s  (%s bytes)\n' "$$f" "ksense/$$(basename $$f .oci.tar | sed 's/^ksense-//'):$(IMAGE_TAG)" \
 			"$$(du -h $$f | cut -f1)" "$$(stat -c %s $$f)"; \
 	done
 
 # Thousands of node agents in one process, for tools/bench_scheduler.
-$(BUILD)/agent-sim: tools/agent-sim.c | $(BUILD)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $< -o $@
+$(BUILD)/agent-sim: $(BUILD)/obj/tools/agent-sim.o
+	$(CC) $(CFLAGS) $^ -o $@
 
 # The benchmark floor: empty programs on ksense's tracepoints, an object of
 # its own (never in what `ksense load` loads).
 $(BUILD)/floor.bpf.o: $(BUILD)/bpf/floor.bpf.o
 	$(BPFTOOL) gen object $@ $^
 
-$(BUILD)/bench_floor: tools/bench_floor.c $(BUILD)/floor.skel.h
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $< $(LDLIBS) -o $@
+$(BUILD)/bench_floor: $(BUILD)/obj/tools/bench_floor.o
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The collector writes $KSENSE_METRICS_CSV (default /tmp/ksense/kernel_metrics.csv)
 # beside the live view; both stop when the view is closed.
-run: deps $(PROGRAMS)
+run: deps $(PROGRAMS) ## deps, build the programs, ksense load, ksense top and collect (root)
 	$(BUILD)/ksense load
 	@$(BUILD)/ksense collect & collector=$$!; \
 	$(BUILD)/ksense top; status=$$?; \
@@ -250,26 +256,28 @@ PROMTOOL := $(BUILD)/prometheus/usr/bin/promtool
 $(PROMTOOL): tools/fetch-deb
 	tools/fetch-deb prometheus $(BUILD)/prometheus
 
-# Host and BPF tests; the sanitizer build runs the tests that need no
-# live workload, the plain build runs them all.
-test: test-deps all images $(BUILD)/asan/test_progs $(BUILD)/asan/ksense-scheduler $(BUILD)/asan/ksense-scaler \
-		$(BUILD)/asan/ksense-webhook $(PROMTOOL)
+# Host and BPF tests; the sanitizer build runs the tests whose subject is
+# userspace code (they say so: KS_SAN in their KS_TEST_F), the plain build
+# runs them all.
+SAN_PROGS := $(addprefix $(BUILD)/asan/,test_progs ksense-scheduler ksense-scaler ksense-webhook)
+test: test-deps all images $(SAN_PROGS) $(PROMTOOL) ## test-deps, build, every test, the sanitizer pass, vmtest (root)
 	KSENSE_BIN=$(BUILD)/ksense KSENSE_SCHEDULER_BIN=$(BUILD)/asan/ksense-scheduler \
 		KSENSE_SCALER_BIN=$(BUILD)/asan/ksense-scaler KSENSE_WEBHOOK_BIN=$(BUILD)/asan/ksense-webhook \
-		$(BUILD)/asan/test_progs -t 'hist*,analytics*,decision*,http*,admission*,json*,kube*,sched*,scaler*,extender*,podmap*,podmeta*,cgpath*,pods*,e2e*,nodestate*,status_http*,control_plane*'
+		$(BUILD)/asan/test_progs -m san
 	KSENSE_BIN=$(BUILD)/ksense $(BUILD)/test_progs
 	$(MAKE) --no-print-directory vmtest
 
 # A fresh 30 s capture of ksense-webhook's CSVs, plotted to build/plot/fuzzy.png.
-plot: test-deps all
+plot: test-deps all ## a 30 s capture of the webhook's CSVs plotted to $(BUILD)/plot/fuzzy.png
 	tools/plot --capture 30 --out $(BUILD)/plot/fuzzy.png
 
-bench: test-deps all $(BUILD)/bench_tick $(BUILD)/webhook-attacks $(BUILD)/agent-sim $(BUILD)/bench_floor
+BENCH_PROGS := $(addprefix $(BUILD)/,bench_tick webhook-attacks agent-sim bench_floor)
+bench: test-deps all $(BENCH_PROGS) ## benchmarks: BPF cost, webhook req/s, scheduler pods/s, scaler reaction
 	tools/bench
 	tools/bench_webhook
 	tools/bench_scheduler
 	tools/bench_scaler
 	tools/bench_reaction
 
-clean:
+clean: ## remove $(BUILD)/, everything generated
 	rm -rf $(BUILD)

@@ -1,19 +1,21 @@
 # libFuzzer harnesses: `make fuzz` builds each fuzz/fuzz_*.c with clang's
-# -fsanitize=fuzzer,address,undefined against the library sources and runs
-# it for FUZZ_SECONDS (bounded), from the seed corpus fuzz/corpus/<name>/.
+# -fsanitize=fuzzer,address,undefined, linked with the archives built by the
+# Makefile's BUILD_TREE template in $(BUILD)/fuzz (coverage-instrumented:
+# fuzzer-no-link), and runs it for FUZZ_SECONDS (bounded), from the seed
+# corpus fuzz/corpus/<name>/.
 FUZZ_SECONDS ?= 30
 FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 
-$(BUILD)/fuzz:
-	@mkdir -p $@
+$(eval $(call BUILD_TREE,$(BUILD)/fuzz,$(CLANG) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN),$(FUZZ_SAN)))
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/fuzz
-	$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(KS_CFLAGS) $< $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -o $@
+# Every harness links every archive: each takes only what its parser needs.
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/fuzz/fuzz_%.o $(addprefix $(BUILD)/fuzz/,$(PROGRAM_ARCHIVES) libksense.a)
+	$(CLANG) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) $(KUBE_LIBS) -lm -o $@
 
 .PHONY: fuzz
-fuzz: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS) ## run every libFuzzer harness for FUZZ_SECONDS (30) each
 	@set -e; for f in $(FUZZ_BINS); do \
 		name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; \
 		mkdir -p $$corpus; \
@@ -22,8 +24,3 @@ fuzz: $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=1100000 -print_final_stats=1 \
 			$$corpus $$( [ -d $$seeds ] && echo $$seeds ) 2>&1 | tail -n 12; \
 	done
-
-# The /pods parser is the scaler's, not the library's.
-$(BUILD)/fuzz/fuzz_pods: fuzz/fuzz_pods.c user/scaler/pods_report.c user/scaler/scaler.h $(LIB_SRCS) $(LIB_HDRS) $(VERSION_O) | $(BUILD)/fuzz
-	$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(KS_CFLAGS) -Iuser/scaler $< user/scaler/pods_report.c $(LIB_SRCS) $(VERSION_O) $(LDLIBS) $(KUBE_LIBS) -lm -o $@

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "admission.h"
+#include "webhook/admission.h"
 #include "json.h"
 
 #define FIELD_OK(f) (strnlen((f), sizeof(f)) < sizeof(f))

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
-#include "kube_extender.h"
+#include "scheduler/kube_extender.h"
 #include "pieces.h"
 
 static void check_json(const struct ks_buf *b)

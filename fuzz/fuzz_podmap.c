@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer: cgroup path -> pod (user/lib/podmap.c) on arbitrary bytes.
+ * libFuzzer: cgroup path -> pod (user/webhook/podmap.c) on arbitrary bytes.
  * Only 0, -ENOENT and -ENAMETOOLONG may come back; a result must be well
  * formed (a dashed lowercase UUID or a 32-digit hash, a lowercase hex
  * container id of 12..64 digits or "", a known runtime and QoS), and the
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "podmap.h"
+#include "webhook/podmap.h"
 
 #define CHECK(cond)                                                              \
 	do {                                                                     \

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "scaler.h"
+#include "scaler/scaler.h"
 
 #define FIELD_OK(f) (strnlen((f), sizeof(f)) < sizeof(f))
 
@@ -49,6 +49,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    p->top[k].share_permille > 1000)
 				abort();
 	}
-	ks_pods_free(&r);
+	ks_pods_report_free(&r);
 	return 0;
 }

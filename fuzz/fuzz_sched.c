@@ -13,7 +13,7 @@
 #include "agent_client.h"
 #include "json.h"
 #include "pieces.h"
-#include "sched_model.h"
+#include "scheduler/sched_model.h"
 
 static void check_pod(const char *s, size_t n, struct sched_pod *p, struct sched_node *node)
 {

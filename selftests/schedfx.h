@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "fakeapi.h"
-#include "sched_model.h"
+#include "scheduler/sched_model.h"
 
 const char *sched_bin(void);
 long long sfx_now_ms(void);

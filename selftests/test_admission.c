@@ -7,7 +7,7 @@
 #include <time.h>
 #include "test_progs.h"
 #include "json.h"
-#include "admission.h"
+#include "webhook/admission.h"
 
 /* A Pod CREATE as kube-apiserver sends it for a ReplicaSet's pod (pretty-
  * printed here; the server sends it compact, whitespace is legal either
@@ -138,7 +138,7 @@ static char *review(char *buf, size_t len, const char *fmt, ...)
 	return buf;
 }
 
-KS_TEST(json_parse)
+KS_TEST_F(json_parse, KS_SAN | KS_HOST)
 {
 	struct ks_json j;
 	char err[256];
@@ -382,7 +382,7 @@ KS_TEST(json_parse)
 	}
 }
 
-KS_TEST(json_strings)
+KS_TEST_F(json_strings, KS_SAN | KS_HOST)
 {
 	struct ks_json j;
 	char err[128], out[64];
@@ -419,7 +419,7 @@ KS_TEST(json_strings)
 	ks_json_free(&j);
 }
 
-KS_TEST(json_quote)
+KS_TEST_F(json_quote, KS_SAN | KS_HOST)
 {
 	struct ks_json j;
 	char err[128], out[512], lit[1024];
@@ -461,7 +461,7 @@ KS_TEST(json_quote)
 	}
 }
 
-KS_TEST(admission_parse)
+KS_TEST_F(admission_parse, KS_SAN | KS_HOST)
 {
 	struct ks_admission_request r;
 	char err[256], buf[2048];
@@ -691,7 +691,7 @@ KS_TEST(admission_parse)
 	}
 }
 
-KS_TEST(admission_response)
+KS_TEST_F(admission_response, KS_SAN | KS_HOST)
 {
 	const char *warn[] = { "node \"n1\" is\nunder pressure", "second \\ warning\t\x01" };
 	const char *audit[] = { "score", "72", "why", "quote\" back\\slash\r\nnext" };

@@ -11,7 +11,7 @@
 #include <bpf/libbpf.h>
 #include "test_progs.h"
 #include "analytics.h"
-#include "settings.h"
+#include "cli/settings.h"
 #include "ksense_test.skel.h"
 
 #define MAXW 64
@@ -133,7 +133,7 @@ static void compare(struct ksense_test *skel, const struct ksense_config *cfg, s
 	}
 }
 
-KS_TEST(analytics_bpf_equals_host)
+KS_TEST_F(analytics_bpf_equals_host, KS_SAN)
 {
 	static const char *names[] = { "idle", "ramp", "spike", "sustained", "oscillation" };
 	static struct series ser;
@@ -220,7 +220,7 @@ static void linear_score_config(struct ksense_config *c)
 	ks_setting_apply(c, ks_setting_find("rules"), "--L-:0;--H-:100", err, sizeof(err));
 }
 
-KS_TEST(decision_hysteresis)
+KS_TEST_F(decision_hysteresis, KS_SAN)
 {
 	static const struct {
 		__u32 score, band, verdict, reason, streak, latched;
@@ -283,7 +283,7 @@ KS_TEST(decision_hysteresis)
 	ksense_test__destroy(skel);
 }
 
-KS_TEST(analytics_math)
+KS_TEST_F(analytics_math, KS_SAN | KS_HOST)
 {
 	struct ksense_trapezoid t = { 200, 400, 600, 800 };
 	__u64 d;

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include "test_progs.h"
 #include "fixture.h"
-#include "cgpath.h"
+#include "webhook/cgpath.h"
 #include "fsutil.h"
 
 static __u64 ino_of(const char *path)
@@ -23,7 +23,7 @@ static __u64 ino_of(const char *path)
 	return stat(path, &st) ? 0 : st.st_ino;
 }
 
-KS_TEST(cgpath)
+KS_TEST_F(cgpath, KS_SAN | KS_HOST)
 {
 	char root[128], p[1024], got[1024], err[256];
 	struct ks_cgpath *c = NULL;

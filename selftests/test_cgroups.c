@@ -25,7 +25,7 @@
 #include "fixture.h"
 #include "fsutil.h"
 #include "pins.h"
-#include "symbolize.h"
+#include "webhook/symbolize.h"
 #include "workloads.h"
 
 #define NR_WL 4

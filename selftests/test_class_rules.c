@@ -6,7 +6,7 @@
  */
 #include <string.h>
 #include "test_progs.h"
-#include "settings.h"
+#include "cli/settings.h"
 #include "cgclass.h"
 
 #define MS 1000000ull
@@ -72,7 +72,7 @@ static const struct row rows[] = {
 	  KSENSE_CLASS_IDLE, KSENSE_CAUSE_NONE },
 };
 
-KS_TEST(analytics_class_rules)
+KS_TEST_F(analytics_class_rules, KS_SAN | KS_HOST)
 {
 	struct ksense_config cfg;
 	size_t i;
@@ -94,7 +94,7 @@ KS_TEST(analytics_class_rules)
 /* Hysteresis: a new class needs cg_hysteresis_windows windows in a row;
  * THROTTLED takes over at once (a throttled cgroup is never IDLE), and
  * leaving it takes the hysteresis. */
-KS_TEST(analytics_class_hysteresis)
+KS_TEST_F(analytics_class_hysteresis, KS_SAN | KS_HOST)
 {
 	const struct ksense_cg_acc burn = { .on_cpu_ns = 900 * MS };
 	const struct ksense_cg_acc none = {};
@@ -124,7 +124,7 @@ KS_TEST(analytics_class_hysteresis)
 
 /* The cause is held with the class: OFFCPU/LOCK to OFFCPU/DEPENDENCY
  * takes the hysteresis too. */
-KS_TEST(analytics_class_cause_hysteresis)
+KS_TEST_F(analytics_class_cause_hysteresis, KS_SAN | KS_HOST)
 {
 	const struct ksense_cg_acc lock = { .s_ns = 900 * MS, .wakeups = 90, W(LOCK, 900 * MS, 90) };
 	const struct ksense_cg_acc dep = { .s_ns = 900 * MS, .wakeups = 9, W(DEPENDENCY, 900 * MS, 9) };
@@ -144,7 +144,7 @@ KS_TEST(analytics_class_cause_hysteresis)
 
 /* Top wakers: sorted by time, at most KSENSE_TOP_WAKERS, shares of the
  * cgroup's waits (a timer's excluded). */
-KS_TEST(analytics_top_wakers)
+KS_TEST_F(analytics_top_wakers, KS_SAN | KS_HOST)
 {
 	const struct ksense_cg_acc sum = { .s_ns = 1000 * MS, .wakeups = 100, W(DEPENDENCY, 800 * MS, 60),
 					   W(TIMER, 200 * MS, 40) };

@@ -192,7 +192,7 @@ static void dashboard(void)
 	ASSERT_EQ(missing, 0, "every one exported");
 }
 
-KS_TEST(control_plane_metrics)
+KS_TEST_F(control_plane_metrics, KS_SAN | KS_HOST)
 {
 	const char *wh = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
 	char data[300], log[300];

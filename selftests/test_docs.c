@@ -13,7 +13,7 @@ static char out[1 << 16];
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
-KS_TEST(docs)
+KS_TEST_F(docs, KS_HOST)
 {
 	if (test__start_subtest("links_resolve")) {
 		/* every relative link target of every tracked Markdown file */

@@ -235,7 +235,7 @@ static void chain_stop(struct chain *c)
 	fakeapi_stop(&c->f);
 }
 
-KS_TEST_LIVE(e2e_kernel_to_scale)
+KS_TEST_F(e2e_kernel_to_scale, KS_LIVE | KS_SAN)
 {
 	struct wl_pod p[2] = { { .name = "burner" }, { .name = "writer" } };
 	char out[1 << 14];
@@ -322,7 +322,7 @@ static void event_message(struct fakeapi *f, const char *object, const char *rea
  * as the client's dependency (its Deployment found through the API), and
  * the scaler scales the server, not the client, saying why in the
  * client's Event; the lock convoy is not scaled. */
-KS_TEST_LIVE(e2e_dependency)
+KS_TEST_F(e2e_dependency, KS_LIVE | KS_SAN)
 {
 	struct wl_pod p[3] = { { .name = "server" }, { .name = "client" }, { .name = "locker" } };
 	char out[1 << 15], msg[2048];

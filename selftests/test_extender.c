@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include "fakeapi.h"
 #include "json.h"
-#include "kube_extender.h"
+#include "scheduler/kube_extender.h"
 #include "schedfx.h"
 #include "test_progs.h"
 
@@ -84,7 +84,7 @@ static void args_json(struct ks_buf *b, bool by_name, const char *const *names, 
 	ks_buf_printf(b, "]},\"nodenames\":null}");
 }
 
-KS_TEST(extender_wire)
+KS_TEST_F(extender_wire, KS_SAN)
 {
 	const char *names[] = { "kind-worker", "kind-worker2", "kind-worker3" };
 	struct ks_ext_verdict v[3] = { { .pass = true }, { .unresolvable = true }, { .pass = false } };
@@ -254,7 +254,7 @@ static int post(struct kube_client *k, const char *path, const char *body, struc
 	return status;
 }
 
-KS_TEST(extender)
+KS_TEST_F(extender, KS_SAN)
 {
 	const char *names[] = { "calm", "stressed", "down", "agentless" };
 	struct ext_fixture x = { .pid = -1 };
@@ -391,7 +391,7 @@ out:
 	ks_buf_free(&out);
 }
 
-KS_TEST(extender_https)
+KS_TEST_F(extender_https, KS_SAN)
 {
 	char dir[128], cmd[1024], log[256], ca[300];
 	struct kube_client *k = NULL;

@@ -13,7 +13,7 @@
 
 static char out[1 << 16];
 
-KS_TEST(fake_apiserver)
+KS_TEST_F(fake_apiserver, KS_HOST)
 {
 	char log[128];
 	int rc;

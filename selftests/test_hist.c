@@ -20,7 +20,7 @@
 #define REL_ERR_NUM 1
 #define REL_ERR_DEN 16
 
-KS_TEST(hist_index)
+KS_TEST_F(hist_index, KS_SAN | KS_HOST)
 {
 	__u64 v, prev_lo = 0;
 	__u32 i, prev = 0;
@@ -214,7 +214,7 @@ static void all_dists(void (*check)(struct ksense_test *, const char *, enum dis
 	ksense_test__destroy(skel);
 }
 
-KS_TEST(hist_percentiles)
+KS_TEST_F(hist_percentiles, KS_SAN)
 {
 	all_dists(check_dist, 1000);
 }
@@ -232,7 +232,7 @@ static bool cg_within_bound(__u64 got, __u64 exact)
 	return diff * 8 <= exact;
 }
 
-KS_TEST(hist_cgroup_index)
+KS_TEST_F(hist_cgroup_index, KS_SAN | KS_HOST)
 {
 	__u64 v;
 	__u32 i;
@@ -277,7 +277,7 @@ static void check_cg_dist(struct ksense_test *skel, const char *name, enum dist 
 
 /* The sensors' per-CPU hold and flush and the tick's walk, run as BPF,
  * against the exact nearest-rank percentiles of the same values. */
-KS_TEST(hist_cgroup_percentiles)
+KS_TEST_F(hist_cgroup_percentiles, KS_SAN)
 {
 	all_dists(check_cg_dist, 2000);
 }

@@ -14,7 +14,7 @@
 #include "history.h"
 #include "pins.h"
 
-KS_TEST(history_reader)
+KS_TEST_F(history_reader, KS_SAN)
 {
 	struct ks_history h = KS_HISTORY_INIT;
 	struct ksense_window w;

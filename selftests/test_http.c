@@ -128,7 +128,7 @@ static char *repeat(char c, size_t n)
 	return s;
 }
 
-KS_TEST(http_request_line)
+KS_TEST_F(http_request_line, KS_SAN | KS_HOST)
 {
 	if (test__start_subtest("get")) {
 		struct parsed r = parse_str("GET /score?x=1&y=%2F HTTP/1.1\r\nHost: node-1:8443\r\n\r\n");
@@ -234,7 +234,7 @@ KS_TEST(http_request_line)
 	}
 }
 
-KS_TEST(http_headers)
+KS_TEST_F(http_headers, KS_SAN | KS_HOST)
 {
 	if (test__start_subtest("names_case_insensitive")) {
 		struct parsed r = parse_str("POST /validate HTTP/1.1\r\nhost: a\r\ncontent-length: 2\r\n"
@@ -387,7 +387,7 @@ KS_TEST(http_headers)
 	}
 }
 
-KS_TEST(http_content_length)
+KS_TEST_F(http_content_length, KS_SAN | KS_HOST)
 {
 	if (test__start_subtest("valid")) {
 		struct parsed r = parse_str("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0005\r\n\r\nhelloEXTRA");
@@ -474,7 +474,7 @@ static char *chunked_body(size_t total, size_t n, size_t *len)
 	return s;
 }
 
-KS_TEST(http_chunked)
+KS_TEST_F(http_chunked, KS_SAN | KS_HOST)
 {
 	const char *head = "POST /validate HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
 
@@ -620,7 +620,7 @@ static const char *const samples[] = {
 	"GET / HTTP/3.0\r\n",
 };
 
-KS_TEST(http_incremental)
+KS_TEST_F(http_incremental, KS_SAN | KS_HOST)
 {
 	unsigned int i;
 	size_t piece;
@@ -672,7 +672,7 @@ KS_TEST(http_incremental)
 	}
 }
 
-KS_TEST(http_pipelined)
+KS_TEST_F(http_pipelined, KS_SAN | KS_HOST)
 {
 	static const char pipe[] =
 		"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -716,7 +716,7 @@ KS_TEST(http_pipelined)
 	}
 }
 
-KS_TEST(http_parser_state)
+KS_TEST_F(http_parser_state, KS_SAN | KS_HOST)
 {
 	struct ks_http_parser p;
 	struct ks_http_request req;
@@ -823,7 +823,7 @@ KS_TEST(http_parser_state)
 	}
 }
 
-KS_TEST(http_format)
+KS_TEST_F(http_format, KS_SAN | KS_HOST)
 {
 	char buf[512];
 	int n;

@@ -20,7 +20,7 @@ static int count(const char *hay, const char *needle)
 	return n;
 }
 
-KS_TEST(k8s_manifests)
+KS_TEST_F(k8s_manifests, KS_HOST)
 {
 	if (system("command -v kubectl >/dev/null 2>&1")) {
 		test__skip("kubectl not installed");

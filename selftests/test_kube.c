@@ -348,7 +348,7 @@ static void test_config_in_cluster(void)
 	unsetenv(KUBE_SA_DIR_ENV);
 }
 
-KS_TEST(kube_config)
+KS_TEST_F(kube_config, KS_SAN | KS_HOST)
 {
 	/* the tests steer HOME and KUBECONFIG; the caller's come back after */
 	char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
@@ -729,14 +729,14 @@ static void test_list_split(void)
 	ASSERT_EQ(rc, -EBADMSG, "mismatched brackets");
 }
 
-KS_TEST(kube_decoder)
+KS_TEST_F(kube_decoder, KS_SAN | KS_HOST)
 {
 	test_decoder_splits();
 	test_decoder_errors();
 	test_list_split();
 }
 
-KS_TEST(kube_backoff)
+KS_TEST_F(kube_backoff, KS_SAN | KS_HOST)
 {
 	unsigned int a, i, d, max_seen = 0;
 	unsigned long long sum = 0;
@@ -1360,7 +1360,7 @@ static void test_client_qps(void)
 	kube_client_free(k);
 }
 
-KS_TEST(kube_client)
+KS_TEST_F(kube_client, KS_SAN | KS_HOST)
 {
 	struct kube_client *k;
 
@@ -1541,7 +1541,7 @@ static int tls_get(const char *host, int port, const char *ca, const char *cert,
 	return rc;
 }
 
-KS_TEST(kube_tls)
+KS_TEST_F(kube_tls, KS_SAN | KS_HOST)
 {
 	pid_t s1 = -1, s2 = -1, s3 = -1;
 	int p1, p2, p3, rc;
@@ -1872,7 +1872,7 @@ out:
 	ks_buf_free(&b);
 }
 
-KS_TEST(kube_e2e)
+KS_TEST_F(kube_e2e, KS_SAN | KS_HOST)
 {
 	struct kube_client *k = NULL, *k2 = NULL;
 	struct kube_config c;

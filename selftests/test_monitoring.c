@@ -64,7 +64,7 @@ static void render(void)
 	ASSERT_STRHAS(out, "targetLabel: node", "node label on the node daemon's series");
 }
 
-KS_TEST(monitoring_kit)
+KS_TEST_F(monitoring_kit, KS_HOST)
 {
 	if (!ASSERT_EQ(access(fx_promtool(), X_OK), 0, "promtool (make test fetches it: tools/fetch-deb prometheus)"))
 		return;

@@ -157,7 +157,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-KS_TEST(nodestate)
+KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 {
 	const char *missing = fakeapi_missing();
 	char nodes[1024], interval[8], heartbeat[8], log[600];
@@ -336,7 +336,7 @@ out:
 /* The verdict read from real pins (ks_node_verdict_from_pins): a loaded
  * tree gives True or False with the kernel's numbers in the message, no
  * tree gives Unknown. */
-KS_TEST(nodestate_pins)
+KS_TEST_F(nodestate_pins, KS_SAN)
 {
 	const char *missing = fakeapi_missing();
 	char envpin[200], log[600], log2[600];

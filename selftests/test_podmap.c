@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_progs.h"
-#include "podmap.h"
+#include "webhook/podmap.h"
 
 #define UID_D "1234abcd-5678-4abc-9def-0123456789ab"
 #define UID_U "1234abcd_5678_4abc_9def_0123456789ab"
@@ -86,7 +86,7 @@ static const struct row rows[] = {
 	NOPOD("/kubepods/pod" UID_D "/not-a-container"),
 };
 
-KS_TEST(podmap)
+KS_TEST_F(podmap, KS_SAN | KS_HOST)
 {
 	struct ks_pod_ref r;
 	char *huge;

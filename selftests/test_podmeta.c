@@ -8,7 +8,7 @@
 #include <string.h>
 #include "test_progs.h"
 #include "json.h"
-#include "podmeta.h"
+#include "webhook/podmeta.h"
 
 static int apply(struct ks_podmeta *m, const char *json, bool deleted)
 {
@@ -31,7 +31,7 @@ static int apply(struct ks_podmeta *m, const char *json, bool deleted)
 	"\"annotations\":{\"kubernetes.io/config.mirror\":\"8fd1a7b9e0e24c8a6b7ac1e4f8c3f2d1\"}}," \
 	"\"status\":{\"containerStatuses\":[{\"name\":\"etcd\",\"containerID\":\"containerd://4444\"}]}}"
 
-KS_TEST(podmeta)
+KS_TEST_F(podmeta, KS_SAN | KS_HOST)
 {
 	struct ks_podmeta *m = ks_podmeta_new();
 	char ns[64], name[254], err[256];
@@ -102,7 +102,7 @@ KS_TEST(podmeta)
 /* A pod's owner, and its Deployment when the ReplicaSet's name is the
  * Deployment's plus the pod's pod-template-hash (what the Deployment
  * controller does); anything else names no Deployment. */
-KS_TEST(podmeta_owner)
+KS_TEST_F(podmeta_owner, KS_SAN | KS_HOST)
 {
 	static const struct {
 		const char *json, *kind, *owner, *deployment;

@@ -189,7 +189,7 @@ static bool root_fixture(void)
 	return pods_root_ready() && setup_pods();
 }
 
-KS_TEST(pods_endpoint)
+KS_TEST_F(pods_endpoint, KS_SAN)
 {
 	struct ks_json j = {};
 	char log[256];
@@ -347,7 +347,7 @@ out:
 }
 
 /* The same endpoint over HTTPS: the TLS listener routes it too. */
-KS_TEST(pods_https)
+KS_TEST_F(pods_https, KS_SAN)
 {
 	char log[256], cert[256], key[256], tp[16];
 	const char *args[] = { "--tls-addr", "127.0.0.1", "--tls-port", tp, "--cert", cert, "--key", key, NULL };
@@ -386,7 +386,7 @@ out:
 
 /* A tree with the window pins but no cgroups pin (a ksense before schema
  * 3, or a half-removed tree): 503 naming the missing pin. */
-KS_TEST(pods_partial_pins)
+KS_TEST_F(pods_partial_pins, KS_SAN)
 {
 	static const char *const pins[] = { "config", "state", "window", "history" };
 	char partial[128], env_root[200], log[256];
@@ -422,7 +422,7 @@ out:
 	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
-KS_TEST(pods_no_pins)
+KS_TEST_F(pods_no_pins, KS_SAN)
 {
 	static const char *const env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-nonexistent-pods-test", NULL };
 	char log[256];
@@ -506,7 +506,7 @@ static bool sleeper_gone(const struct ks_json *j)
 	return pods_find(j, sleeper.uid) < 0 && pods_find(j, burner.uid) >= 0;
 }
 
-KS_TEST(pods_names)
+KS_TEST_F(pods_names, KS_SAN)
 {
 	struct ks_json j = {};
 	char log[256], kc[256], arg_kc[300];
@@ -610,7 +610,7 @@ out:
 	remove_tree(); /* the burner must not outlive its test: it would load every later one */
 }
 
-KS_TEST(pods_bad_kubeconfig)
+KS_TEST_F(pods_bad_kubeconfig, KS_SAN)
 {
 	static const char *const args[] = { "--kubeconfig", "/nonexistent/ksense-kubeconfig", NULL };
 	char log[256];

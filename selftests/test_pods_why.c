@@ -109,7 +109,7 @@ static bool capped_throttled(const struct ks_json *j)
 
 /* A burner held to 200m by its container's quota: THROTTLED in /pods,
  * with its throttled share and the limit that binds. */
-KS_TEST_LIVE(pods_throttled)
+KS_TEST_F(pods_throttled, KS_LIVE | KS_SAN)
 {
 	struct ks_json j = {};
 	char log[256] = "";
@@ -195,7 +195,7 @@ static int seed_owned_pod(struct fakeapi *f, const struct why_pod *p, const char
 	return fakeapi_seed(f, body);
 }
 
-KS_TEST(pods_waits)
+KS_TEST_F(pods_waits, KS_SAN)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);

@@ -17,7 +17,41 @@ static struct {
 	bool verbose;
 	bool list;
 	bool no_retry;
+	unsigned int marks_with, marks_without; /* -m */
 } env;
+
+static const struct {
+	const char *name;
+	unsigned int mark;
+} mark_names[] = { { "live", KS_LIVE }, { "san", KS_SAN }, { "host", KS_HOST } };
+
+/* "-m san,!host": NULL, or the name that is none of mark_names. */
+static const char *parse_marks(char *arg)
+{
+	char *tok, *save;
+	size_t i;
+
+	for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool without = tok[0] == '!';
+		const char *name = tok + without;
+
+		for (i = 0; i < sizeof(mark_names) / sizeof(mark_names[0]); i++)
+			if (!strcmp(name, mark_names[i].name))
+				break;
+		if (i == sizeof(mark_names) / sizeof(mark_names[0]))
+			return name;
+		if (without)
+			env.marks_without |= mark_names[i].mark;
+		else
+			env.marks_with |= mark_names[i].mark;
+	}
+	return NULL;
+}
+
+static bool marks_match(const struct ks_test *t)
+{
+	return (t->marks & env.marks_with) == env.marks_with && !(t->marks & env.marks_without);
+}
 
 /* What failed, for the closing lines: a CI log's tail names it. */
 static char failed_names[4096];
@@ -166,9 +200,13 @@ void ks_assert_fail(const char *file, int line, const char *name, const char *fm
 
 static void usage(const char *prog)
 {
-	printf("Usage: %s [-v] [-l] [-n] [-t NAME[/SUB]]...\n\n"
+	printf("Usage: %s [-v] [-l] [-n] [-t NAME[/SUB]]... [-m [!]MARK]...\n\n"
 	       "Runs ksense's selftests (BPF tests need root).  NAME may be a glob.\n"
 	       "  -t NAME  run only matching tests (repeatable; comma lists allowed)\n"
+	       "  -m MARK  run only tests with MARK (with !MARK: without it), as the\n"
+	       "           test registers itself: live (a live workload, retried once),\n"
+	       "           san (userspace code: the sanitizer pass runs it), host (no BPF\n"
+	       "           in it: vmtest leaves it out); repeatable, comma lists allowed\n"
 	       "  -l       list tests\n"
 	       "  -n       no second attempt for a failed live-workload test\n"
 	       "  -v       verbose\n", prog);
@@ -179,13 +217,14 @@ int main(int argc, char **argv)
 	int opt, passed = 0, failed = 0, skipped = 0, retried = 0, num = 0;
 	struct ks_test *t;
 	char *tok, *save;
+	const char *bad;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* the daemons the tests start (often several at once) open their
 	 * status ports on free ports, never on the fixed default */
 	setenv("KSENSE_SCHEDULER_STATUS_ADDR", "127.0.0.1:0", 0);
 	setenv("KSENSE_SCALER_STATUS_ADDR", "127.0.0.1:0", 0);
-	while ((opt = getopt(argc, argv, "t:lnvh")) != -1) {
+	while ((opt = getopt(argc, argv, "t:m:lnvh")) != -1) {
 		switch (opt) {
 		case 't':
 			for (tok = strtok_r(optarg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -194,6 +233,14 @@ int main(int argc, char **argv)
 					return 2;
 				}
 				env.filters[env.nr_filters++] = tok;
+			}
+			break;
+		case 'm':
+			bad = parse_marks(optarg);
+			if (bad) {
+				fprintf(stderr, "%s: -m takes live, san or host (! for without), not '%s'\n",
+					argv[0], bad);
+				return 2;
 			}
 			break;
 		case 'l': env.list = true; break;
@@ -207,7 +254,7 @@ int main(int argc, char **argv)
 	ks_log_libbpf();
 	for (t = tests_head; t; t = t->next) {
 		num++;
-		if (!name_matches(t->name, NULL))
+		if (!name_matches(t->name, NULL) || !marks_match(t))
 			continue;
 		if (env.list) {
 			printf("%s\n", t->name);
@@ -216,7 +263,7 @@ int main(int argc, char **argv)
 		memset(&cur, 0, sizeof(cur));
 		cur.test = t;
 		cur.num = num;
-		cur.retrying = t->live && !env.no_retry;
+		cur.retrying = (t->marks & KS_LIVE) && !env.no_retry;
 		clock_gettime(CLOCK_MONOTONIC, &cur.start);
 		t->fn();
 		end_subtest();

@@ -10,6 +10,15 @@
  * process can steal the CPU for a whole window.  Such a test runs again
  * once when it fails, and passes only if one whole attempt passes; both
  * attempts' output stays in the log, and `-n` turns the retry off.
+ *
+ * A test says what it is in its registration, KS_TEST_F(name, marks), and
+ * `-m` selects by those marks (`-m san`, `-m '!host'`), so no list of names
+ * elsewhere has to follow the tests:
+ *   KS_LIVE  the retry above (KS_TEST_LIVE is KS_TEST_F(name, KS_LIVE));
+ *   KS_SAN   its subject is userspace code (the library, a daemon, the
+ *            CLI): the ASan/UBSan pass of `make test` runs it;
+ *   KS_HOST  host code only, no BPF in it: the same on every kernel, so
+ *            tools/vmtest leaves it out of the guest.
  */
 #ifndef KSENSE_TEST_PROGS_H
 #define KSENSE_TEST_PROGS_H
@@ -22,23 +31,29 @@ struct ks_test {
 	const char *name;
 	void (*fn)(void);
 	struct ks_test *next;
-	bool live;
+	unsigned int marks;
+};
+
+enum ks_test_mark {
+	KS_LIVE = 1u << 0,
+	KS_SAN = 1u << 1,
+	KS_HOST = 1u << 2,
 };
 
 void ks_register_test(struct ks_test *t);
 
-#define KS_TEST_DEFINE(tname, is_live)                                        \
+#define KS_TEST_F(tname, tmarks)                                        \
 	static void test_##tname(void);                                       \
 	static struct ks_test ks_test_##tname = {                             \
-		.name = #tname, .fn = test_##tname, .live = is_live };        \
+		.name = #tname, .fn = test_##tname, .marks = (tmarks) };      \
 	__attribute__((constructor)) static void ks_register_##tname(void)   \
 	{                                                                     \
 		ks_register_test(&ks_test_##tname);                           \
 	}                                                                     \
 	static void test_##tname(void)
 
-#define KS_TEST(tname) KS_TEST_DEFINE(tname, false)
-#define KS_TEST_LIVE(tname) KS_TEST_DEFINE(tname, true)
+#define KS_TEST(tname) KS_TEST_F(tname, 0)
+#define KS_TEST_LIVE(tname) KS_TEST_F(tname, KS_LIVE)
 
 /* Returns false when the subtest is filtered out: `if (!test__start_subtest(x)) ...` */
 bool test__start_subtest(const char *name);

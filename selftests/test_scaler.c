@@ -21,7 +21,7 @@
 #include "test_progs.h"
 #include "fixture.h"
 #include "kube.h"
-#include "scaler.h"
+#include "scaler/scaler.h"
 
 static char tdir[128];
 
@@ -772,7 +772,7 @@ static void test_parse(void)
 		ASSERT_EQ(r.pods[3].deps[0].share_permille, 955, "its share");
 		ASSERT_EQ(r.pods[3].deps[1].share_permille, 0, "a share over 1000 is none");
 		ASSERT_EQ(r.pods[4].cause, KS_CAUSE_NONE, "an unknown cause is none, the pod kept");
-		ks_pods_free(&r);
+		ks_pods_report_free(&r);
 	}
 	ASSERT_EQ(ks_pods_parse("[]", 2, &r, err, sizeof(err)), -EINVAL, "array body");
 	ASSERT_STRHAS(err, "not an object", "says so");
@@ -780,10 +780,10 @@ static void test_parse(void)
 	ASSERT_EQ(ks_pods_parse("{\"pods\":[", 9, &r, err, sizeof(err)), -EINVAL, "truncated");
 	ASSERT_EQ(ks_pods_parse("", 0, &r, err, sizeof(err)), -EINVAL, "empty");
 	ASSERT_OK(ks_pods_parse("{\"pods\":[]}", 11, &r, err, sizeof(err)), "no pods is fine");
-	ks_pods_free(&r);
+	ks_pods_report_free(&r);
 }
 
-KS_TEST(scaler)
+KS_TEST_F(scaler, KS_SAN | KS_HOST)
 {
 	pid_t api_pid = -1, ag1 = -1, ag2 = -1;
 	struct kube_config c = { 0 };

@@ -165,7 +165,7 @@ static bool wait_count(const char *path, const char *needle, int n, int timeout_
 	return false;
 }
 
-KS_TEST(scheduler_failover_burst)
+KS_TEST_F(scheduler_failover_burst, KS_SAN | KS_HOST)
 {
 	const char *scores[] = { "20 allow", "30 allow", "40 allow", "50 allow" };
 	const char *extra[] = { "--qps", "200", "--burst", "50", "--no-scheduled-events", NULL };
@@ -251,7 +251,7 @@ out:
 	cluster_down(&c);
 }
 
-KS_TEST(scheduler_node_changes_mid_burst)
+KS_TEST_F(scheduler_node_changes_mid_burst, KS_SAN | KS_HOST)
 {
 	const char *scores[] = { "10 allow", "20 allow", "30 allow" };
 	const char *extra[] = { "--qps", "100", "--burst", "20", "--no-scheduled-events", NULL };
@@ -297,7 +297,7 @@ out:
 	one_down(&o, !test__failed());
 }
 
-KS_TEST(scheduler_slow_binding)
+KS_TEST_F(scheduler_slow_binding, KS_SAN | KS_HOST)
 {
 	const char *scores[] = { "10 allow", "20 allow" };
 	const char *extra[] = { "--qps", "100", "--burst", "20", NULL };
@@ -359,7 +359,7 @@ static int attempts_of(const struct sfx_log *log, const char *pod)
 	return n;
 }
 
-KS_TEST(scheduler_lost_writes)
+KS_TEST_F(scheduler_lost_writes, KS_SAN | KS_HOST)
 {
 	const char *scores[] = { "10 allow" };
 	struct one o;
@@ -397,7 +397,7 @@ out:
 	one_down(&o, !test__failed());
 }
 
-KS_TEST(scheduler_api_restart)
+KS_TEST_F(scheduler_api_restart, KS_SAN | KS_HOST)
 {
 	const char *scores[] = { "10 allow", "20 allow" };
 	const char *api_args[] = { "--state-file", "@DIR@/state.json", "--dump-on-exit", "@DIR@/state.json", NULL };

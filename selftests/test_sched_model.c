@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "test_progs.h"
-#include "sched_model.h"
+#include "scheduler/sched_model.h"
 
-KS_TEST(sched_quantity)
+KS_TEST_F(sched_quantity, KS_SAN | KS_HOST)
 {
 	static const struct { const char *q; long long milli; int ok; } cpu[] = {
 		{ "250m", 250, 0 }, { "1", 1000, 0 }, { "1.5", 1500, 0 }, { "0.1", 100, 0 },
@@ -57,7 +57,7 @@ static int pod(struct sched_pod *p, const char *spec)
 	return rc;
 }
 
-KS_TEST(sched_filter)
+KS_TEST_F(sched_filter, KS_SAN | KS_HOST)
 {
 	static const char tol[] = "\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"db\",\"effect\":\"NoSchedule\"}],";
 	static const char ctr[] = "\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"500m\",\"memory\":\"1Gi\"}}}]";
@@ -156,7 +156,7 @@ KS_TEST(sched_filter)
 	sched_node_free(&n);
 }
 
-KS_TEST(sched_pick)
+KS_TEST_F(sched_pick, KS_SAN | KS_HOST)
 {
 	struct sched_node nodes[4] = { 0 };
 	struct sched_candidate c[4];
@@ -208,7 +208,7 @@ static int node_of_json(struct sched_node *n, const char *alloc)
 	return sched_parse_node(json, strlen(json), n, err, sizeof(err));
 }
 
-KS_TEST(sched_predicates)
+KS_TEST_F(sched_predicates, KS_SAN | KS_HOST)
 {
 	struct sched_node n = { 0 };
 	struct sched_pod p = { 0 };

@@ -73,7 +73,7 @@ static void pending_with(struct fakeapi *f, const char *pod, const char *needle)
 	ASSERT_STREQ(node, "", "still Pending");
 }
 
-KS_TEST(scheduler_predicates)
+KS_TEST_F(scheduler_predicates, KS_SAN | KS_HOST)
 {
 	struct fake_agent ag[3] = {};
 	struct fakeapi f;

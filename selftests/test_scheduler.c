@@ -19,7 +19,7 @@
 #include "schedfx.h"
 #include "test_progs.h"
 
-KS_TEST(scheduler)
+KS_TEST_F(scheduler, KS_SAN | KS_HOST)
 {
 	struct fake_agent ag[4] = {};
 	struct fakeapi f;
@@ -196,7 +196,7 @@ out:
 	fakeapi_stop(&f);
 }
 
-KS_TEST(scheduler_replicas)
+KS_TEST_F(scheduler_replicas, KS_SAN | KS_HOST)
 {
 	struct fake_agent ag[3] = {};
 	struct fakeapi f;
@@ -279,7 +279,7 @@ out:
 	fakeapi_stop(&f);
 }
 
-KS_TEST(scheduler_seed_pacing)
+KS_TEST_F(scheduler_seed_pacing, KS_SAN | KS_HOST)
 {
 	struct fake_agent ag = {};
 	struct fakeapi f;
@@ -333,7 +333,7 @@ static int run_capture(char *out, size_t len, const char *cmd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-KS_TEST(scheduler_cli)
+KS_TEST_F(scheduler_cli, KS_SAN | KS_HOST)
 {
 	char out[16384], cmd[1024], dir[128], log[256];
 	const char *bin = sched_bin();

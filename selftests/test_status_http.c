@@ -27,7 +27,7 @@ static int health(void *ctx, struct ks_buf *out)
 	return atomic_load(&healthy) ? 200 : 503;
 }
 
-KS_TEST(status_http)
+KS_TEST_F(status_http, KS_SAN | KS_HOST)
 {
 	char err[256], buf[4096];
 	struct ks_status *s = ks_status_start("127.0.0.1", 0, metrics, health, NULL, err, sizeof(err));

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "test_progs.h"
-#include "symbolize.h"
+#include "webhook/symbolize.h"
 
 __attribute__((noinline)) int ksense_symbolize_probe(int x)
 {

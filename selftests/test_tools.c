@@ -23,7 +23,7 @@ static bool have(const char *cmd)
 	return system(c) == 0;
 }
 
-KS_TEST(tools_gen_webhook_certs)
+KS_TEST_F(tools_gen_webhook_certs, KS_HOST)
 {
 	char d[128];
 
@@ -111,7 +111,7 @@ done:
 	sh("rm -rf %s", d);
 }
 
-KS_TEST(tools_plot)
+KS_TEST_F(tools_plot, KS_HOST)
 {
 	char d[128];
 
@@ -170,7 +170,7 @@ KS_TEST(tools_plot)
 	sh("rm -rf %s", d);
 }
 
-KS_TEST(tools_workloads)
+KS_TEST_F(tools_workloads, KS_HOST)
 {
 	const char *bin = "build/ksense-workloads";
 	char mnt[256], dir[512];

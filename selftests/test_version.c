@@ -38,7 +38,7 @@ static bool gen_version(const char *dir, const char *env, char *version, char *c
 	return sscanf(out, "%127s %127s %15s", version, commit, source) == 3;
 }
 
-KS_TEST(version)
+KS_TEST_F(version, KS_HOST)
 {
 	char version[128], commit[128], source[16], want[512];
 

@@ -26,7 +26,7 @@
 #include "test_progs.h"
 #include "fakeapi.h"
 #include "fixture.h"
-#include "admission.h"
+#include "webhook/admission.h"
 #include "loopback.h"
 #include "tlsc.h"
 

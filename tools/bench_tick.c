@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "settings.h"
+#include "cli/settings.h"
 #include "ksense_test.skel.h"
 
 static double run_ns(int fd, int n)

@@ -15,7 +15,7 @@ VMTEST_KERNELS ?= 6.1 6.12
 # busybox and the kernels are fetched into $(BUILD)/vmtest, not installed.)
 TEST_PKGS += qemu-system-x86 e2fsprogs
 
-vmtest: all
+vmtest: all ## the BPF selftests on Debian's 6.1 and 6.12 kernels under qemu (VMTEST_KERNELS)
 	@pass=0; fail=0; summary=""; \
 	for k in $(VMTEST_KERNELS); do \
 		rf=$$(mktemp); \

@@ -20,7 +20,7 @@
 #include "kube_lease.h"
 #include "log.h"
 #include "opts.h"
-#include "scaler.h"
+#include "scaler/scaler.h"
 #include "status_http.h"
 #include "version.h"
 #include "scaler/metrics.h"

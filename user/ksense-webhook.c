@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "app.h"
+#include "webhook/app.h"
 #include "log.h"
 #include "pins.h"
 #include "self_exclude.h"
-#include "nodestate.h"
-#include "podmeta.h"
-#include "pods.h"
 #include "opts.h"
+#include "webhook/nodestate.h"
+#include "webhook/podmeta.h"
+#include "webhook/pods.h"
 #include "version.h"
 
 static void usage(FILE *out)

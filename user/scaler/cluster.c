@@ -74,7 +74,7 @@ static int deploy_item(void *arg, const char *json, size_t len, const struct ks_
 		s->ndeps--;
 		return 0;
 	}
-	ks_rules_annotations(d, j, 0);
+	ks_deploy_annotations(d, j, 0);
 	return 0;
 }
 

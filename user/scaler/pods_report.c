@@ -23,7 +23,7 @@ static const char *const cause_names[KS_CAUSE__N] = {
 	[KS_CAUSE_NETWORK] = "NETWORK", [KS_CAUSE_DEVICE] = "DEVICE", [KS_CAUSE_KERNEL] = "KERNEL",
 };
 
-const char *ks_cause_name(enum ks_cause c)
+const char *ks_report_cause_name(enum ks_cause c)
 {
 	return (unsigned int)c < KS_CAUSE__N ? cause_names[c] : "?";
 }
@@ -247,11 +247,11 @@ int ks_pods_parse(const char *body, size_t len, struct ks_pods_report *out, char
 out:
 	ks_json_free(&j);
 	if (rc)
-		ks_pods_free(out);
+		ks_pods_report_free(out);
 	return rc;
 }
 
-void ks_pods_free(struct ks_pods_report *r)
+void ks_pods_report_free(struct ks_pods_report *r)
 {
 	free(r->pods);
 	memset(r, 0, sizeof(*r));

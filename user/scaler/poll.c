@@ -16,43 +16,6 @@
 #include "log.h"
 #include "scaler.h"
 
-double ks_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double ks_wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double ks_parse_time(const char *s)
-{
-	struct tm tm;
-	const char *rest;
-	double frac = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!rest)
-		return -1;
-	if (*rest == '.') {
-		char *end;
-
-		frac = strtod(rest, &end);
-		rest = end;
-	}
-	if (strcmp(rest, "Z"))
-		return -1;
-	return (double)timegm(&tm) + frac;
-}
-
 static void fold_report(struct ks_scaler *s, const struct ks_agent_get *g, const struct ks_agent_ep *ep)
 {
 	struct ks_pods_report r;
@@ -105,7 +68,7 @@ static void fold_report(struct ks_scaler *s, const struct ks_agent_get *g, const
 		ks_debug("pod", "node=%s pod=%s/%s deployment=%s class=%s oncpu_permille=%.0f", ep->node,
 			 p->namespace_, p->name, d->name, ks_class_name(p->cls), p->oncpu_permille);
 	}
-	ks_pods_free(&r);
+	ks_pods_report_free(&r);
 }
 
 int ks_poll(struct ks_scaler *s, double now_s, char *err, size_t errlen)

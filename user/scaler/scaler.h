@@ -69,15 +69,15 @@ struct ks_pods_report {
 	char first_skip[160];      /* why the first one was left out */
 };
 
-/* 0 and out filled (free with ks_pods_free), or a negative errno with the
+/* 0 and out filled (free with ks_pods_report_free), or a negative errno with the
  * reason in err and out empty.  The body must be an object with a "pods"
  * array; unknown fields are ignored; a malformed pod entry (no name or
  * namespace, unknown class, a negative or non-numeric number) is skipped
  * and counted, never fatal. */
 int ks_pods_parse(const char *body, size_t len, struct ks_pods_report *out, char *err, size_t errlen);
-void ks_pods_free(struct ks_pods_report *r);
+void ks_pods_report_free(struct ks_pods_report *r);
 const char *ks_class_name(enum ks_class c);
-const char *ks_cause_name(enum ks_cause c);
+const char *ks_report_cause_name(enum ks_cause c);
 /* -1 when s names no class. */
 int ks_class_parse(const char *s);
 
@@ -234,8 +234,11 @@ void ks_cluster_free(struct ks_scaler *s);
 struct ks_agent_ep;
 int ks_cluster_agents(struct ks_scaler *s, struct ks_agent_ep **eps, int *n, char *err, size_t errlen);
 
+/* annotations.c: d's ksense.io/ annotations from its object at root
+ * (invalid, with the reason, when one is bad). */
+void ks_deploy_annotations(struct ks_deploy *d, const struct ks_json *j, int root);
+
 /* rules.c */
-void ks_rules_annotations(struct ks_deploy *d, const struct ks_json *j, int root);
 void ks_rules_add_pod(struct ks_deploy *d, const struct ks_pod_report *p);
 /* A dependency one of d's pods named, resolved to its Deployment (or NULL). */
 void ks_rules_add_dep(struct ks_deploy *d, struct ks_deploy *dep, const struct ks_pod_dep *pd);
@@ -253,6 +256,8 @@ void ks_act_event(struct ks_scaler *s, const struct ks_deploy *d, const char *ty
 
 /* poll.c: one poll; 0, or negative errno when the API could not be read. */
 int ks_poll(struct ks_scaler *s, double now_s, char *err, size_t errlen);
+
+/* clock.c */
 double ks_now_s(void);
 /* CLOCK_REALTIME seconds: what ksense.io/last-scale is compared with. */
 double ks_wall_s(void);
