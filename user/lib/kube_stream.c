@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Socket-free decoders for the Kubernetes client: chunked transfer coding,
- * the watch event stream built on it, JSON of Kubernetes-object size, and
- * splitting a List into items without tokenizing the whole list.  All of
- * them take input in arbitrary pieces or arbitrary bytes and fail with a
- * message, never a crash; fuzz/fuzz_watch.c holds them to that.
+ * Socket-free decoders for the Kubernetes client: the watch event stream
+ * (the shared HTTP reader, http.c, undoes the response's framing and
+ * streams the body here), JSON of Kubernetes-object size, and splitting a
+ * List into items without tokenizing the whole list.  All of them take
+ * input in arbitrary pieces or arbitrary bytes and fail with a message,
+ * never a crash; fuzz/fuzz_watch.c holds them to that.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json.h" /* first: it configures jsmn (strict, parent links) */
-#include "hex.h"
+#include "http.h"
 #include "kube.h"
 #include "log.h"
 
@@ -47,211 +48,11 @@ static const char *snippet(const char *s, size_t n, char *out, size_t outlen)
 	return out;
 }
 
-/* ---- chunked transfer coding ---- */
-
-enum {
-	CH_SIZE,       /* hex digits of a chunk size */
-	CH_SIZE_WS,    /* whitespace after the digits */
-	CH_EXT,        /* chunk extension, skipped to the line end */
-	CH_SIZE_LF,    /* CR seen at the end of the size line */
-	CH_DATA,
-	CH_DATA_END,   /* CR LF (or LF) after the data */
-	CH_DATA_LF,
-	CH_TRAILER,    /* trailer lines until an empty one */
-	CH_TRAILER_LF,
-	CH_DONE,
-};
-
-#define CH_MAX_LINE     4096
-#define CH_MAX_TRAILERS 65536
-/* 2^60: any real chunk is far smaller; this keeps the arithmetic exact */
-#define CH_MAX_SIZE     (1ull << 60)
-
-void kube_chunked_init(struct kube_chunked *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->state = CH_SIZE;
-}
-
-bool kube_chunked_done(const struct kube_chunked *d)
-{
-	return d->state == CH_DONE;
-}
-
-static int ch_fail(struct kube_chunked *d, uint64_t at, unsigned char c, const char *what, char *err,
-		   size_t errlen)
-{
-	snprintf(err, errlen, "chunked body: byte %llu: %s, got %s%c%s(0x%02x)", (unsigned long long)at,
-		 what, c >= 0x20 && c < 0x7f ? "'" : "", c >= 0x20 && c < 0x7f ? (char)c : ' ',
-		 c >= 0x20 && c < 0x7f ? "' " : "", c);
-	d->error = -EPROTO;
-	return d->error;
-}
-
-/* The end of a size line: a zero size starts the trailers. */
-static void ch_size_line_done(struct kube_chunked *d)
-{
-	d->line_len = 0;
-	d->state = d->left ? CH_DATA : CH_TRAILER;
-}
-
-int kube_chunked_feed(struct kube_chunked *d, const char *in, size_t len, size_t *used,
-		      kube_sink_fn sink, void *arg, char *err, size_t errlen)
-{
-	size_t i = 0;
-	int rc = 0;
-
-	*used = 0;
-	if (d->error) {
-		snprintf(err, errlen, "chunked body: already failed at byte %llu", (unsigned long long)d->off);
-		return d->error;
-	}
-	while (i < len && d->state != CH_DONE) {
-		unsigned char c = (unsigned char)in[i];
-		uint64_t at = d->off + i;
-		int h;
-
-		switch (d->state) {
-		case CH_DATA: {
-			size_t n = len - i;
-
-			if ((uint64_t)n > d->left)
-				n = (size_t)d->left;
-			d->left -= n;
-			i += n;
-			if (!d->left)
-				d->state = CH_DATA_END;
-			rc = sink(arg, in + i - n, n);
-			if (rc)
-				goto out;
-			continue;
-		}
-		case CH_SIZE:
-			h = ks_hex_digit(c);
-			if (h >= 0) {
-				if (d->left > (CH_MAX_SIZE >> 4)) {
-					rc = ch_fail(d, at, c, "chunk size over 2^60", err, errlen);
-					goto out;
-				}
-				d->left = d->left << 4 | (uint64_t)h;
-				d->ndigits++;
-			} else if (!d->ndigits) {
-				rc = ch_fail(d, at, c, "expected a hex chunk size", err, errlen);
-				goto out;
-			} else if (c == ' ' || c == '\t') {
-				d->state = CH_SIZE_WS;
-			} else if (c == ';') {
-				d->state = CH_EXT;
-			} else if (c == '\r') {
-				d->state = CH_SIZE_LF;
-			} else if (c == '\n') {
-				ch_size_line_done(d);
-			} else {
-				rc = ch_fail(d, at, c, "malformed chunk size", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_SIZE_WS:
-			if (c == ';') {
-				d->state = CH_EXT;
-			} else if (c == '\r') {
-				d->state = CH_SIZE_LF;
-			} else if (c == '\n') {
-				ch_size_line_done(d);
-			} else if (c != ' ' && c != '\t') {
-				rc = ch_fail(d, at, c, "malformed chunk size", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_EXT:
-			/* extensions carry nothing a watch needs; control bytes in
-			 * them mean the framing is already lost */
-			if (c == '\r') {
-				d->state = CH_SIZE_LF;
-			} else if (c == '\n') {
-				ch_size_line_done(d);
-			} else if (c < 0x20 && c != '\t') {
-				rc = ch_fail(d, at, c, "control byte in a chunk extension", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_SIZE_LF:
-			if (c != '\n') {
-				rc = ch_fail(d, at, c, "expected LF after CR in a chunk size line", err, errlen);
-				goto out;
-			}
-			ch_size_line_done(d);
-			break;
-		case CH_DATA_END:
-			if (c == '\r') {
-				d->state = CH_DATA_LF;
-			} else if (c == '\n') {
-				d->state = CH_SIZE;
-				d->ndigits = 0;
-			} else {
-				rc = ch_fail(d, at, c, "expected CRLF after chunk data", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_DATA_LF:
-			if (c != '\n') {
-				rc = ch_fail(d, at, c, "expected LF after chunk data", err, errlen);
-				goto out;
-			}
-			d->state = CH_SIZE;
-			d->ndigits = 0;
-			break;
-		case CH_TRAILER:
-			if (c == '\r') {
-				d->state = CH_TRAILER_LF;
-			} else if (c == '\n') {
-				if (!d->line_len)
-					d->state = CH_DONE;
-				d->line_len = 0;
-			} else if (c < 0x20 && c != '\t') {
-				rc = ch_fail(d, at, c, "control byte in a trailer", err, errlen);
-				goto out;
-			} else if (++d->line_len > CH_MAX_LINE) {
-				rc = ch_fail(d, at, c, "trailer line over 4 KiB", err, errlen);
-				goto out;
-			} else if (++d->trailer_bytes > CH_MAX_TRAILERS) {
-				rc = ch_fail(d, at, c, "trailers over 64 KiB", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_TRAILER_LF:
-			if (c != '\n') {
-				rc = ch_fail(d, at, c, "expected LF after CR in a trailer", err, errlen);
-				goto out;
-			}
-			d->state = d->line_len ? CH_TRAILER : CH_DONE;
-			d->line_len = 0;
-			break;
-		}
-		i++;
-		/* a size line is bounded even when its extension never ends */
-		if ((d->state == CH_SIZE || d->state == CH_SIZE_WS || d->state == CH_EXT ||
-		     d->state == CH_SIZE_LF) && ++d->line_len > CH_MAX_LINE) {
-			rc = ch_fail(d, at, c, "chunk size line over 4 KiB", err, errlen);
-			goto out;
-		}
-	}
-	if (d->state == CH_DONE)
-		rc = 1;
-out:
-	d->off += i;
-	*used = i;
-	return rc;
-}
-
 /* ---- watch event stream ---- */
 
-void kube_watch_decoder_init(struct kube_watch_decoder *d, bool chunked, size_t max_event,
-			     const char *rv)
+void kube_watch_decoder_init(struct kube_watch_decoder *d, size_t max_event, const char *rv)
 {
 	memset(d, 0, sizeof(*d));
-	kube_chunked_init(&d->ch);
-	d->chunked = chunked;
 	d->max_event = max_event ? max_event : KUBE_EVENT_MAX;
 	ks_buf_init(&d->line, d->max_event);
 	if (rv)
@@ -421,32 +222,20 @@ int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size
 			    kube_event_fn cb, void *arg, char *err, size_t errlen)
 {
 	struct feed_ctx f = { d, cb, arg, err, errlen };
-	size_t used;
 	int rc;
 
 	if (d->error) {
 		snprintf(err, errlen, "watch stream already ended (%d) after %llu events", d->error, d->events);
 		return d->error;
 	}
-	if (!d->chunked) {
-		rc = line_sink(&f, data, len);
-	} else {
-		rc = kube_chunked_feed(&d->ch, data, len, &used, line_sink, &f, err, errlen);
-		if (rc == 1) {
-			/* the terminal chunk: a last event may lack its newline */
-			rc = d->line.len ? decode_event(&f, d->line.data, d->line.len) : 0;
-			ks_buf_reset(&d->line);
-			if (!rc)
-				rc = KUBE_WATCH_CLOSED;
-		}
-	}
+	rc = line_sink(&f, data, len);
 	if (rc)
 		d->error = rc;
 	return rc;
 }
 
-int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, void *arg,
-			      char *err, size_t errlen)
+int kube_watch_decoder_finish(struct kube_watch_decoder *d, enum kube_stream_end how, kube_event_fn cb,
+			      void *arg, char *err, size_t errlen)
 {
 	struct feed_ctx f = { d, cb, arg, err, errlen };
 	char why[256];
@@ -455,12 +244,18 @@ int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, vo
 
 	if (d->error)
 		return d->error;
-	if (d->chunked) {
+	if (how == KUBE_END_DROPPED) {
 		snprintf(err, errlen, "connection dropped %s after %llu events",
-			 pending ? "mid-event" : "before the terminal chunk", d->events);
+			 pending ? "mid-event" : "before the end of the stream", d->events);
 		rc = KUBE_WATCH_CLOSED;
+	} else if (pending && how == KUBE_END_FRAMED) {
+		/* the framing says the body is whole: a last event may lack
+		 * its newline, but not its bytes */
+		rc = decode_event(&f, d->line.data, d->line.len);
+		if (!rc)
+			rc = KUBE_WATCH_CLOSED;
 	} else if (pending) {
-		/* an identity-framed stream ends at EOF; its last line may be whole */
+		/* a stream ended by the close; its last line may be whole */
 		rc = decode_event(&f, d->line.data, d->line.len);
 		if (rc == -EBADMSG) {
 			snprintf(why, sizeof(why), "%s", err);
@@ -475,6 +270,101 @@ int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, vo
 	ks_buf_reset(&d->line);
 	d->error = rc;
 	return rc;
+}
+
+/* ---- a watch response: the HTTP reader streaming into the decoder ---- */
+
+static int reader_sink(void *arg, const char *data, size_t len)
+{
+	struct kube_watch_reader *r = arg;
+	const struct ks_http_request *head = ks_http_receiving_body(&r->http);
+
+	/* kube_watch_open reads a failing status's body itself; a fuzzer's
+	 * input may still carry one */
+	if (head && head->status != 200) {
+		snprintf(r->err, r->errlen, "watch answered HTTP %d", head->status);
+		return -EPROTO;
+	}
+	return kube_watch_decoder_feed(&r->dec, data, len, r->cb, r->arg, r->err, r->errlen);
+}
+
+void kube_watch_reader_init(struct kube_watch_reader *r, size_t max_event, const char *rv)
+{
+	memset(r, 0, sizeof(*r));
+	ks_http_parser_init(&r->http);
+	ks_http_parser_expect_response(&r->http, false);
+	ks_http_parser_set_sink(&r->http, reader_sink, r);
+	kube_watch_decoder_init(&r->dec, max_event, rv);
+}
+
+void kube_watch_reader_free(struct kube_watch_reader *r)
+{
+	ks_http_parser_free(&r->http);
+	kube_watch_decoder_free(&r->dec);
+}
+
+static void reader_bind(struct kube_watch_reader *r, kube_event_fn cb, void *arg, char *err, size_t errlen)
+{
+	r->cb = cb;
+	r->arg = arg;
+	r->err = err;
+	r->errlen = errlen;
+}
+
+/* A result of the HTTP reader as the watch's. */
+static int reader_result(struct kube_watch_reader *r, int rc, const struct ks_http_request *m)
+{
+	const char *reason;
+
+	if (rc == KS_HTTP_NEED_MORE)
+		return 0;
+	if (rc == KS_HTTP_DONE && m->status != 200) {
+		snprintf(r->err, r->errlen, "watch answered HTTP %d", m->status);
+		rc = -EPROTO;
+	} else if (rc == KS_HTTP_DONE) {
+		/* the terminal chunk, or Content-Length, or the close of a
+		 * body that runs to it */
+		rc = kube_watch_decoder_finish(&r->dec, m->to_eof ? KUBE_END_EOF : KUBE_END_FRAMED, r->cb, r->arg,
+					       r->err, r->errlen);
+	} else if (rc == KS_HTTP_E_SINK) {
+		rc = ks_http_sink_result(&r->http);
+	} else if (rc == KS_HTTP_E_TRUNCATED || rc == KS_HTTP_E_CLOSED) {
+		rc = kube_watch_decoder_finish(&r->dec, KUBE_END_DROPPED, r->cb, r->arg, r->err, r->errlen);
+	} else {
+		ks_http_error_status(rc, &reason);
+		snprintf(r->err, r->errlen, "watch stream byte %llu: %s", (unsigned long long)r->off, reason);
+		rc = rc == KS_HTTP_E_NOMEM ? -ENOMEM : -EPROTO;
+	}
+	r->result = rc;
+	return rc;
+}
+
+int kube_watch_reader_feed(struct kube_watch_reader *r, const char *data, size_t len, kube_event_fn cb,
+			   void *arg, char *err, size_t errlen)
+{
+	struct ks_http_request m;
+	size_t used;
+	int rc;
+
+	if (r->result) {
+		snprintf(err, errlen, "watch stream already ended (%d) after %llu events", r->result, r->dec.events);
+		return r->result;
+	}
+	reader_bind(r, cb, arg, err, errlen);
+	rc = ks_http_feed(&r->http, data, len, &used, &m);
+	/* a framing error counts the offending byte as used: name it */
+	r->off += rc < 0 && rc != KS_HTTP_E_SINK && used ? used - 1 : used;
+	return reader_result(r, rc, &m);
+}
+
+int kube_watch_reader_eof(struct kube_watch_reader *r, kube_event_fn cb, void *arg, char *err, size_t errlen)
+{
+	struct ks_http_request m;
+
+	if (r->result)
+		return r->result;
+	reader_bind(r, cb, arg, err, errlen);
+	return reader_result(r, ks_http_feed_eof(&r->http, &m), &m);
 }
 
 /* ---- List splitting ---- */
