@@ -367,240 +367,128 @@ int kube_watch_reader_eof(struct kube_watch_reader *r, kube_event_fn cb, void *a
 	return reader_result(r, ks_http_feed_eof(&r->http, &m), &m);
 }
 
-/* ---- List splitting ---- */
+/* ---- List splitting: the JSON layer's walker, each item parsed alone ---- */
 
-/* A lenient lexer: it finds where values end (strings, brackets, bare
- * words) so a List can be cut into items; every item is then parsed
- * strictly on its own. */
-struct scan {
-	const char *s;
-	size_t len, i;
-};
-
-#define SCAN_MAX_DEPTH 1024
-
-static void sc_ws(struct scan *c)
+static bool name_is(const char *name, size_t n, const char *lit)
 {
-	while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\n' || c->s[c->i] == '\r' ||
-				 c->s[c->i] == '\t'))
-		c->i++;
+	return strlen(lit) == n && !memcmp(name, lit, n);
 }
 
-static int sc_string(struct scan *c)
+static int list_metadata(const char *v, size_t n, char *rv, size_t rvlen, char *cont, size_t contlen,
+			 char *err, size_t errlen)
 {
-	for (c->i++; c->i < c->len; c->i++) {
-		unsigned char ch = (unsigned char)c->s[c->i];
+	struct ks_json j;
+	char why[160];
+	int i, rc = -EBADMSG;
 
-		if (ch == '\\')
-			c->i++;
-		else if (ch == '"') {
-			c->i++;
-			return 0;
-		} else if (ch < 0x20)
-			return -1;
+	if (ks_json_parse(&j, v, n, why, sizeof(why))) {
+		snprintf(err, errlen, "list metadata: %s", why);
+		return -EBADMSG;
 	}
-	return -1;
+	i = ks_json_member(&j, 0, "resourceVersion");
+	if (i >= 0 && rvlen && ks_json_string(&j, i, rv, rvlen)) {
+		snprintf(err, errlen, "list metadata.resourceVersion is not a string of under %zu bytes", rvlen);
+		goto out;
+	}
+	i = ks_json_member(&j, 0, "continue");
+	if (i >= 0 && contlen && ks_json_string(&j, i, cont, contlen)) {
+		snprintf(err, errlen, "list metadata.continue is not a string of under %zu bytes", contlen);
+		goto out;
+	}
+	rc = 0;
+out:
+	ks_json_free(&j);
+	return rc;
 }
 
-static bool is_word(char ch)
+/* The items array at body[off..]: each element parsed alone and handed
+ * to cb; its length in *used. */
+static int list_items(const char *body, size_t len, size_t off, kube_item_fn cb, void *arg, size_t *used,
+		      char *err, size_t errlen)
 {
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       ch == '-' || ch == '+' || ch == '.';
-}
+	struct ks_json_walk a;
+	struct ks_json j;
+	size_t voff, vlen, index = 0;
+	char why[200];
+	int rc;
 
-static int sc_value(struct scan *c)
-{
-	unsigned char stack[SCAN_MAX_DEPTH / 8] = { 0 };
-	size_t depth = 0;
-
-	for (;;) {
-		char ch;
-
-		sc_ws(c);
-		if (c->i >= c->len)
-			return -1;
-		ch = c->s[c->i];
-		if (ch == '"') {
-			if (sc_string(c))
-				return -1;
-		} else if (ch == '{' || ch == '[') {
-			if (depth >= SCAN_MAX_DEPTH)
-				return -1;
-			if (ch == '{')
-				stack[depth / 8] |= (unsigned char)(1u << (depth % 8));
-			else
-				stack[depth / 8] &= (unsigned char)~(1u << (depth % 8));
-			depth++;
-			c->i++;
-			continue;
-		} else if (ch == '}' || ch == ']') {
-			if (!depth || (ch == '}') != !!(stack[(depth - 1) / 8] & (1u << ((depth - 1) % 8))))
-				return -1;
-			depth--;
-			c->i++;
-		} else if (ch == ',' || ch == ':') {
-			if (!depth)
-				return -1;
-			c->i++;
-			continue;
-		} else if (is_word(ch)) {
-			while (c->i < c->len && is_word(c->s[c->i]))
-				c->i++;
-		} else {
-			return -1;
+	rc = ks_json_walk_open(&a, body + off, len - off, '[', false, why, sizeof(why));
+	while (!rc && (rc = ks_json_walk_next(&a, NULL, NULL, &voff, why, sizeof(why))) == 1) {
+		rc = ks_json_walk_value(&a, &vlen, why, sizeof(why));
+		if (!rc)
+			rc = kube_json_parse(&j, body + off + voff, vlen, KUBE_EVENT_MAX, why, sizeof(why));
+		if (rc) {
+			snprintf(err, errlen, "list item %zu (byte %zu): %s", index, off + voff, why);
+			return rc == -ENOMEM ? rc : -EBADMSG;
 		}
-		if (!depth)
-			return 0;
+		if (!ks_json_is_object(&j, 0)) {
+			snprintf(err, errlen, "list item %zu (byte %zu) is a JSON %s, not an object", index, off + voff,
+				 ks_json_type_name(&j, 0));
+			ks_json_free(&j);
+			return -EBADMSG;
+		}
+		rc = cb ? cb(arg, body + off + voff, vlen, &j) : 0;
+		ks_json_free(&j);
+		if (rc)
+			return rc;
+		index++;
 	}
-}
-
-/* A member name at c->i into name (cut to fit; only compared). */
-static int sc_key(struct scan *c, char *name, size_t namelen)
-{
-	size_t start = c->i + 1, n;
-
-	if (c->i >= c->len || c->s[c->i] != '"' || sc_string(c))
-		return -1;
-	n = c->i - 1 - start;
-	if (n >= namelen)
-		n = namelen - 1;
-	memcpy(name, c->s + start, n);
-	name[n] = '\0';
+	if (rc) {
+		snprintf(err, errlen, "list items (byte %zu): %s", off, why);
+		return -EBADMSG;
+	}
+	*used = a.pos;
 	return 0;
 }
 
 int kube_list_split(const char *body, size_t len, kube_item_fn cb, void *arg, char *rv, size_t rvlen,
 		    char *cont, size_t contlen, char *err, size_t errlen)
 {
-	struct scan c = { body, len, 0 };
-	struct ks_json j = { 0 };
-	char key[32], why[160];
-	size_t nitems = 0, start;
+	struct ks_json_walk w;
+	const char *name;
+	size_t nlen, voff, vlen;
 	bool items = false;
-	int rc, i;
+	char why[200];
+	int rc;
 
 	if (rvlen)
 		rv[0] = '\0';
 	if (contlen)
 		cont[0] = '\0';
-	sc_ws(&c);
-	if (c.i >= len || body[c.i] != '{') {
-		snprintf(err, errlen, "list response is not a JSON object (byte %zu)", c.i);
-		return -EBADMSG;
-	}
-	c.i++;
-	sc_ws(&c);
-	if (c.i < len && body[c.i] == '}')
-		c.i++;
-	else
-		for (;;) {
-			sc_ws(&c);
-			if (sc_key(&c, key, sizeof(key)))
-				goto bad;
-			sc_ws(&c);
-			if (c.i >= len || body[c.i] != ':')
-				goto bad;
-			c.i++;
-			sc_ws(&c);
-			start = c.i;
-			if (!strcmp(key, "items") && c.i < len && body[c.i] == '[') {
-				items = true;
-				c.i++;
-				sc_ws(&c);
-				if (c.i < len && body[c.i] == ']') {
-					c.i++;
-				} else {
-					for (;;) {
-						sc_ws(&c);
-						start = c.i;
-						if (sc_value(&c))
-							goto bad;
-						rc = kube_json_parse(&j, body + start, c.i - start, KUBE_EVENT_MAX,
-								     why, sizeof(why));
-						if (rc) {
-							snprintf(err, errlen, "list item %zu (byte %zu): %s", nitems,
-								 start, why);
-							return rc == -ENOMEM ? rc : -EBADMSG;
-						}
-						if (!ks_json_is_object(&j, 0)) {
-							ks_json_free(&j);
-							snprintf(err, errlen, "list item %zu (byte %zu) is not an object",
-								 nitems, start);
-							return -EBADMSG;
-						}
-						rc = cb ? cb(arg, body + start, c.i - start, &j) : 0;
-						ks_json_free(&j);
-						if (rc)
-							return rc;
-						nitems++;
-						sc_ws(&c);
-						if (c.i < len && body[c.i] == ',') {
-							c.i++;
-							continue;
-						}
-						if (c.i < len && body[c.i] == ']') {
-							c.i++;
-							break;
-						}
-						goto bad;
-					}
-				}
-			} else {
-				if (sc_value(&c))
-					goto bad;
-				if (!strcmp(key, "items")) {
-					if (c.i - start != 4 || memcmp(body + start, "null", 4)) {
-						snprintf(err, errlen, "list \"items\" is not an array (byte %zu)", start);
-						return -EBADMSG;
-					}
-					items = true;
-				}
-				if (!strcmp(key, "metadata")) {
-					rc = ks_json_parse(&j, body + start, c.i - start, why, sizeof(why));
-					if (rc) {
-						snprintf(err, errlen, "list metadata (byte %zu): %s", start, why);
-						return -EBADMSG;
-					}
-					i = ks_json_member(&j, 0, "resourceVersion");
-					if (i >= 0 && rvlen && ks_json_string(&j, i, rv, rvlen)) {
-						ks_json_free(&j);
-						snprintf(err, errlen, "list metadata.resourceVersion is not a string of "
-							 "under %zu bytes", rvlen);
-						return -EBADMSG;
-					}
-					i = ks_json_member(&j, 0, "continue");
-					if (i >= 0 && contlen && ks_json_string(&j, i, cont, contlen)) {
-						ks_json_free(&j);
-						snprintf(err, errlen, "list metadata.continue is not a string of "
-							 "under %zu bytes", contlen);
-						return -EBADMSG;
-					}
-					ks_json_free(&j);
-				}
-			}
-			sc_ws(&c);
-			if (c.i < len && body[c.i] == ',') {
-				c.i++;
-				continue;
-			}
-			if (c.i < len && body[c.i] == '}') {
-				c.i++;
-				break;
-			}
-			goto bad;
+	rc = ks_json_walk_open(&w, body, len, '{', true, why, sizeof(why));
+	while (!rc && (rc = ks_json_walk_next(&w, &name, &nlen, &voff, why, sizeof(why))) == 1) {
+		if (name_is(name, nlen, "items") && body[voff] == '[') {
+			items = true;
+			rc = list_items(body, len, voff, cb, arg, &vlen, err, errlen);
+			if (rc)
+				return rc;
+			ks_json_walk_skip(&w, vlen);
+			continue;
 		}
-	sc_ws(&c);
-	if (c.i != len) {
-		snprintf(err, errlen, "trailing data after the list at byte %zu", c.i);
+		rc = ks_json_walk_value(&w, &vlen, why, sizeof(why));
+		if (rc)
+			break;
+		if (name_is(name, nlen, "items")) {
+			/* "items": null is an empty list */
+			if (vlen != 4 || memcmp(body + voff, "null", 4)) {
+				snprintf(err, errlen, "list \"items\" is not an array (byte %zu)", voff);
+				return -EBADMSG;
+			}
+			items = true;
+		} else if (name_is(name, nlen, "metadata")) {
+			rc = list_metadata(body + voff, vlen, rv, rvlen, cont, contlen, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	if (rc) {
+		snprintf(err, errlen, "malformed list: %s", why);
 		return -EBADMSG;
 	}
 	if (!items) {
-		/* "items": null is an empty list; no member at all is not a list */
+		/* no member at all is not a list */
 		snprintf(err, errlen, "response has no \"items\" array: not a List");
 		return -EBADMSG;
 	}
 	return 0;
-bad:
-	snprintf(err, errlen, "malformed list JSON at byte %zu of %zu", c.i, len);
-	return -EBADMSG;
 }
