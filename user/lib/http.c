@@ -347,17 +347,28 @@ static enum field_id lookup_field(const struct ks_http_parser *p)
 	return known_fields[i].id;
 }
 
-static int value_char(struct ks_http_parser *p, unsigned char c)
+/* A byte of text that runs to CRLF (a field value, a reason phrase):
+ * field-vchar, SP, HTAB and obs-text; other controls (NUL, DEL) never.
+ * 1 for a text byte, 0 after CR (state set to cr_state), else an error. */
+static int text_char(struct ks_http_parser *p, unsigned char c, int cr_state, int bad)
 {
 	if (c == '\r') {
-		p->state = S_FIELD_LF;
+		p->state = cr_state;
 		return 0;
 	}
 	if (c == '\n')
 		return KS_HTTP_E_LINE_ENDING;
-	/* field-vchar, SP, HTAB and obs-text; other controls (NUL, DEL) never. */
 	if ((c < 0x20 && c != '\t') || c == 0x7f)
-		return KS_HTTP_E_FIELD_SYNTAX;
+		return bad;
+	return 1;
+}
+
+static int value_char(struct ks_http_parser *p, unsigned char c)
+{
+	int r = text_char(p, c, S_FIELD_LF, KS_HTTP_E_FIELD_SYNTAX);
+
+	if (r <= 0)
+		return r;
 	if (p->field_id == F_OTHER)
 		return 0;
 	if (p->value_len < sizeof(p->value) - 1)
@@ -675,15 +686,8 @@ static int step(struct ks_http_parser *p, unsigned char c)
 		p->status_digits++;
 		return 0;
 	case S_STATUS_REASON:
-		if (c == '\r') {
-			p->state = S_RL_LF;
-			return 0;
-		}
-		if (c == '\n')
-			return KS_HTTP_E_LINE_ENDING;
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return KS_HTTP_E_STATUS_LINE;
-		return 0;
+		err = text_char(p, c, S_RL_LF, KS_HTTP_E_STATUS_LINE);
+		return err < 0 ? err : 0;
 	case S_RL_LF:
 		if (c != '\n')
 			return KS_HTTP_E_LINE_ENDING;
