@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The agent client (user/lib/agent_client.c) against agents that answer
+ * The agent client (user/lib/agent_client.c; named http_* so the ASan
+ * pass runs it with the reader) against agents that answer
  * in every legal framing and in broken ones: each canned answer is served
  * by a thread on a loopback port 0, the client must read what is legal
  * (Content-Length, chunked, ended by close, after a 100) and name what is
@@ -74,7 +75,7 @@ static int get(const char *answer, size_t max_bytes, struct ks_agent_get *g)
 
 #define SCORE "{\"score\":42,\"decision\":\"allow\",\"band\":\"calm\",\"seq\":7}"
 
-KS_TEST(agent_client_framing)
+KS_TEST(http_agent_client_framing)
 {
 	static const char *const good[] = {
 		"HTTP/1.1 200 OK\r\nContent-Length: 53\r\n\r\n" SCORE,
@@ -105,7 +106,7 @@ KS_TEST(agent_client_framing)
 	}
 }
 
-KS_TEST(agent_client_malformed)
+KS_TEST(http_agent_client_malformed)
 {
 	static const struct {
 		const char *answer;
