@@ -885,6 +885,17 @@ static bool route(int fd, const char *method, const char *target, const char *he
 	} else if (!strcmp(target, "/silent")) {
 		sleep(2);
 		return false;
+	} else if (!strcmp(target, "/interim")) {
+		/* an interim answer first: the client reads past it */
+		srv_printf(fd, "HTTP/1.1 100 Continue\r\n\r\n");
+		send_cl(fd, 201, "{\"after\":100}", NULL);
+	} else if (!strcmp(target, "/te-and-cl")) {
+		/* both framings: chunked wins, the connection is not reused */
+		srv_printf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n"
+			   "2\r\n{}\r\n0\r\n\r\n");
+	} else if (!strcmp(target, "/bare-lf")) {
+		srv_printf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\nX: y\r\n\r\n{}");
+		return false;
 	} else if (!strcmp(target, "/http10")) {
 		srv_printf(fd, "HTTP/1.0 200 OK\r\n\r\n{\"old\":true}");
 		return false;
@@ -1194,6 +1205,17 @@ static void test_client_requests(struct kube_client *k)
 		ASSERT_EQ(strcmp(msg, "NotFound: pods \"x\" not found"), 0, "status message");
 		ASSERT_EQ(kube_status_errno(404), -ENOENT, "404 errno");
 		ASSERT_EQ(kube_status_errno(409), -EEXIST, "409 errno");
+		rc = kube_request(k, "GET", "/interim", NULL, NULL, 0, &status, &b, err, sizeof(err));
+		if (ASSERT_OK(rc, "100 then 201")) {
+			ASSERT_EQ(status, 201, "the final status");
+			ASSERT_EQ(strcmp(b.data, "{\"after\":100}"), 0, "the final body");
+		}
+		rc = kube_request(k, "GET", "/te-and-cl", NULL, NULL, 0, &status, &b, err, sizeof(err));
+		if (ASSERT_OK(rc, "Transfer-Encoding with Content-Length"))
+			ASSERT_EQ(strcmp(b.data, "{}"), 0, "read as chunked");
+		rc = kube_request(k, "GET", "/bare-lf", NULL, NULL, 0, &status, &b, err, sizeof(err));
+		ASSERT_EQ(rc, -EPROTO, "a bare LF in the head");
+		ASSERT_STRHAS(err, "malformed response head: lines must end with CRLF", "says why");
 		rc = kube_request(k, "GET", "/http10", NULL, NULL, 0, &status, &b, err, sizeof(err));
 		if (ASSERT_OK(rc, "HTTP/1.0 close-delimited"))
 			ASSERT_EQ(strcmp(b.data, "{\"old\":true}"), 0, "body to EOF");

@@ -135,10 +135,11 @@ static int on_bytes(struct ks_agent_get *g, const char *data, size_t len)
 		if (rc == KS_HTTP_DONE && m.status >= 200)
 			return take(g, &m);
 		if (rc == KS_HTTP_DONE) {
-			/* an interim 1xx: the final response follows */
+			/* an interim 1xx (never at EOF: it has no body to end): the
+			 * final response follows */
 			ks_http_parser_reset(g->reader);
-			if (!len || off == len)
-				return len ? 0 : -EPROTO;
+			if (off == len)
+				return 0;
 			continue;
 		}
 		ks_http_error_status(rc, &reason);
