@@ -222,8 +222,8 @@ images: $(IMAGE_FILES)
 	done
 
 # Thousands of node agents in one process, for tools/bench_scheduler.
-$(BUILD)/agent-sim: tools/agent-sim.c | $(BUILD)
-	$(CC) $(CFLAGS) $(KS_CFLAGS) $< -o $@
+$(BUILD)/agent-sim: tools/agent-sim.c user/lib/http.c user/lib/http.h | $(BUILD)
+	$(CC) $(CFLAGS) $(KS_CFLAGS) $< user/lib/http.c -o $@
 
 # The benchmark floor: empty programs on ksense's tracepoints, an object of
 # its own (never in what `ksense load` loads).
