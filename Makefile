@@ -228,7 +228,7 @@ images: $(IMAGE_FILES) ## OCI image archives (node, scheduler, scaler) in $(BUIL
 	done
 
 # Thousands of node agents in one process, for tools/bench_scheduler.
-$(BUILD)/agent-sim: $(BUILD)/obj/tools/agent-sim.o
+$(BUILD)/agent-sim: $(BUILD)/obj/tools/agent-sim.o $(BUILD)/libksense.a
 	$(CC) $(CFLAGS) $^ -o $@
 
 # The benchmark floor: empty programs on ksense's tracepoints, an object of

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer harness for the HTTP/1.1 request parser and response formatter
- * (user/lib/http.c).
+ * libFuzzer harness for the HTTP/1.1 message reader and response formatter
+ * (user/lib/http.c).  Every input is read as pipelined requests and, again,
+ * as responses (the Kubernetes and agent clients' side: status lines, 1xx/
+ * 204/304 and HEAD without body, chunked, bodies ended by EOF), buffered
+ * and streamed to a sink, answering to a HEAD or not (bits of the input's
+ * hash pick which).
  *
  * Each input is parsed twice: once fed whole, once in pieces whose sizes
  * come from a generator seeded by a hash of the input (so a crash
@@ -91,7 +95,7 @@ static uint64_t run(const uint8_t *data, size_t size, bool split, uint64_t seed)
 
 				CHECK(used == piece - pos);
 				/* a head in the body state has its framing decided */
-				CHECK(!head || head->chunked || head->content_length > 0);
+				CHECK(!head || head->chunked || head->content_length > 0 || head->to_eof);
 				CHECK(ks_http_parser_held_bytes(&p) <= KS_HTTP_MAX_BODY_BYTES);
 				(void)ks_http_need_continue(&p);
 				pos += used;
@@ -142,10 +146,110 @@ out:
 	return h;
 }
 
+struct stream {
+	uint64_t h;
+	size_t bytes;
+};
+
+static int sink(void *arg, const char *data, size_t len)
+{
+	struct stream *st = arg;
+
+	CHECK(data && len);
+	st->h = fuzz_fnv1a(st->h, data, len);
+	st->bytes += len;
+	return st->bytes > 4 * KS_HTTP_MAX_BODY_BYTES ? -E2BIG : 0;
+}
+
+static void check_response(const struct ks_http_parser *p, const struct ks_http_request *r, bool head,
+			   bool streamed)
+{
+	CHECK(r->status >= 100 && r->status <= 599);
+	CHECK(!r->method[0] && !r->path[0] && !r->host[0]);
+	CHECK(r->minor_version == 0 || r->minor_version == 1);
+	CHECK(r->body);
+	if (head || r->status < 200 || r->status == 204 || r->status == 304)
+		CHECK(r->body_len == 0 && !r->to_eof);
+	if (streamed)
+		CHECK(r->body_len == 0);
+	else
+		CHECK(r->body_len <= KS_HTTP_MAX_BODY_BYTES &&
+		      (r->chunked || r->to_eof || head || r->body_len == r->content_length));
+	CHECK(!r->to_eof || !r->keep_alive);
+	(void)p;
+}
+
+/* The same bytes as a client reads them: responses until EOF. */
+static uint64_t run_responses(const uint8_t *data, size_t size, bool split, uint64_t seed, bool head,
+			      bool streamed)
+{
+	const char *s = (const char *)data;
+	struct ks_http_parser p;
+	struct ks_http_request msg;
+	struct stream st = { 0xcbf29ce484222325ull, 0 };
+	uint64_t h = 0xcbf29ce484222325ull, rng = seed | 1;
+	size_t off = 0, piece, pos, used, at;
+	int rc = KS_HTTP_NEED_MORE;
+
+	ks_http_parser_init(&p);
+	ks_http_parser_expect_response(&p, head);
+	if (streamed)
+		ks_http_parser_set_sink(&p, sink, &st);
+	while (off < size) {
+		piece = split ? fuzz_next_piece(&rng) : size - off;
+		if (piece > size - off)
+			piece = size - off;
+		for (pos = 0; pos < piece;) {
+			rc = ks_http_feed(&p, s + off + pos, piece - pos, &used, &msg);
+			CHECK(used <= piece - pos);
+			CHECK(ks_http_parser_held_bytes(&p) <= KS_HTTP_MAX_BODY_BYTES);
+			CHECK(!streamed || !ks_http_parser_held_bytes(&p));
+			pos += used;
+			if (rc == KS_HTTP_NEED_MORE) {
+				CHECK(pos == piece);
+				break;
+			}
+			at = off + pos;
+			h = fuzz_fnv1a(h, &rc, sizeof(rc));
+			h = fuzz_fnv1a(h, &at, sizeof(at));
+			if (rc < 0)
+				goto out;
+			check_response(&p, &msg, head, streamed);
+			h = fuzz_fnv1a(h, &msg.status, sizeof(msg.status));
+			h = fuzz_fnv1a(h, &msg.keep_alive, sizeof(msg.keep_alive));
+			h = fuzz_fnv1a(h, msg.body, msg.body_len);
+			ks_http_parser_reset(&p);
+		}
+		off += piece;
+	}
+	rc = ks_http_feed_eof(&p, &msg);
+	CHECK(rc == KS_HTTP_DONE || rc < 0);
+	if (rc == KS_HTTP_DONE) {
+		CHECK(msg.to_eof);
+		check_response(&p, &msg, head, streamed);
+		h = fuzz_fnv1a(h, msg.body, msg.body_len);
+	}
+	h = fuzz_fnv1a(h, &rc, sizeof(rc));
+out:
+	if (rc < 0) {
+		const char *reason;
+		int status = ks_http_error_status(rc, &reason);
+
+		CHECK(status >= 400 && status <= 505 && reason && *reason);
+		CHECK(ks_http_feed(&p, s, size, &used, &msg) == rc && used == 0);
+		CHECK(rc != KS_HTTP_E_SINK || ks_http_sink_result(&p) == -E2BIG);
+	}
+	ks_http_parser_free(&p);
+	return h ^ st.h ^ st.bytes;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t seed = fuzz_fnv1a(0xcbf29ce484222325ull, data, size);
+	bool head = seed & 1, streamed = seed & 2;
 
 	CHECK(run(data, size, false, 0) == run(data, size, true, seed));
+	CHECK(run_responses(data, size, false, 0, head, streamed) ==
+	      run_responses(data, size, true, seed, head, streamed));
 	return 0;
 }

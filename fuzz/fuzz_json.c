@@ -32,6 +32,43 @@ static void check_round_trip(const char *s, size_t n)
 	free(back);
 }
 
+/*
+ * The walker agrees with the parser: over an object or array it takes as
+ * many values as the root token has children, each of which parses on its
+ * own, and it accepts the document exactly when ks_json_parse does (below
+ * the parser's size limits).  Returns the children walked, or -1.
+ */
+static int walk_all(const char *src, size_t size)
+{
+	struct ks_json_walk w;
+	struct ks_json v;
+	const char *name;
+	size_t nlen, off, len;
+	char err[256];
+	int rc, n = 0;
+	size_t i = 0;
+
+	while (i < size && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r'))
+		i++;
+	if (i >= size || (src[i] != '{' && src[i] != '['))
+		return -2;
+	rc = ks_json_walk_open(&w, src, size, src[i], true, err, sizeof(err));
+	while (!rc && (rc = ks_json_walk_next(&w, &name, &nlen, &off, err, sizeof(err))) == 1) {
+		if (src[i] == '{' && (!name || name + nlen > src + size || name[nlen] != '"'))
+			abort();
+		rc = ks_json_walk_value(&w, &len, err, sizeof(err));
+		if (rc)
+			break;
+		if (off + len > size || ks_json_parse(&v, src + off, len, err, sizeof(err)))
+			abort();
+		ks_json_free(&v);
+		n++;
+	}
+	if (rc && ((rc != -EINVAL && rc != -E2BIG) || !err[0]))
+		abort();
+	return rc ? -1 : n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const paths[] = {
@@ -44,8 +81,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	int rc;
 
+	int walked = walk_all((const char *)data, size);
+
 	err[0] = '\0';
 	rc = ks_json_parse(&j, src, size, err, sizeof(err));
+	if (rc == -EINVAL && walked >= 0)
+		abort(); /* the walker took what the parser refuses */
+	if (!rc && walked != -2 && walked != j.tok[0].size)
+		abort();
 	if (rc) {
 		/* -ENOTRECOVERABLE: the grammar check passed what jsmn refused */
 		if (!err[0] || (rc != -EINVAL && rc != -E2BIG && rc != -ENOMEM) || j.tok || j.ntok)

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer harness for the Kubernetes watch stream decoder and the List
- * splitter (user/lib/kube_stream.c).
+ * libFuzzer harness for the Kubernetes watch stream (user/lib/kube_stream.c:
+ * the shared HTTP reader, user/lib/http.c, streaming a response body into
+ * the event decoder) and the List splitter.
  *
- * The first input byte picks the framing (bit 0: chunked or identity) and
- * the event cap (bit 1: 4 KiB, else the real 16 MiB); the rest is the
- * response body.  It is decoded twice, fed whole and fed in pieces whose
+ * The first input byte picks the response head put before the rest (bit 0:
+ * chunked, else a body that runs to the close; bit 2: none, the rest is the
+ * whole response, head included) and the event cap (bit 1: 4 KiB, else the
+ * real 16 MiB).  It is decoded twice, fed whole and fed in pieces whose
  * sizes come from a generator seeded by a hash of the input (so a crash
  * reproduces from the file alone); the decoder is a byte-driven state
  * machine, so both runs must deliver the same events, end with the same
@@ -14,8 +16,8 @@
  * MODIFIED or DELETED, its text is the object (starts '{', ends '}', is
  * token 0 of the view) and fits the cap; rv stays a terminated string; the
  * line buffer stays within the cap; a nonzero result is sticky; an error
- * comes with a message.  The same bytes also go through kube_list_split,
- * kube_chunked_feed and kube_status_message.
+ * comes with a message.  The same bytes also go through kube_list_split
+ * and kube_status_message.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -53,10 +55,15 @@ static int on_event(void *arg, const char *type, const char *json, size_t len, c
 	return 0;
 }
 
-static int run(const char *s, size_t size, bool chunked, size_t max_event, bool split, uint64_t seed,
+static const char *const heads[] = {
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+};
+
+static int run(const char *s, size_t size, int framing, size_t max_event, bool split, uint64_t seed,
 	       struct run *r, char *rv_out)
 {
-	struct kube_watch_decoder d;
+	struct kube_watch_reader d;
 	uint64_t rng = seed | 1;
 	size_t off = 0, piece;
 	char err[512];
@@ -65,31 +72,35 @@ static int run(const char *s, size_t size, bool chunked, size_t max_event, bool 
 	memset(r, 0, sizeof(*r));
 	r->h = 0xcbf29ce484222325ull;
 	r->max_event = max_event;
-	kube_watch_decoder_init(&d, chunked, max_event, "1");
-	d.quiet = true;
+	kube_watch_reader_init(&d, max_event, "1");
+	d.dec.quiet = true;
+	if (framing < 2)
+		rc = kube_watch_reader_feed(&d, heads[framing], strlen(heads[framing]), on_event, r, err, sizeof(err));
+	CHECK(rc == 0);
 	while (off < size && !rc) {
 		piece = split ? fuzz_next_piece(&rng) : size - off;
 		if (piece > size - off)
 			piece = size - off;
 		err[0] = '\0';
-		rc = kube_watch_decoder_feed(&d, s + off, piece, on_event, r, err, sizeof(err));
-		CHECK(d.line.len <= max_event && (!d.line.data || d.line.cap <= max_event + 1));
-		CHECK(memchr(d.rv, '\0', sizeof(d.rv)));
+		rc = kube_watch_reader_feed(&d, s + off, piece, on_event, r, err, sizeof(err));
+		CHECK(d.dec.line.len <= max_event && (!d.dec.line.data || d.dec.line.cap <= max_event + 1));
+		CHECK(memchr(d.dec.rv, '\0', sizeof(d.dec.rv)));
+		CHECK(ks_http_parser_held_bytes(&d.http) == 0);
 		off += piece;
 	}
 	if (!rc) {
 		err[0] = '\0';
-		rc = kube_watch_decoder_finish(&d, on_event, r, err, sizeof(err));
+		rc = kube_watch_reader_eof(&d, on_event, r, err, sizeof(err));
 		/* EOF always ends a stream one way or another */
 		CHECK(rc != 0);
 	}
 	CHECK(rc == KUBE_WATCH_CLOSED || rc == KUBE_WATCH_GONE || rc < 0);
 	if (rc < 0 || rc == KUBE_WATCH_GONE)
 		CHECK(err[0] && memchr(err, '\0', sizeof(err)));
-	again = kube_watch_decoder_feed(&d, s, size, on_event, r, err, sizeof(err));
+	again = kube_watch_reader_feed(&d, s, size, on_event, r, err, sizeof(err));
 	CHECK(again == rc);
-	memcpy(rv_out, d.rv, sizeof(d.rv));
-	kube_watch_decoder_free(&d);
+	memcpy(rv_out, d.dec.rv, sizeof(d.dec.rv));
+	kube_watch_reader_free(&d);
 	return rc;
 }
 
@@ -101,34 +112,24 @@ static int on_item(void *arg, const char *json, size_t len, const struct ks_json
 	return 0;
 }
 
-static int null_sink(void *arg, const char *data, size_t len)
-{
-	size_t *total = arg;
-
-	CHECK(data || !len);
-	*total += len;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char rv1[KUBE_RV_MAX], rv2[KUBE_RV_MAX], rv[KUBE_RV_MAX], cont[512], err[512], msg[256];
 	const char *s = (const char *)data + 1;
-	struct kube_chunked ch;
 	struct run a, b;
-	bool chunked;
-	size_t max_event, n, used, total = 0;
+	int framing;
+	size_t max_event, n;
 	uint64_t seed;
 	int rc1, rc2, rc;
 
 	if (size < 1)
 		return 0;
-	chunked = data[0] & 1;
+	framing = data[0] & 4 ? 2 : data[0] & 1;
 	max_event = data[0] & 2 ? 4096 : KUBE_EVENT_MAX;
 	n = size - 1;
 	seed = fuzz_fnv1a(0xcbf29ce484222325ull, data, size);
-	rc1 = run(s, n, chunked, max_event, false, 0, &a, rv1);
-	rc2 = run(s, n, chunked, max_event, true, seed, &b, rv2);
+	rc1 = run(s, n, framing, max_event, false, 0, &a, rv1);
+	rc2 = run(s, n, framing, max_event, true, seed, &b, rv2);
 	CHECK(rc1 == rc2);
 	CHECK(a.h == b.h && a.events == b.events);
 	CHECK(!strcmp(rv1, rv2));
@@ -136,12 +137,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = kube_list_split(s, n, on_item, NULL, rv, sizeof(rv), cont, sizeof(cont), err, sizeof(err));
 	CHECK(rc == 0 || rc == -EBADMSG || rc == -ENOMEM);
 	CHECK(memchr(rv, '\0', sizeof(rv)) && memchr(cont, '\0', sizeof(cont)));
-
-	kube_chunked_init(&ch);
-	rc = kube_chunked_feed(&ch, s, n, &used, null_sink, &total, err, sizeof(err));
-	CHECK(used <= n && total <= n);
-	CHECK(rc == 0 || rc == 1 || rc == -EPROTO);
-	CHECK(rc != 0 || used == n);
 
 	kube_status_message(s, n, msg, sizeof(msg));
 	CHECK(strlen(msg) < sizeof(msg));

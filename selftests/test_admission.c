@@ -805,3 +805,49 @@ KS_TEST_F(admission_response, KS_SAN | KS_HOST)
 		}
 	}
 }
+
+/* The walker (json.h) over a document too large to tokenize whole: the
+ * same grammar as ks_json_parse, one value at a time, nested walks. */
+KS_TEST(json_walk)
+{
+	const char *doc = " {\"a\":1, \"it\\\"ems\":[ {\"x\":\"]\"} ,[],2 ], \"z\":{\"k\":[true]} } ";
+	struct ks_json_walk w, a;
+	const char *name;
+	size_t nlen, off, len, aoff, names = 0, elems = 0;
+	char err[160];
+	int rc;
+
+	ASSERT_OK(ks_json_walk_open(&w, doc, strlen(doc), '{', true, err, sizeof(err)), err);
+	while ((rc = ks_json_walk_next(&w, &name, &nlen, &off, err, sizeof(err))) == 1) {
+		names++;
+		if (nlen == 7 && !memcmp(name, "it\\\"ems", 7)) {
+			ASSERT_OK(ks_json_walk_open(&a, doc + off, strlen(doc) - off, '[', false, err, sizeof(err)), err);
+			while ((rc = ks_json_walk_next(&a, NULL, NULL, &aoff, err, sizeof(err))) == 1) {
+				ASSERT_OK(ks_json_walk_value(&a, &len, err, sizeof(err)), err);
+				elems++;
+			}
+			ASSERT_OK(rc, "nested walk ends");
+			ASSERT_EQ(doc[off + a.pos - 1], ']', "nested walk stops past its bracket");
+			ks_json_walk_skip(&w, a.pos);
+			continue;
+		}
+		ASSERT_OK(ks_json_walk_value(&w, &len, err, sizeof(err)), err);
+	}
+	ASSERT_OK(rc, "walk ends");
+	ASSERT_EQ(names, 3, "three members, raw names");
+	ASSERT_EQ(elems, 3, "three elements, brackets in strings ignored");
+	ASSERT_EQ(ks_json_walk_next(&w, &name, &nlen, &off, err, sizeof(err)), 0, "stays ended");
+
+	static const char *const bad[] = { "{\"a\" 1}", "{\"a\":1,}", "{\"a\":01}", "{\"a\":1} x", "[1 2]", "{\"a\":[}]}",
+					   "{\"a\":tru}", "{\"a\":\"\x01\"}", "[" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t l = strlen(bad[i]);
+
+		rc = ks_json_walk_open(&w, bad[i], l, bad[i][0], true, err, sizeof(err));
+		while (!rc && (rc = ks_json_walk_next(&w, &name, &nlen, &off, err, sizeof(err))) == 1)
+			rc = ks_json_walk_value(&w, &len, err, sizeof(err));
+		ASSERT_EQ(rc, -EINVAL, bad[i]);
+		ASSERT_STRHAS(err, "byte", "says where");
+	}
+	ASSERT_EQ(ks_json_walk_open(&w, "[1]", 3, '{', true, err, sizeof(err)), -EINVAL, "not an object");
+}

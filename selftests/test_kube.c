@@ -389,9 +389,22 @@ static int rec_event(void *arg, const char *type, const char *json, size_t len, 
 	return r->stop_at && r->n == r->stop_at ? 99 : 0;
 }
 
+/* A watch response reader that has read a 200 head: chunked, or a body
+ * that runs to the close; what is fed next is the body as sent. */
+static void reader_init(struct kube_watch_reader *d, bool chunked, size_t max_event, const char *rv)
+{
+	const char *head = chunked ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				     "Transfer-Encoding: chunked\r\n\r\n"
+				   : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n";
+	char err[64];
+
+	kube_watch_reader_init(d, max_event, rv);
+	kube_watch_reader_feed(d, head, strlen(head), NULL, NULL, err, sizeof(err));
+}
+
 /* Feed s in pieces: cuts[] are the offsets where a piece ends (sorted),
  * then the rest.  Returns the first nonzero result (or 0). */
-static int feed_cuts(struct kube_watch_decoder *d, const char *s, size_t len, const size_t *cuts, int ncuts,
+static int feed_cuts(struct kube_watch_reader *d, const char *s, size_t len, const size_t *cuts, int ncuts,
 		     struct rec *r, char *err, size_t errlen)
 {
 	size_t off = 0;
@@ -402,7 +415,7 @@ static int feed_cuts(struct kube_watch_decoder *d, const char *s, size_t len, co
 
 		if (end < off)
 			continue;
-		rc = kube_watch_decoder_feed(d, s + off, end - off, rec_event, r, err, errlen);
+		rc = kube_watch_reader_feed(d, s + off, end - off, rec_event, r, err, errlen);
 		if (rc)
 			return rc;
 		off = end;
@@ -429,7 +442,7 @@ static size_t build_stream(char *out, size_t outlen)
 	n += snprintf(out + n, outlen - n, "%zx\r\n%s%s\r\n", strlen(ev_modified) + strlen(ev_bookmark),
 		      ev_modified, ev_bookmark);
 	n += snprintf(out + n, outlen - n, "%zx\r\n%.*s\r\n", dl / 2, (int)(dl / 2), ev_deleted);
-	n += snprintf(out + n, outlen - n, "%zX \r\n%s\r\n", dl - dl / 2, ev_deleted + dl / 2);
+	n += snprintf(out + n, outlen - n, "%zX ; e = \"x\"\r\n%s\r\n", dl - dl / 2, ev_deleted + dl / 2);
 	n += snprintf(out + n, outlen - n, "0\r\nX-Trailer: 1\r\n\r\n");
 	return n;
 }
@@ -438,7 +451,7 @@ static const char *want_log = "ADDED:a:8;MODIFIED:a:9;DELETED:a:13;";
 
 static void test_decoder_splits(void)
 {
-	struct kube_watch_decoder d;
+	struct kube_watch_reader d;
 	char stream[4096], err[512];
 	size_t len = build_stream(stream, sizeof(stream)), i, k;
 	struct rec r;
@@ -447,24 +460,24 @@ static void test_decoder_splits(void)
 
 	if (test__start_subtest("decoder_whole")) {
 		memset(&r, 0, sizeof(r));
-		kube_watch_decoder_init(&d, true, 0, "7");
-		rc = kube_watch_decoder_feed(&d, stream, len, rec_event, &r, err, sizeof(err));
+		reader_init(&d, true, 0, "7");
+		rc = kube_watch_reader_feed(&d, stream, len, rec_event, &r, err, sizeof(err));
 		ASSERT_EQ(rc, KUBE_WATCH_CLOSED, "terminal chunk ends the stream");
 		ASSERT_EQ(strcmp(r.log, want_log), 0, "events");
-		ASSERT_EQ(strcmp(d.rv, "13"), 0, "rv of the last event");
-		ASSERT_EQ(d.bookmarks, 1, "one bookmark");
-		kube_watch_decoder_free(&d);
+		ASSERT_EQ(strcmp(d.dec.rv, "13"), 0, "rv of the last event");
+		ASSERT_EQ(d.dec.bookmarks, 1, "one bookmark");
+		kube_watch_reader_free(&d);
 	}
 	if (test__start_subtest("decoder_split_at_every_offset")) {
 		for (i = 0; i <= len; i++) {
 			memset(&r, 0, sizeof(r));
-			kube_watch_decoder_init(&d, true, 0, "7");
+			reader_init(&d, true, 0, "7");
 			rc = feed_cuts(&d, stream, len, &i, 1, &r, err, sizeof(err));
-			if (rc != KUBE_WATCH_CLOSED || strcmp(r.log, want_log) || strcmp(d.rv, "13")) {
+			if (rc != KUBE_WATCH_CLOSED || strcmp(r.log, want_log) || strcmp(d.dec.rv, "13")) {
 				all_ok = false;
 				printf("  split at %zu: rc %d log %s err %s\n", i, rc, r.log, err);
 			}
-			kube_watch_decoder_free(&d);
+			kube_watch_reader_free(&d);
 			if (!all_ok)
 				break;
 		}
@@ -476,22 +489,22 @@ static void test_decoder_splits(void)
 				size_t cuts[3] = { i / 2, i, k };
 
 				memset(&r, 0, sizeof(r));
-				kube_watch_decoder_init(&d, true, 0, "7");
+				reader_init(&d, true, 0, "7");
 				rc = feed_cuts(&d, stream, len, cuts, 3, &r, err, sizeof(err));
 				if (rc != KUBE_WATCH_CLOSED || strcmp(r.log, want_log))
 					all_ok = false;
-				kube_watch_decoder_free(&d);
+				kube_watch_reader_free(&d);
 			}
 		ASSERT_TRUE(all_ok, "same events for three cuts");
 		/* one byte at a time */
 		memset(&r, 0, sizeof(r));
-		kube_watch_decoder_init(&d, true, 0, "7");
+		reader_init(&d, true, 0, "7");
 		for (i = 0, rc = 0; i < len && !rc; i++)
-			rc = kube_watch_decoder_feed(&d, stream + i, 1, rec_event, &r, err, sizeof(err));
+			rc = kube_watch_reader_feed(&d, stream + i, 1, rec_event, &r, err, sizeof(err));
 		ASSERT_EQ(rc, KUBE_WATCH_CLOSED, "byte at a time");
 		ASSERT_EQ(i, len, "ends at the last byte");
 		ASSERT_EQ(strcmp(r.log, want_log), 0, "byte at a time events");
-		kube_watch_decoder_free(&d);
+		kube_watch_reader_free(&d);
 	}
 	if (test__start_subtest("decoder_1mb_event_byte_at_a_time")) {
 		size_t body = 1000 * 1000, evlen, n;
@@ -513,12 +526,12 @@ static void test_decoder_splits(void)
 		n += evlen;
 		n += (size_t)sprintf(chunked + n, "\r\n0\r\n\r\n");
 		memset(&r, 0, sizeof(r));
-		kube_watch_decoder_init(&d, true, 0, NULL);
+		reader_init(&d, true, 0, NULL);
 		for (i = 0, rc = 0; i < n && !rc; i++)
-			rc = kube_watch_decoder_feed(&d, chunked + i, 1, rec_event, &r, err, sizeof(err));
+			rc = kube_watch_reader_feed(&d, chunked + i, 1, rec_event, &r, err, sizeof(err));
 		ASSERT_EQ(rc, KUBE_WATCH_CLOSED, "1 MB event");
 		ASSERT_EQ(strcmp(r.log, "MODIFIED:big:77;"), 0, "delivered whole");
-		kube_watch_decoder_free(&d);
+		kube_watch_reader_free(&d);
 
 		/* past ks_json's 1 MiB: the decoder's own larger limit */
 		free(chunked);
@@ -530,19 +543,19 @@ static void test_decoder_splits(void)
 			n += 3 * body;
 			n += (size_t)sprintf(chunked + n, "\"}}\n");
 			memset(&r, 0, sizeof(r));
-			kube_watch_decoder_init(&d, false, 0, NULL);
+			reader_init(&d, false, 0, NULL);
 			for (i = 0, rc = 0; i < n && !rc; i += 65536)
-				rc = kube_watch_decoder_feed(&d, chunked + i, n - i < 65536 ? n - i : 65536, rec_event,
+				rc = kube_watch_reader_feed(&d, chunked + i, n - i < 65536 ? n - i : 65536, rec_event,
 							     &r, err, sizeof(err));
 			ASSERT_OK(rc, "3 MB event");
 			ASSERT_EQ(strcmp(r.log, "ADDED:huge:78;"), 0, "3 MB event delivered");
-			kube_watch_decoder_free(&d);
+			kube_watch_reader_free(&d);
 			/* and over a small cap: an error, not a crash */
-			kube_watch_decoder_init(&d, false, 4096, NULL);
-			rc = kube_watch_decoder_feed(&d, chunked, n, rec_event, &r, err, sizeof(err));
+			reader_init(&d, false, 4096, NULL);
+			rc = kube_watch_reader_feed(&d, chunked, n, rec_event, &r, err, sizeof(err));
 			ASSERT_EQ(rc, -E2BIG, "over the event cap");
 			ASSERT_STRHAS(err, "over the 4096 byte limit", "cap message");
-			kube_watch_decoder_free(&d);
+			kube_watch_reader_free(&d);
 		}
 		free(ev);
 		free(chunked);
@@ -552,19 +565,19 @@ static void test_decoder_splits(void)
 static int decode_all(const char *s, bool chunked, const char *rv, struct rec *r, char *err, size_t errlen,
 		      char *rv_out)
 {
-	struct kube_watch_decoder d;
+	struct kube_watch_reader d;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	err[0] = '\0';
-	kube_watch_decoder_init(&d, chunked, 0, rv);
-	d.quiet = true;
-	rc = kube_watch_decoder_feed(&d, s, strlen(s), rec_event, r, err, errlen);
+	reader_init(&d, chunked, 0, rv);
+	d.dec.quiet = true;
+	rc = kube_watch_reader_feed(&d, s, strlen(s), rec_event, r, err, errlen);
 	if (!rc)
-		rc = kube_watch_decoder_finish(&d, rec_event, r, err, errlen);
+		rc = kube_watch_reader_eof(&d, rec_event, r, err, errlen);
 	if (rv_out)
-		strcpy(rv_out, d.rv);
-	kube_watch_decoder_free(&d);
+		strcpy(rv_out, d.dec.rv);
+	kube_watch_reader_free(&d);
 	return rc;
 }
 
@@ -580,25 +593,30 @@ static void test_decoder_errors(void)
 		ASSERT_STRHAS(err, "watch event 1", "names the event");
 		rc = decode_all("zz\r\n", true, NULL, &r, err, sizeof(err), NULL);
 		ASSERT_EQ(rc, -EPROTO, "malformed hex size");
-		ASSERT_STRHAS(err, "byte 0: expected a hex chunk size, got 'z'", "offset and byte");
+		ASSERT_STRHAS(err, "byte 79: malformed chunked body", "offset in the response (79 bytes of head) and why");
 		rc = decode_all("4\r\n\n\n\n\nXY", true, NULL, &r, err, sizeof(err), NULL);
 		ASSERT_EQ(rc, -EPROTO, "no CRLF after data");
-		ASSERT_STRHAS(err, "byte 7: expected CRLF after chunk data", "names the spot");
+		ASSERT_STRHAS(err, "byte 86: malformed chunked body", "names the spot");
 		rc = decode_all("1g\r\n", true, NULL, &r, err, sizeof(err), NULL);
 		ASSERT_EQ(rc, -EPROTO, "junk after size");
 		rc = decode_all("fffffffffffffffffff\r\n", true, NULL, &r, err, sizeof(err), NULL);
 		ASSERT_EQ(rc, -EPROTO, "size overflow");
-		ASSERT_STRHAS(err, "over 2^60", "overflow message");
+		ASSERT_STRHAS(err, "larger than the limit", "overflow message");
 		rc = decode_all("0\r\n\r\n", true, "5", &r, err, sizeof(err), rv);
 		ASSERT_EQ(rc, KUBE_WATCH_CLOSED, "empty stream");
 		ASSERT_EQ(strcmp(rv, "5"), 0, "rv untouched");
 		rc = decode_all("10\r\n{\"type\":\"ADD", true, "5", &r, err, sizeof(err), NULL);
 		ASSERT_EQ(rc, KUBE_WATCH_CLOSED, "dropped mid-chunk is a close");
 		ASSERT_STRHAS(err, "dropped mid-event", "says dropped");
-		/* bare LF line ends, as Go accepts */
+		/* bare LF line ends: one way to frame a message (http.h) */
 		rc = decode_all("3\n{}\n\n0\n\n", true, NULL, &r, err, sizeof(err), NULL);
-		ASSERT_EQ(rc, -EBADMSG, "bare LF framing accepted; {} is no event");
+		ASSERT_EQ(rc, -EPROTO, "bare LF framing refused");
+		ASSERT_STRHAS(err, "CRLF", "says why");
+		rc = decode_all("3\r\n{}\n\r\n0\r\n\r\n", true, NULL, &r, err, sizeof(err), NULL);
+		ASSERT_EQ(rc, -EBADMSG, "{} is no event");
 		ASSERT_STRHAS(err, "\"type\" is missing", "names the missing type");
+		rc = decode_all("3\r\n{}\n\r\n0\r\nX-Trailer: 1\r\n\r\n", true, NULL, &r, err, sizeof(err), NULL);
+		ASSERT_EQ(rc, -EBADMSG, "trailers read before the last event is judged");
 	}
 	if (test__start_subtest("decoder_events")) {
 		const char *gone = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"p\",\"resourceVersion\":\"20\"}}}\n"
@@ -643,19 +661,19 @@ static void test_decoder_errors(void)
 		ASSERT_EQ(r.n, 0, "bookmark not delivered");
 		/* a callback's stop value ends decoding and sticks */
 		{
-			struct kube_watch_decoder d;
+			struct kube_watch_reader d;
 			char stream[4096];
 			size_t len = build_stream(stream, sizeof(stream));
 
 			memset(&r, 0, sizeof(r));
 			r.stop_at = 2;
-			kube_watch_decoder_init(&d, true, 0, NULL);
-			rc = kube_watch_decoder_feed(&d, stream, len, rec_event, &r, err, sizeof(err));
+			reader_init(&d, true, 0, NULL);
+			rc = kube_watch_reader_feed(&d, stream, len, rec_event, &r, err, sizeof(err));
 			ASSERT_EQ(rc, 99, "stop value returned");
-			ASSERT_EQ(strcmp(d.rv, "9"), 0, "rv of the stopping event");
-			rc = kube_watch_decoder_feed(&d, "", 0, rec_event, &r, err, sizeof(err));
+			ASSERT_EQ(strcmp(d.dec.rv, "9"), 0, "rv of the stopping event");
+			rc = kube_watch_reader_feed(&d, "", 0, rec_event, &r, err, sizeof(err));
 			ASSERT_EQ(rc, 99, "sticky");
-			kube_watch_decoder_free(&d);
+			kube_watch_reader_free(&d);
 		}
 	}
 }
@@ -866,6 +884,17 @@ static bool route(int fd, const char *method, const char *target, const char *he
 		return false;
 	} else if (!strcmp(target, "/silent")) {
 		sleep(2);
+		return false;
+	} else if (!strcmp(target, "/interim")) {
+		/* an interim answer first: the client reads past it */
+		srv_printf(fd, "HTTP/1.1 100 Continue\r\n\r\n");
+		send_cl(fd, 201, "{\"after\":100}", NULL);
+	} else if (!strcmp(target, "/te-and-cl")) {
+		/* both framings: chunked wins, the connection is not reused */
+		srv_printf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n"
+			   "2\r\n{}\r\n0\r\n\r\n");
+	} else if (!strcmp(target, "/bare-lf")) {
+		srv_printf(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\nX: y\r\n\r\n{}");
 		return false;
 	} else if (!strcmp(target, "/http10")) {
 		srv_printf(fd, "HTTP/1.0 200 OK\r\n\r\n{\"old\":true}");
@@ -1176,6 +1205,17 @@ static void test_client_requests(struct kube_client *k)
 		ASSERT_EQ(strcmp(msg, "NotFound: pods \"x\" not found"), 0, "status message");
 		ASSERT_EQ(kube_status_errno(404), -ENOENT, "404 errno");
 		ASSERT_EQ(kube_status_errno(409), -EEXIST, "409 errno");
+		rc = kube_request(k, "GET", "/interim", NULL, NULL, 0, &status, &b, err, sizeof(err));
+		if (ASSERT_OK(rc, "100 then 201")) {
+			ASSERT_EQ(status, 201, "the final status");
+			ASSERT_EQ(strcmp(b.data, "{\"after\":100}"), 0, "the final body");
+		}
+		rc = kube_request(k, "GET", "/te-and-cl", NULL, NULL, 0, &status, &b, err, sizeof(err));
+		if (ASSERT_OK(rc, "Transfer-Encoding with Content-Length"))
+			ASSERT_EQ(strcmp(b.data, "{}"), 0, "read as chunked");
+		rc = kube_request(k, "GET", "/bare-lf", NULL, NULL, 0, &status, &b, err, sizeof(err));
+		ASSERT_EQ(rc, -EPROTO, "a bare LF in the head");
+		ASSERT_STRHAS(err, "malformed response head: lines must end with CRLF", "says why");
 		rc = kube_request(k, "GET", "/http10", NULL, NULL, 0, &status, &b, err, sizeof(err));
 		if (ASSERT_OK(rc, "HTTP/1.0 close-delimited"))
 			ASSERT_EQ(strcmp(b.data, "{\"old\":true}"), 0, "body to EOF");
@@ -1307,7 +1347,7 @@ static void test_client_watch(struct kube_client *k)
 		ASSERT_EQ(strcmp(r.log, "ADDED:i:50;DELETED:i:51;"), 0, "identity events");
 		rc = kube_watch(k, "/w/garbage", rv, sizeof(rv), false, 5, rec_event, &r, err, sizeof(err));
 		ASSERT_EQ(rc, -EPROTO, "malformed framing is an error");
-		ASSERT_STRHAS(err, "expected a hex chunk size", "framing message");
+		ASSERT_STRHAS(err, "malformed chunked body", "framing message");
 	}
 	if (test__start_subtest("client_watch_poll_loop")) {
 		long long t0 = ms_now();

@@ -97,7 +97,7 @@ static void check(const struct prog *p)
 		printf("    %s\n", p->name);
 }
 
-KS_TEST(cli_options)
+KS_TEST_F(cli_options, KS_SAN | KS_HOST)
 {
 	size_t i;
 

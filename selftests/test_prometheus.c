@@ -228,7 +228,7 @@ out:
 
 /* Label values from the API are escaped as the exposition format says:
  * a name with a quote, a backslash or a newline cannot break a line. */
-KS_TEST(prometheus_label_escape)
+KS_TEST_F(prometheus_label_escape, KS_SAN | KS_HOST)
 {
 	struct ks_buf b;
 

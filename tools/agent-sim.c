@@ -32,14 +32,15 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include "http.h"
 
 #define MAX_EVENTS 256
-#define REQ_MAX    2048
 
+/* Requests are read with the agents' own reader (user/lib/http.c), so the
+ * scheduler's client meets the same strictness here as on a real node. */
 struct client {
 	int fd;
-	size_t len;
-	char req[REQ_MAX];
+	struct ks_http_parser reader;
 };
 
 static volatile sig_atomic_t stop;
@@ -86,7 +87,8 @@ static int write_file(const char *path, const char *text)
 	return rename(tmp, path);
 }
 
-static void answer(struct client *c, unsigned long long seed, long deny_every)
+static void answer(struct client *c, const struct ks_http_request *req, unsigned long long seed,
+		   long deny_every)
 {
 	struct sockaddr_in local;
 	socklen_t sl = sizeof(local);
@@ -96,7 +98,7 @@ static void answer(struct client *c, unsigned long long seed, long deny_every)
 
 	if (!getsockname(c->fd, (struct sockaddr *)&local, &sl) && local.sin_family == AF_INET)
 		i = index_of(ntohl(local.sin_addr.s_addr));
-	if (strncmp(c->req, "GET /score ", 11) || i < 0) {
+	if (!req || strcmp(req->method, "GET") || strcmp(req->path, "/score") || i < 0) {
 		len = snprintf(body, sizeof(body), "{\"error\":\"not found\"}");
 		n = snprintf(out, sizeof(out), "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
 			     "Content-Length: %d\r\nConnection: close\r\n\r\n%s", len, body);
@@ -126,7 +128,7 @@ int main(int argc, char **argv)
 	socklen_t sl = sizeof(sa);
 	time_t last = 0;
 	int i, lfd, ep, one = 1;
-	char text[64];
+	char text[64], buf[4096];
 
 	for (i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -200,6 +202,7 @@ int main(int argc, char **argv)
 						continue;
 					}
 					c->fd = fd;
+					ks_http_parser_init(&c->reader);
 					ev.events = EPOLLIN | EPOLLRDHUP;
 					ev.data.ptr = c;
 					if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
@@ -209,18 +212,23 @@ int main(int argc, char **argv)
 				}
 				continue;
 			}
-			r = read(c->fd, c->req + c->len, sizeof(c->req) - 1 - c->len);
+			r = read(c->fd, buf, sizeof(buf));
 			if (r > 0) {
-				c->len += (size_t)r;
-				c->req[c->len] = '\0';
-				if (!strstr(c->req, "\r\n\r\n") && c->len < sizeof(c->req) - 1)
+				struct ks_http_request req;
+				size_t used;
+				int rc = ks_http_feed(&c->reader, buf, (size_t)r, &used, &req);
+
+				if (rc == KS_HTTP_NEED_MORE)
 					continue;
-				answer(c, seed, deny_every);
+				/* one answer per connection, then close: a malformed
+				 * request gets the 404 too */
+				answer(c, rc == KS_HTTP_DONE ? &req : NULL, seed, deny_every);
 				served++;
 			} else if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
 				continue;
 			}
 			close(c->fd); /* also drops it from the epoll set */
+			ks_http_parser_free(&c->reader);
 			free(c);
 		}
 		if (stats_file && time(NULL) != last && served != last_stats) {

@@ -12,9 +12,10 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include "agent_client.h"
+#include "http.h"
 
 #define DEFAULT_MAX_BYTES (64u << 10)
-#define HEAD_MAX_BYTES    4096u
+#define IO_CHUNK_BYTES    16384u
 #define MANY_MAX          4096
 
 enum { G_CONNECTING = 1, G_SENDING, G_RECEIVING, G_DONE };
@@ -32,6 +33,11 @@ static void finish(struct ks_agent_get *g, int rc)
 	if (g->fd >= 0)
 		close(g->fd);
 	g->fd = -1;
+	if (g->reader) {
+		ks_http_parser_free(g->reader);
+		free(g->reader);
+		g->reader = NULL;
+	}
 	g->rc = rc;
 	g->state = G_DONE;
 }
@@ -55,8 +61,9 @@ static void start(struct ks_agent_get *g)
 	g->fd = -1;
 	g->rc = -EINPROGRESS;
 	g->status = 0;
-	g->body = g->raw = NULL;
-	g->body_len = g->raw_len = g->sent = 0;
+	g->body = NULL;
+	g->reader = NULL;
+	g->body_len = g->sent = 0;
 	g->err[0] = '\0';
 	if (!g->max_bytes)
 		g->max_bytes = DEFAULT_MAX_BYTES;
@@ -97,44 +104,56 @@ static void start(struct ks_agent_get *g)
 	g->state = G_CONNECTING;
 }
 
-/* The head is complete and Content-Length says how much body follows:
- * done as soon as it is all here, without waiting for the close. */
-static int parse_head(struct ks_agent_get *g, bool eof)
+/* A whole response is in: keep its body, NUL-terminated. */
+static int take(struct ks_agent_get *g, const struct ks_http_request *m)
 {
-	char *end = memmem(g->raw, g->raw_len, "\r\n\r\n", 4), *cl;
-	size_t head, want;
-
-	if (!end)
-		return eof ? -EPROTO : 0;
-	head = (size_t)(end - g->raw) + 4;
-	if (sscanf(g->raw, "HTTP/1.%*1[01] %3d", &g->status) != 1 || g->status < 100)
-		return -EPROTO;
-	cl = strcasestr(g->raw, "\r\ncontent-length:");
-	if (cl && cl < end) {
-		want = strtoull(cl + 17, NULL, 10);
-		if (want > g->max_bytes)
-			return -E2BIG;
-		if (g->raw_len - head < want)
-			return eof ? -EPIPE : 0;
-		g->body_len = want;
-	} else if (memmem(g->raw, head, "chunked", 7)) {
-		return -EPROTO; /* the agent never sends it */
-	} else {
-		if (!eof)
-			return 0;
-		g->body_len = g->raw_len - head;
-	}
-	g->body = malloc(g->body_len + 1);
+	g->status = m->status;
+	g->body = malloc(m->body_len + 1);
 	if (!g->body)
 		return -ENOMEM;
-	memcpy(g->body, g->raw + head, g->body_len);
-	g->body[g->body_len] = '\0';
+	memcpy(g->body, m->body, m->body_len);
+	g->body[m->body_len] = '\0';
+	g->body_len = m->body_len;
 	return 1;
+}
+
+/* Bytes (or, with len 0, the end of the connection) through the reader:
+ * 0 for more, 1 with the response kept, or a negative errno with err. */
+static int on_bytes(struct ks_agent_get *g, const char *data, size_t len)
+{
+	struct ks_http_request m;
+	const char *reason;
+	size_t used, off = 0;
+	int rc;
+
+	for (;;) {
+		rc = len ? ks_http_feed(g->reader, data + off, len - off, &used, &m)
+			 : ks_http_feed_eof(g->reader, &m);
+		off += len ? used : 0;
+		if (rc == KS_HTTP_NEED_MORE)
+			return 0;
+		if (rc == KS_HTTP_DONE && m.status >= 200)
+			return take(g, &m);
+		if (rc == KS_HTTP_DONE) {
+			/* an interim 1xx (never at EOF: it has no body to end): the
+			 * final response follows */
+			ks_http_parser_reset(g->reader);
+			if (off == len)
+				return 0;
+			continue;
+		}
+		ks_http_error_status(rc, &reason);
+		snprintf(g->err, sizeof(g->err), "%s:%d: %s", g->host, g->port,
+			 rc == KS_HTTP_E_BODY_TOO_LARGE ? "response too large" : reason);
+		return rc == KS_HTTP_E_BODY_TOO_LARGE ? -E2BIG :
+		       rc == KS_HTTP_E_TRUNCATED ? -EPIPE :
+		       rc == KS_HTTP_E_NOMEM ? -ENOMEM : -EPROTO;
+	}
 }
 
 static void on_ready(struct ks_agent_get *g, short revents)
 {
-	size_t cap = g->max_bytes + HEAD_MAX_BYTES;
+	char buf[IO_CHUNK_BYTES];
 	int soerr = 0, rc;
 	socklen_t sl = sizeof(soerr);
 	ssize_t n;
@@ -161,31 +180,28 @@ static void on_ready(struct ks_agent_get *g, short revents)
 	}
 	if (g->state != G_RECEIVING || !(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
-	if (!g->raw) {
-		g->raw = malloc(cap + 1);
-		if (!g->raw) {
+	if (!g->reader) {
+		g->reader = malloc(sizeof(*g->reader));
+		if (!g->reader) {
 			fail(g, -ENOMEM, "%s:%d: %s", "out of memory");
 			return;
 		}
+		ks_http_parser_init(g->reader);
+		ks_http_parser_expect_response(g->reader, false);
+		ks_http_parser_set_max_body(g->reader, g->max_bytes);
 	}
-	n = recv(g->fd, g->raw + g->raw_len, cap - g->raw_len, 0);
+	n = recv(g->fd, buf, sizeof(buf), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0) {
 		fail(g, -errno, "%s:%d: recv: %s", strerror(errno));
 		return;
 	}
-	g->raw_len += (size_t)n;
-	g->raw[g->raw_len] = '\0';
-	rc = parse_head(g, n == 0);
-	if (rc == 0 && g->raw_len == cap)
-		rc = -E2BIG;
+	rc = on_bytes(g, buf, (size_t)n);
 	if (rc == 0)
 		return;
 	if (rc < 0) {
-		fail(g, rc, "%s:%d: %s",
-		     rc == -E2BIG ? "response too large" : rc == -EPIPE ? "connection closed mid-body" :
-		     rc == -ENOMEM ? "out of memory" : "not an HTTP/1.1 response");
+		finish(g, rc);
 		return;
 	}
 	finish(g, 0);
@@ -247,11 +263,8 @@ int ks_agent_get_many(struct ks_agent_get *g, int n, int timeout_ms)
 				on_ready(&g[idx[i]], pfd[i].revents);
 	}
 out:
-	for (i = 0; i < n; i++) {
-		free(g[i].raw);
-		g[i].raw = NULL;
+	for (i = 0; i < n; i++)
 		ok += g[i].rc == 0;
-	}
 	free(pfd);
 	free(idx);
 	return ok;

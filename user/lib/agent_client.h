@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include "json.h"
 
+struct ks_http_parser;
+
 #define KS_AGENT_PORT          5000
 #define KS_AGENT_NAMESPACE     "ksense-system"
 #define KS_AGENT_SELECTOR      "app.kubernetes.io/name=ksense-node"
@@ -45,8 +47,8 @@ struct ks_agent_get {
 	/* private */
 	int fd;
 	int state;
-	char *raw;
-	size_t raw_len, sent, req_len;
+	struct ks_http_parser *reader;  /* the shared HTTP/1.1 reader (http.h) */
+	size_t sent, req_len;
 	char req[320];
 };
 

@@ -21,6 +21,9 @@ enum parser_state {
 	S_TARGET,
 	S_VERSION,
 	S_RL_LF,
+	S_STATUS_VERSION,	/* responses: HTTP/1.x */
+	S_STATUS_CODE,
+	S_STATUS_REASON,
 	S_FIELD_START,		/* start of a field line or the empty line */
 	S_FIELD_NAME,
 	S_FIELD_OWS,		/* whitespace after ':' */
@@ -28,6 +31,7 @@ enum parser_state {
 	S_FIELD_LF,
 	S_SECTION_LF,		/* CR of the empty line seen */
 	S_BODY_IDENTITY,
+	S_BODY_EOF,		/* a response body that ends with the connection */
 	/* chunk-size line: S_CHUNK_SIZE .. S_CHUNK_SIZE_LF, counted together */
 	S_CHUNK_SIZE,
 	S_CHUNK_SIZE_MORE,
@@ -124,7 +128,15 @@ static bool token_eq(const char *s, size_t n, const char *lit)
  * §5.6.1: empty elements are ignored), OWS trimmed; stops at fn's error. */
 static size_t max_body(const struct ks_http_parser *p)
 {
-	return p->max_body_bytes ? p->max_body_bytes : KS_HTTP_MAX_BODY_BYTES;
+	if (p->max_body_bytes)
+		return p->max_body_bytes;
+	return p->sink ? KS_HTTP_MAX_STREAM_BYTES : KS_HTTP_MAX_BODY_BYTES;
+}
+
+/* Bytes of body received so far, buffered or streamed. */
+static size_t body_bytes(const struct ks_http_parser *p)
+{
+	return p->sink ? p->streamed_bytes : p->body_len;
 }
 
 static int for_each_element(const char *s, size_t n, void *ctx,
@@ -200,7 +212,8 @@ static int parse_content_length(struct ks_http_parser *p)
 	}
 	if (p->have_content_length && v != p->content_length)
 		return KS_HTTP_E_CONTENT_LENGTH_DUP;
-	if (p->have_te)
+	/* A response with both is read as chunked (headers_done). */
+	if (p->have_te && !p->response)
 		return KS_HTTP_E_TE_AND_CL;
 	if (v > max_body(p))
 		return KS_HTTP_E_BODY_TOO_LARGE;
@@ -220,7 +233,7 @@ static int field_done(struct ks_http_parser *p)
 	case F_CONTENT_LENGTH:
 		return parse_content_length(p);
 	case F_TRANSFER_ENCODING:
-		if (p->have_content_length)
+		if (p->have_content_length && !p->response)
 			return KS_HTTP_E_TE_AND_CL;
 		/* A second line would append codings after chunked. */
 		if (p->have_te || p->req.minor_version == 0)
@@ -266,12 +279,30 @@ static int field_done(struct ks_http_parser *p)
 
 static int headers_done(struct ks_http_parser *p)
 {
-	if (p->req.minor_version == 1 && !p->have_host)
+	int status = p->req.status;
+
+	if (!p->response && p->req.minor_version == 1 && !p->have_host)
 		return KS_HTTP_E_HOST_MISSING;
 	if (p->req.minor_version == 1)
 		p->req.keep_alive = !p->conn_close;
 	else
 		p->req.keep_alive = p->conn_keep_alive && !p->conn_close;
+	if (p->response && (p->head_request || status < 200 || status == 204 || status == 304)) {
+		/* RFC 9112 §6.3 items 1 and 2: no body, whatever the fields say */
+		p->state = S_DONE;
+		return 0;
+	}
+	/* Both framings: chunked wins, but the sender is confused (§6.3). */
+	if (p->response && p->have_te && p->have_content_length) {
+		p->req.keep_alive = false;
+		p->content_length = 0;
+	}
+	if (p->response && !p->have_te && !p->have_content_length) {
+		p->req.to_eof = true;
+		p->req.keep_alive = false;
+		p->state = S_BODY_EOF;
+		return 0;
+	}
 	if (p->have_te) {
 		p->req.chunked = true;
 		p->remaining_bytes = 0;
@@ -307,21 +338,37 @@ static enum field_id lookup_field(const struct ks_http_parser *p)
 	for (i = 0; i < ARRAY_LEN(known_fields); i++)
 		if (strlen(known_fields[i].name) == p->name_len &&
 		    !memcmp(known_fields[i].name, p->name, p->name_len))
-			return known_fields[i].id;
-	return F_OTHER;
+			break;
+	if (i == ARRAY_LEN(known_fields))
+		return F_OTHER;
+	/* Host and Expect are request fields: a response's are not ours. */
+	if (p->response && (known_fields[i].id == F_HOST || known_fields[i].id == F_EXPECT))
+		return F_OTHER;
+	return known_fields[i].id;
 }
 
-static int value_char(struct ks_http_parser *p, unsigned char c)
+/* A byte of text that runs to CRLF (a field value, a reason phrase):
+ * field-vchar, SP, HTAB and obs-text; other controls (NUL, DEL) never.
+ * 1 for a text byte, 0 after CR (state set to cr_state), else an error. */
+static int text_char(struct ks_http_parser *p, unsigned char c, int cr_state, int bad)
 {
 	if (c == '\r') {
-		p->state = S_FIELD_LF;
+		p->state = cr_state;
 		return 0;
 	}
 	if (c == '\n')
 		return KS_HTTP_E_LINE_ENDING;
-	/* field-vchar, SP, HTAB and obs-text; other controls (NUL, DEL) never. */
 	if ((c < 0x20 && c != '\t') || c == 0x7f)
-		return KS_HTTP_E_FIELD_SYNTAX;
+		return bad;
+	return 1;
+}
+
+static int value_char(struct ks_http_parser *p, unsigned char c)
+{
+	int r = text_char(p, c, S_FIELD_LF, KS_HTTP_E_FIELD_SYNTAX);
+
+	if (r <= 0)
+		return r;
 	if (p->field_id == F_OTHER)
 		return 0;
 	if (p->value_len < sizeof(p->value) - 1)
@@ -360,6 +407,33 @@ static int version_done(struct ks_http_parser *p)
 	return 0;
 }
 
+/* "HTTP/1.x" then SP, in a status line. */
+static int status_version_char(struct ks_http_parser *p, unsigned char c)
+{
+	int err;
+
+	if (c == ' ') {
+		err = version_done(p);
+		if (err)
+			return err == KS_HTTP_E_REQUEST_LINE ? KS_HTTP_E_STATUS_LINE : err;
+		p->req.status = 0;
+		p->status_digits = 0;
+		p->state = S_STATUS_CODE;
+		return 0;
+	}
+	if (c == '\n' || c == '\r')
+		return c == '\n' ? KS_HTTP_E_LINE_ENDING : KS_HTTP_E_STATUS_LINE;
+	if (p->version_len >= sizeof(p->version) - 1 || c <= 0x20 || c >= 0x7f)
+		return KS_HTTP_E_STATUS_LINE;
+	p->version[p->version_len++] = (char)c;
+	return 0;
+}
+
+static int status_done(struct ks_http_parser *p)
+{
+	return p->req.status >= 100 && p->req.status <= 599 ? 0 : KS_HTTP_E_STATUS_LINE;
+}
+
 static int target_char(struct ks_http_parser *p, unsigned char c)
 {
 	if (p->pct_hex_left) {
@@ -388,7 +462,7 @@ static int chunk_size_digit(struct ks_http_parser *p, int d)
 	/* Bounded by what the body may still grow, so it cannot overflow. */
 	size_t v = p->remaining_bytes * 16 + (size_t)d;
 
-	if (v > max_body(p) - p->body_len)
+	if (v > max_body(p) - body_bytes(p))
 		return KS_HTTP_E_BODY_TOO_LARGE;
 	p->remaining_bytes = v;
 	return 0;
@@ -523,7 +597,9 @@ static int chunk_line_char(struct ks_http_parser *p, unsigned char c)
 /* Count a byte of a field line against the section's budget. */
 static int field_byte(struct ks_http_parser *p)
 {
-	return ++p->field_bytes > KS_HTTP_MAX_HEADER_BYTES ? KS_HTTP_E_HEADERS_TOO_LARGE : 0;
+	size_t max = p->response ? KS_HTTP_MAX_RESPONSE_HEADER_BYTES : KS_HTTP_MAX_HEADER_BYTES;
+
+	return ++p->field_bytes > max ? KS_HTTP_E_HEADERS_TOO_LARGE : 0;
 }
 
 /* One byte through the state machine; 0 or a negative enum ks_http_error. */
@@ -538,6 +614,10 @@ static int step(struct ks_http_parser *p, unsigned char c)
 				return KS_HTTP_E_REQUEST_LINE;
 			p->state = S_RL_START_LF;
 			return 0;
+		}
+		if (p->response) {
+			p->state = S_STATUS_VERSION;
+			return status_version_char(p, c);
 		}
 		p->state = S_METHOD;
 		/* The byte starts the method. */
@@ -586,6 +666,28 @@ static int step(struct ks_http_parser *p, unsigned char c)
 			return KS_HTTP_E_REQUEST_LINE;
 		p->version[p->version_len++] = (char)c;
 		return 0;
+	case S_STATUS_VERSION:
+		return status_version_char(p, c);
+	case S_STATUS_CODE:
+		if (p->status_digits == 3) {
+			/* RFC 9112 §4 wants SP before an empty reason; some omit it */
+			if (c == '\r') {
+				p->state = S_RL_LF;
+				return status_done(p);
+			}
+			if (c != ' ')
+				return c == '\n' ? KS_HTTP_E_LINE_ENDING : KS_HTTP_E_STATUS_LINE;
+			p->state = S_STATUS_REASON;
+			return status_done(p);
+		}
+		if (c < '0' || c > '9')
+			return c == '\n' ? KS_HTTP_E_LINE_ENDING : KS_HTTP_E_STATUS_LINE;
+		p->req.status = p->req.status * 10 + (c - '0');
+		p->status_digits++;
+		return 0;
+	case S_STATUS_REASON:
+		err = text_char(p, c, S_RL_LF, KS_HTTP_E_STATUS_LINE);
+		return err < 0 ? err : 0;
 	case S_RL_LF:
 		if (c != '\n')
 			return KS_HTTP_E_LINE_ENDING;
@@ -697,11 +799,23 @@ static int body_append(struct ks_http_parser *p, const char *src, size_t n)
 {
 	size_t need = p->body_len + n, limit, cap;
 	char *nb;
+	int rc;
 
+	if (p->sink) {
+		if (n > max_body(p) - p->streamed_bytes)
+			return KS_HTTP_E_BODY_TOO_LARGE;
+		p->streamed_bytes += n;
+		rc = n ? p->sink(p->sink_arg, src, n) : 0;
+		if (rc) {
+			p->sink_rc = rc;
+			return KS_HTTP_E_SINK;
+		}
+		return 0;
+	}
 	if (need > max_body(p))
 		return KS_HTTP_E_BODY_TOO_LARGE;
 	if (need > p->body_cap_bytes) {
-		limit = p->req.chunked ? max_body(p) : (size_t)p->content_length;
+		limit = p->req.chunked || p->req.to_eof ? max_body(p) : (size_t)p->content_length;
 		cap = p->body_cap_bytes > 256 ? p->body_cap_bytes : 256;
 		while (cap < need)
 			cap *= 2;
@@ -745,12 +859,67 @@ void ks_http_parser_reset(struct ks_http_parser *p)
 		cap = 0;
 	}
 	size_t max = p->max_body_bytes;
+	bool response = p->response, head_request = p->head_request;
+	ks_http_sink_fn sink = p->sink;
+	void *sink_arg = p->sink_arg;
 
 	memset(p, 0, sizeof(*p));
 	p->body = body;
 	p->body_cap_bytes = cap;
 	p->max_body_bytes = max;
+	p->response = response;
+	p->head_request = head_request;
+	p->sink = sink;
+	p->sink_arg = sink_arg;
 	p->state = S_RL_START;
+}
+
+void ks_http_parser_expect_response(struct ks_http_parser *p, bool head_request)
+{
+	p->response = true;
+	p->head_request = head_request;
+}
+
+void ks_http_parser_set_sink(struct ks_http_parser *p, ks_http_sink_fn fn, void *arg)
+{
+	p->sink = fn;
+	p->sink_arg = arg;
+}
+
+int ks_http_sink_result(const struct ks_http_parser *p)
+{
+	return p->error == KS_HTTP_E_SINK ? p->sink_rc : 0;
+}
+
+/* The message is whole: hand it out. */
+static int deliver(struct ks_http_parser *p, struct ks_http_request *out)
+{
+	bool streamed = p->sink != NULL;
+
+	p->req.body = p->body_len && !streamed ? p->body : "";
+	p->req.body_len = streamed ? 0 : p->body_len;
+	*out = p->req;
+	return KS_HTTP_DONE;
+}
+
+int ks_http_feed_eof(struct ks_http_parser *p, struct ks_http_request *out)
+{
+	int rc;
+
+	if (!p || !out)
+		return KS_HTTP_E_USAGE;
+	if (p->error)
+		return p->error;
+	if (p->state == S_DONE)
+		return KS_HTTP_E_USAGE;
+	if (p->state == S_BODY_EOF) {
+		p->state = S_DONE;
+		return deliver(p, out);
+	}
+	rc = p->seen_byte ? KS_HTTP_E_TRUNCATED : KS_HTTP_E_CLOSED;
+	p->error = rc;
+	p->state = S_ERROR;
+	return rc;
 }
 
 void ks_http_parser_set_max_body(struct ks_http_parser *p, size_t max_bytes)
@@ -775,7 +944,16 @@ int ks_http_feed(struct ks_http_parser *p, const char *data, size_t len, size_t 
 	if (p->state == S_DONE)
 		return KS_HTTP_E_USAGE;
 
+	if (len)
+		p->seen_byte = true;
 	while (i < len && p->state != S_DONE) {
+		if (p->state == S_BODY_EOF) {
+			ret = body_append(p, data + i, len - i);
+			if (ret < 0)
+				goto out;
+			i = len;
+			continue;
+		}
 		if (p->state == S_BODY_IDENTITY || p->state == S_CHUNK_DATA) {
 			n = len - i < p->remaining_bytes ? len - i : p->remaining_bytes;
 			ret = body_append(p, data + i, n);
@@ -792,12 +970,8 @@ int ks_http_feed(struct ks_http_parser *p, const char *data, size_t len, size_t 
 			goto out;
 	}
 	ret = KS_HTTP_NEED_MORE;
-	if (p->state == S_DONE) {
-		p->req.body = p->body_len ? p->body : "";
-		p->req.body_len = p->body_len;
-		*out = p->req;
-		ret = KS_HTTP_DONE;
-	}
+	if (p->state == S_DONE)
+		ret = deliver(p, out);
 out:
 	if (ret < 0) {
 		p->error = ret;
@@ -893,11 +1067,11 @@ static const struct {
 	[-KS_HTTP_E_FIELD_SYNTAX] = { 400, "malformed header field" },
 	[-KS_HTTP_E_FIELD_WS_COLON] = { 400, "whitespace between header name and colon" },
 	[-KS_HTTP_E_OBS_FOLD] = { 400, "obsolete header line folding" },
-	[-KS_HTTP_E_HEADERS_TOO_LARGE] = { 431, "header section larger than 8 KiB" },
+	[-KS_HTTP_E_HEADERS_TOO_LARGE] = { 431, "header section too large (8 KiB in a request, 64 KiB in a response)" },
 	[-KS_HTTP_E_FIELD_TOO_LARGE] = { 431, "header field value too long" },
 	[-KS_HTTP_E_CONTENT_LENGTH] = { 400, "invalid Content-Length" },
 	[-KS_HTTP_E_CONTENT_LENGTH_DUP] = { 400, "conflicting Content-Length values" },
-	[-KS_HTTP_E_BODY_TOO_LARGE] = { 413, "request body larger than 1 MiB" },
+	[-KS_HTTP_E_BODY_TOO_LARGE] = { 413, "body larger than the limit (1 MiB for a request by default)" },
 	[-KS_HTTP_E_TE_AND_CL] = { 400, "both Transfer-Encoding and Content-Length" },
 	[-KS_HTTP_E_TE_BAD] = { 400, "invalid Transfer-Encoding (chunked must be the final coding, once, HTTP/1.1)" },
 	[-KS_HTTP_E_TE_UNSUPPORTED] = { 501, "transfer coding not implemented" },
@@ -908,6 +1082,10 @@ static const struct {
 	[-KS_HTTP_E_CHUNK] = { 400, "malformed chunked body" },
 	[-KS_HTTP_E_NOMEM] = { 500, "out of memory" },
 	[-KS_HTTP_E_USAGE] = { 500, "parser misuse" },
+	[-KS_HTTP_E_STATUS_LINE] = { 502, "malformed status line (want HTTP/1.x, a code 100..599, a reason)" },
+	[-KS_HTTP_E_CLOSED] = { 502, "connection closed before a message" },
+	[-KS_HTTP_E_TRUNCATED] = { 502, "connection closed mid-message" },
+	[-KS_HTTP_E_SINK] = { 500, "body refused by its reader" },
 };
 
 int ks_http_error_status(int err, const char **reason)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * HTTP/1.1 request parser and response formatter for ksense-webhook,
- * independent of sockets and TLS.
+ * The one HTTP/1.1 message reader (requests for ksense-webhook's and the
+ * scheduler's servers, responses for the Kubernetes client and the agent
+ * client) and the response formatter, independent of sockets and TLS.
  *
  * The parser is incremental: the server hands it whatever bytes arrived
  * (one byte, a whole TLS record, several pipelined requests) and it says
@@ -53,6 +54,23 @@
  *    HTTP/1.1 (ignored in 1.0 as RFC 9110 §10.1.1 requires); any other
  *    expectation → 417.
  *  - A request without Content-Length or Transfer-Encoding has no body.
+ *
+ * Responses (ks_http_parser_expect_response), the same grammar except:
+ *  - Status line: HTTP/1.x SP 3DIGIT [SP reason-phrase] CRLF; the code is
+ *    100..599; the reason (HTAB, SP, VCHAR, obs-text) is not kept.
+ *    Another HTTP/d.d → KS_HTTP_E_VERSION, anything else →
+ *    KS_HTTP_E_STATUS_LINE.
+ *  - The header section may be KS_HTTP_MAX_RESPONSE_HEADER_BYTES; Host and
+ *    Expect mean nothing in a response and are not checked.
+ *  - Framing (RFC 9112 §6.3): a response to HEAD, 1xx, 204 and 304 have no
+ *    body whatever their fields say; Transfer-Encoding with Content-Length:
+ *    chunked wins and the connection is not kept; neither: the body runs to
+ *    the end of the connection (ks_http_feed_eof ends it) and the
+ *    connection is not kept.  A 1xx is delivered as a message of its own:
+ *    reset and read the final response.
+ * Streaming (ks_http_parser_set_sink, either kind of message): body bytes,
+ * decoded from chunks, go to a callback as they arrive instead of into a
+ * buffer, so a watch can run for hours in bounded memory.
  */
 #ifndef KSENSE_HTTP_H
 #define KSENSE_HTTP_H
@@ -70,6 +88,11 @@
 #define KS_HTTP_BODY_KEEP_BYTES		(16 * 1024)
 #define KS_HTTP_MAX_CHUNK_LINE_BYTES	1024
 #define KS_HTTP_MAX_LEADING_EMPTY_LINES	4
+/* A response's header section (an API server's Warning headers can be long). */
+#define KS_HTTP_MAX_RESPONSE_HEADER_BYTES (64 * 1024)
+/* A streamed body has no size limit of its own (the sink sets one); this
+ * keeps the chunk-size arithmetic exact. */
+#define KS_HTTP_MAX_STREAM_BYTES	(SIZE_MAX >> 8)
 /* Bounded storage of recognised field values (with the NUL). */
 #define KS_HTTP_HOST_BYTES		256
 #define KS_HTTP_CONTENT_TYPE_BYTES	128
@@ -103,9 +126,20 @@ enum ks_http_error {
 	KS_HTTP_E_CHUNK = -22,		/* 400 malformed chunked framing */
 	KS_HTTP_E_NOMEM = -23,		/* 500 body allocation failed */
 	KS_HTTP_E_USAGE = -24,		/* 500 feed after DONE without reset, NULL args */
+	KS_HTTP_E_STATUS_LINE = -25,	/* 502 malformed response status line */
+	KS_HTTP_E_CLOSED = -26,		/* 502 connection closed before a message */
+	KS_HTTP_E_TRUNCATED = -27,	/* 502 connection closed mid-message */
+	KS_HTTP_E_SINK = -28,		/* the body sink refused: ks_http_sink_result */
 };
 
+/* Streamed body bytes; nonzero stops the reader (KS_HTTP_E_SINK) and is
+ * kept for ks_http_sink_result. */
+typedef int (*ks_http_sink_fn)(void *arg, const char *data, size_t len);
+
+/* One message: a request, or a response when the parser reads responses
+ * (then status is set and method, path, query and host are empty). */
 struct ks_http_request {
+	int status;					/* responses: 100..599 */
 	char method[8];
 	char path[KS_HTTP_MAX_TARGET_BYTES + 1];	/* up to '?', undecoded */
 	char query[KS_HTTP_MAX_TARGET_BYTES + 1];	/* after '?', without it */
@@ -113,11 +147,13 @@ struct ks_http_request {
 	bool keep_alive;
 	bool expect_continue;
 	bool chunked;
+	bool to_eof;		/* a response body delimited by the connection's end */
 	size_t content_length;	/* Content-Length when !chunked (0 if absent) */
 	char content_type[KS_HTTP_CONTENT_TYPE_BYTES];
 	char host[KS_HTTP_HOST_BYTES];
 	/* Owned by the parser: valid until the next feed, reset or free.
-	 * Never NULL in a DONE request (points at "" when empty). */
+	 * Never NULL in a DONE request (points at "" when empty, and always
+	 * when the body went to a sink). */
 	const char *body;
 	size_t body_len;
 };
@@ -158,6 +194,15 @@ struct ks_http_parser {
 	size_t chunk_line_bytes;
 	bool chunk_ws;			/* BWS seen, so ';' must follow */
 	size_t max_body_bytes;		/* 0: KS_HTTP_MAX_BODY_BYTES; kept by reset */
+	/* responses (kept by reset) */
+	bool response, head_request;
+	uint8_t status_digits;
+	bool seen_byte;			/* for ks_http_feed_eof: idle or truncated */
+	/* streaming (kept by reset) */
+	ks_http_sink_fn sink;
+	void *sink_arg;
+	int sink_rc;
+	size_t streamed_bytes;
 };
 
 /* Always 0; the parser then owns no memory until a body arrives. */
@@ -165,6 +210,23 @@ int ks_http_parser_init(struct ks_http_parser *p);
 /* A body limit other than KS_HTTP_MAX_BODY_BYTES for this parser (a
  * server whose clients send large documents); 0 restores the default. */
 void ks_http_parser_set_max_body(struct ks_http_parser *p, size_t max_bytes);
+/* Read responses from now on (kept across resets); head_request: the
+ * request being answered was HEAD, so the response has no body.  Call it
+ * again before each response whose request method differs. */
+void ks_http_parser_expect_response(struct ks_http_parser *p, bool head_request);
+/* Stream bodies to fn (kept across resets) instead of buffering them; the
+ * body limit is then max_body if one was set, else
+ * KS_HTTP_MAX_STREAM_BYTES.  fn NULL buffers again. */
+void ks_http_parser_set_sink(struct ks_http_parser *p, ks_http_sink_fn fn, void *arg);
+/* The sink's nonzero return after KS_HTTP_E_SINK (0 otherwise). */
+int ks_http_sink_result(const struct ks_http_parser *p);
+/*
+ * The connection ended (EOF, after every byte was fed).  KS_HTTP_DONE with
+ * *out when that completes the message (a response delimited by the close);
+ * KS_HTTP_E_CLOSED when no byte of a message had arrived; else
+ * KS_HTTP_E_TRUNCATED (or the sticky error).  Sticky like a feed error.
+ */
+int ks_http_feed_eof(struct ks_http_parser *p, struct ks_http_request *out);
 /* Frees the body buffer; the parser may be init'ed again afterwards. */
 void ks_http_parser_free(struct ks_http_parser *p);
 /*

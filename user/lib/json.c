@@ -209,8 +209,9 @@ struct scan_result {
  * RFC 8259 in one pass with no recursion: an explicit state and one bit
  * per open container (object or array), bounded by KS_JSON_MAX_DEPTH.
  * Counts tokens as jsmn makes them: one per value and one per key.
+ * prefix: stop after the first whole value (bytes may follow it).
  */
-static int scan(const char *s, size_t len, struct scan_result *res, char *err, size_t errlen)
+static int scan(const char *s, size_t len, bool prefix, struct scan_result *res, char *err, size_t errlen)
 {
 	enum { WANT_VALUE, WANT_VALUE_OR_CLOSE, WANT_KEY, WANT_KEY_OR_CLOSE, WANT_COLON, AFTER_VALUE } st = WANT_VALUE;
 	unsigned char is_obj[(KS_JSON_MAX_DEPTH + 7) / 8] = { 0 };
@@ -231,6 +232,8 @@ static int scan(const char *s, size_t len, struct scan_result *res, char *err, s
 		top_obj = depth && (is_obj[(depth - 1) / 8] >> ((depth - 1) % 8) & 1);
 		switch (st) {
 		case AFTER_VALUE:
+			if (!depth && prefix)
+				return 0; /* one value, and what follows is the caller's */
 			if (!depth) {
 				set_err(err, errlen, "trailing data after the JSON value at byte %zu", sc.pos);
 				return -EINVAL;
@@ -349,7 +352,7 @@ int ks_json_parse_limits(struct ks_json *j, const char *src, size_t len, size_t 
 		set_err(err, errlen, "JSON of %zu bytes is over the %zu byte limit", len, max_bytes);
 		return -E2BIG;
 	}
-	rc = scan(src, len, &res, err, errlen);
+	rc = scan(src, len, false, &res, err, errlen);
 	if (rc)
 		return rc;
 	if (max_tokens < 1 || res.ntok > (size_t)max_tokens) {
@@ -399,6 +402,138 @@ void ks_json_free(struct ks_json *j)
 	free(j->tok);
 	j->tok = NULL;
 	j->ntok = 0;
+}
+
+/* ---- walking a large object or array without tokenizing it whole ---- */
+
+static size_t skip_ws(const char *s, size_t len, size_t i)
+{
+	while (i < len && is_ws(s[i]))
+		i++;
+	return i;
+}
+
+/* The value at s[i..len): its end in *end (strictly checked). */
+static int value_at(const char *s, size_t len, size_t i, size_t *end, char *err, size_t errlen)
+{
+	struct scan_result res;
+	char why[160];
+	int rc = scan(s + i, len - i, true, &res, why, sizeof(why));
+
+	if (rc) {
+		set_err(err, errlen, "at byte %zu: %s", i, why);
+		return rc;
+	}
+	*end = i + res.root_end;
+	return 0;
+}
+
+int ks_json_walk_open(struct ks_json_walk *w, const char *src, size_t len, char open, bool whole, char *err,
+		      size_t errlen)
+{
+	memset(w, 0, sizeof(*w));
+	if ((open != '{' && open != '[') || (!src && len)) {
+		set_err(err, errlen, "ks_json_walk_open: bad arguments");
+		return -EINVAL;
+	}
+	w->s = src;
+	w->len = len;
+	w->open = open;
+	w->whole = whole;
+	w->pos = skip_ws(src, len, 0);
+	if (w->pos >= len || src[w->pos] != open) {
+		set_err(err, errlen, "not a JSON %s (byte %zu)", open == '{' ? "object" : "array", w->pos);
+		return -EINVAL;
+	}
+	w->pos++;
+	return 0;
+}
+
+/* Past the closing bracket: the end, and for a whole document nothing after it. */
+static int walk_close(struct ks_json_walk *w, char *err, size_t errlen)
+{
+	w->pos++;
+	w->done = true;
+	if (w->whole && skip_ws(w->s, w->len, w->pos) != w->len) {
+		set_err(err, errlen, "trailing data after the JSON value at byte %zu", skip_ws(w->s, w->len, w->pos));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ks_json_walk_next(struct ks_json_walk *w, const char **name, size_t *name_len, size_t *value_off, char *err,
+		      size_t errlen)
+{
+	char close = w->open == '{' ? '}' : ']';
+	const char *s = w->s;
+	size_t len = w->len, kend;
+	int rc;
+
+	if (w->done)
+		return 0;
+	if (w->pending) {
+		set_err(err, errlen, "ks_json_walk_next: the value at byte %zu was not taken", w->pos);
+		return -EINVAL;
+	}
+	w->pos = skip_ws(s, len, w->pos);
+	if (w->pos < len && s[w->pos] == close && !w->n)
+		return walk_close(w, err, errlen);
+	if (w->n) {
+		if (w->pos < len && s[w->pos] == close)
+			return walk_close(w, err, errlen);
+		if (w->pos >= len || s[w->pos] != ',') {
+			set_err(err, errlen, "expected ',' or '%c' at byte %zu", close, w->pos);
+			return -EINVAL;
+		}
+		w->pos = skip_ws(s, len, w->pos + 1);
+	}
+	if (w->open == '{') {
+		if (w->pos >= len || s[w->pos] != '"') {
+			set_err(err, errlen, "expected a member name at byte %zu", w->pos);
+			return -EINVAL;
+		}
+		rc = value_at(s, len, w->pos, &kend, err, errlen);
+		if (rc)
+			return rc;
+		if (name) {
+			*name = s + w->pos + 1;
+			*name_len = kend - w->pos - 2;
+		}
+		w->pos = skip_ws(s, len, kend);
+		if (w->pos >= len || s[w->pos] != ':') {
+			set_err(err, errlen, "expected ':' at byte %zu", w->pos);
+			return -EINVAL;
+		}
+		w->pos = skip_ws(s, len, w->pos + 1);
+	}
+	w->n++;
+	w->pending = true;
+	*value_off = w->pos;
+	return 1;
+}
+
+int ks_json_walk_value(struct ks_json_walk *w, size_t *value_len, char *err, size_t errlen)
+{
+	size_t end;
+	int rc;
+
+	if (!w->pending) {
+		set_err(err, errlen, "ks_json_walk_value: no value pending");
+		return -EINVAL;
+	}
+	rc = value_at(w->s, w->len, w->pos, &end, err, errlen);
+	if (rc)
+		return rc;
+	*value_len = end - w->pos;
+	w->pos = end;
+	w->pending = false;
+	return 0;
+}
+
+void ks_json_walk_skip(struct ks_json_walk *w, size_t value_len)
+{
+	w->pos += value_len;
+	w->pending = false;
 }
 
 /* ---- lookups ---- */

@@ -73,6 +73,35 @@ int ks_json_parse_limits(struct ks_json *j, const char *src, size_t len, size_t 
 			 int max_tokens, char *err, size_t errlen);
 void ks_json_free(struct ks_json *j);
 
+/*
+ * Walk a document too large to tokenize whole (a List of 64 MiB) one
+ * member or element at a time: each value is checked by the same grammar
+ * as ks_json_parse (and its depth limit) when taken, and then parsed on
+ * its own, so memory follows the largest value, not the document.
+ *   open:  src holds an object ('{') or array ('['); whole: nothing but
+ *          whitespace may follow it (else it is a prefix, see pos);
+ *   next:  1 with the next member's raw name (escapes not decoded; NULL
+ *          name is allowed) and its value's offset, 0 after the closing
+ *          bracket (w->pos is then just past it), or -EINVAL;
+ *   value: take the pending value, checked, its length in *value_len;
+ *   skip:  the caller took value_len bytes itself (a nested walk's pos).
+ * Errors are -EINVAL, or -E2BIG for a value nested deeper than
+ * KS_JSON_MAX_DEPTH (counted from the value), with the byte offset and why
+ * in err.
+ */
+struct ks_json_walk {
+	const char *s;
+	size_t len, pos, n;
+	char open;
+	bool whole, pending, done;
+};
+int ks_json_walk_open(struct ks_json_walk *w, const char *src, size_t len, char open, bool whole, char *err,
+		      size_t errlen);
+int ks_json_walk_next(struct ks_json_walk *w, const char **name, size_t *name_len, size_t *value_off, char *err,
+		      size_t errlen);
+int ks_json_walk_value(struct ks_json_walk *w, size_t *value_len, char *err, size_t errlen);
+void ks_json_walk_skip(struct ks_json_walk *w, size_t value_len);
+
 /* Index of the token after the whole value at i (ntok at the end). */
 int ks_json_next(const struct ks_json *j, int i);
 /* Value of member `key` of the object at i (the first one if repeated), or -1. */

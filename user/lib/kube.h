@@ -14,7 +14,8 @@
  * event by KUBE_EVENT_MAX, a kubeconfig by KUBE_CONFIG_MAX.
  *
  * Files: kube_config.c (kubeconfig via libyaml, in-cluster), kube_stream.c
- * (socket-free decoders: chunked framing, watch events, List splitting),
+ * (socket-free decoders: watch events over the shared HTTP reader, List
+ * splitting),
  * kube_http.c (connections, TLS, requests, list, watch, backoff).
  */
 #ifndef KSENSE_KUBE_H
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "http.h"
 #include "json.h"
 
 #define KUBE_RESP_MAX    (64u << 20) /* largest response body kube_request keeps */
@@ -196,39 +198,14 @@ unsigned int kube_backoff_ms(unsigned int attempt, unsigned int base_ms, unsigne
 
 /* ---- socket-free decoders (kube_stream.c), exposed for tests and fuzzing ---- */
 
-/* RFC 9112 chunked transfer coding, incremental.  Bare LF is accepted as a
- * line end (as Go's net/http does); chunk extensions and trailers are
- * skipped; a size line or a trailer line is at most 4 KiB, trailers 64 KiB
- * in total; sizes up to 2^60. */
-struct kube_chunked {
-	int state;
-	uint64_t left;         /* data bytes left in the current chunk */
-	unsigned int ndigits;
-	size_t line_len;       /* bytes of the current size/trailer line */
-	size_t trailer_bytes;
-	uint64_t off;          /* bytes consumed so far, for messages */
-	int error;             /* sticky */
-};
-typedef int (*kube_sink_fn)(void *arg, const char *data, size_t len);
-void kube_chunked_init(struct kube_chunked *d);
-/* Feed raw bytes; decoded data goes to sink (whose nonzero return stops
- * the feed and is returned).  Returns 0 (all used, need more), 1 when the
- * terminal chunk and trailers ended (*used may be < len), or a negative
- * errno (sticky) with the byte offset and the offending byte in err. */
-int kube_chunked_feed(struct kube_chunked *d, const char *in, size_t len, size_t *used,
-		      kube_sink_fn sink, void *arg, char *err, size_t errlen);
-bool kube_chunked_done(const struct kube_chunked *d);
-
-/* Watch stream decoder: raw body bytes (chunked or not) in, whole events
- * out.  Lines are split at '\n'; blank lines are skipped; each line must be
+/* Watch stream decoder: the body's decoded bytes in, whole events out.
+ * Lines are split at '\n'; blank lines are skipped; each line must be
  * one JSON object {"type": string, "object": object}.  ADDED, MODIFIED,
  * DELETED go to the callback; BOOKMARK only moves rv; ERROR with code 410
  * gives KUBE_WATCH_GONE, another ERROR -EPROTO with its Status message; an
  * unknown type is skipped with a warning (as client-go's reflector does).
  * A line over max_event bytes, bad framing or bad JSON is a sticky error. */
 struct kube_watch_decoder {
-	struct kube_chunked ch;
-	bool chunked;
 	bool quiet;            /* no warnings on stderr (fuzzing) */
 	size_t max_event;
 	struct ks_buf line;    /* the event being received */
@@ -237,19 +214,52 @@ struct kube_watch_decoder {
 	uint64_t stream_off;   /* decoded bytes so far, for messages */
 	int error;             /* sticky error or end code */
 };
-void kube_watch_decoder_init(struct kube_watch_decoder *d, bool chunked, size_t max_event,
-			     const char *rv);
+void kube_watch_decoder_init(struct kube_watch_decoder *d, size_t max_event, const char *rv);
 void kube_watch_decoder_free(struct kube_watch_decoder *d);
-/* 0: everything used, feed more; KUBE_WATCH_CLOSED: the terminal chunk was
- * seen; KUBE_WATCH_GONE; the callback's nonzero value; negative errno. */
+/* 0: everything used, feed more; KUBE_WATCH_GONE; the callback's nonzero
+ * value; negative errno. */
 int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size_t len,
 			    kube_event_fn cb, void *arg, char *err, size_t errlen);
-/* The connection ended (EOF): a final unterminated line is decoded when
- * not chunked; returns KUBE_WATCH_CLOSED (with "dropped mid-event" or
- * "dropped before the terminal chunk" in err when it was not a clean end)
- * or what decoding that last line gave. */
-int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, void *arg,
-			      char *err, size_t errlen);
+/* How the body ended. */
+enum kube_stream_end {
+	KUBE_END_FRAMED,	/* terminal chunk or Content-Length: a last line is whole */
+	KUBE_END_EOF,		/* the close ended a body that runs to it: a last line may be cut */
+	KUBE_END_DROPPED,	/* the connection ended before the framing said */
+};
+/* The body ended: a final line without newline is decoded (a bad one is
+ * a drop, "dropped mid-event", unless the framing said the body was
+ * whole); returns KUBE_WATCH_CLOSED (with "dropped ..." in err when it was
+ * not a clean end) or what decoding that last line gave. */
+int kube_watch_decoder_finish(struct kube_watch_decoder *d, enum kube_stream_end how, kube_event_fn cb,
+			      void *arg, char *err, size_t errlen);
+
+/* A watch response's bytes (status line and head included) through the
+ * shared HTTP reader (http.h: strict framing, chunked with extensions and
+ * trailers, Content-Length, or to the close), the body streamed into the
+ * decoder: what kube_watch_next does with a socket's bytes.  The head may
+ * be read from r->http before the first feed (kube_watch_open does). */
+struct kube_watch_reader {
+	struct ks_http_parser http;
+	struct kube_watch_decoder dec;
+	uint64_t off;          /* response bytes used, for messages */
+	int result;            /* sticky end */
+	/* during a feed */
+	kube_event_fn cb;
+	void *arg;
+	char *err;
+	size_t errlen;
+};
+void kube_watch_reader_init(struct kube_watch_reader *r, size_t max_event, const char *rv);
+void kube_watch_reader_free(struct kube_watch_reader *r);
+/* 0: feed more; KUBE_WATCH_CLOSED (the body ended as framed, or a 200
+ * without one); KUBE_WATCH_GONE; the callback's nonzero value; negative
+ * errno (-EPROTO for broken framing or a status other than 200, with the
+ * byte offset and why in err).  Sticky. */
+int kube_watch_reader_feed(struct kube_watch_reader *r, const char *data, size_t len, kube_event_fn cb,
+			   void *arg, char *err, size_t errlen);
+/* The connection ended: KUBE_WATCH_CLOSED ("dropped ..." in err unless the
+ * body runs to the close), or what decoding a last line gave. */
+int kube_watch_reader_eof(struct kube_watch_reader *r, kube_event_fn cb, void *arg, char *err, size_t errlen);
 
 /* Split a List body: metadata.resourceVersion and metadata.continue into
  * rv/cont ("" when absent), cb once per element of items (parsed

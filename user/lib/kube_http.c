@@ -35,7 +35,6 @@
 #include "log.h"
 
 #define IO_BUF          32768  /* >= one TLS record, so a read drains a record */
-#define HEAD_MAX        65536  /* status line + headers */
 #define PATH_MAX_BYTES  8192
 #define ERR_BODY_MAX    65536  /* body kept for a failing watch's message */
 #define TOKEN_REREAD_MS 60000  /* client-go re-reads token files each minute */
@@ -52,6 +51,7 @@ struct kube_conn {
 	bool reusable;           /* the last response ended cleanly */
 	char rx[IO_BUF];         /* read-ahead: what arrived past a response head */
 	size_t rx_pos, rx_len;
+	struct ks_http_parser rd;/* responses of kube_request (watches have their own) */
 };
 
 struct kube_client {
@@ -81,17 +81,6 @@ struct kube_client {
 	mbedtls_ctr_drbg_context drbg;
 	char sni[256];           /* "" for IP literals (RFC 6066 forbids them in SNI) */
 	struct kube_conn conn;   /* the keep-alive connection for requests */
-};
-
-struct head {
-	int status;
-	int minor;
-	bool chunked;
-	bool has_len;
-	unsigned long long content_length;
-	bool close;
-	bool keep_alive;
-	bool no_body;
 };
 
 static long long now_ms(void)
@@ -456,184 +445,76 @@ static bool conn_stale(struct kube_conn *c)
 	return poll(&p, 1, 0) != 0;
 }
 
-/* ---- responses ---- */
+/* ---- responses: the shared HTTP reader (http.c) over the connection ---- */
 
-static bool token_has(const char *v, const char *tok)
+/*
+ * Read one response head through rd (a response reader whose sink is set,
+ * whose body limit is max_body);
+ * bytes past the head stay in c->rx.  *done: the response has no body
+ * (HEAD, 204, 304) and is complete.  Interim 1xx responses are skipped.
+ * *got says whether any byte arrived (a stale connection gives none).
+ */
+static int read_head(struct kube_conn *c, struct ks_http_parser *rd, const char *method, size_t max_body,
+		     int io_ms, struct ks_http_request *m, bool *done, bool *got, char *err, size_t errlen)
 {
-	size_t n = strlen(tok);
-
-	while (*v) {
-		while (*v == ' ' || *v == '\t' || *v == ',')
-			v++;
-		if (!strncasecmp(v, tok, n) && (v[n] == '\0' || v[n] == ',' || v[n] == ' ' || v[n] == '\t'))
-			return true;
-		v += strcspn(v, ",");
-	}
-	return false;
-}
-
-static int parse_head(char *s, struct head *h, const char *method, char *err, size_t errlen)
-{
-	char *line, *save = NULL, *colon, *v, *end;
-	size_t n;
-
-	memset(h, 0, sizeof(*h));
-	line = strtok_r(s, "\n", &save);
-	/* HTTP/1.d SP 3DIGIT [SP reason] */
-	if (!line || strncmp(line, "HTTP/1.", 7) || line[7] < '0' || line[7] > '9' || line[8] != ' ' ||
-	    line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' || line[11] < '0' ||
-	    line[11] > '9' || (line[12] != ' ' && line[12] != '\r' && line[12] != '\0')) {
-		snprintf(err, errlen, "not an HTTP/1.x status line: %.80s", line ? line : "");
-		return -EPROTO;
-	}
-	h->minor = line[7] - '0';
-	h->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-	while ((line = strtok_r(NULL, "\n", &save))) {
-		n = strlen(line);
-		if (n && line[n - 1] == '\r')
-			line[--n] = '\0';
-		if (!n)
-			continue;
-		colon = strchr(line, ':');
-		if (!colon || colon == line) {
-			snprintf(err, errlen, "malformed response header: %.80s", line);
-			return -EPROTO;
-		}
-		*colon = '\0';
-		v = colon + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		n = strlen(v);
-		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			v[--n] = '\0';
-		if (!strcasecmp(line, "Content-Length")) {
-			unsigned long long cl;
-
-			if (*v < '0' || *v > '9' || (errno = 0, cl = strtoull(v, &end, 10), *end) || errno ||
-			    (h->has_len && cl != h->content_length)) {
-				snprintf(err, errlen, "bad Content-Length: %.40s", v);
-				return -EPROTO;
-			}
-			h->has_len = true;
-			h->content_length = cl;
-		} else if (!strcasecmp(line, "Transfer-Encoding")) {
-			/* we send no Accept-Encoding: chunked is the only coding
-			 * a server may use on us */
-			if (strcasecmp(v, "chunked") && strcasecmp(v, "identity")) {
-				snprintf(err, errlen, "unsupported Transfer-Encoding: %.40s", v);
-				return -EPROTO;
-			}
-			h->chunked = !strcasecmp(v, "chunked");
-		} else if (!strcasecmp(line, "Connection")) {
-			h->close |= token_has(v, "close");
-			h->keep_alive |= token_has(v, "keep-alive");
-		}
-	}
-	if (h->minor == 0 && !h->keep_alive)
-		h->close = true;
-	/* both framings at once: chunked wins (RFC 9112 6.3), but whoever
-	 * sent that is confused; do not trust the connection afterwards */
-	if (h->chunked && h->has_len)
-		h->close = true;
-	h->no_body = !strcmp(method, "HEAD") || h->status == 204 || h->status == 304 || h->status < 200;
-	return 0;
-}
-
-/* Read one response head; bytes past it stay in c->rx.  *got says whether
- * any byte arrived (a stale connection gives none). */
-static int read_head(struct kube_conn *c, const char *method, int io_ms, struct head *h, bool *got,
-		     char *err, size_t errlen)
-{
-	struct ks_buf hb;
+	const struct ks_http_request *head;
+	const char *reason;
 	char why[1024];
-	size_t scan = 0, e = 0;
+	size_t used;
 	ssize_t n;
 	int rc;
 
-	*got = false;
-	ks_buf_init(&hb, HEAD_MAX + IO_BUF);
+	*got = *done = false;
+	ks_http_parser_reset(rd);
+	ks_http_parser_expect_response(rd, !strcmp(method, "HEAD"));
 	for (;;) {
 		if (c->rx_pos == c->rx_len) {
 			n = conn_read(c, c->rx, sizeof(c->rx), now_ms() + io_ms, why, sizeof(why));
 			if (n == -ETIMEDOUT) {
 				snprintf(err, errlen, "%s: no response within %d ms", c->k->endpoint, io_ms);
-				rc = -ETIMEDOUT;
-				goto out;
+				return -ETIMEDOUT;
 			}
 			if (n < 0) {
 				snprintf(err, errlen, "%s", why);
-				rc = (int)n;
-				goto out;
+				return (int)n;
 			}
 			if (n == 0) {
 				snprintf(err, errlen, "%s: connection closed %s", c->k->endpoint,
-					 hb.len ? "in the response head" : "before a response");
-				rc = -ECONNRESET;
-				goto out;
+					 *got ? "in the response head" : "before a response");
+				return -ECONNRESET;
 			}
 			c->rx_pos = 0;
 			c->rx_len = (size_t)n;
 		}
 		*got = true;
-		rc = ks_buf_append(&hb, c->rx + c->rx_pos, c->rx_len - c->rx_pos);
-		if (rc) {
-			snprintf(err, errlen, "%s: out of memory for a response head", c->k->endpoint);
-			goto out;
-		}
-		c->rx_pos = c->rx_len;
-		for (; scan < hb.len; scan++) {
-			if (hb.data[scan] != '\n')
-				continue;
-			if (scan >= 1 && hb.data[scan - 1] == '\n')
-				e = scan + 1;
-			else if (scan >= 2 && hb.data[scan - 1] == '\r' && hb.data[scan - 2] == '\n')
-				e = scan + 1;
-			if (e)
-				break;
-		}
-		if (e) {
-			/* give back what follows the head */
-			memcpy(c->rx, hb.data + e, hb.len - e);
-			c->rx_pos = 0;
-			c->rx_len = hb.len - e;
-			hb.data[e] = '\0';
-			rc = parse_head(hb.data, h, method, why, sizeof(why));
-			if (rc) {
-				snprintf(err, errlen, "%s: %.600s", c->k->endpoint, why);
-				goto out;
-			}
-			if (h->status >= 200 || h->status == 101)
-				goto out;
-			/* 1xx interim response: the real one follows */
-			hb.len = 0;
-			scan = e = 0;
+		/* a byte at a time, so the body's first bytes stay in rx for
+		 * whoever reads the body (a watch delivers them later) */
+		rc = ks_http_feed(rd, c->rx + c->rx_pos, 1, &used, m);
+		c->rx_pos += used;
+		if (rc == KS_HTTP_DONE && m->status < 200 && m->status != 101) {
+			ks_http_parser_reset(rd);
 			continue;
 		}
-		if (hb.len > HEAD_MAX) {
-			snprintf(err, errlen, "%s: response head over %d bytes", c->k->endpoint, HEAD_MAX);
-			rc = -EPROTO;
-			goto out;
+		if (rc == KS_HTTP_DONE) {
+			*done = true;
+			return 0;
+		}
+		if (rc == KS_HTTP_E_BODY_TOO_LARGE) {
+			snprintf(err, errlen, "%s: response body over the %zu byte limit (Content-Length)",
+				 c->k->endpoint, max_body);
+			return -E2BIG;
+		}
+		if (rc < 0) {
+			ks_http_error_status(rc, &reason);
+			snprintf(err, errlen, "%s: malformed response head: %s", c->k->endpoint, reason);
+			return rc == KS_HTTP_E_NOMEM ? -ENOMEM : -EPROTO;
+		}
+		head = ks_http_receiving_body(rd);
+		if (head) {
+			*m = *head;
+			return 0;
 		}
 	}
-out:
-	ks_buf_free(&hb);
-	return rc;
-}
-
-/* Next body bytes: what is left in rx, else a read. */
-static ssize_t next_bytes(struct kube_conn *c, long long deadline, const char **p, char *err, size_t errlen)
-{
-	ssize_t n;
-
-	if (c->rx_pos == c->rx_len) {
-		n = conn_read(c, c->rx, sizeof(c->rx), deadline, err, errlen);
-		if (n <= 0)
-			return n;
-		c->rx_pos = 0;
-		c->rx_len = (size_t)n;
-	}
-	*p = c->rx + c->rx_pos;
-	return (ssize_t)(c->rx_len - c->rx_pos);
 }
 
 struct body_sink {
@@ -652,66 +533,59 @@ static int body_append(void *arg, const char *data, size_t len)
 	return b->out ? ks_buf_append(b->out, data, len) : 0;
 }
 
-static int read_body(struct kube_conn *c, const struct head *h, struct body_sink *bs, int io_ms, char *err,
-		     size_t errlen)
+/* Read the rest of the response read_head began into rd's sink (a
+ * body_sink bs): 0 when the framing says it is whole. */
+static int read_body(struct kube_conn *c, struct ks_http_parser *rd, struct body_sink *bs, int io_ms,
+		     char *err, size_t errlen)
 {
-	struct kube_chunked ch;
-	unsigned long long left = h->content_length;
-	const char *p = NULL;
+	struct ks_http_request m;
+	const char *reason;
 	char why[1024];
 	size_t used;
 	ssize_t n;
 	int rc;
 
-	if (h->no_body)
-		return 0;
-	if (!h->chunked && h->has_len && h->content_length > bs->max) {
-		snprintf(err, errlen, "%s: response body of %llu bytes is over the %zu byte limit", c->k->endpoint,
-			 h->content_length, bs->max);
-		return -E2BIG;
-	}
-	kube_chunked_init(&ch);
 	for (;;) {
-		if (h->has_len && !h->chunked && !left)
+		if (c->rx_pos == c->rx_len) {
+			n = conn_read(c, c->rx, sizeof(c->rx), now_ms() + io_ms, why, sizeof(why));
+			if (n == -ETIMEDOUT) {
+				snprintf(err, errlen, "%s: response body stalled for %d ms after %zu bytes",
+					 c->k->endpoint, io_ms, bs->total);
+				return -ETIMEDOUT;
+			}
+			if (n < 0) {
+				snprintf(err, errlen, "%.900s (after %zu body bytes)", why, bs->total);
+				return (int)n;
+			}
+			if (n == 0) {
+				rc = ks_http_feed_eof(rd, &m);
+				if (rc == KS_HTTP_DONE)
+					return 0; /* delimited by the close */
+				snprintf(err, errlen, "%s: connection closed mid-response after %zu body bytes",
+					 c->k->endpoint, bs->total);
+				return -ECONNRESET;
+			}
+			c->rx_pos = 0;
+			c->rx_len = (size_t)n;
+		}
+		rc = ks_http_feed(rd, c->rx + c->rx_pos, c->rx_len - c->rx_pos, &used, &m);
+		c->rx_pos += used;
+		if (rc == KS_HTTP_DONE)
 			return 0;
-		n = next_bytes(c, now_ms() + io_ms, &p, why, sizeof(why));
-		if (n == -ETIMEDOUT) {
-			snprintf(err, errlen, "%s: response body stalled for %d ms after %zu bytes", c->k->endpoint,
-				 io_ms, bs->total);
-			return -ETIMEDOUT;
-		}
-		if (n < 0) {
-			snprintf(err, errlen, "%.900s (after %zu body bytes)", why, bs->total);
-			return (int)n;
-		}
-		if (n == 0) {
-			if (!h->chunked && !h->has_len)
-				return 0; /* delimited by close */
-			snprintf(err, errlen, "%s: connection closed mid-response after %zu body bytes%s",
-				 c->k->endpoint, bs->total, h->chunked ? " (chunked)" : "");
-			return -ECONNRESET;
-		}
-		if (h->chunked) {
-			rc = kube_chunked_feed(&ch, p, (size_t)n, &used, body_append, bs, why, sizeof(why));
-			c->rx_pos += used;
-			if (rc == 1)
-				return 0;
-		} else {
-			used = (size_t)n;
-			if (h->has_len && used > left)
-				used = (size_t)left;
-			rc = body_append(bs, p, used);
-			c->rx_pos += used;
-			left -= used;
-		}
-		if (rc == -E2BIG) {
+		if (rc == KS_HTTP_NEED_MORE)
+			continue;
+		if (rc == KS_HTTP_E_BODY_TOO_LARGE || (rc == KS_HTTP_E_SINK && ks_http_sink_result(rd) == -E2BIG)) {
 			snprintf(err, errlen, "%s: response body over the %zu byte limit", c->k->endpoint, bs->max);
-			return rc;
+			return -E2BIG;
 		}
-		if (rc) {
-			snprintf(err, errlen, "%s: %.600s", c->k->endpoint, rc == -ENOMEM ? "out of memory" : why);
-			return rc;
+		if (rc == KS_HTTP_E_SINK || rc == KS_HTTP_E_NOMEM) {
+			snprintf(err, errlen, "%s: out of memory", c->k->endpoint);
+			return -ENOMEM;
 		}
+		ks_http_error_status(rc, &reason);
+		snprintf(err, errlen, "%s: malformed response body after %zu bytes: %s", c->k->endpoint, bs->total,
+			 reason);
+		return -EPROTO;
 	}
 }
 
@@ -999,10 +873,10 @@ int kube_request(struct kube_client *k, const char *method, const char *path_and
 	struct kube_conn *c = &k->conn;
 	bool idempotent = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	struct body_sink bs = { resp, resp && resp->max < KUBE_RESP_MAX ? resp->max : KUBE_RESP_MAX, 0 };
+	struct ks_http_request h;
 	struct ks_buf req;
-	struct head h;
 	char why[1024];
-	bool reused, got;
+	bool reused, got, done;
 	int rc, attempt;
 
 	*status = 0;
@@ -1016,6 +890,11 @@ int kube_request(struct kube_client *k, const char *method, const char *path_and
 	throttle(k);
 	refresh_token(k);
 	ks_buf_init(&req, PATH_MAX_BYTES + sizeof(k->token) + 4096);
+	/* the body streams into resp; a Content-Length over the limit is
+	 * refused at the head */
+	ks_http_parser_init(&c->rd);
+	ks_http_parser_set_sink(&c->rd, body_append, &bs);
+	ks_http_parser_set_max_body(&c->rd, bs.max);
 	rc = format_request(k, &req, method, path_and_query, content_type, body, body_len);
 	if (rc) {
 		snprintf(err, errlen, "%s %s: request head too large", method, path_and_query);
@@ -1044,7 +923,7 @@ int kube_request(struct kube_client *k, const char *method, const char *path_and
 		}
 		if (rc)
 			goto fail;
-		rc = read_head(c, method, k->io_ms, &h, &got, why, sizeof(why));
+		rc = read_head(c, &c->rd, method, bs.max, k->io_ms, &h, &done, &got, why, sizeof(why));
 		/* nothing came back on a reused connection: closed under us;
 		 * only a GET may be repeated without knowing if it was seen */
 		if (rc && !got && reused && !attempt && idempotent) {
@@ -1056,12 +935,12 @@ int kube_request(struct kube_client *k, const char *method, const char *path_and
 		break;
 	}
 	*status = h.status;
-	rc = read_body(c, &h, &bs, k->io_ms, why, sizeof(why));
+	rc = done ? 0 : read_body(c, &c->rd, &bs, k->io_ms, why, sizeof(why));
 	if (rc)
 		goto fail;
 	k->st.requests++;
 	/* bytes past the response are not ours (no pipelining): do not reuse */
-	if (h.close || (!h.chunked && !h.has_len && !h.no_body) || c->rx_pos != c->rx_len)
+	if (!h.keep_alive || c->rx_pos != c->rx_len)
 		conn_close(c);
 	else
 		c->reusable = true;
@@ -1235,11 +1114,9 @@ out:
 struct kube_watch {
 	struct kube_client *k;
 	struct kube_conn conn;
-	struct kube_watch_decoder dec;
+	struct kube_watch_reader rd; /* the HTTP reader streaming into the event decoder */
 	long long deadline;        /* the client's own end for the stream */
 	int timeout_s;
-	bool has_len;
-	unsigned long long left;   /* Content-Length framing (not used by real servers) */
 	char path[256];            /* for messages */
 	char buf[IO_BUF];
 };
@@ -1250,9 +1127,9 @@ int kube_watch_open(struct kube_client *k, const char *path, const char *rv, boo
 	struct kube_watch *w;
 	struct ks_buf url, req, body;
 	struct body_sink bs;
-	struct head h;
+	struct ks_http_request h;
 	char why[1024], msg[300];
-	bool got;
+	bool got, done;
 	int rc;
 
 	*out = NULL;
@@ -1267,6 +1144,7 @@ int kube_watch_open(struct kube_client *k, const char *path, const char *rv, boo
 	w->conn.fd = -1;
 	w->conn.k = k;
 	w->timeout_s = timeout_s;
+	kube_watch_reader_init(&w->rd, KUBE_EVENT_MAX, rv);
 	snprintf(w->path, sizeof(w->path), "%s", path);
 	ks_buf_init(&url, PATH_MAX_BYTES);
 	ks_buf_init(&req, PATH_MAX_BYTES + sizeof(k->token) + 4096);
@@ -1303,7 +1181,8 @@ int kube_watch_open(struct kube_client *k, const char *path, const char *rv, boo
 	if (!rc)
 		rc = conn_write(&w->conn, req.data, req.len, now_ms() + k->io_ms, why, sizeof(why));
 	if (!rc)
-		rc = read_head(&w->conn, "GET", k->io_ms, &h, &got, why, sizeof(why));
+		rc = read_head(&w->conn, &w->rd.http, "GET", KS_HTTP_MAX_STREAM_BYTES, k->io_ms, &h, &done, &got, why,
+			       sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "watch %s: %s", path, why);
 		goto fail;
@@ -1311,17 +1190,20 @@ int kube_watch_open(struct kube_client *k, const char *path, const char *rv, boo
 	if (h.status != 200) {
 		/* the Status body says why; read a bounded amount of it */
 		bs = (struct body_sink){ &body, ERR_BODY_MAX, 0 };
-		if (read_body(&w->conn, &h, &bs, k->io_ms, why, sizeof(why)))
+		ks_http_parser_set_sink(&w->rd.http, body_append, &bs);
+		if (!done && read_body(&w->conn, &w->rd.http, &bs, k->io_ms, why, sizeof(why)))
 			ks_buf_reset(&body);
 		kube_status_message(body.data, body.len, msg, sizeof(msg));
 		snprintf(err, errlen, "watch %s: HTTP %d: %s", path, h.status, msg);
 		rc = h.status == 410 ? KUBE_WATCH_GONE : kube_status_errno(h.status);
 		goto fail;
 	}
+	if (done) {
+		snprintf(err, errlen, "watch %s: HTTP 200 without a body", path);
+		rc = -EPROTO;
+		goto fail;
+	}
 	k->st.requests++;
-	w->has_len = !h.chunked && h.has_len;
-	w->left = h.content_length;
-	kube_watch_decoder_init(&w->dec, h.chunked, KUBE_EVENT_MAX, rv);
 	/* the server ends the watch at timeoutSeconds; this is for one that does not */
 	w->deadline = now_ms() + (long long)(timeout_s + 10) * 1000;
 	*out = w;
@@ -1329,6 +1211,7 @@ int kube_watch_open(struct kube_client *k, const char *path, const char *rv, boo
 	goto out;
 fail:
 	conn_close(&w->conn);
+	kube_watch_reader_free(&w->rd);
 	free(w);
 out:
 	ks_buf_free(&url);
@@ -1344,7 +1227,7 @@ int kube_watch_fd(const struct kube_watch *w)
 
 const char *kube_watch_rv(const struct kube_watch *w)
 {
-	return w->dec.rv;
+	return w->rd.dec.rv;
 }
 
 void kube_watch_close(struct kube_watch *w)
@@ -1352,25 +1235,8 @@ void kube_watch_close(struct kube_watch *w)
 	if (!w)
 		return;
 	conn_close(&w->conn);
-	kube_watch_decoder_free(&w->dec);
+	kube_watch_reader_free(&w->rd);
 	free(w);
-}
-
-/* Feed n stream bytes from p, honouring Content-Length framing. */
-static int watch_feed(struct kube_watch *w, const char *p, size_t n, kube_event_fn cb, void *arg, char *err,
-		      size_t errlen)
-{
-	int rc;
-
-	if (w->has_len && n > w->left)
-		n = (size_t)w->left;
-	rc = kube_watch_decoder_feed(&w->dec, p, n, cb, arg, err, errlen);
-	if (w->has_len) {
-		w->left -= n;
-		if (!rc && !w->left)
-			rc = kube_watch_decoder_finish(&w->dec, cb, arg, err, errlen);
-	}
-	return rc;
 }
 
 int kube_watch_next(struct kube_watch *w, int wait_ms, kube_event_fn cb, void *arg, char *err,
@@ -1383,15 +1249,18 @@ int kube_watch_next(struct kube_watch *w, int wait_ms, kube_event_fn cb, void *a
 	ssize_t n;
 	int rc;
 
-	if (w->dec.error)
-		return kube_watch_decoder_feed(&w->dec, "", 0, cb, arg, err, errlen);
+	if (w->rd.result)
+		return kube_watch_reader_feed(&w->rd, "", 0, cb, arg, err, errlen);
 	/* bytes that came with the response head */
 	if (c->rx_pos < c->rx_len) {
 		n = (ssize_t)(c->rx_len - c->rx_pos);
 		c->rx_pos = c->rx_len;
-		rc = watch_feed(w, c->rx + c->rx_len - n, (size_t)n, cb, arg, err, errlen);
-		if (rc)
+		rc = kube_watch_reader_feed(&w->rd, c->rx + c->rx_len - n, (size_t)n, cb, arg, why, sizeof(why));
+		if (rc) {
+			snprintf(err, errlen, "watch %s: %s", w->path,
+				 rc == KUBE_WATCH_CLOSED ? "ended by the server" : why);
 			return rc;
+		}
 		wait_ms = 0;
 	}
 	deadline = wait_ms < 0 ? w->deadline : now_ms() + wait_ms;
@@ -1406,23 +1275,23 @@ int kube_watch_next(struct kube_watch *w, int wait_ms, kube_event_fn cb, void *a
 				return 0;
 			snprintf(err, errlen, "watch %s: the server did not end it within %d s", w->path,
 				 w->timeout_s + 10);
-			w->dec.error = KUBE_WATCH_CLOSED;
+			w->rd.result = KUBE_WATCH_CLOSED;
 			return KUBE_WATCH_CLOSED;
 		}
 		if (n < 0) {
 			/* a reset or TLS failure mid-stream is a dropped watch */
-			snprintf(err, errlen, "watch %s: dropped after %llu events: %s", w->path, w->dec.events, why);
-			w->dec.error = KUBE_WATCH_CLOSED;
+			snprintf(err, errlen, "watch %s: dropped after %llu events: %s", w->path, w->rd.dec.events, why);
+			w->rd.result = KUBE_WATCH_CLOSED;
 			return KUBE_WATCH_CLOSED;
 		}
 		if (n == 0) {
 			why[0] = '\0';
-			rc = kube_watch_decoder_finish(&w->dec, cb, arg, why, sizeof(why));
+			rc = kube_watch_reader_eof(&w->rd, cb, arg, why, sizeof(why));
 			snprintf(err, errlen, "watch %s: %s", w->path, why[0] ? why : "connection closed by the server");
 			return rc;
 		}
 		drained += (size_t)n;
-		rc = watch_feed(w, w->buf, (size_t)n, cb, arg, why, sizeof(why));
+		rc = kube_watch_reader_feed(&w->rd, w->buf, (size_t)n, cb, arg, why, sizeof(why));
 		if (rc) {
 			snprintf(err, errlen, "watch %s: %s", w->path,
 				 rc == KUBE_WATCH_CLOSED ? "ended by the server" : why);

@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Socket-free decoders for the Kubernetes client: chunked transfer coding,
- * the watch event stream built on it, JSON of Kubernetes-object size, and
- * splitting a List into items without tokenizing the whole list.  All of
- * them take input in arbitrary pieces or arbitrary bytes and fail with a
- * message, never a crash; fuzz/fuzz_watch.c holds them to that.
+ * Socket-free decoders for the Kubernetes client: the watch event stream
+ * (the shared HTTP reader, http.c, undoes the response's framing and
+ * streams the body here), JSON of Kubernetes-object size, and splitting a
+ * List into items without tokenizing the whole list.  All of them take
+ * input in arbitrary pieces or arbitrary bytes and fail with a message,
+ * never a crash; fuzz/fuzz_watch.c holds them to that.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json.h" /* first: it configures jsmn (strict, parent links) */
-#include "hex.h"
+#include "http.h"
 #include "kube.h"
 #include "log.h"
 
@@ -47,211 +48,11 @@ static const char *snippet(const char *s, size_t n, char *out, size_t outlen)
 	return out;
 }
 
-/* ---- chunked transfer coding ---- */
-
-enum {
-	CH_SIZE,       /* hex digits of a chunk size */
-	CH_SIZE_WS,    /* whitespace after the digits */
-	CH_EXT,        /* chunk extension, skipped to the line end */
-	CH_SIZE_LF,    /* CR seen at the end of the size line */
-	CH_DATA,
-	CH_DATA_END,   /* CR LF (or LF) after the data */
-	CH_DATA_LF,
-	CH_TRAILER,    /* trailer lines until an empty one */
-	CH_TRAILER_LF,
-	CH_DONE,
-};
-
-#define CH_MAX_LINE     4096
-#define CH_MAX_TRAILERS 65536
-/* 2^60: any real chunk is far smaller; this keeps the arithmetic exact */
-#define CH_MAX_SIZE     (1ull << 60)
-
-void kube_chunked_init(struct kube_chunked *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->state = CH_SIZE;
-}
-
-bool kube_chunked_done(const struct kube_chunked *d)
-{
-	return d->state == CH_DONE;
-}
-
-static int ch_fail(struct kube_chunked *d, uint64_t at, unsigned char c, const char *what, char *err,
-		   size_t errlen)
-{
-	snprintf(err, errlen, "chunked body: byte %llu: %s, got %s%c%s(0x%02x)", (unsigned long long)at,
-		 what, c >= 0x20 && c < 0x7f ? "'" : "", c >= 0x20 && c < 0x7f ? (char)c : ' ',
-		 c >= 0x20 && c < 0x7f ? "' " : "", c);
-	d->error = -EPROTO;
-	return d->error;
-}
-
-/* The end of a size line: a zero size starts the trailers. */
-static void ch_size_line_done(struct kube_chunked *d)
-{
-	d->line_len = 0;
-	d->state = d->left ? CH_DATA : CH_TRAILER;
-}
-
-int kube_chunked_feed(struct kube_chunked *d, const char *in, size_t len, size_t *used,
-		      kube_sink_fn sink, void *arg, char *err, size_t errlen)
-{
-	size_t i = 0;
-	int rc = 0;
-
-	*used = 0;
-	if (d->error) {
-		snprintf(err, errlen, "chunked body: already failed at byte %llu", (unsigned long long)d->off);
-		return d->error;
-	}
-	while (i < len && d->state != CH_DONE) {
-		unsigned char c = (unsigned char)in[i];
-		uint64_t at = d->off + i;
-		int h;
-
-		switch (d->state) {
-		case CH_DATA: {
-			size_t n = len - i;
-
-			if ((uint64_t)n > d->left)
-				n = (size_t)d->left;
-			d->left -= n;
-			i += n;
-			if (!d->left)
-				d->state = CH_DATA_END;
-			rc = sink(arg, in + i - n, n);
-			if (rc)
-				goto out;
-			continue;
-		}
-		case CH_SIZE:
-			h = ks_hex_digit(c);
-			if (h >= 0) {
-				if (d->left > (CH_MAX_SIZE >> 4)) {
-					rc = ch_fail(d, at, c, "chunk size over 2^60", err, errlen);
-					goto out;
-				}
-				d->left = d->left << 4 | (uint64_t)h;
-				d->ndigits++;
-			} else if (!d->ndigits) {
-				rc = ch_fail(d, at, c, "expected a hex chunk size", err, errlen);
-				goto out;
-			} else if (c == ' ' || c == '\t') {
-				d->state = CH_SIZE_WS;
-			} else if (c == ';') {
-				d->state = CH_EXT;
-			} else if (c == '\r') {
-				d->state = CH_SIZE_LF;
-			} else if (c == '\n') {
-				ch_size_line_done(d);
-			} else {
-				rc = ch_fail(d, at, c, "malformed chunk size", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_SIZE_WS:
-			if (c == ';') {
-				d->state = CH_EXT;
-			} else if (c == '\r') {
-				d->state = CH_SIZE_LF;
-			} else if (c == '\n') {
-				ch_size_line_done(d);
-			} else if (c != ' ' && c != '\t') {
-				rc = ch_fail(d, at, c, "malformed chunk size", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_EXT:
-			/* extensions carry nothing a watch needs; control bytes in
-			 * them mean the framing is already lost */
-			if (c == '\r') {
-				d->state = CH_SIZE_LF;
-			} else if (c == '\n') {
-				ch_size_line_done(d);
-			} else if (c < 0x20 && c != '\t') {
-				rc = ch_fail(d, at, c, "control byte in a chunk extension", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_SIZE_LF:
-			if (c != '\n') {
-				rc = ch_fail(d, at, c, "expected LF after CR in a chunk size line", err, errlen);
-				goto out;
-			}
-			ch_size_line_done(d);
-			break;
-		case CH_DATA_END:
-			if (c == '\r') {
-				d->state = CH_DATA_LF;
-			} else if (c == '\n') {
-				d->state = CH_SIZE;
-				d->ndigits = 0;
-			} else {
-				rc = ch_fail(d, at, c, "expected CRLF after chunk data", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_DATA_LF:
-			if (c != '\n') {
-				rc = ch_fail(d, at, c, "expected LF after chunk data", err, errlen);
-				goto out;
-			}
-			d->state = CH_SIZE;
-			d->ndigits = 0;
-			break;
-		case CH_TRAILER:
-			if (c == '\r') {
-				d->state = CH_TRAILER_LF;
-			} else if (c == '\n') {
-				if (!d->line_len)
-					d->state = CH_DONE;
-				d->line_len = 0;
-			} else if (c < 0x20 && c != '\t') {
-				rc = ch_fail(d, at, c, "control byte in a trailer", err, errlen);
-				goto out;
-			} else if (++d->line_len > CH_MAX_LINE) {
-				rc = ch_fail(d, at, c, "trailer line over 4 KiB", err, errlen);
-				goto out;
-			} else if (++d->trailer_bytes > CH_MAX_TRAILERS) {
-				rc = ch_fail(d, at, c, "trailers over 64 KiB", err, errlen);
-				goto out;
-			}
-			break;
-		case CH_TRAILER_LF:
-			if (c != '\n') {
-				rc = ch_fail(d, at, c, "expected LF after CR in a trailer", err, errlen);
-				goto out;
-			}
-			d->state = d->line_len ? CH_TRAILER : CH_DONE;
-			d->line_len = 0;
-			break;
-		}
-		i++;
-		/* a size line is bounded even when its extension never ends */
-		if ((d->state == CH_SIZE || d->state == CH_SIZE_WS || d->state == CH_EXT ||
-		     d->state == CH_SIZE_LF) && ++d->line_len > CH_MAX_LINE) {
-			rc = ch_fail(d, at, c, "chunk size line over 4 KiB", err, errlen);
-			goto out;
-		}
-	}
-	if (d->state == CH_DONE)
-		rc = 1;
-out:
-	d->off += i;
-	*used = i;
-	return rc;
-}
-
 /* ---- watch event stream ---- */
 
-void kube_watch_decoder_init(struct kube_watch_decoder *d, bool chunked, size_t max_event,
-			     const char *rv)
+void kube_watch_decoder_init(struct kube_watch_decoder *d, size_t max_event, const char *rv)
 {
 	memset(d, 0, sizeof(*d));
-	kube_chunked_init(&d->ch);
-	d->chunked = chunked;
 	d->max_event = max_event ? max_event : KUBE_EVENT_MAX;
 	ks_buf_init(&d->line, d->max_event);
 	if (rv)
@@ -421,32 +222,20 @@ int kube_watch_decoder_feed(struct kube_watch_decoder *d, const char *data, size
 			    kube_event_fn cb, void *arg, char *err, size_t errlen)
 {
 	struct feed_ctx f = { d, cb, arg, err, errlen };
-	size_t used;
 	int rc;
 
 	if (d->error) {
 		snprintf(err, errlen, "watch stream already ended (%d) after %llu events", d->error, d->events);
 		return d->error;
 	}
-	if (!d->chunked) {
-		rc = line_sink(&f, data, len);
-	} else {
-		rc = kube_chunked_feed(&d->ch, data, len, &used, line_sink, &f, err, errlen);
-		if (rc == 1) {
-			/* the terminal chunk: a last event may lack its newline */
-			rc = d->line.len ? decode_event(&f, d->line.data, d->line.len) : 0;
-			ks_buf_reset(&d->line);
-			if (!rc)
-				rc = KUBE_WATCH_CLOSED;
-		}
-	}
+	rc = line_sink(&f, data, len);
 	if (rc)
 		d->error = rc;
 	return rc;
 }
 
-int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, void *arg,
-			      char *err, size_t errlen)
+int kube_watch_decoder_finish(struct kube_watch_decoder *d, enum kube_stream_end how, kube_event_fn cb,
+			      void *arg, char *err, size_t errlen)
 {
 	struct feed_ctx f = { d, cb, arg, err, errlen };
 	char why[256];
@@ -455,12 +244,18 @@ int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, vo
 
 	if (d->error)
 		return d->error;
-	if (d->chunked) {
+	if (how == KUBE_END_DROPPED) {
 		snprintf(err, errlen, "connection dropped %s after %llu events",
-			 pending ? "mid-event" : "before the terminal chunk", d->events);
+			 pending ? "mid-event" : "before the end of the stream", d->events);
 		rc = KUBE_WATCH_CLOSED;
+	} else if (pending && how == KUBE_END_FRAMED) {
+		/* the framing says the body is whole: a last event may lack
+		 * its newline, but not its bytes */
+		rc = decode_event(&f, d->line.data, d->line.len);
+		if (!rc)
+			rc = KUBE_WATCH_CLOSED;
 	} else if (pending) {
-		/* an identity-framed stream ends at EOF; its last line may be whole */
+		/* a stream ended by the close; its last line may be whole */
 		rc = decode_event(&f, d->line.data, d->line.len);
 		if (rc == -EBADMSG) {
 			snprintf(why, sizeof(why), "%s", err);
@@ -477,240 +272,223 @@ int kube_watch_decoder_finish(struct kube_watch_decoder *d, kube_event_fn cb, vo
 	return rc;
 }
 
-/* ---- List splitting ---- */
+/* ---- a watch response: the HTTP reader streaming into the decoder ---- */
 
-/* A lenient lexer: it finds where values end (strings, brackets, bare
- * words) so a List can be cut into items; every item is then parsed
- * strictly on its own. */
-struct scan {
-	const char *s;
-	size_t len, i;
-};
-
-#define SCAN_MAX_DEPTH 1024
-
-static void sc_ws(struct scan *c)
+static int reader_sink(void *arg, const char *data, size_t len)
 {
-	while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\n' || c->s[c->i] == '\r' ||
-				 c->s[c->i] == '\t'))
-		c->i++;
-}
+	struct kube_watch_reader *r = arg;
+	const struct ks_http_request *head = ks_http_receiving_body(&r->http);
 
-static int sc_string(struct scan *c)
-{
-	for (c->i++; c->i < c->len; c->i++) {
-		unsigned char ch = (unsigned char)c->s[c->i];
-
-		if (ch == '\\')
-			c->i++;
-		else if (ch == '"') {
-			c->i++;
-			return 0;
-		} else if (ch < 0x20)
-			return -1;
+	/* kube_watch_open reads a failing status's body itself; a fuzzer's
+	 * input may still carry one */
+	if (head && head->status != 200) {
+		snprintf(r->err, r->errlen, "watch answered HTTP %d", head->status);
+		return -EPROTO;
 	}
-	return -1;
+	return kube_watch_decoder_feed(&r->dec, data, len, r->cb, r->arg, r->err, r->errlen);
 }
 
-static bool is_word(char ch)
+void kube_watch_reader_init(struct kube_watch_reader *r, size_t max_event, const char *rv)
 {
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       ch == '-' || ch == '+' || ch == '.';
+	memset(r, 0, sizeof(*r));
+	ks_http_parser_init(&r->http);
+	ks_http_parser_expect_response(&r->http, false);
+	ks_http_parser_set_sink(&r->http, reader_sink, r);
+	kube_watch_decoder_init(&r->dec, max_event, rv);
 }
 
-static int sc_value(struct scan *c)
+void kube_watch_reader_free(struct kube_watch_reader *r)
 {
-	unsigned char stack[SCAN_MAX_DEPTH / 8] = { 0 };
-	size_t depth = 0;
+	ks_http_parser_free(&r->http);
+	kube_watch_decoder_free(&r->dec);
+}
 
-	for (;;) {
-		char ch;
+static void reader_bind(struct kube_watch_reader *r, kube_event_fn cb, void *arg, char *err, size_t errlen)
+{
+	r->cb = cb;
+	r->arg = arg;
+	r->err = err;
+	r->errlen = errlen;
+}
 
-		sc_ws(c);
-		if (c->i >= c->len)
-			return -1;
-		ch = c->s[c->i];
-		if (ch == '"') {
-			if (sc_string(c))
-				return -1;
-		} else if (ch == '{' || ch == '[') {
-			if (depth >= SCAN_MAX_DEPTH)
-				return -1;
-			if (ch == '{')
-				stack[depth / 8] |= (unsigned char)(1u << (depth % 8));
-			else
-				stack[depth / 8] &= (unsigned char)~(1u << (depth % 8));
-			depth++;
-			c->i++;
-			continue;
-		} else if (ch == '}' || ch == ']') {
-			if (!depth || (ch == '}') != !!(stack[(depth - 1) / 8] & (1u << ((depth - 1) % 8))))
-				return -1;
-			depth--;
-			c->i++;
-		} else if (ch == ',' || ch == ':') {
-			if (!depth)
-				return -1;
-			c->i++;
-			continue;
-		} else if (is_word(ch)) {
-			while (c->i < c->len && is_word(c->s[c->i]))
-				c->i++;
-		} else {
-			return -1;
+/* A result of the HTTP reader as the watch's. */
+static int reader_result(struct kube_watch_reader *r, int rc, const struct ks_http_request *m)
+{
+	const char *reason;
+
+	if (rc == KS_HTTP_NEED_MORE)
+		return 0;
+	if (rc == KS_HTTP_DONE && m->status != 200) {
+		snprintf(r->err, r->errlen, "watch answered HTTP %d", m->status);
+		rc = -EPROTO;
+	} else if (rc == KS_HTTP_DONE) {
+		/* the terminal chunk, or Content-Length, or the close of a
+		 * body that runs to it */
+		rc = kube_watch_decoder_finish(&r->dec, m->to_eof ? KUBE_END_EOF : KUBE_END_FRAMED, r->cb, r->arg,
+					       r->err, r->errlen);
+	} else if (rc == KS_HTTP_E_SINK) {
+		rc = ks_http_sink_result(&r->http);
+	} else if (rc == KS_HTTP_E_TRUNCATED || rc == KS_HTTP_E_CLOSED) {
+		rc = kube_watch_decoder_finish(&r->dec, KUBE_END_DROPPED, r->cb, r->arg, r->err, r->errlen);
+	} else {
+		ks_http_error_status(rc, &reason);
+		snprintf(r->err, r->errlen, "watch stream byte %llu: %s", (unsigned long long)r->off, reason);
+		rc = rc == KS_HTTP_E_NOMEM ? -ENOMEM : -EPROTO;
+	}
+	r->result = rc;
+	return rc;
+}
+
+int kube_watch_reader_feed(struct kube_watch_reader *r, const char *data, size_t len, kube_event_fn cb,
+			   void *arg, char *err, size_t errlen)
+{
+	struct ks_http_request m;
+	size_t used;
+	int rc;
+
+	if (r->result) {
+		snprintf(err, errlen, "watch stream already ended (%d) after %llu events", r->result, r->dec.events);
+		return r->result;
+	}
+	reader_bind(r, cb, arg, err, errlen);
+	rc = ks_http_feed(&r->http, data, len, &used, &m);
+	/* a framing error counts the offending byte as used: name it */
+	r->off += rc < 0 && rc != KS_HTTP_E_SINK && used ? used - 1 : used;
+	return reader_result(r, rc, &m);
+}
+
+int kube_watch_reader_eof(struct kube_watch_reader *r, kube_event_fn cb, void *arg, char *err, size_t errlen)
+{
+	struct ks_http_request m;
+
+	if (r->result)
+		return r->result;
+	reader_bind(r, cb, arg, err, errlen);
+	return reader_result(r, ks_http_feed_eof(&r->http, &m), &m);
+}
+
+/* ---- List splitting: the JSON layer's walker, each item parsed alone ---- */
+
+static bool name_is(const char *name, size_t n, const char *lit)
+{
+	return strlen(lit) == n && !memcmp(name, lit, n);
+}
+
+static int list_metadata(const char *v, size_t n, char *rv, size_t rvlen, char *cont, size_t contlen,
+			 char *err, size_t errlen)
+{
+	struct ks_json j;
+	char why[160];
+	int i, rc = -EBADMSG;
+
+	if (ks_json_parse(&j, v, n, why, sizeof(why))) {
+		snprintf(err, errlen, "list metadata: %s", why);
+		return -EBADMSG;
+	}
+	i = ks_json_member(&j, 0, "resourceVersion");
+	if (i >= 0 && rvlen && ks_json_string(&j, i, rv, rvlen)) {
+		snprintf(err, errlen, "list metadata.resourceVersion is not a string of under %zu bytes", rvlen);
+		goto out;
+	}
+	i = ks_json_member(&j, 0, "continue");
+	if (i >= 0 && contlen && ks_json_string(&j, i, cont, contlen)) {
+		snprintf(err, errlen, "list metadata.continue is not a string of under %zu bytes", contlen);
+		goto out;
+	}
+	rc = 0;
+out:
+	ks_json_free(&j);
+	return rc;
+}
+
+/* The items array at body[off..]: each element parsed alone and handed
+ * to cb; its length in *used. */
+static int list_items(const char *body, size_t len, size_t off, kube_item_fn cb, void *arg, size_t *used,
+		      char *err, size_t errlen)
+{
+	struct ks_json_walk a;
+	struct ks_json j;
+	size_t voff, vlen, index = 0;
+	char why[200];
+	int rc;
+
+	rc = ks_json_walk_open(&a, body + off, len - off, '[', false, why, sizeof(why));
+	while (!rc && (rc = ks_json_walk_next(&a, NULL, NULL, &voff, why, sizeof(why))) == 1) {
+		rc = ks_json_walk_value(&a, &vlen, why, sizeof(why));
+		if (!rc)
+			rc = kube_json_parse(&j, body + off + voff, vlen, KUBE_EVENT_MAX, why, sizeof(why));
+		if (rc) {
+			snprintf(err, errlen, "list item %zu (byte %zu): %s", index, off + voff, why);
+			return rc == -ENOMEM ? rc : -EBADMSG;
 		}
-		if (!depth)
-			return 0;
+		if (!ks_json_is_object(&j, 0)) {
+			snprintf(err, errlen, "list item %zu (byte %zu) is a JSON %s, not an object", index, off + voff,
+				 ks_json_type_name(&j, 0));
+			ks_json_free(&j);
+			return -EBADMSG;
+		}
+		rc = cb ? cb(arg, body + off + voff, vlen, &j) : 0;
+		ks_json_free(&j);
+		if (rc)
+			return rc;
+		index++;
 	}
-}
-
-/* A member name at c->i into name (cut to fit; only compared). */
-static int sc_key(struct scan *c, char *name, size_t namelen)
-{
-	size_t start = c->i + 1, n;
-
-	if (c->i >= c->len || c->s[c->i] != '"' || sc_string(c))
-		return -1;
-	n = c->i - 1 - start;
-	if (n >= namelen)
-		n = namelen - 1;
-	memcpy(name, c->s + start, n);
-	name[n] = '\0';
+	if (rc) {
+		snprintf(err, errlen, "list items (byte %zu): %s", off, why);
+		return -EBADMSG;
+	}
+	*used = a.pos;
 	return 0;
 }
 
 int kube_list_split(const char *body, size_t len, kube_item_fn cb, void *arg, char *rv, size_t rvlen,
 		    char *cont, size_t contlen, char *err, size_t errlen)
 {
-	struct scan c = { body, len, 0 };
-	struct ks_json j = { 0 };
-	char key[32], why[160];
-	size_t nitems = 0, start;
+	struct ks_json_walk w;
+	const char *name;
+	size_t nlen, voff, vlen;
 	bool items = false;
-	int rc, i;
+	char why[200];
+	int rc;
 
 	if (rvlen)
 		rv[0] = '\0';
 	if (contlen)
 		cont[0] = '\0';
-	sc_ws(&c);
-	if (c.i >= len || body[c.i] != '{') {
-		snprintf(err, errlen, "list response is not a JSON object (byte %zu)", c.i);
-		return -EBADMSG;
-	}
-	c.i++;
-	sc_ws(&c);
-	if (c.i < len && body[c.i] == '}')
-		c.i++;
-	else
-		for (;;) {
-			sc_ws(&c);
-			if (sc_key(&c, key, sizeof(key)))
-				goto bad;
-			sc_ws(&c);
-			if (c.i >= len || body[c.i] != ':')
-				goto bad;
-			c.i++;
-			sc_ws(&c);
-			start = c.i;
-			if (!strcmp(key, "items") && c.i < len && body[c.i] == '[') {
-				items = true;
-				c.i++;
-				sc_ws(&c);
-				if (c.i < len && body[c.i] == ']') {
-					c.i++;
-				} else {
-					for (;;) {
-						sc_ws(&c);
-						start = c.i;
-						if (sc_value(&c))
-							goto bad;
-						rc = kube_json_parse(&j, body + start, c.i - start, KUBE_EVENT_MAX,
-								     why, sizeof(why));
-						if (rc) {
-							snprintf(err, errlen, "list item %zu (byte %zu): %s", nitems,
-								 start, why);
-							return rc == -ENOMEM ? rc : -EBADMSG;
-						}
-						if (!ks_json_is_object(&j, 0)) {
-							ks_json_free(&j);
-							snprintf(err, errlen, "list item %zu (byte %zu) is not an object",
-								 nitems, start);
-							return -EBADMSG;
-						}
-						rc = cb ? cb(arg, body + start, c.i - start, &j) : 0;
-						ks_json_free(&j);
-						if (rc)
-							return rc;
-						nitems++;
-						sc_ws(&c);
-						if (c.i < len && body[c.i] == ',') {
-							c.i++;
-							continue;
-						}
-						if (c.i < len && body[c.i] == ']') {
-							c.i++;
-							break;
-						}
-						goto bad;
-					}
-				}
-			} else {
-				if (sc_value(&c))
-					goto bad;
-				if (!strcmp(key, "items")) {
-					if (c.i - start != 4 || memcmp(body + start, "null", 4)) {
-						snprintf(err, errlen, "list \"items\" is not an array (byte %zu)", start);
-						return -EBADMSG;
-					}
-					items = true;
-				}
-				if (!strcmp(key, "metadata")) {
-					rc = ks_json_parse(&j, body + start, c.i - start, why, sizeof(why));
-					if (rc) {
-						snprintf(err, errlen, "list metadata (byte %zu): %s", start, why);
-						return -EBADMSG;
-					}
-					i = ks_json_member(&j, 0, "resourceVersion");
-					if (i >= 0 && rvlen && ks_json_string(&j, i, rv, rvlen)) {
-						ks_json_free(&j);
-						snprintf(err, errlen, "list metadata.resourceVersion is not a string of "
-							 "under %zu bytes", rvlen);
-						return -EBADMSG;
-					}
-					i = ks_json_member(&j, 0, "continue");
-					if (i >= 0 && contlen && ks_json_string(&j, i, cont, contlen)) {
-						ks_json_free(&j);
-						snprintf(err, errlen, "list metadata.continue is not a string of "
-							 "under %zu bytes", contlen);
-						return -EBADMSG;
-					}
-					ks_json_free(&j);
-				}
-			}
-			sc_ws(&c);
-			if (c.i < len && body[c.i] == ',') {
-				c.i++;
-				continue;
-			}
-			if (c.i < len && body[c.i] == '}') {
-				c.i++;
-				break;
-			}
-			goto bad;
+	rc = ks_json_walk_open(&w, body, len, '{', true, why, sizeof(why));
+	while (!rc && (rc = ks_json_walk_next(&w, &name, &nlen, &voff, why, sizeof(why))) == 1) {
+		if (name_is(name, nlen, "items") && body[voff] == '[') {
+			items = true;
+			rc = list_items(body, len, voff, cb, arg, &vlen, err, errlen);
+			if (rc)
+				return rc;
+			ks_json_walk_skip(&w, vlen);
+			continue;
 		}
-	sc_ws(&c);
-	if (c.i != len) {
-		snprintf(err, errlen, "trailing data after the list at byte %zu", c.i);
+		rc = ks_json_walk_value(&w, &vlen, why, sizeof(why));
+		if (rc)
+			break;
+		if (name_is(name, nlen, "items")) {
+			/* "items": null is an empty list */
+			if (vlen != 4 || memcmp(body + voff, "null", 4)) {
+				snprintf(err, errlen, "list \"items\" is not an array (byte %zu)", voff);
+				return -EBADMSG;
+			}
+			items = true;
+		} else if (name_is(name, nlen, "metadata")) {
+			rc = list_metadata(body + voff, vlen, rv, rvlen, cont, contlen, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	if (rc) {
+		snprintf(err, errlen, "malformed list: %s", why);
 		return -EBADMSG;
 	}
 	if (!items) {
-		/* "items": null is an empty list; no member at all is not a list */
+		/* no member at all is not a list */
 		snprintf(err, errlen, "response has no \"items\" array: not a List");
 		return -EBADMSG;
 	}
 	return 0;
-bad:
-	snprintf(err, errlen, "malformed list JSON at byte %zu of %zu", c.i, len);
-	return -EBADMSG;
 }
