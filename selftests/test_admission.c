@@ -808,7 +808,7 @@ KS_TEST_F(admission_response, KS_SAN | KS_HOST)
 
 /* The walker (json.h) over a document too large to tokenize whole: the
  * same grammar as ks_json_parse, one value at a time, nested walks. */
-KS_TEST(json_walk)
+KS_TEST_F(json_walk, KS_SAN | KS_HOST)
 {
 	const char *doc = " {\"a\":1, \"it\\\"ems\":[ {\"x\":\"]\"} ,[],2 ], \"z\":{\"k\":[true]} } ";
 	struct ks_json_walk w, a;

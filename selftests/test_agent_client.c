@@ -75,7 +75,7 @@ static int get(const char *answer, size_t max_bytes, struct ks_agent_get *g)
 
 #define SCORE "{\"score\":42,\"decision\":\"allow\",\"band\":\"calm\",\"seq\":7}"
 
-KS_TEST(http_agent_client_framing)
+KS_TEST_F(http_agent_client_framing, KS_SAN | KS_HOST)
 {
 	static const char *const good[] = {
 		"HTTP/1.1 200 OK\r\nContent-Length: 53\r\n\r\n" SCORE,
@@ -106,7 +106,7 @@ KS_TEST(http_agent_client_framing)
 	}
 }
 
-KS_TEST(http_agent_client_malformed)
+KS_TEST_F(http_agent_client_malformed, KS_SAN | KS_HOST)
 {
 	static const struct {
 		const char *answer;

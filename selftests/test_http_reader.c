@@ -108,7 +108,7 @@ static void check_all(const struct want *w, size_t n)
 		ASSERT_EQ(response(w[i].in, false).rc, w[i].rc, w[i].name);
 }
 
-KS_TEST(http_reader_status_line)
+KS_TEST_F(http_reader_status_line, KS_SAN | KS_HOST)
 {
 	if (test__start_subtest("ok")) {
 		struct outcome o = response("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", false);
@@ -167,7 +167,7 @@ KS_TEST(http_reader_status_line)
 	}
 }
 
-KS_TEST(http_reader_framing)
+KS_TEST_F(http_reader_framing, KS_SAN | KS_HOST)
 {
 	if (test__start_subtest("no_body_statuses")) {
 		/* 1xx, 204 and 304 end at the head, whatever the fields say */
@@ -261,7 +261,7 @@ KS_TEST(http_reader_framing)
 	}
 }
 
-KS_TEST(http_reader_chunked)
+KS_TEST_F(http_reader_chunked, KS_SAN | KS_HOST)
 {
 	if (test__start_subtest("extensions_and_trailers")) {
 		const char *s = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -315,7 +315,7 @@ KS_TEST(http_reader_chunked)
 	}
 }
 
-KS_TEST(http_reader_limits)
+KS_TEST_F(http_reader_limits, KS_SAN | KS_HOST)
 {
 	if (test__start_subtest("oversize_header_section")) {
 		size_t fill = KS_HTTP_MAX_RESPONSE_HEADER_BYTES;
@@ -383,7 +383,7 @@ KS_TEST(http_reader_limits)
 	}
 }
 
-KS_TEST(http_reader_pipelining)
+KS_TEST_F(http_reader_pipelining, KS_SAN | KS_HOST)
 {
 	const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
 			"HTTP/1.1 204 No Content\r\n\r\n"
