@@ -24,6 +24,7 @@
 #define KSENSE_CGCLASS_H
 
 #include "../pins/ksense.h"
+#include "internal.h"
 
 #define KS_NS_PER_S 1000000000ull
 

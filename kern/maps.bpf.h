@@ -9,6 +9,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "../pins/ksense.h"
+#include "internal.h"
 #include "core_fixes.bpf.h"
 #include "cghist.h"
 
@@ -117,13 +118,7 @@ struct {
 	__type(value, struct ksense_waker_acc);
 } ks_wakers SEC(".maps") __weak;
 
-/* block requests in flight: request address -> when issued, by whom */
-struct ksense_rq {
-	__u64 issue_ns;
-	__u64 cgroup_id;
-	__u64 bytes;
-};
-
+/* block requests in flight: request address -> struct ksense_rq */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
