@@ -13,7 +13,7 @@
 #include "core_fixes.bpf.h"
 #include "cghist.h"
 
-/* pinned: config, state, window, history, baseline, score, decision,
+/* pinned: config, state, history, baseline, score, decision,
  * cgroups, stacks, self, self_gen, totals */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -28,13 +28,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ksense_state);
 } ks_state SEC(".maps") __weak;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ksense_window);
-} ks_window SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

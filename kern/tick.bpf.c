@@ -3,7 +3,7 @@
  * The tick: a bpf_timer that closes a window every config.window_ms.  It
  * merges the per-CPU accumulators, computes the window's statistics and
  * percentiles, reads the kernel's PSI group, and publishes the result to
- * the `window` pin and the `history` ring, and adds it to the `totals` pin.
+ * the `history` ring, and adds it to the `totals` pin.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,6 +21,11 @@
 #define KS_FIXED_1         2048 /* the kernel's load-average fixed point */
 #define KS_PSI_STALE_NS    (5000ull * KS_NSEC_PER_MSEC) /* > 2 x PSI_FREQ */
 #define KS_PSI_NR          6
+
+/* Possible CPUs, set by the loader before load (libbpf_num_possible_cpus):
+ * fixed for the life of the programs, so read-only data rather than the
+ * writable `config` pin; the verifier sees the value. */
+const volatile __u32 ks_nr_cpus = 1;
 
 struct merge_ctx {
 	__u32 slot;
@@ -423,9 +428,9 @@ static __always_inline __u64 per_second_us(__u64 ns, __u64 duration_ns)
 	return duration_ns ? ns * 1000 / (duration_ns / 1000 ? duration_ns / 1000 : 1) : 0;
 }
 
-static __always_inline __u32 config_cpus(struct ksense_config *cfg)
+static __always_inline __u32 possible_cpus(void)
 {
-	__u32 n = cfg->nr_cpus;
+	__u32 n = ks_nr_cpus;
 
 	if (n == 0)
 		n = 1;
@@ -442,13 +447,13 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	struct ksense_totals *t = bpf_map_lookup_elem(&ks_totals, &zero_key);
 	struct cpu_ctx cc = { .now = now };
 	struct merge_ctx mc;
-	struct ksense_window *w, *cur;
+	struct ksense_window *w;
 	__u64 dur, cap;
 	__u32 slot, ncpu, sig;
 
 	if (!cfg || !st || !t)
 		return 0;
-	ncpu = config_cpus(cfg);
+	ncpu = possible_cpus();
 	dur = now > st->window_start_ns ? now - st->window_start_ns : 0;
 	mc.slot = st->acc_slot & 1;
 	mc.publish = publish && dur;
@@ -472,8 +477,7 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	st->seq++;
 	slot = st->seq % KSENSE_HISTORY_LEN;
 	w = bpf_map_lookup_elem(&ks_history, &slot);
-	cur = bpf_map_lookup_elem(&ks_window, &zero_key);
-	if (!w || !cur)
+	if (!w)
 		return 0;
 
 	/* Readers copy slots while we write them: seq is 0 while a slot is
@@ -520,12 +524,6 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 
 	ks_barrier();
 	w->seq = st->seq;
-	cur->seq = 0;
-	ks_barrier();
-	__builtin_memcpy((void *)cur + sizeof(cur->seq), (void *)w + sizeof(w->seq),
-			 sizeof(*w) - sizeof(w->seq));
-	ks_barrier();
-	cur->seq = st->seq;
 	st->window_start_ns = now;
 	return 0;
 }
@@ -563,6 +561,7 @@ int ksense_start(void *ctx)
 		return 0;
 	st->schema_version = KSENSE_SCHEMA_VERSION;
 	st->kernel_paths = ksense_kernel_paths();
+	st->nr_cpus = possible_cpus();
 	st->loaded_ns = bpf_ktime_get_ns();
 	close_window(st, st->loaded_ns, false);
 	err = bpf_timer_init(&st->timer, &ks_state, KS_CLOCK_MONOTONIC);

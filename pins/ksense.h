@@ -6,7 +6,13 @@
  * nowhere else; BPF (kern/) and userspace (user/, selftests/) both include
  * this file.  The structs are an ABI: fields are never reordered, a retired
  * field becomes reservedN, and any layout change bumps KSENSE_SCHEMA_VERSION.
- * Only fixed-size __u/__s types and explicit padding appear here.
+ * Only fixed-size __u/__s types, explicit padding, and enums held 32 bits
+ * wide (each has a KSENSE_*_U32 member that needs 32 bits, whatever the
+ * compiler's enum sizing) appear here.  Enum-typed fields and named fields
+ * instead of index arrays make `bpftool map dump` print names
+ * ("band": "KSENSE_BAND_LOW", "membership": {"cpu": {"high_permille": ..}}).
+ * What the BPF programs keep for themselves (never pinned) is in
+ * kern/internal.h.
  */
 #ifndef KSENSE_PINS_H
 #define KSENSE_PINS_H
@@ -19,14 +25,13 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 8
+#define KSENSE_SCHEMA_VERSION 9
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
 #define KSENSE_PIN_LINKS     "links"
 #define KSENSE_PIN_STATE     "state"
 #define KSENSE_PIN_CONFIG    "config"
-#define KSENSE_PIN_WINDOW    "window"
 #define KSENSE_PIN_HISTORY   "history"
 #define KSENSE_PIN_BASELINE  "baseline"
 #define KSENSE_PIN_SCORE     "score"
@@ -72,11 +77,13 @@
 enum ksense_psi_source {
 	KSENSE_PSI_NONE = 0,    /* psi_system not found yet: PSI fields are 0 */
 	KSENSE_PSI_KERNEL = 1,  /* read from the kernel's psi_system in BPF */
+	KSENSE_PSI_U32 = 0x7fffffff,
 };
 
 enum ksense_baseline_state {
 	KSENSE_BASELINE_WARMUP = 0,  /* learning: friction and energy are empty */
 	KSENSE_BASELINE_FROZEN = 1,
+	KSENSE_BASELINE_U32 = 0x7fffffff,
 };
 
 enum ksense_band {
@@ -84,12 +91,14 @@ enum ksense_band {
 	KSENSE_BAND_LOW = 1,
 	KSENSE_BAND_MEDIUM = 2,
 	KSENSE_BAND_HIGH = 3,
+	KSENSE_BAND_U32 = 0x7fffffff,
 };
 
 enum ksense_verdict {
 	KSENSE_VERDICT_NONE = 0,
 	KSENSE_VERDICT_ALLOW = 1,
 	KSENSE_VERDICT_DENY = 2,
+	KSENSE_VERDICT_U32 = 0x7fffffff,
 };
 
 /* Why the decision is what it is. */
@@ -100,6 +109,7 @@ enum ksense_reason {
 	KSENSE_REASON_MEDIUM_LOW = 3,    /* medium, <= medium_low_upper: allow */
 	KSENSE_REASON_MEDIUM_BAD = 4,    /* medium, > medium_mid_upper: a bad window */
 	KSENSE_REASON_MEDIUM_MID = 5,    /* medium, between: deny only when latched */
+	KSENSE_REASON_U32 = 0x7fffffff,
 };
 
 /* The histogrammed signals of a window.  The sensors' accumulators and the
@@ -151,6 +161,7 @@ enum ksense_class {
 	KSENSE_CLASS_BLOCK = 3,    /* waiting on disk: more replicas add contention */
 	KSENSE_CLASS_OFFCPU = 4,   /* waiting on something else (a peer, a lock) */
 	KSENSE_CLASS_THROTTLED = 5, /* CPU-starved by its own CFS quota: the limit binds */
+	KSENSE_CLASS_U32 = 0x7fffffff,
 };
 
 /* What ended an off-CPU wait: the context of the wakeup (sched_waking runs
@@ -164,6 +175,7 @@ enum ksense_cause {
 	KSENSE_CAUSE_KERNEL = 5,     /* a kernel thread, or the idle task outside any handler */
 	KSENSE_CAUSE_TIMER = 6,      /* a timer expired: a sleep, which is idle, not a wait */
 	KSENSE_NR_CAUSES = 7,
+	KSENSE_CAUSE_U32 = 0x7fffffff,
 };
 
 /* What the sensors found in this kernel's BTF, chosen by CO-RE at load
@@ -210,7 +222,7 @@ struct ksense_psi {
 
 /* What the analytics made of one window (kept in every history slot). */
 struct ksense_verdict_rec {
-	__u32 baseline_state;      /* enum ksense_baseline_state */
+	enum ksense_baseline_state baseline_state;
 	__u32 friction_valid;      /* 0 during warm-up: friction/energy empty */
 	__u32 friction_permille;   /* Friction 0..100 as 0..1000 */
 	__s32 direction;           /* -1, 0, +1 */
@@ -219,12 +231,12 @@ struct ksense_verdict_rec {
 	__u32 cpu_permille;        /* fuzzy input CPUUtil */
 	__u32 psi_permille;        /* fuzzy input PSI: max some share of cpu/io/mem */
 	__u32 score;               /* 0..100 */
-	__u32 band;                /* enum ksense_band */
-	__u32 verdict;             /* enum ksense_verdict */
-	__u32 reason;              /* enum ksense_reason */
+	enum ksense_band band;
+	enum ksense_verdict verdict;
+	enum ksense_reason reason;
 };
 
-/* A closed window: the `window` pin (key 0) and every `history` slot. */
+/* A closed window: every `history` slot (slot = seq % KSENSE_HISTORY_LEN). */
 struct ksense_window {
 	__u64 seq;                 /* 1 for the first window after load; 0 while
 	                            * the tick rewrites the slot (stored last) */
@@ -244,7 +256,7 @@ struct ksense_window {
 	struct ksense_psi psi_cpu;
 	struct ksense_psi psi_io;
 	struct ksense_psi psi_mem;
-	__u32 psi_source;          /* enum ksense_psi_source */
+	enum ksense_psi_source psi_source;
 	__u32 reserved0;
 	struct ksense_verdict_rec verdict; /* the analytics of this window */
 };
@@ -307,7 +319,7 @@ struct ksense_rule {
 struct ksense_config {
 	__u32 schema_version;
 	__u32 window_ms;
-	__u32 nr_cpus;             /* possible CPUs the tick merges */
+	__u32 reserved2;           /* was nr_cpus: now read-only data set at load (state.nr_cpus) */
 	__u32 warmup_s;            /* baseline learning time */
 	__u32 baseline_reset_gen;  /* bump to restart warm-up (ksense baseline reset) */
 	__u32 baseline_alpha_permille;   /* EWMA weight of a new window */
@@ -347,7 +359,7 @@ struct ksense_ewma {
 
 /* The `baseline` pin (key 0): learned during warm-up, then frozen. */
 struct ksense_baseline {
-	__u32 state;               /* enum ksense_baseline_state */
+	enum ksense_baseline_state state;
 	__u32 reset_gen;           /* config.baseline_reset_gen last honoured */
 	__u64 started_ns;          /* end of the first window learned */
 	__u64 frozen_ns;           /* when it froze, 0 while warming up */
@@ -359,14 +371,44 @@ struct ksense_baseline {
 	struct ksense_ewma netrx_us_per_s;
 };
 
+/* Friction's term of each baseline signal (enum ksense_base_signal order). */
+struct ksense_friction_terms {
+	__u32 rq_p99_permille;
+	__u32 rq_avg_permille;
+	__u32 dstate_permille;
+	__u32 netrx_permille;
+};
+
+/* The fuzzy inputs (enum ksense_input order), 0..1000. */
+struct ksense_fuzzy_inputs {
+	__u32 friction_permille;
+	__u32 energy_permille;
+	__u32 cpu_permille;
+	__u32 psi_permille;
+};
+
+/* One input's membership in each fuzzy set (enum ksense_set order, from LOW). */
+struct ksense_fuzzy_sets {
+	__u32 low_permille;
+	__u32 medium_permille;
+	__u32 high_permille;
+};
+
+struct ksense_fuzzy_memberships {
+	struct ksense_fuzzy_sets friction;
+	struct ksense_fuzzy_sets energy;
+	struct ksense_fuzzy_sets cpu;
+	struct ksense_fuzzy_sets psi;
+};
+
 /* The `score` pin (key 0): every quantity between the window and the
  * decision, plus the state the next window continues from. */
 struct ksense_score {
 	__u64 seq;                 /* window this belongs to */
-	__u32 baseline_state;
+	enum ksense_baseline_state baseline_state;
 	__u32 friction_valid;      /* 0: warm-up, score from CPU and PSI only */
 	__u32 friction_permille;
-	__u32 friction_term_permille[KSENSE_NR_BASE_SIGNALS];
+	struct ksense_friction_terms friction_term;
 	__s32 direction;
 	__s32 slope_permille;
 	__u32 energy_permille;
@@ -375,8 +417,8 @@ struct ksense_score {
 	__u64 energy_integral;        /* leaky integral of friction, permille x ms */
 	__u64 energy_ceiling;         /* the same integral of a constant 1000 */
 	__u64 energy_above_ms;        /* consecutive ms at or above the threshold */
-	__u32 input_permille[KSENSE_NR_INPUTS];
-	__u32 membership_permille[KSENSE_NR_INPUTS][KSENSE_NR_SETS];
+	struct ksense_fuzzy_inputs input;
+	struct ksense_fuzzy_memberships membership;
 	__u32 rule_strength_permille[KSENSE_MAX_RULES];
 	__u32 top_rule;            /* index of the strongest rule */
 	__u32 score_permille;      /* Sugeno output, 0..1000 */
@@ -388,9 +430,9 @@ struct ksense_score {
 struct ksense_decision {
 	__u64 seq;
 	__u32 score;
-	__u32 band;                /* enum ksense_band */
-	__u32 verdict;             /* enum ksense_verdict */
-	__u32 reason;              /* enum ksense_reason */
+	enum ksense_band band;
+	enum ksense_verdict verdict;
+	enum ksense_reason reason;
 	__u32 bad_streak;          /* consecutive bad windows */
 	__u32 latched;             /* 1: medium-mid windows deny until a Low */
 	__u32 top_rule;
@@ -407,14 +449,14 @@ struct ksense_state {
 	__u64 loaded_ns;           /* when the timer was armed */
 	__u64 ticks;               /* timer callbacks run */
 	__u32 acc_slot;            /* accumulator slot sensors write into (0/1) */
-	__u32 psi_source;          /* enum ksense_psi_source */
+	enum ksense_psi_source psi_source;
 	__u64 psi_group_addr;      /* kernel address of psi_system */
 	__u64 psi_avg_total[6];    /* avg_total[] at the last seen PSI period */
 	__u64 psi_avg_last_update;
 	__u64 psi_seen_ns;         /* our clock when avg_last_update last moved */
 	__u32 psi_permille[6];     /* stall share of that period, per psi state */
-	__u32 kernel_paths;        /* enum ksense_kernel_path, set at start */
-	__u32 reserved0;
+	__u32 kernel_paths;        /* enum ksense_kernel_path bits, set at start */
+	__u32 nr_cpus;             /* possible CPUs the tick merges (read-only data, set at load) */
 	struct bpf_timer timer;
 };
 
@@ -426,12 +468,36 @@ struct ksense_waker {
 	__u32 share_permille;      /* of the cgroup's waits (all causes but TIMER) */
 };
 
+/* Off-CPU time and waits by what ended them (enum ksense_cause order;
+ * `none` stays 0: a wait is charged when a wakeup ends it). */
+struct ksense_cause_ns {
+	__u64 none;
+	__u64 lock;
+	__u64 dependency;
+	__u64 network;
+	__u64 device;
+	__u64 kernel;
+	__u64 timer;
+};
+
+struct ksense_cause_n {
+	__u32 none;
+	__u32 lock;
+	__u32 dependency;
+	__u32 network;
+	__u32 device;
+	__u32 kernel;
+	__u32 timer;
+};
+
 /* The `cgroups` pin: key cgroup id (cgroup2 inode number). */
 struct ksense_cgroup {
 	__u64 cgroup_id;
 	__u64 seq;                 /* window of the last update */
-	__u32 class;               /* enum ksense_class, after hysteresis */
-	__u32 candidate;           /* the latest windows' class */
+	enum ksense_class class;   /* after hysteresis */
+	enum ksense_cause cause;   /* of an OFFCPU class (NONE otherwise) */
+	enum ksense_class candidate; /* the latest windows' class ... */
+	enum ksense_cause candidate_cause; /* ... and cause, held together */
 	__u32 streak;              /* windows the candidate has held */
 	__u32 on_cpu_permille;     /* of one CPU */
 	__u32 d_permille;          /* task-time in D per window time */
@@ -465,9 +531,9 @@ struct ksense_cgroup {
 	__u32 bw_total_throttled;
 	/* why it waited: off-CPU time (S and D, clipped to the window) of the
 	 * waits that ended in the window, by what ended them */
-	__u64 wait_ns[KSENSE_NR_CAUSES];  /* indexed by enum ksense_cause */
-	__u32 wait_n[KSENSE_NR_CAUSES];
-	__u32 cause;               /* enum ksense_cause of an OFFCPU class (NONE otherwise) */
+	struct ksense_cause_ns wait_ns;  /* ksense_cause_ns_of() indexes it */
+	struct ksense_cause_n wait_n;
+	__u32 reserved1;
 	__u32 wait_permille;       /* waits of every cause but TIMER, of the window (of one CPU) */
 	__u32 lock_permille;       /* the LOCK part */
 	struct ksense_waker wakers[KSENSE_TOP_WAKERS]; /* the top waker cgroups, most first */
@@ -483,7 +549,7 @@ struct ksense_cgroup {
 	struct ksense_psi psi_cpu; /* full is meaningful per cgroup */
 	struct ksense_psi psi_io;
 	struct ksense_psi psi_mem;
-	__u32 psi_source;          /* enum ksense_psi_source: 0 none (no PSI group found) */
+	enum ksense_psi_source psi_source; /* NONE: no PSI group found */
 	__u32 reserved2;
 };
 
@@ -532,6 +598,28 @@ static __always_inline struct ksense_hist_total *ksense_totals_hist(struct ksens
 	return (struct ksense_hist_total *)((char *)t + __builtin_offsetof(struct ksense_totals, runq)) + sig;
 }
 
+/* Structs of one type's fields in an enum's order, indexed by that enum
+ * (i below the enum's count; the structs have no padding, asserted below). */
+static __always_inline __u64 *ksense_cause_ns_of(struct ksense_cause_ns *c, __u32 cause)
+{
+	return (__u64 *)c + cause;
+}
+
+static __always_inline __u32 *ksense_cause_n_of(struct ksense_cause_n *c, __u32 cause)
+{
+	return (__u32 *)c + cause;
+}
+
+static __always_inline __u64 ksense_cause_ns_get(const struct ksense_cause_ns *c, __u32 cause)
+{
+	return ((const __u64 *)c)[cause];
+}
+
+static __always_inline __u32 ksense_cause_n_get(const struct ksense_cause_n *c, __u32 cause)
+{
+	return ((const __u32 *)c)[cause];
+}
+
 #define KSENSE_SIGNAL_AT(type, field, sig, elem)                                         \
 	_Static_assert(__builtin_offsetof(type, field) ==                               \
 		       __builtin_offsetof(type, runq) + (sig) * sizeof(elem), #type "." #field)
@@ -541,6 +629,16 @@ KSENSE_SIGNAL_AT(struct ksense_totals, dstate, KSENSE_SIG_DSTATE, struct ksense_
 KSENSE_SIGNAL_AT(struct ksense_totals, netrx, KSENSE_SIG_NETRX, struct ksense_hist_total);
 
 #ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct ksense_cause_ns) == KSENSE_NR_CAUSES * sizeof(__u64), "ksense_cause_ns layout");
+_Static_assert(sizeof(struct ksense_cause_n) == KSENSE_NR_CAUSES * sizeof(__u32), "ksense_cause_n layout");
+_Static_assert(sizeof(struct ksense_friction_terms) == KSENSE_NR_BASE_SIGNALS * sizeof(__u32), "friction terms");
+_Static_assert(sizeof(struct ksense_fuzzy_inputs) == KSENSE_NR_INPUTS * sizeof(__u32), "fuzzy inputs");
+_Static_assert(sizeof(struct ksense_fuzzy_memberships) == KSENSE_NR_INPUTS * KSENSE_NR_SETS * sizeof(__u32),
+	       "fuzzy memberships");
+_Static_assert(sizeof(enum ksense_band) == 4 && sizeof(enum ksense_verdict) == 4 &&
+	       sizeof(enum ksense_reason) == 4 && sizeof(enum ksense_class) == 4 &&
+	       sizeof(enum ksense_cause) == 4 && sizeof(enum ksense_psi_source) == 4 &&
+	       sizeof(enum ksense_baseline_state) == 4, "pinned enums are 32 bits");
 _Static_assert(sizeof(struct ksense_self) == 40, "ksense_self layout");
 _Static_assert(sizeof(struct ksense_self_gen) == 16, "ksense_self_gen layout");
 _Static_assert(sizeof(struct ksense_lat) == 56, "ksense_lat layout");
@@ -550,7 +648,7 @@ _Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
 _Static_assert(sizeof(struct ksense_config) == 376, "ksense_config layout");
-_Static_assert(sizeof(struct ksense_cgroup) == 488, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_cgroup) == 496, "ksense_cgroup layout");
 _Static_assert(KSENSE_CG_RQ_BUCKETS == 98, "per-cgroup histogram bucket count");
 _Static_assert(sizeof(struct ksense_waker) == 24, "ksense_waker layout");
 _Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
