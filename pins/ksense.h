@@ -121,7 +121,8 @@ enum ksense_signal {
 	KSENSE_SIG_RUNQ = 0,         /* run-queue latency */
 	KSENSE_SIG_DSTATE = 1,       /* D-state episodes */
 	KSENSE_SIG_NETRX = 2,        /* NET_RX softirq runs */
-	KSENSE_NR_SIGNALS = 3,
+	KSENSE_SIG_RECLAIM = 3,      /* direct reclaim episodes (kern/reclaim.bpf.c) */
+	KSENSE_NR_SIGNALS = 4,
 };
 
 /* Fuzzy inputs, all on a 0..1000 scale. */
@@ -246,6 +247,7 @@ struct ksense_window {
 	struct ksense_lat runq;    /* wakeup / preemption -> on CPU */
 	struct ksense_lat dstate;  /* D-state episodes that ended in the window */
 	struct ksense_lat netrx;   /* NET_RX softirq runs */
+	struct ksense_lat reclaim; /* direct reclaim episodes (a task reclaiming for its allocation) */
 	__u64 dstate_ns;           /* task-ns spent in D during the window */
 	__u64 netrx_ns;            /* = netrx.sum_ns */
 	__u64 dstate_us_per_s;     /* dstate_ns per second of window, in us */
@@ -294,6 +296,7 @@ struct ksense_totals {
 	struct ksense_hist_total runq;
 	struct ksense_hist_total dstate;   /* D episodes, by length */
 	struct ksense_hist_total netrx;
+	struct ksense_hist_total reclaim;  /* direct reclaim episodes, by length */
 	__u64 seq_end;
 };
 
@@ -627,6 +630,8 @@ KSENSE_SIGNAL_AT(struct ksense_window, dstate, KSENSE_SIG_DSTATE, struct ksense_
 KSENSE_SIGNAL_AT(struct ksense_window, netrx, KSENSE_SIG_NETRX, struct ksense_lat);
 KSENSE_SIGNAL_AT(struct ksense_totals, dstate, KSENSE_SIG_DSTATE, struct ksense_hist_total);
 KSENSE_SIGNAL_AT(struct ksense_totals, netrx, KSENSE_SIG_NETRX, struct ksense_hist_total);
+KSENSE_SIGNAL_AT(struct ksense_window, reclaim, KSENSE_SIG_RECLAIM, struct ksense_lat);
+KSENSE_SIGNAL_AT(struct ksense_totals, reclaim, KSENSE_SIG_RECLAIM, struct ksense_hist_total);
 
 #ifndef __VMLINUX_H__
 _Static_assert(sizeof(struct ksense_cause_ns) == KSENSE_NR_CAUSES * sizeof(__u64), "ksense_cause_ns layout");
@@ -644,7 +649,7 @@ _Static_assert(sizeof(struct ksense_self_gen) == 16, "ksense_self_gen layout");
 _Static_assert(sizeof(struct ksense_lat) == 56, "ksense_lat layout");
 _Static_assert(sizeof(struct ksense_psi) == 16, "ksense_psi layout");
 _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layout");
-_Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
+_Static_assert(sizeof(struct ksense_window) == 408, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
 _Static_assert(sizeof(struct ksense_config) == 376, "ksense_config layout");
@@ -657,7 +662,7 @@ _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");
 _Static_assert(sizeof(struct ksense_decision) == 40, "ksense_decision layout");
 _Static_assert(KSENSE_HIST_BUCKETS == 320, "histogram bucket count");
 _Static_assert(sizeof(struct ksense_hist_total) == 2576, "ksense_hist_total layout");
-_Static_assert(sizeof(struct ksense_totals) == 7848, "ksense_totals layout");
+_Static_assert(sizeof(struct ksense_totals) == 10424, "ksense_totals layout");
 #endif
 
 #endif /* KSENSE_PINS_H */

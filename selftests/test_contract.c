@@ -25,7 +25,7 @@ struct member_off {
 static const struct member_off window_members[] = {
 	M(ksense_window, seq), M(ksense_window, start_ns), M(ksense_window, end_ns),
 	M(ksense_window, duration_ns), M(ksense_window, runq), M(ksense_window, dstate),
-	M(ksense_window, netrx), M(ksense_window, dstate_ns), M(ksense_window, netrx_ns),
+	M(ksense_window, netrx), M(ksense_window, reclaim), M(ksense_window, dstate_ns), M(ksense_window, netrx_ns),
 	M(ksense_window, dstate_us_per_s), M(ksense_window, netrx_us_per_s),
 	M(ksense_window, cpu_busy_ns), M(ksense_window, cpu_busy_permille),
 	M(ksense_window, nr_cpus), M(ksense_window, psi_cpu), M(ksense_window, psi_io),
@@ -119,7 +119,8 @@ static const struct member_off totals_members[] = {
 	M(ksense_totals, dstate_ns), M(ksense_totals, psi_cpu_some_ns), M(ksense_totals, psi_io_some_ns),
 	M(ksense_totals, psi_io_full_ns), M(ksense_totals, psi_mem_some_ns),
 	M(ksense_totals, psi_mem_full_ns), M(ksense_totals, deny_windows), M(ksense_totals, reserved0),
-	M(ksense_totals, runq), M(ksense_totals, dstate), M(ksense_totals, netrx), M(ksense_totals, seq_end),
+	M(ksense_totals, runq), M(ksense_totals, dstate), M(ksense_totals, netrx), M(ksense_totals, reclaim),
+	M(ksense_totals, seq_end),
 	{ NULL, 0 },
 };
 
