@@ -163,6 +163,41 @@ KS_TEST(load_lifecycle)
 		ASSERT_OK(fx_wait_window(st.seq, &w, 3000), "same tree keeps ticking");
 		ASSERT_GT(w.seq, st.seq, "history kept (seq not reset)");
 	}
+	if (test__start_subtest("load_other_settings")) {
+		/* loaded with 200 ms: asking for 300 is not "already loaded" */
+		rc = fx_run(out, sizeof(out), "KSENSE_WINDOW_MS=300", "load", NULL);
+		ASSERT_EQ(rc, 1, "load with another window refuses");
+		ASSERT_STRHAS(out, "window_ms: loaded 200, asked 300", "names the setting and both values");
+		ASSERT_STRHAS(out, "ksense config set 'window_ms=300'", "says how to apply it live");
+		ASSERT_STRHAS(out, "--replace", "and how to load anew");
+		rc = fx_run(out, sizeof(out), NULL, "load", "--window-ms=200", NULL);
+		ASSERT_EQ(rc, 0, "the same value: already loaded");
+		ASSERT_STRHAS(out, "already loaded", "reports the existing tree");
+	}
+	if (test__start_subtest("not_root")) {
+		char dir[] = "/tmp/ksense-cli-XXXXXX", cmd[600];
+
+		/* the tree is root's (0700): an unprivileged reader is told
+		 * it lacks permission, not that nothing is loaded */
+		if (ASSERT_OK_PTR(mkdtemp(dir), "mkdtemp") && !chmod(dir, 0755)) {
+			snprintf(cmd, sizeof(cmd), "cp %s %s/ksense && chmod 755 %s/ksense", fx_bin(), dir, dir);
+			if (ASSERT_OK(fx_sh(out, sizeof(out), "%s", cmd), "copy ksense where nobody can run it")) {
+				static const char *const cmds[] = { "top --once", "status", "config show" };
+				size_t k;
+
+				for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+					rc = fx_sh(out, sizeof(out), "setpriv --reuid=65534 --regid=65534 --clear-groups "
+						   "env KSENSE_PIN_ROOT=%s %s/ksense %s 2>&1", getenv("KSENSE_PIN_ROOT"), dir,
+						   cmds[k]);
+					ASSERT_EQ(rc, 1, cmds[k]);
+					if (!ASSERT_STRHAS(out, "Permission denied", "says permission") ||
+					    !ASSERT_STRHAS(out, "needs root", "and what it needs"))
+						printf("    %s: %s\n", cmds[k], out);
+				}
+			}
+			fx_sh(out, sizeof(out), "rm -rf %s", dir);
+		}
+	}
 	if (test__start_subtest("schema_mismatch")) {
 		fd = ks_pin_open(KSENSE_PIN_STATE);
 		if (ASSERT_GE(fd, 0, "open state")) {
@@ -186,6 +221,7 @@ KS_TEST(load_lifecycle)
 		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "unload", NULL), 0, "unload");
 		ASSERT_FALSE(access(getenv("KSENSE_PIN_ROOT"), F_OK) == 0, "root gone");
 		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "status", NULL), 1, "status says not loaded");
+		ASSERT_STRHAS(out, "run `ksense load`", "status gives the hint");
 		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "top", "--once", NULL), 1, "top says not loaded");
 		ASSERT_STRHAS(out, "ksense load", "top suggests load");
 		ASSERT_EQ(fx_run(out, sizeof(out), NULL, "unload", NULL), 0, "second unload is fine");

@@ -1336,7 +1336,7 @@ static void test_client_qps(void)
 	struct kube_client_stats st;
 	struct kube_client *k;
 	char err[512];
-	long long t0;
+	long long t0, elapsed;
 	int i, status;
 
 	if (!test__start_subtest("client_qps_limit"))
@@ -1348,11 +1348,15 @@ static void test_client_qps(void)
 	for (i = 0; i < 7; i++)
 		kube_request(k, "GET", "/cl", NULL, NULL, 0, &status, NULL, err, sizeof(err));
 	/* burst 2, then one each 50 ms: 5 waits */
-	ASSERT_GE(ms_now() - t0, 230, "rate held to 20/s after the burst");
-	ASSERT_LT(ms_now() - t0, 1500, "but not much slower");
+	elapsed = ms_now() - t0;
+	ASSERT_GE(elapsed, 230, "rate held to 20/s after the burst");
+	ASSERT_LT(elapsed, 1500, "but not much slower");
 	kube_client_stats(k, &st);
 	ASSERT_EQ(st.requests, 7, "requests counted");
-	ASSERT_GE(st.throttled_ms, 200, "throttle time counted");
+	/* a slow request (a loaded machine) refills the bucket meanwhile:
+	 * the wait is what the requests themselves did not take */
+	ASSERT_GT(st.throttled_ms, 0, "throttle time counted");
+	ASSERT_LE(st.throttled_ms, elapsed, "within the time it took");
 	kube_client_free(k);
 }
 

@@ -323,6 +323,23 @@ KS_TEST(pods_endpoint)
 		ASSERT_EQ(ok, 20, "every /pods answered while cgroups vanished");
 		ASSERT_EQ(kill(wh, 0), 0, "webhook still running");
 	}
+	if (test__start_subtest("pods_metrics_gone")) {
+		static char m[1 << 17];
+		bool seen, gone = false;
+		int i;
+
+		/* a pod that goes leaves no series behind: nothing is
+		 * remembered for it past its cgroup's last windows */
+		seen = lb_get_ok(port, "/metrics", m, sizeof(m), 5000) && strstr(m, sleeper.uid);
+		ASSERT_TRUE(seen, "the sleeper's series before it goes");
+		remove_pod(&sleeper);
+		for (i = 0; seen && i < 40 && !gone; i++) {
+			usleep(250 * 1000);
+			gone = lb_get_ok(port, "/metrics", m, sizeof(m), 5000) && !strstr(m, sleeper.uid) &&
+			       strstr(m, burner.uid);
+		}
+		ASSERT_TRUE(gone, "no sleeper series within 10 s of its cgroup's removal, the burner's still there");
+	}
 out:
 	ks_json_free(&j);
 	pods_stop_checked(wh, log);

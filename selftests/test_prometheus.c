@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "test_progs.h"
+#include "buf.h"
 #include "fixture.h"
 #include "loopback.h"
 #include "pins.h"
@@ -223,4 +224,18 @@ out:
 	lb_webhook_stop(&wh);
 	if (!test__failed())
 		sh("rm -rf %s", dir);
+}
+
+/* Label values from the API are escaped as the exposition format says:
+ * a name with a quote, a backslash or a newline cannot break a line. */
+KS_TEST(prometheus_label_escape)
+{
+	struct ks_buf b;
+
+	ks_buf_init(&b, 4096);
+	ASSERT_OK(ks_buf_prom_label(&b, "plain-name.1"), "plain");
+	ASSERT_OK(ks_buf_prom_label(&b, "|a\"b\\c\nd"), "hostile");
+	ASSERT_OK(ks_buf_append(&b, "", 1), "terminate");
+	ASSERT_STREQ(b.data, "plain-name.1|a\\\"b\\\\c\\nd", "escaped");
+	ks_buf_free(&b);
 }

@@ -707,11 +707,11 @@ static void test_cli(void)
 	ASSERT_STRHAS(out, "unknown option '--no-such-flag'", "names the flag");
 	st = fx_sh(out, sizeof(out), "%s --interval-s abc 2>&1", scaler_bin());
 	ASSERT_EQ(st, 2, "bad interval: exit 2");
-	ASSERT_STRHAS(out, "--interval-s='abc' is not a number", "says why");
+	ASSERT_STRHAS(out, "--interval-s: 'abc' is not a number", "says why");
 	ASSERT_EQ(strchr(out, '\n'), strrchr(out, '\n'), "one line");
 	st = fx_sh(out, sizeof(out), "KSENSE_SCALER_INTERVAL_S=-1 %s 2>&1", scaler_bin());
 	ASSERT_EQ(st, 2, "bad env: exit 2");
-	ASSERT_STRHAS(out, "KSENSE_SCALER_INTERVAL_S='-1'", "names the variable");
+	ASSERT_STRHAS(out, "KSENSE_SCALER_INTERVAL_S: '-1'", "names the variable");
 	st = fx_sh(out, sizeof(out), "%s --cpu-threshold-permille 0 2>&1", scaler_bin());
 	ASSERT_EQ(st, 2, "zero threshold: exit 2");
 	st = fx_sh(out, sizeof(out), "%s --up-windows 2.5 2>&1", scaler_bin());

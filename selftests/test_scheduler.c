@@ -354,7 +354,7 @@ KS_TEST(scheduler_cli)
 	ASSERT_STRHAS(out, "unknown option '--frobnicate'", "names it");
 	snprintf(cmd, sizeof(cmd), "FUZZY_SCHEDULER_POLL_S=soon %s --kubeconfig /dev/null 2>&1", bin);
 	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "bad env exits 2");
-	ASSERT_STRHAS(out, "FUZZY_SCHEDULER_POLL_S='soon'", "names the variable");
+	ASSERT_STRHAS(out, "FUZZY_SCHEDULER_POLL_S: 'soon'", "names the variable");
 	snprintf(cmd, sizeof(cmd), "%s --profile fast 2>&1", bin);
 	ASSERT_EQ(run_capture(out, sizeof(out), cmd), 2, "unknown profile exits 2");
 	/* a binding must be able to land while the lease is still ours */

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "fsutil.h"
+#include "opts.h"
 #include "version.h"
 #include "workloads.h"
 
@@ -203,48 +204,63 @@ int main(int argc, char **argv)
 	struct pod pod[W_NR] = {};
 	char mnt[256], base[700];
 	bool json = false, have_go;
-	long seconds = 60;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ "go", required_argument, NULL, 'g' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	unsigned int seconds = 60;
+	struct ks_opts p;
 	pid_t peer = -1;
 	int i, lfd = -1, status = 1;
 	time_t end;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+	ks_opts_init(&p, "ksense-workloads", argc, argv, "h", longopts);
+	while ((i = ks_opts_next(&p)) != -1) {
+		switch (i) {
+		case 'h':
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
+		case 'V':
 			ks_print_version(stdout, "ksense-workloads");
 			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
+		case 'j':
 			json = true;
-		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			char *e;
-
-			seconds = strtol(argv[++i], &e, 10);
-			if (*e || seconds < 0 || seconds > 86400) {
-				fprintf(stderr, "ksense-workloads: --seconds takes 0..86400\n");
+			break;
+		case 's':
+			if (ks_opt_uint(p.prog, p.name, p.value, 0, 86400, &seconds))
+				return 2;
+			break;
+		case 'p':
+			prefix = p.value;
+			if (!*prefix || strchr(prefix, '/') || strstr(prefix, "..") || strlen(prefix) > 100) {
+				fprintf(stderr, "ksense-workloads: %s: '%s' is not a plain name of up to 100 characters\n",
+					p.name, prefix);
 				return 2;
 			}
-		} else if (!strcmp(argv[i], "--prefix") && i + 1 < argc) {
-			prefix = argv[++i];
-			if (!*prefix || strstr(prefix, "..") || strlen(prefix) > 100) {
-				fprintf(stderr, "ksense-workloads: --prefix must be a plain name\n");
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--go") && i + 1 < argc) {
-			go = argv[++i];
-		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
-			only = argv[++i];
+			break;
+		case 'g':
+			go = p.value;
+			break;
+		case 'o':
+			only = p.value;
 			if (!only_valid(only)) {
-				fprintf(stderr, "ksense-workloads: --only takes names of workloads (see --help), "
-					"comma-separated\n");
+				fprintf(stderr, "ksense-workloads: %s: '%s' is not a comma-separated list of names of "
+					"workloads (see --help)\n", p.name, only);
 				return 2;
 			}
-		} else {
-			fprintf(stderr, "ksense-workloads: unknown argument '%s' (see --help)\n", argv[i]);
+			break;
+		default:
 			return 2;
 		}
 	}
+	if (ks_opts_operands(&p, 0, &i))
+		return 2;
 	if (geteuid()) {
 		fprintf(stderr, "ksense-workloads: must run as root (it moves processes between cgroups)\n");
 		return 1;
@@ -284,7 +300,7 @@ int main(int argc, char **argv)
 	if (peer == 0)
 		wl_slow_peer_forever(lfd);
 	for (i = 0; i < W_NR; i++) {
-		char uid_sd[64], *c;
+		char uid_sd[64], dir[sizeof(pod[0].dir)], scope[sizeof(pod[0].scope)], *c;
 		int err;
 
 		if ((i == W_GO && !have_go) || !wanted(only, wl[i].name))
@@ -295,9 +311,11 @@ int main(int argc, char **argv)
 			if (*c == '-')
 				*c = '_';
 		snprintf(pod[i].cid, sizeof(pod[i].cid), "%064x", 0x6b730000 + i);
-		snprintf(pod[i].dir, sizeof(pod[i].dir), "%.700s/kubepods-burstable-pod%.63s.slice", base, uid_sd);
-		snprintf(pod[i].scope, sizeof(pod[i].scope), "%.1000s/cri-containerd-%.64s.scope", pod[i].dir,
-			 pod[i].cid);
+		/* built in locals: gcc takes two fields of pod[] for one object */
+		snprintf(dir, sizeof(dir), "%.700s/kubepods-burstable-pod%.63s.slice", base, uid_sd);
+		snprintf(scope, sizeof(scope), "%.1000s/cri-containerd-%.64s.scope", dir, pod[i].cid);
+		memcpy(pod[i].dir, dir, sizeof(pod[i].dir));
+		memcpy(pod[i].scope, scope, sizeof(pod[i].scope));
 		err = wl_mkdirs(pod[i].scope);
 		if (err) {
 			fprintf(stderr, "ksense-workloads: mkdir %s: %s\n", pod[i].scope, strerror(-err));
@@ -305,7 +323,7 @@ int main(int argc, char **argv)
 		}
 		if (i == W_CAPPED) {
 			snprintf(pod[i].quota.base, sizeof(pod[i].quota.base), "%s/%s", mnt, prefix);
-			snprintf(pod[i].quota.dir, sizeof(pod[i].quota.dir), "%.760s", pod[i].scope);
+			snprintf(pod[i].quota.dir, sizeof(pod[i].quota.dir), "%.760s", scope);
 			err = wl_cgroup_cpu_limit(&pod[i].quota, 20000, 100000);
 			if (err) {
 				fprintf(stderr, "ksense-workloads: capped left out: no CFS quota on %s: %s\n", pod[i].scope,
@@ -329,7 +347,7 @@ int main(int argc, char **argv)
 			printf("%-9s %-6s pid %-7d pod %s\n          %s\n", wl[i].name, wl[i].expect, pod[i].pid,
 			       wl[i].uid, pod[i].scope);
 	}
-	printf(json ? "ready\n" : "running %ld s (0: until Ctrl-C); curl http://127.0.0.1:5000/pods\n", seconds);
+	printf(json ? "ready\n" : "running %u s (0: until Ctrl-C); curl http://127.0.0.1:5000/pods\n", seconds);
 	fflush(stdout);
 	end = time(NULL) + seconds;
 	while (!stop && (!seconds || time(NULL) < end))

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "opts.h"
 
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
@@ -14,12 +15,5 @@ int cmd_top(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
-
-/* Strict unsigned parse: digits only, no sign, no trailing text, within
- * [min, max].  0 or -EINVAL / -ERANGE. */
-int ks_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
-
-/* True when argv holds -h or --help; prints nothing. */
-bool ks_wants_help(int argc, char **argv);
 
 #endif

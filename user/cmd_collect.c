@@ -107,7 +107,7 @@ static const struct {
 struct collect_opts {
 	char path[PATH_MAX];
 	__u32 windows;       /* rows to write before exiting, 0 = until a signal */
-	bool from_start;
+	bool from_start, help;
 };
 
 struct csv {
@@ -173,23 +173,6 @@ static void collect_usage(FILE *out)
 		"  ksense collect --output /tmp/k.csv -n 60\n");
 }
 
-static bool match_opt(int argc, char **argv, int *i, const char *short_name,
-		      const char *long_name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t long_len = strlen(long_name);
-
-	if ((short_name && !strcmp(a, short_name)) || !strcmp(a, long_name)) {
-		*val = *i + 1 < argc ? argv[++*i] : NULL;
-		return true;
-	}
-	if (!strncmp(a, long_name, long_len) && a[long_len] == '=') {
-		*val = a + long_len + 1;
-		return true;
-	}
-	return false;
-}
-
 /* A usable file name: not empty, not a directory, fits PATH_MAX. */
 static int set_path(struct collect_opts *o, const char *what, const char *path)
 {
@@ -214,33 +197,41 @@ static int set_path(struct collect_opts *o, const char *what, const char *path)
 
 static int parse_collect_args(int argc, char **argv, struct collect_opts *o)
 {
-	const char *env = getenv(CSV_ENV), *val, *output = NULL;
-	int i;
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "windows", required_argument, NULL, 'n' },
+		{ "from-start", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *env = getenv(CSV_ENV), *output = NULL;
+	struct ks_opts p;
+	int c, first;
 
 	o->windows = 0;
-	o->from_start = false;
-	for (i = 1; i < argc; i++) {
-		const char *opt = argv[i];
-
-		if (!strcmp(opt, "--from-start")) {
+	o->from_start = o->help = false;
+	ks_opts_init(&p, "ksense collect", argc, argv, "o:n:h", longopts);
+	while ((c = ks_opts_next(&p)) != -1) {
+		switch (c) {
+		case 's':
 			o->from_start = true;
-		} else if (match_opt(argc, argv, &i, "-o", "--output", &val)) {
-			if (!val) {
-				fprintf(stderr, "ksense collect: %s needs a path\n", opt);
+			break;
+		case 'o':
+			output = p.value;
+			break;
+		case 'n':
+			if (ks_opt_uint(p.prog, p.name, p.value, 1, WINDOWS_MAX, &o->windows))
 				return -EINVAL;
-			}
-			output = val;
-		} else if (match_opt(argc, argv, &i, "-n", "--windows", &val)) {
-			if (!val || ks_parse_u32(val, 1, WINDOWS_MAX, &o->windows)) {
-				fprintf(stderr, "ksense collect: %s '%s' is not a count in 1..%u\n", opt,
-					val ? val : "", WINDOWS_MAX);
-				return -EINVAL;
-			}
-		} else {
-			fprintf(stderr, "ksense collect: unknown argument '%s' (see ksense collect --help)\n", opt);
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		default:
 			return -EINVAL;
 		}
 	}
+	if (ks_opts_operands(&p, 0, &first))
+		return -EINVAL;
 	if (output)
 		return set_path(o, "--output", output);
 	/* A set but broken variable is an error even though a default exists:
@@ -712,9 +703,11 @@ static void say_tree_error(int err, const struct ksense_state *st)
 		ks_err("the pin tree has another schema; run `ksense load --replace`",
 		       "root=%s schema=%u want=%u", ks_pin_root(), st->schema_version,
 		       KSENSE_SCHEMA_VERSION);
-	else
-		ks_err("no ksense pin tree; run `ksense load`", "root=%s err=\"%s\"", ks_pin_root(),
-		       strerror(-err));
+	else {
+		char why[512];
+
+		ks_err(ks_pins_error(err, why, sizeof(why)), "root=%s err=\"%s\"", ks_pin_root(), strerror(-err));
+	}
 }
 
 static __u64 poll_period_ns(void)
@@ -835,12 +828,12 @@ int cmd_collect(int argc, char **argv)
 	__u64 gone_since_ns = 0;
 	__u32 written = 0;
 
-	if (ks_wants_help(argc, argv)) {
+	if (parse_collect_args(argc, argv, &opts))
+		return 2;
+	if (opts.help) {
 		collect_usage(stdout);
 		return 0;
 	}
-	if (parse_collect_args(argc, argv, &opts))
-		return 2;
 	/* The tree first: without it there is nothing to write, and the file
 	 * should not be created for nothing. */
 	err = ks_history_follow(&h);

@@ -114,10 +114,10 @@ static int config_set(int argc, char **argv, struct ksense_config *c)
 static int read_config_or_say(const char *cmd, struct ksense_config *c)
 {
 	int err = ks_read_config(c);
+	char why[512];
 
 	if (err) {
-		fprintf(stderr, "ksense %s: no config pin at %s (%s); run `ksense load`\n", cmd,
-			ks_pin_root(), strerror(-err));
+		fprintf(stderr, "ksense %s: %s\n", cmd, ks_pins_error(err, why, sizeof(why)));
 		return 1;
 	}
 	if (c->schema_version != KSENSE_SCHEMA_VERSION) {
@@ -130,30 +130,50 @@ static int read_config_or_say(const char *cmd, struct ksense_config *c)
 
 int cmd_config(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
 	struct ksense_config c;
 	bool json = false;
+	struct ks_opts p;
+	int opt, first;
 
-	if (argc < 2 || ks_wants_help(argc, argv)) {
-		config_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "show")) {
-		if (argc == 3 && (!strcmp(argv[2], "--json") || !strcmp(argv[2], "-j")))
+	ks_opts_init(&p, "ksense config", argc, argv, "jh", longopts);
+	while ((opt = ks_opts_next(&p)) != -1) {
+		if (opt == 'j') {
 			json = true;
-		else if (argc > 2) {
-			fprintf(stderr, "ksense config show: unknown argument '%s'\n", argv[2]);
+		} else if (opt == 'h') {
+			config_usage(stdout);
+			return 0;
+		} else {
 			return 2;
 		}
+	}
+	ks_opts_operands(&p, argc, &first);
+	if (first >= argc) {
+		config_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[first], "show")) {
+		if (ks_opts_operands(&p, 1, &first))
+			return 2;
 		if (read_config_or_say("config", &c))
 			return 1;
 		return config_show(&c, json);
 	}
-	if (!strcmp(argv[1], "set")) {
+	if (!strcmp(argv[first], "set")) {
+		if (json) {
+			fprintf(stderr, "ksense config: --json goes with show (see ksense config --help)\n");
+			return 2;
+		}
 		if (read_config_or_say("config", &c))
 			return 1;
-		return config_set(argc - 2, argv + 2, &c);
+		return config_set(argc - first - 1, argv + first + 1, &c);
 	}
-	fprintf(stderr, "ksense config: unknown subcommand '%s' (show, set)\n", argv[1]);
+	fprintf(stderr, "ksense config: unknown subcommand '%s' (show, set; see ksense config --help)\n",
+		argv[first]);
 	return 2;
 }
 
@@ -166,17 +186,23 @@ int cmd_baseline(int argc, char **argv)
 {
 	struct ksense_baseline b;
 	struct ksense_config c;
-	int err;
+	bool help;
+	int err, first;
 
-	if (argc < 2 || ks_wants_help(argc, argv)) {
-		fprintf(argc < 2 ? stderr : stdout,
+	if (ks_opts_help_only("ksense baseline", argc, argv, 1, &help, &first))
+		return 2;
+	/* from here argv[1] is the subcommand: getopt moved options after it */
+	argc = argc - optind + 1;
+	argv = argv + optind - 1;
+	if (argc < 2 || help) {
+		fprintf(help ? stdout : stderr,
 			"Usage: ksense baseline show\n"
 			"       ksense baseline reset\n\n"
 			"The baseline is an EWMA mean and mean absolute deviation of run-queue\n"
 			"p99 and average, D-state us/s and NET_RX us/s, learned for warmup_s\n"
 			"and then frozen; friction measures excess over it.  `reset` restarts the\n"
 			"warm-up at the next window (friction and energy are empty meanwhile).\n");
-		return argc < 2 ? 2 : 0;
+		return help ? 0 : 2;
 	}
 	if (read_config_or_say("baseline", &c))
 		return 1;

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "log.h"
+#include "opts.h"
 #include "pins.h"
 #include "settings.h"
 
@@ -34,8 +35,9 @@
 #define MAX_LINKS (16 + KSENSE_MAX_CPUS) /* tracepoints + one sampler per CPU */
 
 struct load_opts {
-	bool replace;
+	bool replace, help;
 	struct ksense_config cfg;
+	bool given[128]; /* by ks_settings index: set by the environment or a flag */
 };
 
 static void load_usage(FILE *out)
@@ -60,32 +62,52 @@ static void load_usage(FILE *out)
 }
 
 /* The config pin's first contents: defaults, then the environment (every
- * setting's variable, see `ksense config show`), then flags. */
+ * setting's variable, see `ksense config show`), then flags.  What the
+ * caller gave is remembered: a loaded tree with other values says so. */
 static int parse_load_args(int argc, char **argv, struct load_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "replace", no_argument, NULL, 'r' },
+		{ "window-ms", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const struct ks_setting *window = ks_setting_find("window_ms");
+	struct ks_opts p;
 	char err[512];
-	int i;
+	size_t i;
+	int c, first;
 
-	o->replace = false;
+	memset(o, 0, sizeof(*o));
 	ks_config_defaults(&o->cfg);
 	if (ks_config_from_env(&o->cfg, err, sizeof(err))) {
 		fprintf(stderr, "ksense load: %s\n", err);
 		return -EINVAL;
 	}
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--replace")) {
+	for (i = 0; i < ks_nr_settings && i < sizeof(o->given); i++)
+		o->given[i] = ks_env(ks_settings[i].env) != NULL;
+	ks_opts_init(&p, "ksense load", argc, argv, "h", longopts);
+	while ((c = ks_opts_next(&p)) != -1) {
+		switch (c) {
+		case 'r':
 			o->replace = true;
-		} else if (!strcmp(argv[i], "--window-ms") && i + 1 < argc) {
-			if (ks_setting_apply(&o->cfg, ks_setting_find("window_ms"), argv[++i], err,
-					     sizeof(err))) {
-				fprintf(stderr, "ksense load: --window-ms: %s\n", err);
+			break;
+		case 'w':
+			if (ks_setting_apply(&o->cfg, window, p.value, err, sizeof(err))) {
+				fprintf(stderr, "ksense load: %s: %s\n", p.name, err);
 				return -EINVAL;
 			}
-		} else {
-			fprintf(stderr, "ksense load: unknown argument '%s' (see ksense load --help)\n", argv[i]);
+			o->given[window - ks_settings] = true;
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		default:
 			return -EINVAL;
 		}
 	}
+	if (ks_opts_operands(&p, 0, &first))
+		return -EINVAL;
 	if (ks_config_validate(&o->cfg, err, sizeof(err))) {
 		fprintf(stderr, "ksense load: invalid configuration: %s\n", err);
 		return -EINVAL;
@@ -223,8 +245,45 @@ static int pin_map(struct bpf_map *map, const char *dir, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	err = bpf_map__pin(map, path);
 	if (err)
-		ks_err("cannot pin map", "path=%s err=%d", path, err);
+		fprintf(stderr, "ksense load: cannot pin map %s: %s\n", path, strerror(-err));
 	return err;
+}
+
+/* Settings the caller gave that the loaded tree holds otherwise: a load
+ * that reports "already loaded" must not drop them silently.  True when
+ * some differ (said on stderr with the two ways to apply them). */
+static bool settings_differ(const struct load_opts *o, const char *root)
+{
+	char have[256], want[256], diff[2048] = "", set_cmd[2048] = "";
+	struct ksense_config cur;
+	size_t i, dl = 0, sl = 0;
+	int err = ks_read_config(&cur);
+
+	if (err) {
+		fprintf(stderr, "ksense load: %s is loaded but its config pin is unreadable (%s)\n", root,
+			strerror(-err));
+		return true;
+	}
+	for (i = 0; i < ks_nr_settings && i < sizeof(o->given); i++) {
+		if (!o->given[i])
+			continue;
+		ks_setting_format(&cur, &ks_settings[i], have, sizeof(have));
+		ks_setting_format(&o->cfg, &ks_settings[i], want, sizeof(want));
+		if (!strcmp(have, want))
+			continue;
+		if (dl < sizeof(diff))
+			dl += (size_t)snprintf(diff + dl, sizeof(diff) - dl, "  %s: loaded %s, asked %s\n",
+					       ks_settings[i].key, have, want);
+		if (sl < sizeof(set_cmd))
+			sl += (size_t)snprintf(set_cmd + sl, sizeof(set_cmd) - sl, " '%s=%s'", ks_settings[i].key,
+					       want);
+	}
+	if (!dl)
+		return false;
+	fprintf(stderr, "ksense load: already loaded at %s with other settings than asked:\n%s"
+		"Apply them to the loaded tree with `ksense config set%s`, or load anew with "
+		"`ksense load --replace` (the history is lost).\n", root, diff, set_cmd);
+	return true;
 }
 
 /* An existing tree: same schema is success, another refuses unless
@@ -250,6 +309,8 @@ static int check_existing(const struct load_opts *o)
 				root, st.schema_version, KSENSE_SCHEMA_VERSION);
 			return -EEXIST;
 		}
+		if (settings_differ(o, root))
+			return -EEXIST;
 		printf("ksense: already loaded at %s (schema %u, last window seq %llu)\n", root,
 		       st.schema_version, (unsigned long long)st.seq);
 		return 1;
@@ -335,12 +396,12 @@ int cmd_load(int argc, char **argv)
 	int err, nlinks = 0, i, ncpu, pass;
 	__u32 key = 0;
 
-	if (ks_wants_help(argc, argv)) {
+	if (parse_load_args(argc, argv, &o))
+		return 2;
+	if (o.help) {
 		load_usage(stdout);
 		return 0;
 	}
-	if (parse_load_args(argc, argv, &o))
-		return 2;
 	if (geteuid() != 0) {
 		fprintf(stderr, "ksense load: must run as root (loading BPF and mounting bpffs need it)\n");
 		return 1;
@@ -416,10 +477,8 @@ int cmd_load(int argc, char **argv)
 	    (err = pin_map(skel->maps.ks_stacks, staging, KSENSE_PIN_STACKS)) ||
 	    (err = pin_map(skel->maps.ks_self, staging, KSENSE_PIN_SELF)) ||
 	    (err = pin_map(skel->maps.ks_self_gen, staging, KSENSE_PIN_SELF_GEN)) ||
-	    (err = pin_map(skel->maps.ks_totals, staging, KSENSE_PIN_TOTALS))) {
-		fprintf(stderr, "ksense load: cannot pin maps under %s: %s\n", staging, strerror(-err));
-		goto cleanup;
-	}
+	    (err = pin_map(skel->maps.ks_totals, staging, KSENSE_PIN_TOTALS)))
+		goto cleanup; /* pin_map said which */
 
 	/* two passes: every *_exit program before any other, so an entry
 	 * (irq, hrtimer, softirq) is never seen without its exit */

@@ -108,12 +108,29 @@ int cmd_status(int argc, char **argv)
 	struct ksense_state st;
 	struct ksense_config cfg = {};
 	struct ksense_window w = {};
-	char paths[256];
-	bool json = false;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	char paths[256], why[512];
+	bool json = false, help = false;
 	__u64 age_ms = 0;
-	int i, n, err, stats;
+	struct ks_opts p;
+	int i, n, err, stats, c;
 
-	if (ks_wants_help(argc, argv)) {
+	ks_opts_init(&p, "ksense status", argc, argv, "jh", longopts);
+	while ((c = ks_opts_next(&p)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'h')
+			help = true;
+		else
+			return 2;
+	}
+	if (!help && ks_opts_operands(&p, 0, &i))
+		return 2;
+	if (help) {
 		printf("Usage: ksense status [--json]\n\n"
 		       "Prints the pinned tree's schema, the tick's state, the age of the last\n"
 		       "window, and per program its attachment, run count and average ns per\n"
@@ -122,22 +139,13 @@ int cmd_status(int argc, char **argv)
 		       "\nExamples:\n  ksense status\n  ksense status --json | jq .programs\n");
 		return 0;
 	}
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
-			json = true;
-		} else {
-			fprintf(stderr, "ksense status: unknown argument '%s' (see ksense status --help)\n", argv[i]);
-			return 2;
-		}
-	}
 	err = ks_read_state(&st);
 	if (err) {
 		if (json)
 			printf("{\"loaded\":false,\"pin_root\":\"%s\",\"error\":\"%s\"}\n",
 			       ks_pin_root(), strerror(-err));
 		else
-			fprintf(stderr, "ksense status: not loaded: %s/%s: %s\n", ks_pin_root(),
-				KSENSE_PIN_STATE, strerror(-err));
+			fprintf(stderr, "ksense status: %s\n", ks_pins_error(err, why, sizeof(why)));
 		return 1;
 	}
 	ks_read_config(&cfg);

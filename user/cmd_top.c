@@ -78,7 +78,7 @@ static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 struct top_opts {
 	__u32 iterations;    /* 0: until q, SIGINT or SIGTERM */
 	__u32 interval_ms;
-	bool once;
+	bool once, help;
 };
 
 struct term {
@@ -190,66 +190,46 @@ static void top_usage(FILE *out)
 		SPARK_WINDOWS, INTERVAL_MS_MIN, INTERVAL_MS_MAX, INTERVAL_MS_DEFAULT);
 }
 
-/* Matches `-s V`, `--long V` and `--long=V`.  Returns false when argv[*i] is
- * not this option; *val is NULL when the value is missing. */
-static bool match_opt(int argc, char **argv, int *i, const char *short_name,
-		      const char *long_name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t long_len = strlen(long_name);
-
-	if (!strcmp(a, short_name) || !strcmp(a, long_name)) {
-		*val = *i + 1 < argc ? argv[++*i] : NULL;
-		return true;
-	}
-	if (!strncmp(a, long_name, long_len) && a[long_len] == '=') {
-		*val = a + long_len + 1;
-		return true;
-	}
-	return false;
-}
-
-static int parse_value(const char *opt, const char *val, __u32 min, __u32 max,
-		       const char *what, __u32 *out)
-{
-	if (!val) {
-		fprintf(stderr, "ksense top: %s needs a value (see ksense top --help)\n", opt);
-		return -EINVAL;
-	}
-	if (ks_parse_u32(val, min, max, out)) {
-		fprintf(stderr, "ksense top: %s '%s' is not %s in %u..%u\n", opt, val, what, min, max);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int parse_top_args(int argc, char **argv, struct top_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
 	bool saw_iterations = false;
-	const char *val;
-	int i;
+	struct ks_opts p;
+	int c, first;
 
 	o->iterations = 0;
 	o->interval_ms = INTERVAL_MS_DEFAULT;
-	o->once = false;
-	for (i = 1; i < argc; i++) {
-		const char *opt = argv[i];
-
-		if (!strcmp(opt, "--once")) {
+	o->once = o->help = false;
+	ks_opts_init(&p, "ksense top", argc, argv, "n:i:h", longopts);
+	while ((c = ks_opts_next(&p)) != -1) {
+		switch (c) {
+		case 'o':
 			o->once = true;
-		} else if (match_opt(argc, argv, &i, "-n", "--iterations", &val)) {
-			if (parse_value(opt, val, 1, ITERATIONS_MAX, "a count", &o->iterations))
+			break;
+		case 'n':
+			if (ks_opt_uint(p.prog, p.name, p.value, 1, ITERATIONS_MAX, &o->iterations))
 				return -EINVAL;
 			saw_iterations = true;
-		} else if (match_opt(argc, argv, &i, "-i", "--interval", &val)) {
-			if (parse_value(opt, val, INTERVAL_MS_MIN, INTERVAL_MS_MAX,
-					"a whole number of milliseconds", &o->interval_ms))
+			break;
+		case 'i':
+			if (ks_opt_uint(p.prog, p.name, p.value, INTERVAL_MS_MIN, INTERVAL_MS_MAX, &o->interval_ms))
 				return -EINVAL;
-		} else {
-			fprintf(stderr, "ksense top: unknown argument '%s' (see ksense top --help)\n", opt);
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		default:
 			return -EINVAL;
 		}
 	}
+	if (ks_opts_operands(&p, 0, &first))
+		return -EINVAL;
 	if (o->once && saw_iterations) {
 		/* Silently letting one win would surprise whoever wrote the other. */
 		fprintf(stderr, "ksense top: --once and -n/--iterations exclude each other\n");
@@ -876,10 +856,6 @@ static int read_tree(struct ksense_state *st, struct ksense_window *w, char *fai
 {
 	int err;
 
-	if (!ks_pins_present()) {
-		snprintf(fail, len, "no ksense pin tree at %s (run `ksense load`)", ks_pin_root());
-		return -ENOENT;
-	}
 	err = ks_read_state(st);
 	if (!err && st->schema_version != KSENSE_SCHEMA_VERSION) {
 		snprintf(fail, len, "pin tree at %s has schema %u, this ksense reads %u (run `ksense load --replace`)",
@@ -888,10 +864,8 @@ static int read_tree(struct ksense_state *st, struct ksense_window *w, char *fai
 	}
 	if (!err)
 		err = ks_read_window(w);
-	if (err) {
-		ks_debug("cannot read the pin tree", "root=%s err=\"%s\"", ks_pin_root(), strerror(-err));
-		snprintf(fail, len, "no ksense pin tree at %s (run `ksense load`)", ks_pin_root());
-	}
+	if (err)
+		ks_pins_error(err, fail, len);
 	return err;
 }
 
@@ -907,8 +881,7 @@ static int read_view(struct history *h, struct ksense_state *st, struct ksense_w
 		return err;
 	err = history_follow_load(h);
 	if (err) {
-		ks_debug("cannot open the history pin", "err=\"%s\"", strerror(-err));
-		snprintf(fail, fail_len, "no ksense pin tree at %s (run `ksense load`)", ks_pin_root());
+		ks_pins_error(err, fail, fail_len);
 		return err;
 	}
 	history_update(h, w);
@@ -1004,12 +977,12 @@ int cmd_top(int argc, char **argv)
 	__u64 next_ns, gone_since_ns = 0;
 	__u32 done = 0;
 
-	if (ks_wants_help(argc, argv)) {
+	if (parse_top_args(argc, argv, &opts))
+		return 2;
+	if (opts.help) {
 		top_usage(stdout);
 		return 0;
 	}
-	if (parse_top_args(argc, argv, &opts))
-		return 2;
 	/* Checked before touching the terminal so the reason prints plainly. */
 	if (read_tree(&st, &w, fail, sizeof(fail))) {
 		fprintf(stderr, "ksense top: %s\n", fail);

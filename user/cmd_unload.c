@@ -12,17 +12,16 @@
 int cmd_unload(int argc, char **argv)
 {
 	const char *root = ks_pin_root();
-	int err;
+	bool help;
+	int err, first;
 
-	if (ks_wants_help(argc, argv)) {
+	if (ks_opts_help_only("ksense unload", argc, argv, 0, &help, &first))
+		return 2;
+	if (help) {
 		printf("Usage: ksense unload\n\n"
 		       "Detaches every ksense program and removes the pin tree (%s),\n"
 		       "with its history.  Succeeds when nothing is loaded.\n", root);
 		return 0;
-	}
-	if (argc > 1) {
-		fprintf(stderr, "ksense unload: unknown argument '%s' (see ksense unload --help)\n", argv[1]);
-		return 2;
 	}
 	if (!ks_path_exists(root)) {
 		printf("ksense: nothing loaded at %s\n", root);

@@ -19,6 +19,7 @@
 #include "kube.h"
 #include "kube_lease.h"
 #include "log.h"
+#include "opts.h"
 #include "scaler.h"
 #include "status_http.h"
 #include "version.h"
@@ -165,7 +166,7 @@ static int set_opt(const struct opt *o, const char *v, const char *from)
 
 	if (o->type == O_FLAG) {
 		if (strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "")) {
-			fprintf(stderr, "ksense-scaler: %s='%s' must be 1/true or 0/false\n", from, v);
+			fprintf(stderr, "ksense-scaler: %s: '%s' is not one of 1, 0, true, false\n", from, v);
 			return -EINVAL;
 		}
 		*(bool *)o->dst = !strcmp(v, "1") || !strcmp(v, "true");
@@ -185,8 +186,8 @@ static int set_opt(const struct opt *o, const char *v, const char *from)
 	errno = 0;
 	x = strtod(v, &end);
 	if (!*v || *end || errno || !isfinite(x) || x < o->min || x > o->max || (o->integer && x != floor(x))) {
-		fprintf(stderr, "ksense-scaler: %s='%s' is not %s %g..%g\n", from, v,
-			o->integer ? "an integer" : "a number", o->min, o->max);
+		fprintf(stderr, "ksense-scaler: %s: '%s' is not %s in %g..%g\n", from, v,
+			o->integer ? "a whole number" : "a number", o->min, o->max);
 		return -EINVAL;
 	}
 	if (o->integer && o->len == sizeof(int))
@@ -233,6 +234,8 @@ int main(int argc, char **argv)
 		{ "--status-addr", "KSENSE_SCALER_STATUS_ADDR", O_STR, 0, 0, false, c->status_addr, sizeof(c->status_addr) },
 	};
 	const size_t nopts = sizeof(opts) / sizeof(opts[0]);
+	struct option longopts[sizeof(opts) / sizeof(opts[0]) + 3];
+	struct ks_opts p;
 	struct kube_config kc = { 0 };
 	struct ks_status *statusd = NULL;
 	struct sigaction sa;
@@ -273,53 +276,44 @@ int main(int argc, char **argv)
 	for (k = 0; k < nopts; k++) {
 		const char *v = opts[k].env ? getenv(opts[k].env) : NULL;
 
+		/* an empty variable is unset, as for every ksense daemon */
+		if (v && !*v && opts[k].type != O_FLAG)
+			v = NULL;
+
 		if (v && set_opt(&opts[k], v, opts[k].env))
 			return 2;
 	}
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL, *eq;
-		char name[64];
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	/* the table's flags as getopt_long options, val = 256 + index */
+	for (k = 0; k < nopts; k++)
+		longopts[k] = (struct option){ opts[k].name + 2, opts[k].type == O_FLAG ? no_argument : required_argument,
+					       NULL, 256 + (int)k };
+	longopts[k++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[k++] = (struct option){ "version", no_argument, NULL, 'V' };
+	longopts[k] = (struct option){};
+	ks_opts_init(&p, "ksense-scaler", argc, argv, "hv", longopts);
+	while ((i = ks_opts_next(&p)) != -1) {
+		if (i == 'h') {
 			usage(stdout);
 			return 0;
 		}
-		if (!strcmp(a, "--version")) {
+		if (i == 'V') {
 			ks_print_version(stdout, "ksense-scaler");
 			return 0;
 		}
-		if (!strcmp(a, "-v"))
-			a = "--verbose";
-		eq = strncmp(a, "--", 2) ? NULL : strchr(a, '=');
-		if (eq && (size_t)(eq - a) < sizeof(name)) { /* --name=value */
-			snprintf(name, sizeof(name), "%.*s", (int)(eq - a), a);
-			a = name;
-			v = eq + 1;
-		}
-		for (k = 0; k < nopts && strcmp(opts[k].name, a); k++)
-			;
-		if (k == nopts) {
-			fprintf(stderr, "ksense-scaler: unknown option '%s' (see --help)\n", argv[i]);
-			return 2;
-		}
-		if (opts[k].type == O_FLAG) {
-			if (v) {
-				fprintf(stderr, "ksense-scaler: %s takes no value\n", a);
-				return 2;
-			}
-			*(bool *)opts[k].dst = true;
+		if (i == 'v') {
+			verbose = true;
 			continue;
 		}
-		if (!v) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "ksense-scaler: %s needs a value (see --help)\n", a);
-				return 2;
-			}
-			v = argv[++i];
-		}
-		if (set_opt(&opts[k], v, a))
+		if (i < 256)
+			return 2;
+		k = (size_t)(i - 256);
+		if (opts[k].type == O_FLAG)
+			*(bool *)opts[k].dst = true;
+		else if (set_opt(&opts[k], p.value, p.name))
 			return 2;
 	}
+	if (ks_opts_operands(&p, 0, &i))
+		return 2;
 	if (once)
 		c->max_polls = 1;
 	if (!c->agent_namespace[0]) {

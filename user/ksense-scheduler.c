@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/signalfd.h>
 #include "log.h"
+#include "opts.h"
 #include "scheduler/extender.h"
 #include "scheduler/sched.h"
 #include "status_http.h"
@@ -122,26 +123,11 @@ static void usage(FILE *out)
 		"Exit status: 0 on a signal, 2 on bad options or configuration.\n");
 }
 
-static int parse_int(const char *what, const char *s, long lo, long hi, int *out)
+static int env_int(const char *name, int lo, int hi, int *out)
 {
-	char *end;
-	long v;
+	const char *v = ks_env(name);
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < lo || v > hi) {
-		fprintf(stderr, "ksense-scheduler: %s='%s' is not an integer in %ld..%ld\n", what, s, lo, hi);
-		return -EINVAL;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-static int env_int(const char *name, long lo, long hi, int *out)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? parse_int(name, v, lo, hi, out) : 0;
+	return v ? ks_opt_int("ksense-scheduler", name, v, lo, hi, out) : 0;
 }
 
 static void defaults(struct sched_opts *o)
@@ -210,173 +196,162 @@ static int copy(char *dst, size_t len, const char *what, const char *v)
 	return 0;
 }
 
-static bool known(const char *name)
+enum {
+	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_QPS, OPT_BURST, OPT_SCHEDULER_NAME, OPT_AGENT_NAMESPACE,
+	OPT_AGENT_SELECTOR, OPT_AGENT_PORT, OPT_SCORE_TIMEOUT_MS, OPT_SCORE_TTL_MS, OPT_BACKOFF_INITIAL_MS,
+	OPT_BACKOFF_MAX_MS, OPT_PROFILE, OPT_LEASE_NAMESPACE, OPT_LEASE_NAME, OPT_IDENTITY,
+	OPT_LEASE_DURATION_S, OPT_RENEW_DEADLINE_S, OPT_RETRY_PERIOD_S, OPT_LATENCY_LOG, OPT_BIND_WORKERS,
+	OPT_BIND_TIMEOUT_MS, OPT_STEP_PODS, OPT_NODES_PCT, OPT_EXTENDER_ADDR, OPT_EXTENDER_PORT, OPT_TLS_CERT,
+	OPT_TLS_KEY, OPT_STATUS_ADDR, OPT_VERSION, OPT_NO_LEADER_ELECT, OPT_NO_SCHEDULED_EVENTS, OPT_EXTENDER,
+};
+
+static const struct option longopts[] = {
+	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+	{ "context", required_argument, NULL, OPT_CONTEXT },
+	{ "qps", required_argument, NULL, OPT_QPS },
+	{ "burst", required_argument, NULL, OPT_BURST },
+	{ "scheduler-name", required_argument, NULL, OPT_SCHEDULER_NAME },
+	{ "agent-namespace", required_argument, NULL, OPT_AGENT_NAMESPACE },
+	{ "agent-selector", required_argument, NULL, OPT_AGENT_SELECTOR },
+	{ "agent-port", required_argument, NULL, OPT_AGENT_PORT },
+	{ "score-timeout-ms", required_argument, NULL, OPT_SCORE_TIMEOUT_MS },
+	{ "score-ttl-ms", required_argument, NULL, OPT_SCORE_TTL_MS },
+	{ "backoff-initial-ms", required_argument, NULL, OPT_BACKOFF_INITIAL_MS },
+	{ "backoff-max-ms", required_argument, NULL, OPT_BACKOFF_MAX_MS },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "lease-namespace", required_argument, NULL, OPT_LEASE_NAMESPACE },
+	{ "lease-name", required_argument, NULL, OPT_LEASE_NAME },
+	{ "identity", required_argument, NULL, OPT_IDENTITY },
+	{ "lease-duration-s", required_argument, NULL, OPT_LEASE_DURATION_S },
+	{ "renew-deadline-s", required_argument, NULL, OPT_RENEW_DEADLINE_S },
+	{ "retry-period-s", required_argument, NULL, OPT_RETRY_PERIOD_S },
+	{ "latency-log", required_argument, NULL, OPT_LATENCY_LOG },
+	{ "bind-workers", required_argument, NULL, OPT_BIND_WORKERS },
+	{ "bind-timeout-ms", required_argument, NULL, OPT_BIND_TIMEOUT_MS },
+	{ "step-pods", required_argument, NULL, OPT_STEP_PODS },
+	{ "percentage-of-nodes-to-score", required_argument, NULL, OPT_NODES_PCT },
+	{ "extender-addr", required_argument, NULL, OPT_EXTENDER_ADDR },
+	{ "extender-port", required_argument, NULL, OPT_EXTENDER_PORT },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "status-addr", required_argument, NULL, OPT_STATUS_ADDR },
+	{ "no-leader-elect", no_argument, NULL, OPT_NO_LEADER_ELECT },
+	{ "no-scheduled-events", no_argument, NULL, OPT_NO_SCHEDULED_EVENTS },
+	{ "extender", no_argument, NULL, OPT_EXTENDER },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{}
+};
+
+/* A numeric option's range and field, by option id. */
+static int *int_field(int id, struct sched_opts *o, struct cli *c, int *lo, int *hi)
 {
-	static const char *const with_value[] = {
-		"--kubeconfig", "--context", "--qps", "--burst", "--scheduler-name", "--agent-namespace",
-		"--agent-selector", "--agent-port", "--score-timeout-ms", "--score-ttl-ms",
-		"--backoff-initial-ms", "--backoff-max-ms", "--profile", "--lease-namespace", "--lease-name",
-		"--identity", "--lease-duration-s", "--renew-deadline-s", "--retry-period-s", "--latency-log",
-		"--bind-workers", "--bind-timeout-ms", "--step-pods", "--percentage-of-nodes-to-score",
-		"--extender-addr", "--extender-port", "--tls-cert", "--tls-key", "--status-addr",
+	static const struct {
+		int id, lo, hi;
+	} ranges[] = {
+		{ OPT_QPS, 0, 100000 }, { OPT_BURST, 1, 100000 }, { OPT_AGENT_PORT, 1, 65535 },
+		{ OPT_SCORE_TIMEOUT_MS, 10, 60000 }, { OPT_SCORE_TTL_MS, 0, 3600000 },
+		{ OPT_BACKOFF_INITIAL_MS, 1, 3600000 }, { OPT_BACKOFF_MAX_MS, 1, 3600000 },
+		{ OPT_LEASE_DURATION_S, 1, 3600 }, { OPT_RENEW_DEADLINE_S, 1, 3600 }, { OPT_RETRY_PERIOD_S, 1, 3600 },
+		{ OPT_BIND_WORKERS, 1, 256 }, { OPT_BIND_TIMEOUT_MS, 50, 600000 }, { OPT_STEP_PODS, 1, 100000 },
+		{ OPT_NODES_PCT, 0, 100 }, { OPT_EXTENDER_PORT, 0, 65535 },
+	};
+	int *const fields[] = {
+		&c->qps, &c->burst, &o->agent_port, &o->score_timeout_ms, &o->score_ttl_ms, &o->backoff_initial_ms,
+		&o->backoff_max_ms, &o->lease_duration_s, &o->renew_deadline_s, &o->retry_period_s,
+		&o->bind_workers, &o->bind_timeout_ms, &o->step_pods, &o->nodes_to_score_pct, &c->eo.port,
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
-		if (!strcmp(name, with_value[i]))
-			return true;
-	return false;
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (ranges[i].id == id) {
+			*lo = ranges[i].lo;
+			*hi = ranges[i].hi;
+			return fields[i];
+		}
+	return NULL;
+}
+
+/* A text option's buffer, by option id. */
+static int str_field(int id, struct sched_opts *o, char **dst, size_t *len)
+{
+	switch (id) {
+	case OPT_SCHEDULER_NAME: *dst = o->scheduler_name; *len = sizeof(o->scheduler_name); return 0;
+	case OPT_AGENT_NAMESPACE: *dst = o->agent_namespace; *len = sizeof(o->agent_namespace); return 0;
+	case OPT_LEASE_NAMESPACE: *dst = o->lease_namespace; *len = sizeof(o->lease_namespace); return 0;
+	case OPT_LEASE_NAME: *dst = o->lease_name; *len = sizeof(o->lease_name); return 0;
+	case OPT_IDENTITY: *dst = o->identity; *len = sizeof(o->identity); return 0;
+	default: return -ENOENT;
+	}
 }
 
 /* 0 go on, 1 exit 0 (help, version), -1 exit 2 */
 static int parse_args(int argc, char **argv, struct sched_opts *o, struct cli *c, const char **latency_log)
 {
 	const char *profile = getenv("FUZZY_SCHEDULER_PROFILE");
-	int i;
+	struct ks_opts p;
+	int id, first;
 
 	if (profile && set_profile(o, profile))
 		return -1;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *eq = strchr(a, '=');
-		char name[64];
-		const char *v = NULL;
-		int skip = 0;
+	ks_opts_init(&p, "ksense-scheduler", argc, argv, "vh", longopts);
+	while ((id = ks_opts_next(&p)) != -1) {
+		const char *v = p.value;
+		int *num, lo, hi;
+		size_t len;
+		char *dst;
 
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		if ((num = int_field(id, o, c, &lo, &hi))) {
+			if (ks_opt_int(p.prog, p.name, v, lo, hi, num))
+				return -1;
+			continue;
+		}
+		if (!str_field(id, o, &dst, &len)) {
+			if (copy(dst, len, p.name, v))
+				return -1;
+			continue;
+		}
+		switch (id) {
+		case 'h':
 			usage(stdout);
 			return 1;
-		}
-		if (!strcmp(a, "--version")) {
+		case OPT_VERSION:
 			ks_print_version(stdout, "ksense-scheduler");
 			return 1;
-		}
-		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			c->verbose = true;
-			continue;
-		}
-		if (!strcmp(a, "--no-leader-elect")) {
-			o->leader_elect = false;
-			continue;
-		}
-		if (!strcmp(a, "--no-scheduled-events")) {
-			o->scheduled_events = false;
-			continue;
-		}
-		if (!strcmp(a, "--extender")) {
-			c->extender = true;
-			continue;
-		}
-		if (strncmp(a, "--", 2) || (eq ? (size_t)(eq - a) : strlen(a)) >= sizeof(name)) {
-			fprintf(stderr, "ksense-scheduler: unknown argument '%s' (see --help)\n", a);
-			return -1;
-		}
-		snprintf(name, sizeof(name), "%.*s", (int)(eq ? eq - a : (long)strlen(a)), a);
-		if (!known(name)) {
-			fprintf(stderr, "ksense-scheduler: unknown option '%s' (see --help)\n", name);
-			return -1;
-		}
-		if (eq) {
-			v = eq + 1;
-		} else if (i + 1 < argc) {
-			v = argv[i + 1];
-			skip = 1;
-		} else {
-			fprintf(stderr, "ksense-scheduler: %s needs a value (see --help)\n", name);
-			return -1;
-		}
-		i += skip;
-		if (!strcmp(name, "--kubeconfig")) {
-			c->kubeconfig = v;
-		} else if (!strcmp(name, "--status-addr")) {
-			c->status_addr = v;
-		} else if (!strcmp(name, "--context")) {
-			c->context = v;
-		} else if (!strcmp(name, "--qps")) {
-			if (parse_int(name, v, 0, 100000, &c->qps))
+		case 'v': c->verbose = true; break;
+		case OPT_NO_LEADER_ELECT: o->leader_elect = false; break;
+		case OPT_NO_SCHEDULED_EVENTS: o->scheduled_events = false; break;
+		case OPT_EXTENDER: c->extender = true; break;
+		case OPT_KUBECONFIG: c->kubeconfig = v; break;
+		case OPT_STATUS_ADDR: c->status_addr = v; break;
+		case OPT_CONTEXT: c->context = v; break;
+		case OPT_LATENCY_LOG: *latency_log = v; break;
+		case OPT_EXTENDER_ADDR: c->eo.addr = v; break;
+		case OPT_TLS_CERT: c->eo.cert_path = v; break;
+		case OPT_TLS_KEY: c->eo.key_path = v; break;
+		case OPT_PROFILE:
+			if (set_profile(o, v))
 				return -1;
-		} else if (!strcmp(name, "--burst")) {
-			if (parse_int(name, v, 1, 100000, &c->burst))
-				return -1;
-		} else if (!strcmp(name, "--scheduler-name")) {
-			if (copy(o->scheduler_name, sizeof(o->scheduler_name), name, v))
-				return -1;
-		} else if (!strcmp(name, "--agent-namespace")) {
-			if (copy(o->agent_namespace, sizeof(o->agent_namespace), name, v))
-				return -1;
-		} else if (!strcmp(name, "--agent-selector")) {
+			break;
+		case OPT_AGENT_SELECTOR: {
 			const char *e = strchr(v, '=');
 
 			if (!e || e == v || strchr(e + 1, '=') || strchr(v, ',') ||
 			    (size_t)(e - v) >= sizeof(o->agent_label_key) || strlen(e + 1) >= sizeof(o->agent_label_value)) {
-				fprintf(stderr, "ksense-scheduler: --agent-selector takes one KEY=VALUE label\n");
+				fprintf(stderr, "ksense-scheduler: --agent-selector: '%s' is not one KEY=VALUE label\n", v);
 				return -1;
 			}
 			snprintf(o->agent_label_key, sizeof(o->agent_label_key), "%.*s", (int)(e - v), v);
 			snprintf(o->agent_label_value, sizeof(o->agent_label_value), "%s", e + 1);
-		} else if (!strcmp(name, "--agent-port")) {
-			if (parse_int(name, v, 1, 65535, &o->agent_port))
-				return -1;
-		} else if (!strcmp(name, "--score-timeout-ms")) {
-			if (parse_int(name, v, 10, 60000, &o->score_timeout_ms))
-				return -1;
-		} else if (!strcmp(name, "--score-ttl-ms")) {
-			if (parse_int(name, v, 0, 3600000, &o->score_ttl_ms))
-				return -1;
-		} else if (!strcmp(name, "--backoff-initial-ms")) {
-			if (parse_int(name, v, 1, 3600000, &o->backoff_initial_ms))
-				return -1;
-		} else if (!strcmp(name, "--backoff-max-ms")) {
-			if (parse_int(name, v, 1, 3600000, &o->backoff_max_ms))
-				return -1;
-		} else if (!strcmp(name, "--profile")) {
-			if (set_profile(o, v))
-				return -1;
-		} else if (!strcmp(name, "--lease-namespace")) {
-			if (copy(o->lease_namespace, sizeof(o->lease_namespace), name, v))
-				return -1;
-		} else if (!strcmp(name, "--lease-name")) {
-			if (copy(o->lease_name, sizeof(o->lease_name), name, v))
-				return -1;
-		} else if (!strcmp(name, "--identity")) {
-			if (copy(o->identity, sizeof(o->identity), name, v))
-				return -1;
-		} else if (!strcmp(name, "--lease-duration-s")) {
-			if (parse_int(name, v, 1, 3600, &o->lease_duration_s))
-				return -1;
-		} else if (!strcmp(name, "--renew-deadline-s")) {
-			if (parse_int(name, v, 1, 3600, &o->renew_deadline_s))
-				return -1;
-		} else if (!strcmp(name, "--retry-period-s")) {
-			if (parse_int(name, v, 1, 3600, &o->retry_period_s))
-				return -1;
-		} else if (!strcmp(name, "--latency-log")) {
-			*latency_log = v;
-		} else if (!strcmp(name, "--bind-workers")) {
-			if (parse_int(name, v, 1, 256, &o->bind_workers))
-				return -1;
-		} else if (!strcmp(name, "--bind-timeout-ms")) {
-			if (parse_int(name, v, 50, 600000, &o->bind_timeout_ms))
-				return -1;
-		} else if (!strcmp(name, "--step-pods")) {
-			if (parse_int(name, v, 1, 100000, &o->step_pods))
-				return -1;
-		} else if (!strcmp(name, "--percentage-of-nodes-to-score")) {
-			if (parse_int(name, v, 0, 100, &o->nodes_to_score_pct))
-				return -1;
-		} else if (!strcmp(name, "--extender-addr")) {
-			c->eo.addr = v;
-		} else if (!strcmp(name, "--extender-port")) {
-			if (parse_int(name, v, 0, 65535, &c->eo.port))
-				return -1;
-		} else if (!strcmp(name, "--tls-cert")) {
-			c->eo.cert_path = v;
-		} else if (!strcmp(name, "--tls-key")) {
-			c->eo.key_path = v;
-		} else {
-			fprintf(stderr, "ksense-scheduler: unknown option '%s' (see --help)\n", name);
+			break;
+		}
+		default:
 			return -1;
 		}
 	}
+	if (ks_opts_operands(&p, 0, &first))
+		return -1;
 	/* the seed's variables, given explicitly, win over a profile */
 	if (env_int("FUZZY_SCHEDULER_POLL_S", 1, 86400, &o->poll_s) ||
 	    env_int("FUZZY_SCHEDULER_MAX_PER_CYCLE", 0, 1000000, &o->max_per_cycle) ||

@@ -17,6 +17,7 @@
 #include "nodestate.h"
 #include "podmeta.h"
 #include "pods.h"
+#include "opts.h"
 #include "version.h"
 
 static void usage(FILE *out)
@@ -107,21 +108,6 @@ static void usage(FILE *out)
 		"  curl -k https://127.0.0.1:8443/score\n");
 }
 
-static int parse_port(const char *what, const char *s, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < 0 || v > 65535) {
-		fprintf(stderr, "ksense-webhook: %s='%s' is not a port number 0..65535\n", what, s);
-		return -EINVAL;
-	}
-	*out = (int)v;
-	return 0;
-}
-
 /* A comma-separated namespace list into dst[*n]; what names the flag. */
 static int parse_ns_list(char (*dst)[64], int *n, const char *what, const char *list)
 {
@@ -157,53 +143,49 @@ static int parse_pods_exclude(struct ks_app *a, const char *list)
 	return parse_ns_list(a->pods_exclude, &a->nr_pods_exclude, "--pods-exclude-namespaces", list);
 }
 
-/* "67108864", "64Mi", "512Ki", "1Gi" (also K/M/G as powers of 1000, as
- * Kubernetes quantities write them). */
-static int parse_size(const char *what, const char *s, size_t *out)
-{
-	static const struct { const char *sfx; unsigned long long mul; } units[] = {
-		{ "", 1 }, { "Ki", 1ull << 10 }, { "Mi", 1ull << 20 }, { "Gi", 1ull << 30 },
-		{ "K", 1000 }, { "k", 1000 }, { "M", 1000000 }, { "G", 1000000000 },
-	};
-	unsigned long long v;
-	char *end;
-	size_t i;
+#define PROG "ksense-webhook"
+#define MEMORY_LIMIT_MIN (8u << 20)
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (!*s || *s == '-' || errno || end == s)
-		goto bad;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (!strcmp(end, units[i].sfx)) {
-			if (v > (1ull << 40) / units[i].mul)
-				goto bad;
-			v *= units[i].mul;
-			if (v < (8u << 20))
-				goto bad;
-			*out = (size_t)v;
-			return 0;
-		}
-bad:
-	fprintf(stderr, "ksense-webhook: %s='%s' is not a memory size of at least 8Mi "
-		"(bytes, or a number with Ki, Mi, Gi)\n", what, s);
-	return -EINVAL;
-}
+enum {
+	OPT_TLS_ADDR = 256, OPT_TLS_PORT, OPT_NO_TLS, OPT_AGENT_ADDR, OPT_AGENT_PORT, OPT_NO_AGENT, OPT_CERT,
+	OPT_KEY, OPT_DATA_DIR, OPT_NAMESPACES, OPT_NODE, OPT_KUBECONFIG, OPT_PODS_EXCLUDE, OPT_NO_NODE_CONDITION,
+	OPT_NODE_TAINT, OPT_NODE_CONDITION_INTERVAL_S, OPT_NODE_CONDITION_HEARTBEAT_S, OPT_REQUEST_TIMEOUT_MS,
+	OPT_IDLE_TIMEOUT_MS, OPT_FIRST_BYTE_TIMEOUT_MS, OPT_WRITE_TIMEOUT_MS, OPT_MEMORY_LIMIT, OPT_MAX_CONNS_TLS,
+	OPT_MAX_CONNS_AGENT, OPT_MAX_LOOP_LAG_MS, OPT_TEST_SCORE_FILE, OPT_VERSION,
+};
 
-/* A positive count up to max. */
-static int parse_count(const char *what, const char *s, int min, int max, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < min || v > max) {
-		fprintf(stderr, "ksense-webhook: %s='%s' is not a number %d..%d\n", what, s, min, max);
-		return -EINVAL;
-	}
-	*out = (int)v;
-	return 0;
-}
+static const struct option longopts[] = {
+	{ "tls-addr", required_argument, NULL, OPT_TLS_ADDR },
+	{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
+	{ "no-tls", no_argument, NULL, OPT_NO_TLS },
+	{ "agent-addr", required_argument, NULL, OPT_AGENT_ADDR },
+	{ "agent-port", required_argument, NULL, OPT_AGENT_PORT },
+	{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	{ "namespaces", required_argument, NULL, OPT_NAMESPACES },
+	{ "node", required_argument, NULL, OPT_NODE },
+	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+	{ "pods-exclude-namespaces", required_argument, NULL, OPT_PODS_EXCLUDE },
+	{ "no-node-condition", no_argument, NULL, OPT_NO_NODE_CONDITION },
+	{ "node-taint", no_argument, NULL, OPT_NODE_TAINT },
+	{ "node-condition-interval-s", required_argument, NULL, OPT_NODE_CONDITION_INTERVAL_S },
+	{ "node-condition-heartbeat-s", required_argument, NULL, OPT_NODE_CONDITION_HEARTBEAT_S },
+	{ "request-timeout-ms", required_argument, NULL, OPT_REQUEST_TIMEOUT_MS },
+	{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE_TIMEOUT_MS },
+	{ "first-byte-timeout-ms", required_argument, NULL, OPT_FIRST_BYTE_TIMEOUT_MS },
+	{ "write-timeout-ms", required_argument, NULL, OPT_WRITE_TIMEOUT_MS },
+	{ "memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT },
+	{ "max-conns-tls", required_argument, NULL, OPT_MAX_CONNS_TLS },
+	{ "max-conns-agent", required_argument, NULL, OPT_MAX_CONNS_AGENT },
+	{ "max-loop-lag-ms", required_argument, NULL, OPT_MAX_LOOP_LAG_MS },
+	{ "test-score-file", required_argument, NULL, OPT_TEST_SCORE_FILE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{}
+};
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -214,31 +196,6 @@ static const char *env_or(const char *name, const char *def)
 
 /* The Node condition writer (NULL without one) and what feeds it. */
 static struct ks_nodestate *nodestate;
-
-static int parse_seconds(const char *what, const char *s, unsigned int *out)
-{
-	int v;
-
-	if (parse_port(what, s, &v) || v < 1 || v > 86400) {
-		fprintf(stderr, "ksense-webhook: %s takes 1..86400 seconds\n", what);
-		return -EINVAL;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
-static int parse_bool(const char *what, const char *s, bool *out)
-{
-	if (!strcmp(s, "1") || !strcmp(s, "true")) {
-		*out = true;
-	} else if (!strcmp(s, "0") || !strcmp(s, "false")) {
-		*out = false;
-	} else {
-		fprintf(stderr, "ksense-webhook: %s='%s' is not 0/1/true/false\n", what, s);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static void tick(void *app)
 {
@@ -270,12 +227,14 @@ int main(int argc, char **argv)
 	int max_tls = -1, max_agent = -1;
 	char err[1024];
 	bool verbose = false;
-	int i, rc;
+	struct ks_opts p;
+	int i, rc, id;
 
 	ks_server_opts_defaults(&o);
 	app.max_loop_lag_ms = 2000;
-	if (getenv("KSENSE_WEBHOOK_MEMORY_LIMIT") && *getenv("KSENSE_WEBHOOK_MEMORY_LIMIT") &&
-	    parse_size("KSENSE_WEBHOOK_MEMORY_LIMIT", getenv("KSENSE_WEBHOOK_MEMORY_LIMIT"), &memory_limit))
+	if (ks_env("KSENSE_WEBHOOK_MEMORY_LIMIT") &&
+	    ks_opt_size(PROG, "KSENSE_WEBHOOK_MEMORY_LIMIT", ks_env("KSENSE_WEBHOOK_MEMORY_LIMIT"), MEMORY_LIMIT_MIN,
+			&memory_limit))
 		return 2;
 	o.cert_path = env_or("KSENSE_TLS_CERT", "/etc/ksense/tls/tls.crt");
 	o.key_path = env_or("KSENSE_TLS_KEY", "/etc/ksense/tls/tls.key");
@@ -288,138 +247,105 @@ int main(int argc, char **argv)
 			strcpy(host, "unknown");
 		snprintf(app.node_name, sizeof(app.node_name), "%s", env_or("NODE_NAME", host));
 	}
-	if (getenv("KSENSE_WEBHOOK_PORT") && parse_port("KSENSE_WEBHOOK_PORT", getenv("KSENSE_WEBHOOK_PORT"), &o.tls_port))
+	if (ks_env("KSENSE_WEBHOOK_PORT") && ks_opt_port(PROG, "KSENSE_WEBHOOK_PORT", ks_env("KSENSE_WEBHOOK_PORT"), &o.tls_port))
 		return 2;
 	if (getenv("KSENSE_TEST_SCORE_FILE"))
 		snprintf(app.test_score_file, sizeof(app.test_score_file), "%s", getenv("KSENSE_TEST_SCORE_FILE"));
-	if (getenv("KSENSE_AGENT_PORT") && parse_port("KSENSE_AGENT_PORT", getenv("KSENSE_AGENT_PORT"), &o.agent_port))
+	if (ks_env("KSENSE_AGENT_PORT") && ks_opt_port(PROG, "KSENSE_AGENT_PORT", ks_env("KSENSE_AGENT_PORT"), &o.agent_port))
 		return 2;
 	if (parse_namespaces(&app, env_or("KSENSE_WEBHOOK_NAMESPACES", "")))
 		return 2;
 	if (parse_pods_exclude(&app, env_or("KSENSE_PODS_EXCLUDE_NAMESPACES", "kube-system,ksense-system")))
 		return 2;
-	if ((getenv("KSENSE_NODE_CONDITION") &&
-	     parse_bool("KSENSE_NODE_CONDITION", getenv("KSENSE_NODE_CONDITION"), &node_condition)) ||
-	    (getenv("KSENSE_NODE_TAINT") && parse_bool("KSENSE_NODE_TAINT", getenv("KSENSE_NODE_TAINT"), &nso.taint)) ||
-	    (getenv("KSENSE_NODE_CONDITION_INTERVAL_S") &&
-	     parse_seconds("KSENSE_NODE_CONDITION_INTERVAL_S", getenv("KSENSE_NODE_CONDITION_INTERVAL_S"), &nso.interval_s)) ||
-	    (getenv("KSENSE_NODE_CONDITION_HEARTBEAT_S") &&
-	     parse_seconds("KSENSE_NODE_CONDITION_HEARTBEAT_S", getenv("KSENSE_NODE_CONDITION_HEARTBEAT_S"), &nso.heartbeat_s)))
+	if ((ks_env("KSENSE_NODE_CONDITION") &&
+	     ks_opt_bool(PROG, "KSENSE_NODE_CONDITION", ks_env("KSENSE_NODE_CONDITION"), &node_condition)) ||
+	    (ks_env("KSENSE_NODE_TAINT") && ks_opt_bool(PROG, "KSENSE_NODE_TAINT", ks_env("KSENSE_NODE_TAINT"), &nso.taint)) ||
+	    (ks_env("KSENSE_NODE_CONDITION_INTERVAL_S") &&
+	     ks_opt_uint(PROG, "KSENSE_NODE_CONDITION_INTERVAL_S", ks_env("KSENSE_NODE_CONDITION_INTERVAL_S"), 1, 86400,
+			 &nso.interval_s)) ||
+	    (ks_env("KSENSE_NODE_CONDITION_HEARTBEAT_S") &&
+	     ks_opt_uint(PROG, "KSENSE_NODE_CONDITION_HEARTBEAT_S", ks_env("KSENSE_NODE_CONDITION_HEARTBEAT_S"), 1, 86400,
+			 &nso.heartbeat_s)))
 		return 2;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		char opt[64];
-		const char *eq = strchr(a, '=');
-		int skip = 1; /* a separate value argument to step over */
+	ks_opts_init(&p, PROG, argc, argv, "vh", longopts);
+	while ((id = ks_opts_next(&p)) != -1) {
+		const char *v = p.value, *a = p.name;
+		int ms;
 
-		/* --name=value as well as --name value */
-		if (!strncmp(a, "--", 2) && eq && (size_t)(eq - a) < sizeof(opt)) {
-			snprintf(opt, sizeof(opt), "%.*s", (int)(eq - a), a);
-			a = opt;
-			v = eq + 1;
-			skip = 0;
-		}
-		if (!skip && (!strcmp(a, "--help") || !strcmp(a, "--version") || !strcmp(a, "--verbose") || !strcmp(a, "--no-tls") ||
-			      !strcmp(a, "--no-agent") || !strcmp(a, "--no-node-condition") || !strcmp(a, "--node-taint"))) {
-			fprintf(stderr, "ksense-webhook: %s takes no value\n", a);
-			return 2;
-		}
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		switch (id) {
+		case 'h':
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "--version")) {
-			ks_print_version(stdout, "ksense-webhook");
+		case OPT_VERSION:
+			ks_print_version(stdout, PROG);
 			return 0;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			verbose = true;
-		} else if (!strcmp(a, "--no-tls")) {
-			o.tls_addr = NULL;
-		} else if (!strcmp(a, "--no-agent")) {
-			o.agent_addr = NULL;
-		} else if (!strcmp(a, "--no-node-condition")) {
-			node_condition = false;
-		} else if (!strcmp(a, "--node-taint")) {
-			nso.taint = true;
-		} else if (!v) {
-			fprintf(stderr, "ksense-webhook: unknown option or missing value: '%s' (see --help)\n", a);
-			return 2;
-		} else if (!strcmp(a, "--tls-addr")) {
-			o.tls_addr = v; i += skip;
-		} else if (!strcmp(a, "--agent-addr")) {
-			o.agent_addr = v; i += skip;
-		} else if (!strcmp(a, "--tls-port")) {
-			if (parse_port("--tls-port", v, &o.tls_port))
+		case 'v': verbose = true; break;
+		case OPT_NO_TLS: o.tls_addr = NULL; break;
+		case OPT_NO_AGENT: o.agent_addr = NULL; break;
+		case OPT_NO_NODE_CONDITION: node_condition = false; break;
+		case OPT_NODE_TAINT: nso.taint = true; break;
+		case OPT_TLS_ADDR: o.tls_addr = v; break;
+		case OPT_AGENT_ADDR: o.agent_addr = v; break;
+		case OPT_CERT: o.cert_path = v; break;
+		case OPT_KEY: o.key_path = v; break;
+		case OPT_KUBECONFIG: kubeconfig = v; break;
+		case OPT_DATA_DIR: snprintf(app.data_dir, sizeof(app.data_dir), "%s", v); break;
+		case OPT_TEST_SCORE_FILE: snprintf(app.test_score_file, sizeof(app.test_score_file), "%s", v); break;
+		case OPT_NODE: snprintf(app.node_name, sizeof(app.node_name), "%s", v); break;
+		case OPT_TLS_PORT:
+			if (ks_opt_port(PROG, a, v, &o.tls_port))
 				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--agent-port")) {
-			if (parse_port("--agent-port", v, &o.agent_port))
+			break;
+		case OPT_AGENT_PORT:
+			if (ks_opt_port(PROG, a, v, &o.agent_port))
 				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--cert")) {
-			o.cert_path = v; i += skip;
-		} else if (!strcmp(a, "--key")) {
-			o.key_path = v; i += skip;
-		} else if (!strcmp(a, "--data-dir")) {
-			snprintf(app.data_dir, sizeof(app.data_dir), "%s", v); i += skip;
-		} else if (!strcmp(a, "--namespaces")) {
+			break;
+		case OPT_NAMESPACES:
 			if (parse_namespaces(&app, v))
 				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--kubeconfig")) {
-			kubeconfig = v; i += skip;
-		} else if (!strcmp(a, "--pods-exclude-namespaces")) {
+			break;
+		case OPT_PODS_EXCLUDE:
 			if (parse_pods_exclude(&app, v))
 				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--request-timeout-ms") || !strcmp(a, "--idle-timeout-ms") ||
-			   !strcmp(a, "--first-byte-timeout-ms") || !strcmp(a, "--write-timeout-ms")) {
-			int ms;
-
-			if (parse_count(a, v, 100, 3600000, &ms))
+			break;
+		case OPT_REQUEST_TIMEOUT_MS: case OPT_IDLE_TIMEOUT_MS: case OPT_FIRST_BYTE_TIMEOUT_MS:
+		case OPT_WRITE_TIMEOUT_MS: case OPT_MAX_LOOP_LAG_MS:
+			if (ks_opt_int(PROG, a, v, 100, 3600000, &ms))
 				return 2;
-			if (a[2] == 'r')
+			if (id == OPT_REQUEST_TIMEOUT_MS)
 				o.request_timeout_ms = o.handshake_timeout_ms = ms;
-			else if (a[2] == 'i')
+			else if (id == OPT_IDLE_TIMEOUT_MS)
 				o.idle_timeout_ms = ms;
-			else if (a[2] == 'f')
+			else if (id == OPT_FIRST_BYTE_TIMEOUT_MS)
 				o.first_byte_timeout_ms = ms;
-			else
+			else if (id == OPT_WRITE_TIMEOUT_MS)
 				o.write_timeout_ms = ms;
-			i += skip;
-		} else if (!strcmp(a, "--memory-limit")) {
-			if (parse_size(a, v, &memory_limit))
+			else
+				app.max_loop_lag_ms = (unsigned int)ms;
+			break;
+		case OPT_MEMORY_LIMIT:
+			if (ks_opt_size(PROG, a, v, MEMORY_LIMIT_MIN, &memory_limit))
 				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--max-conns-tls") || !strcmp(a, "--max-conns-agent")) {
-			if (parse_count(a, v, 1, 1000000, a[12] == 't' ? &max_tls : &max_agent))
+			break;
+		case OPT_MAX_CONNS_TLS: case OPT_MAX_CONNS_AGENT:
+			if (ks_opt_int(PROG, a, v, 1, 1000000, id == OPT_MAX_CONNS_TLS ? &max_tls : &max_agent))
 				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--max-loop-lag-ms")) {
-			int ms;
-
-			if (parse_count(a, v, 100, 3600000, &ms))
+			break;
+		case OPT_NODE_CONDITION_INTERVAL_S:
+			if (ks_opt_uint(PROG, a, v, 1, 86400, &nso.interval_s))
 				return 2;
-			app.max_loop_lag_ms = (unsigned int)ms;
-			i += skip;
-		} else if (!strcmp(a, "--node-condition-interval-s")) {
-			if (parse_seconds(a, v, &nso.interval_s))
+			break;
+		case OPT_NODE_CONDITION_HEARTBEAT_S:
+			if (ks_opt_uint(PROG, a, v, 1, 86400, &nso.heartbeat_s))
 				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--node-condition-heartbeat-s")) {
-			if (parse_seconds(a, v, &nso.heartbeat_s))
-				return 2;
-			i += skip;
-		} else if (!strcmp(a, "--test-score-file")) {
-			snprintf(app.test_score_file, sizeof(app.test_score_file), "%s", v); i += skip;
-		} else if (!strcmp(a, "--node")) {
-			snprintf(app.node_name, sizeof(app.node_name), "%s", v); i += skip;
-		} else {
-			fprintf(stderr, "ksense-webhook: unknown option '%s' (see --help)\n", a);
+			break;
+		default:
 			return 2;
 		}
 	}
+	if (ks_opts_operands(&p, 0, &i))
+		return 2;
 	ks_server_opts_for_memory(&o, memory_limit);
 	/* caps the operator chose are kept as given (with a warning when the
 	 * fds cannot cover them); derived ones are fitted */
@@ -495,7 +421,8 @@ int main(int argc, char **argv)
 	ks_pods_free(app.pods_metrics);
 	ks_podmeta_free(app.meta);
 	if (rc) {
-		fprintf(stderr, "ksense-webhook: %s\n", strerror(-rc));
+		/* what failed was logged where it failed */
+		ks_err("exiting", "err=\"%s\"", strerror(-rc));
 		return 1;
 	}
 	return 0;

@@ -52,54 +52,37 @@ static void usage(FILE *out)
 		KSENSE_WINDOW_MS_MIN, KSENSE_WINDOW_MS_MAX, KSENSE_WINDOW_MS_DEFAULT);
 }
 
-int ks_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end)
-		return -EINVAL;
-	if (errno == ERANGE || v < min || v > max)
-		return -ERANGE;
-	*out = (__u32)v;
-	return 0;
-}
-
-bool ks_wants_help(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
 	bool verbose = false;
+	struct ks_opts p;
 	size_t i;
-	int arg = 1;
+	int arg, opt;
 
-	while (arg < argc && argv[arg][0] == '-') {
-		if (!strcmp(argv[arg], "-v") || !strcmp(argv[arg], "--verbose")) {
+	/* '+': the options before the command are ksense's, the rest the command's */
+	ks_opts_init(&p, "ksense", argc, argv, "+vh", longopts);
+	while ((opt = ks_opts_next(&p)) != -1) {
+		switch (opt) {
+		case 'v':
 			verbose = true;
-		} else if (!strcmp(argv[arg], "-h") || !strcmp(argv[arg], "--help")) {
+			break;
+		case 'h':
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[arg], "--version")) {
+		case 'V':
 			ks_print_version(stdout, "ksense");
 			return 0;
-		} else {
-			fprintf(stderr, "ksense: unknown option '%s' (see ksense --help)\n", argv[arg]);
+		default:
 			return 2;
 		}
-		arg++;
 	}
+	arg = optind;
 	if (arg >= argc) {
 		usage(stderr);
 		return 2;

@@ -110,3 +110,17 @@ int ks_buf_json_str(struct ks_buf *b, const char *s)
 	}
 	return err ? err : ks_buf_append(b, "\"", 1);
 }
+
+int ks_buf_prom_label(struct ks_buf *b, const char *s)
+{
+	int err = 0;
+
+	for (; *s && !err; s++)
+		if (*s == '"' || *s == '\\')
+			err = ks_buf_printf(b, "\\%c", *s);
+		else if (*s == '\n')
+			err = ks_buf_append(b, "\\n", 2);
+		else
+			err = ks_buf_append(b, s, 1);
+	return err;
+}

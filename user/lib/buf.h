@@ -24,5 +24,9 @@ int ks_buf_printf(struct ks_buf *b, const char *fmt, ...) __attribute__((format(
 void ks_buf_consume(struct ks_buf *b, size_t n);
 /* Append s as a JSON string literal (with quotes). */
 int ks_buf_json_str(struct ks_buf *b, const char *s);
+/* Append s as a Prometheus label value (no quotes): '"', '\\' and newlines
+ * escaped.  Kubernetes names hold none of them, but a name from the API
+ * is never trusted. */
+int ks_buf_prom_label(struct ks_buf *b, const char *s);
 
 #endif

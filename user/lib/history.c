@@ -10,8 +10,6 @@ int ks_history_follow(struct ks_history *h)
 {
 	int err, fd;
 
-	if (!ks_pins_present())
-		return -ENOENT;
 	err = ks_read_state(&h->st);
 	if (err)
 		return err;

@@ -112,6 +112,18 @@ bool ks_pins_present(void)
 	return !ks_pin_path(path, sizeof(path), KSENSE_PIN_STATE) && access(path, F_OK) == 0;
 }
 
+const char *ks_pins_error(int err, char *buf, size_t len)
+{
+	if (err == -ENOENT)
+		snprintf(buf, len, "nothing loaded: no ksense pin tree at %s (run `ksense load`)", ks_pin_root());
+	else if (err == -EACCES || err == -EPERM)
+		snprintf(buf, len, "cannot read the pin tree at %s: %s (reading BPF maps needs root, or CAP_BPF "
+			 "and access to the bpffs mount)", ks_pin_root(), strerror(-err));
+	else
+		snprintf(buf, len, "cannot read the pin tree at %s: %s", ks_pin_root(), strerror(-err));
+	return buf;
+}
+
 static int read_pinned(const char *name, __u32 key, void *out)
 {
 	bool owned;

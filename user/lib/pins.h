@@ -14,6 +14,10 @@ int ks_pin_path(char *buf, size_t len, const char *name);
 /* bpf_obj_get of root/name; negative errno on failure. */
 int ks_pin_open(const char *name);
 bool ks_pins_present(void);
+/* What a failed pin read (negative errno) means for the user, with the
+ * remedy: no tree (run `ksense load`), no permission (root or CAP_BPF),
+ * or the error itself. */
+const char *ks_pins_error(int err, char *buf, size_t len);
 /* Keep the contract's pins open from now on (re-opened by every call, so a
  * daemon calls it on its tick to follow reloads). */
 void ks_pin_cache_refresh(void);

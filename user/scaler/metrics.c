@@ -132,8 +132,11 @@ static void render(struct ks_scaler_metrics *m, struct ks_scaler *s, bool leadin
 	for (i = 0; i < m->nseries; i++) {
 		const struct series *x = &m->series[i];
 
-		ks_buf_printf(b, "ksense_scaler_actions_total{namespace=\"%s\",deployment=\"%s\",class=\"%s\","
-			      "action=\"%s\",reason=\"%s\"} %llu\n", x->ns, x->name, x->cls, action_of(x->reason),
+		ks_buf_printf(b, "ksense_scaler_actions_total{namespace=\"");
+		ks_buf_prom_label(b, x->ns);
+		ks_buf_printf(b, "\",deployment=\"");
+		ks_buf_prom_label(b, x->name);
+		ks_buf_printf(b, "\",class=\"%s\",action=\"%s\",reason=\"%s\"} %llu\n", x->cls, action_of(x->reason),
 			      x->reason, x->count);
 	}
 	head(b, "ksense_scaler_last_scale_timestamp_seconds", "gauge",
@@ -141,10 +144,14 @@ static void render(struct ks_scaler_metrics *m, struct ks_scaler *s, bool leadin
 	for (i = 0; i < s->ndeps; i++) {
 		const struct ks_deploy *d = &s->deps[i];
 
-		if (d->have_last_scale)
-			ks_buf_printf(b, "ksense_scaler_last_scale_timestamp_seconds{namespace=\"%s\",deployment=\"%s\","
-				      "direction=\"%s\"} %.0f\n", d->ns, d->name, d->last_scale_dir > 0 ? "up" : "down",
-				      d->last_scale_wall_s);
+		if (!d->have_last_scale)
+			continue;
+		ks_buf_printf(b, "ksense_scaler_last_scale_timestamp_seconds{namespace=\"");
+		ks_buf_prom_label(b, d->ns);
+		ks_buf_printf(b, "\",deployment=\"");
+		ks_buf_prom_label(b, d->name);
+		ks_buf_printf(b, "\",direction=\"%s\"} %.0f\n", d->last_scale_dir > 0 ? "up" : "down",
+			      d->last_scale_wall_s);
 	}
 }
 

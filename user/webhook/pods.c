@@ -758,19 +758,6 @@ out:
 	collected_free(&c);
 }
 
-/* A Prometheus label value: Kubernetes names hold none of '"', '\\' or a
- * newline, but a name from the API is never trusted. */
-static void label(struct ks_buf *b, const char *v)
-{
-	for (; *v; v++)
-		if (*v == '"' || *v == '\\')
-			ks_buf_printf(b, "\\%c", *v);
-		else if (*v == '\n')
-			ks_buf_printf(b, "\\n");
-		else
-			ks_buf_append(b, v, 1);
-}
-
 void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct ks_buf *b)
 {
 	static const struct {
@@ -809,11 +796,11 @@ void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct 
 				if (o->meta)
 					ks_podmeta_container(o->meta, pd->uid, r->ref.container_id, cname, sizeof(cname));
 				ks_buf_printf(b, "%s{namespace=\"", fams[f].name);
-				label(b, pd->ns);
+				ks_buf_prom_label(b, pd->ns);
 				ks_buf_printf(b, "\",pod=\"");
-				label(b, pd->name[0] ? pd->name : pd->uid);
+				ks_buf_prom_label(b, pd->name[0] ? pd->name : pd->uid);
 				ks_buf_printf(b, "\",container=\"");
-				label(b, cname[0] ? cname : r->ref.container_id);
+				ks_buf_prom_label(b, cname[0] ? cname : r->ref.container_id);
 				switch (f) {
 				case 0:
 					ks_buf_printf(b, "\",class=\"%s\"} 1\n", class_name(r->cg.class));
@@ -827,11 +814,11 @@ void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct 
 				case 3:
 					ks_buf_printf(b, "\",state=\"d\"} %.6f\n", r->cg.d_ns / 1e9 / r->dur_s);
 					ks_buf_printf(b, "%s{namespace=\"", fams[f].name);
-					label(b, pd->ns);
+					ks_buf_prom_label(b, pd->ns);
 					ks_buf_printf(b, "\",pod=\"");
-					label(b, pd->name[0] ? pd->name : pd->uid);
+					ks_buf_prom_label(b, pd->name[0] ? pd->name : pd->uid);
 					ks_buf_printf(b, "\",container=\"");
-					label(b, cname[0] ? cname : r->ref.container_id);
+					ks_buf_prom_label(b, cname[0] ? cname : r->ref.container_id);
 					ks_buf_printf(b, "\",state=\"s\"} %.6f\n", r->cg.s_ns / 1e9 / r->dur_s);
 					break;
 				default:

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -68,6 +69,14 @@ struct ks_tls_conf *ks_tls_conf_load(const char *cert_path, const char *key_path
 				   (const unsigned char *)pers, sizeof(pers) - 1);
 	if (rc) {
 		snprintf(err, errlen, "seeding the RNG: %s", ks_tls_strerror(rc, why, sizeof(why)));
+		goto fail;
+	}
+	/* mbedTLS says "Read/write of file failed" for a missing file */
+	if (access(cert_path, R_OK) || access(key_path, R_OK)) {
+		bool cert_bad = access(cert_path, R_OK) != 0;
+
+		snprintf(err, errlen, "%s %s: %s", cert_bad ? "certificate" : "key", cert_bad ? cert_path : key_path,
+			 strerror(errno));
 		goto fail;
 	}
 	rc = mbedtls_x509_crt_parse_file(&c->cert, cert_path);
