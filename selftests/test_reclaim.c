@@ -207,8 +207,12 @@ KS_TEST_LIVE(reclaim_memcg)
 	ASSERT_GE(hits1 - hits0, 20, "the reader hits its limit");
 	ASSERT_GE(count, 20, "reclaim episodes counted");
 	ASSERT_GT(sum_ns, 0, "reclaim time counted");
-	if (m.v2)
+	if (m.v2) {
 		ASSERT_GE(count * 10, (__u64)(hits1 - hits0) * 9, ">= 90 % of memory.events max");
+		/* nothing else reclaims in a quiet guest; an episode across a
+		 * read of the counter lands on either side */
+		ASSERT_LE(count * 10, (__u64)(hits1 - hits0) * 11 + 100, "<= 110 % of memory.events max + 10");
+	}
 
 	/* the reader gone, its episodes go: a window after it is reaped
 	 * (the first may hold its last ones), the next two count at most a
