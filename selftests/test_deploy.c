@@ -370,7 +370,7 @@ KS_TEST(deploy)
 		load = view("load", "init", NULL, args);
 		if (!ASSERT_EQ(view_wait(load), 0, "ksense load with BPF and PERFMON only"))
 			show_log("load", "init");
-		ASSERT_OK(sh("test -e %s/window", pins), "pins on the host's bpffs");
+		ASSERT_OK(sh("test -e %s/" KSENSE_PIN_HISTORY, pins), "pins on the host's bpffs");
 	}
 	if (test__start_subtest("load_view_without_perfmon")) {
 		static const char *const args[] = { "--window-ms", "250", NULL };
