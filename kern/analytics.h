@@ -96,6 +96,24 @@ static __always_inline struct ksense_ewma *ks_base_ewma(struct ksense_baseline *
 	}
 }
 
+/* The score's named per-signal and per-input fields by index (each struct
+ * holds __u32s in its enum's order; pins/ksense.h asserts the sizes). */
+static __always_inline __u32 *ks_term(struct ksense_score *s, __u32 i)
+{
+	return (__u32 *)&s->friction_term + i;
+}
+
+static __always_inline __u32 *ks_input(struct ksense_score *s, __u32 i)
+{
+	return (__u32 *)&s->input + i;
+}
+
+/* input i's membership in set j (0 LOW, 1 MEDIUM, 2 HIGH) */
+static __always_inline __u32 *ks_membership(struct ksense_score *s, __u32 i, __u32 j)
+{
+	return (__u32 *)&s->membership + i * KSENSE_NR_SETS + j;
+}
+
 static __always_inline void ks_baseline_restart(struct ksense_baseline *b, __u32 gen)
 {
 	__builtin_memset(b, 0, sizeof(*b));
@@ -170,7 +188,7 @@ static __always_inline void ks_friction(const struct ksense_config *cfg,
 		      ks_min_u64(cfg->friction_eps[i], KS_VALUE_CAP) * 1000;
 		if (excess > 0)
 			term = den ? ks_min_u64((__u64)excess * 1000 / den, 1000) : 1000;
-		s->friction_term_permille[i] = (__u32)term;
+		*ks_term(s, i) = (__u32)term;
 		total += term * cfg->friction_weight_permille[i];
 	}
 	s->friction_permille = (__u32)ks_min_u64(total / 1000, 1000);
@@ -239,7 +257,7 @@ static long ks_membership_step(__u32 k, void *ctx)
 	KS_OPAQUE(j);
 	if (i >= KSENSE_NR_INPUTS || j >= KSENSE_NR_SETS)
 		return 1;
-	c->s->membership_permille[i][j] = ks_trapezoid(&c->cfg->mf[i][j], c->s->input_permille[i]);
+	*ks_membership(c->s, i, j) = ks_trapezoid(&c->cfg->mf[i][j], *ks_input(c->s, i));
 	return 0;
 }
 
@@ -264,7 +282,7 @@ static long ks_rule_step(__u32 r, void *ctx)
 		/* warm-up: friction and energy are unknown, not zero */
 		if (!c->s->friction_valid && (i == KSENSE_IN_FRICTION || i == KSENSE_IN_ENERGY))
 			strength = 0;
-		mu = idx < KSENSE_NR_SETS ? c->s->membership_permille[i][idx] : 0;
+		mu = idx < KSENSE_NR_SETS ? *ks_membership(c->s, i, idx) : 0;
 		if (mu < strength)
 			strength = mu;
 	}
@@ -376,16 +394,15 @@ static __always_inline void ksense_analyze(const struct ksense_config *cfg,
 		ks_direction(cfg, s, prev_friction, had_prev);
 		ks_energy(cfg, w, s);
 	} else {
-		__builtin_memset(s->friction_term_permille, 0, sizeof(s->friction_term_permille));
+		__builtin_memset(&s->friction_term, 0, sizeof(s->friction_term));
 		s->friction_permille = 0;
 		s->energy_permille = 0;
 		s->direction = 0;
 	}
-	s->input_permille[KSENSE_IN_FRICTION] = s->friction_permille;
-	s->input_permille[KSENSE_IN_ENERGY] = s->energy_permille;
-	s->input_permille[KSENSE_IN_CPU] = w->cpu_busy_permille > 1000 ? 1000 : w->cpu_busy_permille;
-	s->input_permille[KSENSE_IN_PSI] = ks_max3(w->psi_cpu.some_permille, w->psi_io.some_permille,
-						   w->psi_mem.some_permille);
+	s->input.friction_permille = s->friction_permille;
+	s->input.energy_permille = s->energy_permille;
+	s->input.cpu_permille = w->cpu_busy_permille > 1000 ? 1000 : w->cpu_busy_permille;
+	s->input.psi_permille = ks_max3(w->psi_cpu.some_permille, w->psi_io.some_permille, w->psi_mem.some_permille);
 	ks_fuzzy(cfg, s);
 	d->seq = w->seq;
 	ks_decide(cfg, s, d);
@@ -396,8 +413,8 @@ static __always_inline void ksense_analyze(const struct ksense_config *cfg,
 	w->verdict.direction = s->direction;
 	w->verdict.slope_permille = s->slope_permille;
 	w->verdict.energy_permille = s->energy_permille;
-	w->verdict.cpu_permille = s->input_permille[KSENSE_IN_CPU];
-	w->verdict.psi_permille = s->input_permille[KSENSE_IN_PSI];
+	w->verdict.cpu_permille = s->input.cpu_permille;
+	w->verdict.psi_permille = s->input.psi_permille;
 	w->verdict.score = s->score;
 	w->verdict.band = d->band;
 	w->verdict.verdict = d->verdict;

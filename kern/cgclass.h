@@ -24,6 +24,7 @@
 #define KSENSE_CGCLASS_H
 
 #include "../pins/ksense.h"
+#include "internal.h"
 
 #define KS_NS_PER_S 1000000000ull
 
@@ -40,13 +41,9 @@ static __always_inline __u32 ks_share_permille(__u64 ns, __u64 dur_ns)
 /* The waits that count as waiting: every cause but a timer's. */
 static __always_inline __u64 ks_waits_ns(const struct ksense_cgroup *cg)
 {
-	__u64 sum = 0;
-	int i;
+	const struct ksense_cause_ns *w = &cg->wait_ns;
 
-	for (i = 0; i < KSENSE_NR_CAUSES; i++)
-		if (i != KSENSE_CAUSE_TIMER)
-			sum += cg->wait_ns[i];
-	return sum;
+	return w->none + w->lock + w->dependency + w->network + w->device + w->kernel;
 }
 
 /* The class of cg's window; *cause the OFFCPU class's cause. */
@@ -54,7 +51,7 @@ static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, co
 					     __u64 dur_ns, __u32 *cause)
 {
 	__u32 on = cg->on_cpu_permille, d = cg->d_permille, lock = cg->lock_permille, best;
-	__u64 lock_per_s = dur_ns ? (__u64)cg->wait_n[KSENSE_CAUSE_LOCK] * KS_NS_PER_S / dur_ns : 0;
+	__u64 lock_per_s = dur_ns ? (__u64)cg->wait_n.lock * KS_NS_PER_S / dur_ns : 0;
 	int i;
 
 	*cause = KSENSE_CAUSE_NONE;
@@ -72,7 +69,7 @@ static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, co
 	if (cg->wait_permille >= cfg->cg_offcpu_min_permille) {
 		best = KSENSE_CAUSE_LOCK;
 		for (i = KSENSE_CAUSE_LOCK; i < KSENSE_NR_CAUSES; i++)
-			if (i != KSENSE_CAUSE_TIMER && cg->wait_ns[i] > cg->wait_ns[best])
+			if (i != KSENSE_CAUSE_TIMER && ksense_cause_ns_get(&cg->wait_ns, i) > ksense_cause_ns_get(&cg->wait_ns, best))
 				best = i;
 		*cause = best;
 		return KSENSE_CLASS_OFFCPU;
@@ -86,7 +83,7 @@ static __always_inline void ksense_cg_classify(const struct ksense_config *cfg, 
 					       __u64 cgid, const struct ksense_cg_acc *sum, __u64 dur_ns,
 					       __u64 seq)
 {
-	__u32 cand, cause, key;
+	__u32 cand, cause;
 	int i;
 
 	cg->cgroup_id = cgid;
@@ -106,8 +103,8 @@ static __always_inline void ksense_cg_classify(const struct ksense_config *cfg, 
 	cg->throttled_waits = sum->throttled_waits;
 	cg->throttled_permille = ks_share_permille(sum->throttled_ns, dur_ns);
 	for (i = 0; i < KSENSE_NR_CAUSES; i++) {
-		cg->wait_ns[i] = sum->wait_ns[i];
-		cg->wait_n[i] = sum->wait_n[i] > 0xffffffffull ? 0xffffffffu : (__u32)sum->wait_n[i];
+		*ksense_cause_ns_of(&cg->wait_ns, i) = sum->wait_ns[i];
+		*ksense_cause_n_of(&cg->wait_n, i) = sum->wait_n[i] > 0xffffffffull ? 0xffffffffu : (__u32)sum->wait_n[i];
 	}
 	cg->wait_permille = ks_share_permille(ks_waits_ns(cg), dur_ns);
 	cg->lock_permille = ks_share_permille(sum->wait_ns[KSENSE_CAUSE_LOCK], dur_ns);
@@ -123,21 +120,20 @@ static __always_inline void ksense_cg_classify(const struct ksense_config *cfg, 
 	else
 		cg->idle_windows = 0;
 
-	/* the hysteresis holds class and cause together: candidate is
-	 * class | cause << 8 */
+	/* the hysteresis holds class and cause together */
 	cand = ks_cg_candidate(cfg, cg, dur_ns, &cause);
-	key = cand | cause << 8;
-	if (key == cg->candidate) {
+	if (cand == cg->candidate && cause == cg->candidate_cause) {
 		if (cg->streak < 0xffff)
 			cg->streak++;
 	} else {
-		cg->candidate = key;
+		cg->candidate = cand;
+		cg->candidate_cause = cause;
 		cg->streak = 1;
 	}
 	if (cg->class == KSENSE_CLASS_UNKNOWN || cand == KSENSE_CLASS_THROTTLED ||
 	    cg->streak >= cfg->cg_hysteresis_windows) {
-		cg->class = key & 0xff;
-		cg->cause = key >> 8;
+		cg->class = cand;
+		cg->cause = cause;
 	}
 }
 

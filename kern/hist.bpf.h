@@ -21,20 +21,20 @@ static __always_inline void ksense_hist_add(struct ksense_hist *h, __u64 v)
 		h->buckets[idx]++;
 }
 
-enum ksense_signal {
-	KSENSE_SIG_RUNQ = 0,
-	KSENSE_SIG_DSTATE = 1,
-	KSENSE_SIG_NETRX = 2,
-	KSENSE_SIG_NR = 3,
-};
-
+/* Signal sig's histogram in a; NULL when sig is out of range. */
 static __always_inline struct ksense_hist *ksense_acc_hist(struct ksense_acc *a, __u32 sig)
 {
-	switch (sig) {
-	case KSENSE_SIG_RUNQ: return &a->runq;
-	case KSENSE_SIG_DSTATE: return &a->dstate;
-	default: return &a->netrx;
-	}
+	ks_barrier_var(sig);
+	return sig < KSENSE_NR_SIGNALS ? &a->sig[sig] : NULL;
+}
+
+/* Record v into signal sig of this CPU's open accumulator. */
+static __always_inline void ksense_record(const struct ksense_state *st, __u32 sig, __u64 v)
+{
+	struct ksense_acc *a = ksense_acc_open(st);
+
+	if (a && sig < KSENSE_NR_SIGNALS)
+		ksense_hist_add(&a->sig[sig], v);
 }
 
 struct ksense_pct_ctx {
@@ -55,6 +55,8 @@ static long ksense_pct_step(__u64 i, struct ksense_pct_ctx *c)
 	if (!m || i >= KSENSE_HIST_BUCKETS)
 		return 1;
 	h = ksense_acc_hist(m, c->sig);
+	if (!h)
+		return 1;
 	c->cum += h->buckets[i];
 	/* The last bucket is open-ended: its midpoint means nothing. */
 	v = i == KSENSE_HIST_BUCKETS - 1 ? c->max : ksense_hist_value((__u32)i);
@@ -90,6 +92,8 @@ static __always_inline void ksense_lat_from_merged(__u32 sig, struct ksense_lat 
 	if (!m)
 		return;
 	h = ksense_acc_hist(m, sig);
+	if (!h)
+		return;
 	out->count = h->count;
 	out->sum_ns = h->sum_ns;
 	out->max_ns = h->max_ns;

@@ -9,10 +9,11 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "../pins/ksense.h"
+#include "internal.h"
 #include "core_fixes.bpf.h"
 #include "cghist.h"
 
-/* pinned: config, state, window, history, baseline, score, decision,
+/* pinned: config, state, history, baseline, score, decision,
  * cgroups, stacks, self, self_gen, totals */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -27,13 +28,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ksense_state);
 } ks_state SEC(".maps") __weak;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ksense_window);
-} ks_window SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -117,13 +111,7 @@ struct {
 	__type(value, struct ksense_waker_acc);
 } ks_wakers SEC(".maps") __weak;
 
-/* block requests in flight: request address -> when issued, by whom */
-struct ksense_rq {
-	__u64 issue_ns;
-	__u64 cgroup_id;
-	__u64 bytes;
-};
-
+/* block requests in flight: request address -> struct ksense_rq */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);

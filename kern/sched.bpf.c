@@ -208,7 +208,7 @@ static __always_inline void switched_in(struct task_struct *next, struct ksense_
 	__u64 wait = now - t->queued_ns;
 
 	if (!t->queued_throttled) {
-		ksense_hist_add(&a->runq, wait);
+		ksense_hist_add(&a->sig[KSENSE_SIG_RUNQ], wait);
 		if (!ksense_task_is_self(t, next->tgid))
 			ksense_rq_charge(c, t->cgid, seq, wait, ks_cg_rq_index(wait));
 		return;
@@ -276,7 +276,7 @@ int BPF_PROG(ksense_sched_switch, bool preempt, struct task_struct *prev,
 			}
 			if (t->dstate_ns) {
 				if (now > t->dstate_ns)
-					ksense_hist_add(&a->dstate, now - t->dstate_ns);
+					ksense_hist_add(&a->sig[KSENSE_SIG_DSTATE], now - t->dstate_ns);
 				t->dstate_ns = 0;
 				d_change(c, now, -1);
 			}

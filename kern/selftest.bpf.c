@@ -22,7 +22,7 @@ static long clear_step(__u64 i, void *unused)
 	struct ksense_acc *m = bpf_map_lookup_elem(&ks_merged, &zero_key);
 
 	if (m && i < KSENSE_HIST_BUCKETS)
-		m->runq.buckets[i] = 0;
+		m->sig[KSENSE_SIG_RUNQ].buckets[i] = 0;
 	return 0;
 }
 
@@ -32,7 +32,7 @@ static long add_step(__u64 i, void *unused)
 
 	if (!m || i >= KSENSE_TEST_MAX_VALUES)
 		return 1;
-	ksense_hist_add(&m->runq, test_values[i]);
+	ksense_hist_add(&m->sig[KSENSE_SIG_RUNQ], test_values[i]);
 	return 0;
 }
 
@@ -48,9 +48,9 @@ int ksense_test_hist(void *ctx)
 		return -1;
 	if (n > KSENSE_TEST_MAX_VALUES)
 		n = KSENSE_TEST_MAX_VALUES;
-	m->runq.count = 0;
-	m->runq.sum_ns = 0;
-	m->runq.max_ns = 0;
+	m->sig[KSENSE_SIG_RUNQ].count = 0;
+	m->sig[KSENSE_SIG_RUNQ].sum_ns = 0;
+	m->sig[KSENSE_SIG_RUNQ].max_ns = 0;
 	bpf_loop(KSENSE_HIST_BUCKETS, clear_step, NULL, 0);
 	bpf_loop(n, add_step, NULL, 0);
 	ksense_lat_from_merged(KSENSE_SIG_RUNQ, &test_out);
@@ -73,7 +73,7 @@ int ksense_test_reject_oob(void *ctx)
 
 	/* unchecked index: the verifier must refuse this */
 	if (m)
-		m->runq.buckets[reject_index] = 1;
+		m->sig[KSENSE_SIG_RUNQ].buckets[reject_index] = 1;
 	return 0;
 }
 

@@ -74,7 +74,7 @@ int BPF_PROG(ksense_softirq_exit, unsigned int vec_nr)
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (now > c->softirq_entry_ns)
-		ksense_hist_add(&a->netrx, now - c->softirq_entry_ns);
+		ksense_hist_add(&a->sig[KSENSE_SIG_NETRX], now - c->softirq_entry_ns);
 	c->softirq_entry_ns = 0;
 	return 0;
 }

@@ -3,7 +3,7 @@
  * The tick: a bpf_timer that closes a window every config.window_ms.  It
  * merges the per-CPU accumulators, computes the window's statistics and
  * percentiles, reads the kernel's PSI group, and publishes the result to
- * the `window` pin and the `history` ring, and adds it to the `totals` pin.
+ * the `history` ring, and adds it to the `totals` pin.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,18 +22,24 @@
 #define KS_PSI_STALE_NS    (5000ull * KS_NSEC_PER_MSEC) /* > 2 x PSI_FREQ */
 #define KS_PSI_NR          6
 
+/* Possible CPUs, set by the loader before load (libbpf_num_possible_cpus):
+ * fixed for the life of the programs, so read-only data rather than the
+ * writable `config` pin; the verifier sees the value. */
+const volatile __u32 ks_nr_cpus = 1;
+
 struct merge_ctx {
 	__u32 slot;
 	__u32 publish;             /* add to the totals too (a window closes) */
 };
 
-/* Step i merges bucket i % B of CPU i / B into `merged` (and, when the
- * window is published, into the totals) and clears it. */
+/* Step i merges bucket i % B of every signal of CPU i / B into `merged`
+ * (and, when the window is published, into the totals) and clears it. */
 static long merge_step(__u64 i, struct merge_ctx *mc)
 {
 	__u64 cpu = i / KSENSE_HIST_BUCKETS, b = i % KSENSE_HIST_BUCKETS;
 	struct ksense_totals *t;
 	struct ksense_acc *a, *m;
+	__u32 sig, n;
 
 	ks_barrier_var(b);
 	a = bpf_map_lookup_percpu_elem(&ks_acc, &mc->slot, cpu);
@@ -41,25 +47,20 @@ static long merge_step(__u64 i, struct merge_ctx *mc)
 	t = bpf_map_lookup_elem(&ks_totals, &zero_key);
 	if (!a || !m || !t || b >= KSENSE_HIST_BUCKETS)
 		return 0;
-	if (mc->publish) {
-		t->runq.buckets[b] += a->runq.buckets[b];
-		t->dstate.buckets[b] += a->dstate.buckets[b];
-		t->netrx.buckets[b] += a->netrx.buckets[b];
+	for (sig = 0; sig < KSENSE_NR_SIGNALS; sig++) {
+		n = a->sig[sig].buckets[b];
+		a->sig[sig].buckets[b] = 0;
+		if (mc->publish)
+			ksense_totals_hist(t, sig)->buckets[b] += n;
+		if (cpu == 0)
+			m->sig[sig].buckets[b] = n;
+		else
+			m->sig[sig].buckets[b] += n;
 	}
-	if (cpu == 0) {
-		m->runq.buckets[b] = 0;
-		m->dstate.buckets[b] = 0;
-		m->netrx.buckets[b] = 0;
-	}
-	m->runq.buckets[b] += a->runq.buckets[b];
-	m->dstate.buckets[b] += a->dstate.buckets[b];
-	m->netrx.buckets[b] += a->netrx.buckets[b];
-	a->runq.buckets[b] = 0;
-	a->dstate.buckets[b] = 0;
-	a->netrx.buckets[b] = 0;
 	return 0;
 }
 
+/* One signal's count, sum and max of one CPU into the merged ones. */
 static __always_inline void merge_scalars(struct ksense_hist *dst, struct ksense_hist *src, bool first)
 {
 	if (first) {
@@ -92,12 +93,12 @@ static long cpu_step(__u64 cpu, struct cpu_ctx *cc)
 	struct ksense_acc *m = bpf_map_lookup_elem(&ks_merged, &zero_key);
 	__u64 idle, since, last;
 	__s64 area;
+	__u32 sig;
 
 	if (!a || !c || !m)
 		return 1;
-	merge_scalars(&m->runq, &a->runq, cpu == 0);
-	merge_scalars(&m->dstate, &a->dstate, cpu == 0);
-	merge_scalars(&m->netrx, &a->netrx, cpu == 0);
+	for (sig = 0; sig < KSENSE_NR_SIGNALS; sig++)
+		merge_scalars(&m->sig[sig], &a->sig[sig], cpu == 0);
 
 	idle = c->idle_ns;
 	since = c->idle_since_ns;
@@ -427,9 +428,9 @@ static __always_inline __u64 per_second_us(__u64 ns, __u64 duration_ns)
 	return duration_ns ? ns * 1000 / (duration_ns / 1000 ? duration_ns / 1000 : 1) : 0;
 }
 
-static __always_inline __u32 config_cpus(struct ksense_config *cfg)
+static __always_inline __u32 possible_cpus(void)
 {
-	__u32 n = cfg->nr_cpus;
+	__u32 n = ks_nr_cpus;
 
 	if (n == 0)
 		n = 1;
@@ -446,13 +447,13 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	struct ksense_totals *t = bpf_map_lookup_elem(&ks_totals, &zero_key);
 	struct cpu_ctx cc = { .now = now };
 	struct merge_ctx mc;
-	struct ksense_window *w, *cur;
+	struct ksense_window *w;
 	__u64 dur, cap;
-	__u32 slot, ncpu;
+	__u32 slot, ncpu, sig;
 
 	if (!cfg || !st || !t)
 		return 0;
-	ncpu = config_cpus(cfg);
+	ncpu = possible_cpus();
 	dur = now > st->window_start_ns ? now - st->window_start_ns : 0;
 	mc.slot = st->acc_slot & 1;
 	mc.publish = publish && dur;
@@ -476,8 +477,7 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	st->seq++;
 	slot = st->seq % KSENSE_HISTORY_LEN;
 	w = bpf_map_lookup_elem(&ks_history, &slot);
-	cur = bpf_map_lookup_elem(&ks_window, &zero_key);
-	if (!w || !cur)
+	if (!w)
 		return 0;
 
 	/* Readers copy slots while we write them: seq is 0 while a slot is
@@ -488,9 +488,8 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	w->start_ns = st->window_start_ns;
 	w->end_ns = now;
 	w->duration_ns = dur;
-	ksense_lat_from_merged(KSENSE_SIG_RUNQ, &w->runq);
-	ksense_lat_from_merged(KSENSE_SIG_DSTATE, &w->dstate);
-	ksense_lat_from_merged(KSENSE_SIG_NETRX, &w->netrx);
+	for (sig = 0; sig < KSENSE_NR_SIGNALS; sig++)
+		ksense_lat_from_merged(sig, ksense_window_lat(w, sig));
 	w->dstate_ns = cc.d_area_ns > 0 ? cc.d_area_ns : 0;
 	w->netrx_ns = w->netrx.sum_ns;
 	w->dstate_us_per_s = per_second_us(w->dstate_ns, dur);
@@ -507,12 +506,10 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 	t->cpu_capacity_ns += cap;
 	t->dstate_ns += w->dstate_ns;
 	t->deny_windows += w->verdict.verdict == KSENSE_VERDICT_DENY;
-	t->runq.count += w->runq.count;
-	t->runq.sum_ns += w->runq.sum_ns;
-	t->dstate.count += w->dstate.count;
-	t->dstate.sum_ns += w->dstate.sum_ns;
-	t->netrx.count += w->netrx.count;
-	t->netrx.sum_ns += w->netrx.sum_ns;
+	for (sig = 0; sig < KSENSE_NR_SIGNALS; sig++) {
+		ksense_totals_hist(t, sig)->count += ksense_window_lat(w, sig)->count;
+		ksense_totals_hist(t, sig)->sum_ns += ksense_window_lat(w, sig)->sum_ns;
+	}
 	ks_barrier();
 	t->seq = st->seq;
 	{
@@ -527,12 +524,6 @@ static __noinline int close_window(struct ksense_state *st, __u64 now, bool publ
 
 	ks_barrier();
 	w->seq = st->seq;
-	cur->seq = 0;
-	ks_barrier();
-	__builtin_memcpy((void *)cur + sizeof(cur->seq), (void *)w + sizeof(w->seq),
-			 sizeof(*w) - sizeof(w->seq));
-	ks_barrier();
-	cur->seq = st->seq;
 	st->window_start_ns = now;
 	return 0;
 }
@@ -570,6 +561,7 @@ int ksense_start(void *ctx)
 		return 0;
 	st->schema_version = KSENSE_SCHEMA_VERSION;
 	st->kernel_paths = ksense_kernel_paths();
+	st->nr_cpus = possible_cpus();
 	st->loaded_ns = bpf_ktime_get_ns();
 	close_window(st, st->loaded_ns, false);
 	err = bpf_timer_init(&st->timer, &ks_state, KS_CLOCK_MONOTONIC);

@@ -6,7 +6,13 @@
  * nowhere else; BPF (kern/) and userspace (user/, selftests/) both include
  * this file.  The structs are an ABI: fields are never reordered, a retired
  * field becomes reservedN, and any layout change bumps KSENSE_SCHEMA_VERSION.
- * Only fixed-size __u/__s types and explicit padding appear here.
+ * Only fixed-size __u/__s types, explicit padding, and enums held 32 bits
+ * wide (each has a KSENSE_*_U32 member that needs 32 bits, whatever the
+ * compiler's enum sizing) appear here.  Enum-typed fields and named fields
+ * instead of index arrays make `bpftool map dump` print names
+ * ("band": "KSENSE_BAND_LOW", "membership": {"cpu": {"high_permille": ..}}).
+ * What the BPF programs keep for themselves (never pinned) is in
+ * kern/internal.h.
  */
 #ifndef KSENSE_PINS_H
 #define KSENSE_PINS_H
@@ -19,14 +25,13 @@
 #endif
 #endif
 
-#define KSENSE_SCHEMA_VERSION 8
+#define KSENSE_SCHEMA_VERSION 9
 
 /* Pin tree.  Userspace may override the root with KSENSE_PIN_ROOT (tests). */
 #define KSENSE_PIN_ROOT      "/sys/fs/bpf/ksense"
 #define KSENSE_PIN_LINKS     "links"
 #define KSENSE_PIN_STATE     "state"
 #define KSENSE_PIN_CONFIG    "config"
-#define KSENSE_PIN_WINDOW    "window"
 #define KSENSE_PIN_HISTORY   "history"
 #define KSENSE_PIN_BASELINE  "baseline"
 #define KSENSE_PIN_SCORE     "score"
@@ -72,11 +77,13 @@
 enum ksense_psi_source {
 	KSENSE_PSI_NONE = 0,    /* psi_system not found yet: PSI fields are 0 */
 	KSENSE_PSI_KERNEL = 1,  /* read from the kernel's psi_system in BPF */
+	KSENSE_PSI_U32 = 0x7fffffff,
 };
 
 enum ksense_baseline_state {
 	KSENSE_BASELINE_WARMUP = 0,  /* learning: friction and energy are empty */
 	KSENSE_BASELINE_FROZEN = 1,
+	KSENSE_BASELINE_U32 = 0x7fffffff,
 };
 
 enum ksense_band {
@@ -84,12 +91,14 @@ enum ksense_band {
 	KSENSE_BAND_LOW = 1,
 	KSENSE_BAND_MEDIUM = 2,
 	KSENSE_BAND_HIGH = 3,
+	KSENSE_BAND_U32 = 0x7fffffff,
 };
 
 enum ksense_verdict {
 	KSENSE_VERDICT_NONE = 0,
 	KSENSE_VERDICT_ALLOW = 1,
 	KSENSE_VERDICT_DENY = 2,
+	KSENSE_VERDICT_U32 = 0x7fffffff,
 };
 
 /* Why the decision is what it is. */
@@ -100,6 +109,20 @@ enum ksense_reason {
 	KSENSE_REASON_MEDIUM_LOW = 3,    /* medium, <= medium_low_upper: allow */
 	KSENSE_REASON_MEDIUM_BAD = 4,    /* medium, > medium_mid_upper: a bad window */
 	KSENSE_REASON_MEDIUM_MID = 5,    /* medium, between: deny only when latched */
+	KSENSE_REASON_U32 = 0x7fffffff,
+};
+
+/* The histogrammed signals of a window.  The sensors' accumulators and the
+ * tick's merge are arrays indexed by it; ksense_window and ksense_totals
+ * hold one named field per signal, in this order and adjacent
+ * (ksense_window_lat() and ksense_totals_hist() index them).  Adding a
+ * sensor: docs/ARCHITECTURE.md, "Adding a sensor". */
+enum ksense_signal {
+	KSENSE_SIG_RUNQ = 0,         /* run-queue latency */
+	KSENSE_SIG_DSTATE = 1,       /* D-state episodes */
+	KSENSE_SIG_NETRX = 2,        /* NET_RX softirq runs */
+	KSENSE_SIG_RECLAIM = 3,      /* direct reclaim episodes (kern/reclaim.bpf.c) */
+	KSENSE_NR_SIGNALS = 4,
 };
 
 /* Fuzzy inputs, all on a 0..1000 scale. */
@@ -139,6 +162,7 @@ enum ksense_class {
 	KSENSE_CLASS_BLOCK = 3,    /* waiting on disk: more replicas add contention */
 	KSENSE_CLASS_OFFCPU = 4,   /* waiting on something else (a peer, a lock) */
 	KSENSE_CLASS_THROTTLED = 5, /* CPU-starved by its own CFS quota: the limit binds */
+	KSENSE_CLASS_U32 = 0x7fffffff,
 };
 
 /* What ended an off-CPU wait: the context of the wakeup (sched_waking runs
@@ -152,6 +176,7 @@ enum ksense_cause {
 	KSENSE_CAUSE_KERNEL = 5,     /* a kernel thread, or the idle task outside any handler */
 	KSENSE_CAUSE_TIMER = 6,      /* a timer expired: a sleep, which is idle, not a wait */
 	KSENSE_NR_CAUSES = 7,
+	KSENSE_CAUSE_U32 = 0x7fffffff,
 };
 
 /* What the sensors found in this kernel's BTF, chosen by CO-RE at load
@@ -198,7 +223,7 @@ struct ksense_psi {
 
 /* What the analytics made of one window (kept in every history slot). */
 struct ksense_verdict_rec {
-	__u32 baseline_state;      /* enum ksense_baseline_state */
+	enum ksense_baseline_state baseline_state;
 	__u32 friction_valid;      /* 0 during warm-up: friction/energy empty */
 	__u32 friction_permille;   /* Friction 0..100 as 0..1000 */
 	__s32 direction;           /* -1, 0, +1 */
@@ -207,12 +232,12 @@ struct ksense_verdict_rec {
 	__u32 cpu_permille;        /* fuzzy input CPUUtil */
 	__u32 psi_permille;        /* fuzzy input PSI: max some share of cpu/io/mem */
 	__u32 score;               /* 0..100 */
-	__u32 band;                /* enum ksense_band */
-	__u32 verdict;             /* enum ksense_verdict */
-	__u32 reason;              /* enum ksense_reason */
+	enum ksense_band band;
+	enum ksense_verdict verdict;
+	enum ksense_reason reason;
 };
 
-/* A closed window: the `window` pin (key 0) and every `history` slot. */
+/* A closed window: every `history` slot (slot = seq % KSENSE_HISTORY_LEN). */
 struct ksense_window {
 	__u64 seq;                 /* 1 for the first window after load; 0 while
 	                            * the tick rewrites the slot (stored last) */
@@ -222,6 +247,7 @@ struct ksense_window {
 	struct ksense_lat runq;    /* wakeup / preemption -> on CPU */
 	struct ksense_lat dstate;  /* D-state episodes that ended in the window */
 	struct ksense_lat netrx;   /* NET_RX softirq runs */
+	struct ksense_lat reclaim; /* direct reclaim episodes (a task reclaiming for its allocation) */
 	__u64 dstate_ns;           /* task-ns spent in D during the window */
 	__u64 netrx_ns;            /* = netrx.sum_ns */
 	__u64 dstate_us_per_s;     /* dstate_ns per second of window, in us */
@@ -232,7 +258,7 @@ struct ksense_window {
 	struct ksense_psi psi_cpu;
 	struct ksense_psi psi_io;
 	struct ksense_psi psi_mem;
-	__u32 psi_source;          /* enum ksense_psi_source */
+	enum ksense_psi_source psi_source;
 	__u32 reserved0;
 	struct ksense_verdict_rec verdict; /* the analytics of this window */
 };
@@ -270,6 +296,7 @@ struct ksense_totals {
 	struct ksense_hist_total runq;
 	struct ksense_hist_total dstate;   /* D episodes, by length */
 	struct ksense_hist_total netrx;
+	struct ksense_hist_total reclaim;  /* direct reclaim episodes, by length */
 	__u64 seq_end;
 };
 
@@ -295,7 +322,7 @@ struct ksense_rule {
 struct ksense_config {
 	__u32 schema_version;
 	__u32 window_ms;
-	__u32 nr_cpus;             /* possible CPUs the tick merges */
+	__u32 reserved2;           /* was nr_cpus: now read-only data set at load (state.nr_cpus) */
 	__u32 warmup_s;            /* baseline learning time */
 	__u32 baseline_reset_gen;  /* bump to restart warm-up (ksense baseline reset) */
 	__u32 baseline_alpha_permille;   /* EWMA weight of a new window */
@@ -335,7 +362,7 @@ struct ksense_ewma {
 
 /* The `baseline` pin (key 0): learned during warm-up, then frozen. */
 struct ksense_baseline {
-	__u32 state;               /* enum ksense_baseline_state */
+	enum ksense_baseline_state state;
 	__u32 reset_gen;           /* config.baseline_reset_gen last honoured */
 	__u64 started_ns;          /* end of the first window learned */
 	__u64 frozen_ns;           /* when it froze, 0 while warming up */
@@ -347,14 +374,44 @@ struct ksense_baseline {
 	struct ksense_ewma netrx_us_per_s;
 };
 
+/* Friction's term of each baseline signal (enum ksense_base_signal order). */
+struct ksense_friction_terms {
+	__u32 rq_p99_permille;
+	__u32 rq_avg_permille;
+	__u32 dstate_permille;
+	__u32 netrx_permille;
+};
+
+/* The fuzzy inputs (enum ksense_input order), 0..1000. */
+struct ksense_fuzzy_inputs {
+	__u32 friction_permille;
+	__u32 energy_permille;
+	__u32 cpu_permille;
+	__u32 psi_permille;
+};
+
+/* One input's membership in each fuzzy set (enum ksense_set order, from LOW). */
+struct ksense_fuzzy_sets {
+	__u32 low_permille;
+	__u32 medium_permille;
+	__u32 high_permille;
+};
+
+struct ksense_fuzzy_memberships {
+	struct ksense_fuzzy_sets friction;
+	struct ksense_fuzzy_sets energy;
+	struct ksense_fuzzy_sets cpu;
+	struct ksense_fuzzy_sets psi;
+};
+
 /* The `score` pin (key 0): every quantity between the window and the
  * decision, plus the state the next window continues from. */
 struct ksense_score {
 	__u64 seq;                 /* window this belongs to */
-	__u32 baseline_state;
+	enum ksense_baseline_state baseline_state;
 	__u32 friction_valid;      /* 0: warm-up, score from CPU and PSI only */
 	__u32 friction_permille;
-	__u32 friction_term_permille[KSENSE_NR_BASE_SIGNALS];
+	struct ksense_friction_terms friction_term;
 	__s32 direction;
 	__s32 slope_permille;
 	__u32 energy_permille;
@@ -363,8 +420,8 @@ struct ksense_score {
 	__u64 energy_integral;        /* leaky integral of friction, permille x ms */
 	__u64 energy_ceiling;         /* the same integral of a constant 1000 */
 	__u64 energy_above_ms;        /* consecutive ms at or above the threshold */
-	__u32 input_permille[KSENSE_NR_INPUTS];
-	__u32 membership_permille[KSENSE_NR_INPUTS][KSENSE_NR_SETS];
+	struct ksense_fuzzy_inputs input;
+	struct ksense_fuzzy_memberships membership;
 	__u32 rule_strength_permille[KSENSE_MAX_RULES];
 	__u32 top_rule;            /* index of the strongest rule */
 	__u32 score_permille;      /* Sugeno output, 0..1000 */
@@ -376,9 +433,9 @@ struct ksense_score {
 struct ksense_decision {
 	__u64 seq;
 	__u32 score;
-	__u32 band;                /* enum ksense_band */
-	__u32 verdict;             /* enum ksense_verdict */
-	__u32 reason;              /* enum ksense_reason */
+	enum ksense_band band;
+	enum ksense_verdict verdict;
+	enum ksense_reason reason;
 	__u32 bad_streak;          /* consecutive bad windows */
 	__u32 latched;             /* 1: medium-mid windows deny until a Low */
 	__u32 top_rule;
@@ -395,140 +452,15 @@ struct ksense_state {
 	__u64 loaded_ns;           /* when the timer was armed */
 	__u64 ticks;               /* timer callbacks run */
 	__u32 acc_slot;            /* accumulator slot sensors write into (0/1) */
-	__u32 psi_source;          /* enum ksense_psi_source */
+	enum ksense_psi_source psi_source;
 	__u64 psi_group_addr;      /* kernel address of psi_system */
 	__u64 psi_avg_total[6];    /* avg_total[] at the last seen PSI period */
 	__u64 psi_avg_last_update;
 	__u64 psi_seen_ns;         /* our clock when avg_last_update last moved */
 	__u32 psi_permille[6];     /* stall share of that period, per psi state */
-	__u32 kernel_paths;        /* enum ksense_kernel_path, set at start */
-	__u32 reserved0;
+	__u32 kernel_paths;        /* enum ksense_kernel_path bits, set at start */
+	__u32 nr_cpus;             /* possible CPUs the tick merges (read-only data, set at load) */
 	struct bpf_timer timer;
-};
-
-/* Per-CPU histogram accumulator (sensors write, the tick merges). */
-struct ksense_hist {
-	__u64 count;
-	__u64 sum_ns;
-	__u64 max_ns;
-	__u32 buckets[KSENSE_HIST_BUCKETS];
-};
-
-struct ksense_acc {
-	struct ksense_hist runq;
-	struct ksense_hist dstate;
-	struct ksense_hist netrx;
-};
-
-/* Per-CPU running counters that are never reset; the tick differences them. */
-struct ksense_cpu {
-	__u64 idle_ns;             /* completed idle periods */
-	__u64 idle_since_ns;       /* 0 unless the idle task is on this CPU */
-	__s64 d_nr;                /* D entries here minus D exits here */
-	__s64 d_area_ns;           /* integral of d_nr over time */
-	__u64 d_last_ns;           /* when d_nr last changed */
-	__u64 softirq_entry_ns;    /* NET_RX entry, 0 outside */
-	__u64 tick_idle_ns;        /* tick's snapshot of idle at last close */
-	__s64 tick_d_area_ns;      /* tick's snapshot of the D area */
-	/* Per-cgroup charges held here while this CPU keeps charging the
-	 * same cgroup in the same window (most switches and wakeups do), so
-	 * the shared hash is touched once per run of them, not per event.
-	 * Flushed on a change of cgroup or window and by the 99 Hz sampler. */
-	__u64 cg_id;               /* cgroup held, 0 none */
-	__u64 cg_seq;              /* window (state seq) it was taken in */
-	__u64 cg_on_cpu_ns;
-	__u64 cg_d_ns;
-	__u64 cg_s_ns;
-	__u64 cg_wakeups;
-	__u64 cg_throttled_ns;
-	__u64 cg_throttled_waits;
-	__u64 cg_tg;               /* task group of the last task charged, 0 none */
-	__u64 cg_wait_ns[KSENSE_NR_CAUSES];
-	__u64 cg_wait_n[KSENSE_NR_CAUSES];
-	/* the wakeup context: what is running on this CPU now */
-	__u32 hardirq_depth;       /* irq_handler_entry .. exit */
-	__u32 hrtimer_depth;       /* hrtimer_expire_entry .. exit */
-	__u32 softirq_vec;         /* vector + 1 inside a softirq handler, 0 outside */
-	__u32 reserved0;
-	__u64 hardirq_entry_ns;    /* the latest entry: a depth older than */
-	__u64 hrtimer_entry_ns;    /* KS_CTX_STALE_NS is a lost exit, reset */
-	__u64 netrx_raiser_cgid;   /* NET_RX raised from a task here (loopback, veth): its cgroup */
-	__u64 softirq_owner_cgid;  /* the NET_RX running now serves that task's packets */
-	/* a (wakee, waker) cgroup pair held like cg_*: cross-cgroup wakeups */
-	__u64 dep_wakee;
-	__u64 dep_waker;
-	__u64 dep_seq;
-	__u64 dep_ns;
-	__u64 dep_n;
-	/* run-queue waits of the cgroup switched in last, held like cg_* */
-	__u64 rq_cg;
-	__u64 rq_seq;
-	__u64 rq_count;
-	__u64 rq_sum_ns;
-	__u64 rq_max_ns;
-	__u32 rq_idx[KSENSE_CG_RQ_HOLD];
-	__u32 rq_cnt[KSENSE_CG_RQ_HOLD];
-	__u32 rq_n;                /* pairs held */
-	__u32 reserved1;
-	__u64 cg_cgrp;             /* cgroup of the last task charged (for its PSI), 0 none */
-	/* the task switched in last here, for wakeups it makes */
-	__u64 cur_task;
-	__u64 cur_css;
-	__u64 cur_cgid;
-};
-
-/* Per-task sensor state (task storage, not pinned). */
-struct ksense_task {
-	__u64 queued_ns;           /* runnable since, 0 when on CPU or asleep */
-	__u64 dstate_ns;           /* entered D at, 0 otherwise */
-	__u64 oncpu_ns;            /* switched in at, 0 when off CPU */
-	__u64 offcpu_ns;           /* switched out asleep at, 0 otherwise */
-	__u32 offcpu_d;            /* that sleep is uninterruptible */
-	__u32 self;                /* one of ksense's own (the `self` pin) */
-	__u64 self_gen;            /* self_gen's gen + 1 when `self` was looked up */
-	__u32 queued_throttled;    /* queued_ns starts a wait for its CFS quota */
-	__u32 seen;                /* switched in since the storage was made */
-	__u64 css;                 /* the css_set cgid was read through ... */
-	__u64 cgid;                /* ... the task's cgroup2 id, while it holds */
-};
-
-/* Per-CPU accumulators of one cgroup over the open window. */
-struct ksense_cg_acc {
-	__u64 on_cpu_ns;
-	__u64 d_ns;                /* off CPU, uninterruptible, until woken */
-	__u64 s_ns;                /* off CPU, interruptible, until woken */
-	__u64 wakeups;
-	__u64 samples;             /* 99 Hz on-CPU samples */
-	__u64 io_count;
-	__u64 io_bytes;
-	__u64 io_lat_ns;
-	__u64 throttled_ns;        /* runnable but held back by a CFS quota, until on CPU */
-	__u64 throttled_waits;
-	__u64 tg_addr;             /* kernel address of its tasks' task group (kept, not taken) */
-	__u64 wait_ns[KSENSE_NR_CAUSES]; /* off-CPU (S and D) by what ended it */
-	__u64 wait_n[KSENSE_NR_CAUSES];
-	__u64 rq_count;            /* run-queue waits of its tasks (throttled ones not) */
-	__u64 rq_sum_ns;
-	__u64 rq_max_ns;
-	__u32 rq_buckets[KSENSE_CG_RQ_BUCKETS];
-	__u64 cgrp_addr;           /* kernel address of its struct cgroup (kept, not taken) */
-	/* its PSI group's averaging, as the tick last saw it */
-	__u64 psi_avg_total[6];
-	__u64 psi_avg_last_update;
-	__u64 psi_seen_ns;
-	__u32 psi_permille[6];
-};
-
-/* The `wakers` internal map: off-CPU time of cgroup `wakee` ended by tasks
- * (or their packets) of cgroup `waker`, over the open window. */
-struct ksense_waker_key {
-	__u64 wakee;
-	__u64 waker;
-};
-
-struct ksense_waker_acc {
-	__u64 ns;
-	__u64 n;
 };
 
 /* One of a cgroup's top waker cgroups over a window. */
@@ -539,12 +471,36 @@ struct ksense_waker {
 	__u32 share_permille;      /* of the cgroup's waits (all causes but TIMER) */
 };
 
+/* Off-CPU time and waits by what ended them (enum ksense_cause order;
+ * `none` stays 0: a wait is charged when a wakeup ends it). */
+struct ksense_cause_ns {
+	__u64 none;
+	__u64 lock;
+	__u64 dependency;
+	__u64 network;
+	__u64 device;
+	__u64 kernel;
+	__u64 timer;
+};
+
+struct ksense_cause_n {
+	__u32 none;
+	__u32 lock;
+	__u32 dependency;
+	__u32 network;
+	__u32 device;
+	__u32 kernel;
+	__u32 timer;
+};
+
 /* The `cgroups` pin: key cgroup id (cgroup2 inode number). */
 struct ksense_cgroup {
 	__u64 cgroup_id;
 	__u64 seq;                 /* window of the last update */
-	__u32 class;               /* enum ksense_class, after hysteresis */
-	__u32 candidate;           /* the latest windows' class */
+	enum ksense_class class;   /* after hysteresis */
+	enum ksense_cause cause;   /* of an OFFCPU class (NONE otherwise) */
+	enum ksense_class candidate; /* the latest windows' class ... */
+	enum ksense_cause candidate_cause; /* ... and cause, held together */
 	__u32 streak;              /* windows the candidate has held */
 	__u32 on_cpu_permille;     /* of one CPU */
 	__u32 d_permille;          /* task-time in D per window time */
@@ -578,9 +534,9 @@ struct ksense_cgroup {
 	__u32 bw_total_throttled;
 	/* why it waited: off-CPU time (S and D, clipped to the window) of the
 	 * waits that ended in the window, by what ended them */
-	__u64 wait_ns[KSENSE_NR_CAUSES];  /* indexed by enum ksense_cause */
-	__u32 wait_n[KSENSE_NR_CAUSES];
-	__u32 cause;               /* enum ksense_cause of an OFFCPU class (NONE otherwise) */
+	struct ksense_cause_ns wait_ns;  /* ksense_cause_ns_of() indexes it */
+	struct ksense_cause_n wait_n;
+	__u32 reserved1;
 	__u32 wait_permille;       /* waits of every cause but TIMER, of the window (of one CPU) */
 	__u32 lock_permille;       /* the LOCK part */
 	struct ksense_waker wakers[KSENSE_TOP_WAKERS]; /* the top waker cgroups, most first */
@@ -596,7 +552,7 @@ struct ksense_cgroup {
 	struct ksense_psi psi_cpu; /* full is meaningful per cgroup */
 	struct ksense_psi psi_io;
 	struct ksense_psi psi_mem;
-	__u32 psi_source;          /* enum ksense_psi_source: 0 none (no PSI group found) */
+	enum ksense_psi_source psi_source; /* NONE: no PSI group found */
 	__u32 reserved2;
 };
 
@@ -632,17 +588,72 @@ struct ksense_self_gen {
 	__u64 changed_ns;          /* CLOCK_MONOTONIC of the last bump */
 };
 
+/* The field of signal sig (< KSENSE_NR_SIGNALS) in a window and in the
+ * totals: the per-signal fields are adjacent, in enum order (asserted
+ * below). */
+static __always_inline struct ksense_lat *ksense_window_lat(struct ksense_window *w, __u32 sig)
+{
+	return (struct ksense_lat *)((char *)w + __builtin_offsetof(struct ksense_window, runq)) + sig;
+}
+
+static __always_inline struct ksense_hist_total *ksense_totals_hist(struct ksense_totals *t, __u32 sig)
+{
+	return (struct ksense_hist_total *)((char *)t + __builtin_offsetof(struct ksense_totals, runq)) + sig;
+}
+
+/* Structs of one type's fields in an enum's order, indexed by that enum
+ * (i below the enum's count; the structs have no padding, asserted below). */
+static __always_inline __u64 *ksense_cause_ns_of(struct ksense_cause_ns *c, __u32 cause)
+{
+	return (__u64 *)c + cause;
+}
+
+static __always_inline __u32 *ksense_cause_n_of(struct ksense_cause_n *c, __u32 cause)
+{
+	return (__u32 *)c + cause;
+}
+
+static __always_inline __u64 ksense_cause_ns_get(const struct ksense_cause_ns *c, __u32 cause)
+{
+	return ((const __u64 *)c)[cause];
+}
+
+static __always_inline __u32 ksense_cause_n_get(const struct ksense_cause_n *c, __u32 cause)
+{
+	return ((const __u32 *)c)[cause];
+}
+
+#define KSENSE_SIGNAL_AT(type, field, sig, elem)                                         \
+	_Static_assert(__builtin_offsetof(type, field) ==                               \
+		       __builtin_offsetof(type, runq) + (sig) * sizeof(elem), #type "." #field)
+KSENSE_SIGNAL_AT(struct ksense_window, dstate, KSENSE_SIG_DSTATE, struct ksense_lat);
+KSENSE_SIGNAL_AT(struct ksense_window, netrx, KSENSE_SIG_NETRX, struct ksense_lat);
+KSENSE_SIGNAL_AT(struct ksense_totals, dstate, KSENSE_SIG_DSTATE, struct ksense_hist_total);
+KSENSE_SIGNAL_AT(struct ksense_totals, netrx, KSENSE_SIG_NETRX, struct ksense_hist_total);
+KSENSE_SIGNAL_AT(struct ksense_window, reclaim, KSENSE_SIG_RECLAIM, struct ksense_lat);
+KSENSE_SIGNAL_AT(struct ksense_totals, reclaim, KSENSE_SIG_RECLAIM, struct ksense_hist_total);
+
 #ifndef __VMLINUX_H__
+_Static_assert(sizeof(struct ksense_cause_ns) == KSENSE_NR_CAUSES * sizeof(__u64), "ksense_cause_ns layout");
+_Static_assert(sizeof(struct ksense_cause_n) == KSENSE_NR_CAUSES * sizeof(__u32), "ksense_cause_n layout");
+_Static_assert(sizeof(struct ksense_friction_terms) == KSENSE_NR_BASE_SIGNALS * sizeof(__u32), "friction terms");
+_Static_assert(sizeof(struct ksense_fuzzy_inputs) == KSENSE_NR_INPUTS * sizeof(__u32), "fuzzy inputs");
+_Static_assert(sizeof(struct ksense_fuzzy_memberships) == KSENSE_NR_INPUTS * KSENSE_NR_SETS * sizeof(__u32),
+	       "fuzzy memberships");
+_Static_assert(sizeof(enum ksense_band) == 4 && sizeof(enum ksense_verdict) == 4 &&
+	       sizeof(enum ksense_reason) == 4 && sizeof(enum ksense_class) == 4 &&
+	       sizeof(enum ksense_cause) == 4 && sizeof(enum ksense_psi_source) == 4 &&
+	       sizeof(enum ksense_baseline_state) == 4, "pinned enums are 32 bits");
 _Static_assert(sizeof(struct ksense_self) == 40, "ksense_self layout");
 _Static_assert(sizeof(struct ksense_self_gen) == 16, "ksense_self_gen layout");
 _Static_assert(sizeof(struct ksense_lat) == 56, "ksense_lat layout");
 _Static_assert(sizeof(struct ksense_psi) == 16, "ksense_psi layout");
 _Static_assert(sizeof(struct ksense_verdict_rec) == 48, "ksense_verdict_rec layout");
-_Static_assert(sizeof(struct ksense_window) == 352, "ksense_window layout");
+_Static_assert(sizeof(struct ksense_window) == 408, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
 _Static_assert(sizeof(struct ksense_config) == 376, "ksense_config layout");
-_Static_assert(sizeof(struct ksense_cgroup) == 488, "ksense_cgroup layout");
+_Static_assert(sizeof(struct ksense_cgroup) == 496, "ksense_cgroup layout");
 _Static_assert(KSENSE_CG_RQ_BUCKETS == 98, "per-cgroup histogram bucket count");
 _Static_assert(sizeof(struct ksense_waker) == 24, "ksense_waker layout");
 _Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
@@ -651,7 +662,7 @@ _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");
 _Static_assert(sizeof(struct ksense_decision) == 40, "ksense_decision layout");
 _Static_assert(KSENSE_HIST_BUCKETS == 320, "histogram bucket count");
 _Static_assert(sizeof(struct ksense_hist_total) == 2576, "ksense_hist_total layout");
-_Static_assert(sizeof(struct ksense_totals) == 7848, "ksense_totals layout");
+_Static_assert(sizeof(struct ksense_totals) == 10424, "ksense_totals layout");
 #endif
 
 #endif /* KSENSE_PINS_H */

@@ -84,7 +84,6 @@ static void test_config(struct ksense_config *c)
 	ks_config_defaults(c);
 	c->warmup_s = 5;
 	c->energy_half_life_s = 5;
-	c->nr_cpus = 2;
 }
 
 static int zero_state(struct ksense_test *skel)

@@ -83,8 +83,8 @@ KS_TEST_F(analytics_class_rules, KS_SAN | KS_HOST)
 
 		memset(&cg, 0, sizeof(cg));
 		ksense_cg_classify(&cfg, &cg, 42, &rows[i].sum, WIN, 1);
-		if (!ASSERT_EQ(cg.candidate & 0xff, rows[i].want, rows[i].what) ||
-		    !ASSERT_EQ(cg.candidate >> 8, rows[i].cause, rows[i].what))
+		if (!ASSERT_EQ(cg.candidate, rows[i].want, rows[i].what) ||
+		    !ASSERT_EQ(cg.candidate_cause, rows[i].cause, rows[i].what))
 			continue;
 		ASSERT_EQ(cg.class, rows[i].want, "an UNKNOWN class takes the first candidate at once");
 		ASSERT_EQ(cg.cause, rows[i].cause, "and its cause");

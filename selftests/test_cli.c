@@ -102,7 +102,7 @@ KS_TEST(load_lifecycle)
 			printf("%s\n", out);
 		ASSERT_TRUE(exists(KSENSE_PIN_CONFIG), "config pinned");
 		ASSERT_TRUE(exists(KSENSE_PIN_STATE), "state pinned");
-		ASSERT_TRUE(exists(KSENSE_PIN_WINDOW), "window pinned");
+		ASSERT_FALSE(exists("window"), "no window pin (schema 9: readers use the history ring)");
 		ASSERT_TRUE(exists(KSENSE_PIN_HISTORY), "history pinned");
 		ASSERT_TRUE(exists("links/ksense_sched_switch"), "sched_switch link");
 		ASSERT_TRUE(exists("links/ksense_softirq_exit"), "softirq link");
@@ -118,7 +118,9 @@ KS_TEST(load_lifecycle)
 		FILE *p;
 		size_t n;
 
-		snprintf(cmd, sizeof(cmd), "bpftool map dump pinned %s/window 2>&1", getenv("KSENSE_PIN_ROOT"));
+		/* window 1, in history slot 1 (the key's bytes, little-endian) */
+		snprintf(cmd, sizeof(cmd), "bpftool map lookup pinned %s/history key 1 0 0 0 2>&1",
+			 getenv("KSENSE_PIN_ROOT"));
 		p = popen(cmd, "r");
 		if (ASSERT_OK_PTR(p, "popen bpftool")) {
 			n = fread(out, 1, sizeof(out) - 1, p);

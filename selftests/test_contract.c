@@ -6,6 +6,8 @@
  * compiler makes of the header.
  */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -23,7 +25,7 @@ struct member_off {
 static const struct member_off window_members[] = {
 	M(ksense_window, seq), M(ksense_window, start_ns), M(ksense_window, end_ns),
 	M(ksense_window, duration_ns), M(ksense_window, runq), M(ksense_window, dstate),
-	M(ksense_window, netrx), M(ksense_window, dstate_ns), M(ksense_window, netrx_ns),
+	M(ksense_window, netrx), M(ksense_window, reclaim), M(ksense_window, dstate_ns), M(ksense_window, netrx_ns),
 	M(ksense_window, dstate_us_per_s), M(ksense_window, netrx_us_per_s),
 	M(ksense_window, cpu_busy_ns), M(ksense_window, cpu_busy_permille),
 	M(ksense_window, nr_cpus), M(ksense_window, psi_cpu), M(ksense_window, psi_io),
@@ -37,12 +39,12 @@ static const struct member_off state_members[] = {
 	M(ksense_state, acc_slot), M(ksense_state, psi_source), M(ksense_state, psi_group_addr),
 	M(ksense_state, psi_avg_total), M(ksense_state, psi_avg_last_update),
 	M(ksense_state, psi_seen_ns), M(ksense_state, psi_permille), M(ksense_state, kernel_paths),
-	M(ksense_state, reserved0), M(ksense_state, timer),
+	M(ksense_state, nr_cpus), M(ksense_state, timer),
 	{ NULL, 0 },
 };
 
 static const struct member_off config_members[] = {
-	M(ksense_config, schema_version), M(ksense_config, window_ms), M(ksense_config, nr_cpus),
+	M(ksense_config, schema_version), M(ksense_config, window_ms), M(ksense_config, reserved2),
 	M(ksense_config, warmup_s), M(ksense_config, baseline_reset_gen),
 	M(ksense_config, baseline_alpha_permille), M(ksense_config, friction_k_permille),
 	M(ksense_config, friction_weight_permille), M(ksense_config, reserved0),
@@ -59,8 +61,8 @@ static const struct member_off config_members[] = {
 };
 
 static const struct member_off cgroup_members[] = {
-	M(ksense_cgroup, cgroup_id), M(ksense_cgroup, seq), M(ksense_cgroup, class),
-	M(ksense_cgroup, candidate), M(ksense_cgroup, streak), M(ksense_cgroup, on_cpu_permille),
+	M(ksense_cgroup, cgroup_id), M(ksense_cgroup, seq), M(ksense_cgroup, class), M(ksense_cgroup, cause),
+	M(ksense_cgroup, candidate), M(ksense_cgroup, candidate_cause), M(ksense_cgroup, streak), M(ksense_cgroup, on_cpu_permille),
 	M(ksense_cgroup, d_permille), M(ksense_cgroup, s_permille), M(ksense_cgroup, on_cpu_ns),
 	M(ksense_cgroup, d_ns), M(ksense_cgroup, s_ns), M(ksense_cgroup, wakeups), M(ksense_cgroup, samples),
 	M(ksense_cgroup, io_count), M(ksense_cgroup, io_bytes), M(ksense_cgroup, io_lat_avg_ns),
@@ -69,7 +71,7 @@ static const struct member_off cgroup_members[] = {
 	M(ksense_cgroup, bw_quota_us), M(ksense_cgroup, bw_period_us), M(ksense_cgroup, bw_throttled_ns),
 	M(ksense_cgroup, bw_nr_periods), M(ksense_cgroup, bw_nr_throttled), M(ksense_cgroup, bw_total_throttled_ns),
 	M(ksense_cgroup, bw_total_periods), M(ksense_cgroup, bw_total_throttled), M(ksense_cgroup, wait_ns),
-	M(ksense_cgroup, wait_n), M(ksense_cgroup, cause), M(ksense_cgroup, wait_permille),
+	M(ksense_cgroup, wait_n), M(ksense_cgroup, reserved1), M(ksense_cgroup, wait_permille),
 	M(ksense_cgroup, lock_permille), M(ksense_cgroup, wakers), M(ksense_cgroup, rq_count),
 	M(ksense_cgroup, rq_sum_ns), M(ksense_cgroup, rq_avg_ns), M(ksense_cgroup, rq_p50_ns),
 	M(ksense_cgroup, rq_p99_ns), M(ksense_cgroup, rq_max_ns), M(ksense_cgroup, psi_cpu),
@@ -86,12 +88,12 @@ static const struct member_off baseline_members[] = {
 
 static const struct member_off score_members[] = {
 	M(ksense_score, seq), M(ksense_score, baseline_state), M(ksense_score, friction_valid),
-	M(ksense_score, friction_permille), M(ksense_score, friction_term_permille),
+	M(ksense_score, friction_permille), M(ksense_score, friction_term),
 	M(ksense_score, direction), M(ksense_score, slope_permille), M(ksense_score, energy_permille),
 	M(ksense_score, energy_peak_permille), M(ksense_score, reserved0),
 	M(ksense_score, energy_integral), M(ksense_score, energy_ceiling),
-	M(ksense_score, energy_above_ms), M(ksense_score, input_permille),
-	M(ksense_score, membership_permille), M(ksense_score, rule_strength_permille),
+	M(ksense_score, energy_above_ms), M(ksense_score, input),
+	M(ksense_score, membership), M(ksense_score, rule_strength_permille),
 	M(ksense_score, top_rule), M(ksense_score, score_permille), M(ksense_score, score),
 	M(ksense_score, rules_used), { NULL, 0 },
 };
@@ -117,7 +119,8 @@ static const struct member_off totals_members[] = {
 	M(ksense_totals, dstate_ns), M(ksense_totals, psi_cpu_some_ns), M(ksense_totals, psi_io_some_ns),
 	M(ksense_totals, psi_io_full_ns), M(ksense_totals, psi_mem_some_ns),
 	M(ksense_totals, psi_mem_full_ns), M(ksense_totals, deny_windows), M(ksense_totals, reserved0),
-	M(ksense_totals, runq), M(ksense_totals, dstate), M(ksense_totals, netrx), M(ksense_totals, seq_end),
+	M(ksense_totals, runq), M(ksense_totals, dstate), M(ksense_totals, netrx), M(ksense_totals, reclaim),
+	M(ksense_totals, seq_end),
 	{ NULL, 0 },
 };
 
@@ -126,7 +129,6 @@ static const struct {
 	size_t size;
 	const struct member_off *members;
 } pins[] = {
-	{ KSENSE_PIN_WINDOW, "ksense_window", sizeof(struct ksense_window), window_members },
 	{ KSENSE_PIN_HISTORY, "ksense_window", sizeof(struct ksense_window), window_members },
 	{ KSENSE_PIN_STATE, "ksense_state", sizeof(struct ksense_state), state_members },
 	{ KSENSE_PIN_CONFIG, "ksense_config", sizeof(struct ksense_config), config_members },
@@ -195,4 +197,126 @@ KS_TEST(contract_btf)
 	for (i = 0; i < sizeof(pins) / sizeof(pins[0]); i++)
 		if (test__start_subtest(pins[i].pin))
 			check_pin(i);
+}
+
+/* The names of the enum-typed members reachable from a type (nested
+ * structs and arrays of structs included) and of its array members;
+ * walk() returns false when a list overflows. */
+struct type_walk {
+	const char *enums[64];
+	const char *arrays[16];
+	int nr_enums, nr_arrays;
+};
+
+static const struct btf_type *strip(const struct btf *btf, __u32 *id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, *id);
+
+	while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t))) {
+		*id = t->type;
+		t = btf__type_by_id(btf, *id);
+	}
+	return t;
+}
+
+static bool walk(const struct btf *btf, __u32 id, struct type_walk *w)
+{
+	const struct btf_type *t = strip(btf, &id), *mt;
+	const struct btf_member *m;
+	unsigned int k;
+	__u32 mid;
+
+	if (!t || !btf_is_struct(t))
+		return true;
+	m = btf_members(t);
+	for (k = 0; k < btf_vlen(t); k++, m++) {
+		const char *name = btf__name_by_offset(btf, m->name_off);
+
+		mid = m->type;
+		mt = strip(btf, &mid);
+		if (mt && btf_is_array(mt)) {
+			if (w->nr_arrays == 16)
+				return false;
+			w->arrays[w->nr_arrays++] = name;
+			mid = btf_array(mt)->type;
+			mt = strip(btf, &mid);
+		}
+		if (mt && btf_is_enum(mt)) {
+			if (w->nr_enums == 64)
+				return false;
+			w->enums[w->nr_enums++] = name;
+		} else if (mt && btf_is_struct(mt) && !walk(btf, mid, w)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* `bpftool map dump` explains itself: every enum-typed field of the
+ * decision, score, cgroups, history and state pins prints an enumerator's
+ * name, never a number, and an index array is left only where the index
+ * means nothing but a position (rule number, rank, bucket, PSI state). */
+KS_TEST(contract_bpftool_names)
+{
+	static const struct {
+		const char *pin, *cmd, *arrays;  /* the index arrays allowed, ",a,b," */
+	} dumps[] = {
+		{ KSENSE_PIN_DECISION, "map dump pinned %s/" KSENSE_PIN_DECISION, "," },
+		{ KSENSE_PIN_SCORE, "map dump pinned %s/" KSENSE_PIN_SCORE, ",rule_strength_permille," },
+		{ KSENSE_PIN_CGROUPS, "map dump pinned %s/" KSENSE_PIN_CGROUPS, ",wakers," },
+		/* window 1 is in slot 1 (the key's bytes, little-endian) */
+		{ KSENSE_PIN_HISTORY, "map lookup pinned %s/" KSENSE_PIN_HISTORY " key 1 0 0 0", "," },
+		{ KSENSE_PIN_STATE, "map dump pinned %s/" KSENSE_PIN_STATE, ",psi_avg_total,psi_permille,__opaque," },
+	};
+	static char out[262144];
+	struct ksense_window w;
+	unsigned int i;
+	int k;
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return;
+	}
+	if (!ASSERT_OK(fx_load(), "fx_load") || !ASSERT_OK(fx_wait_window(1, &w, 5000), "two windows closed"))
+		return;
+	for (i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		struct type_walk tw = {};
+		struct btf *btf = NULL;
+		char cmd[512], want[128], *p;
+		int fd;
+
+		if (!test__start_subtest(dumps[i].pin))
+			continue;
+		fd = ks_pin_open(dumps[i].pin);
+		if (!ASSERT_GE(fd, 0, "open pin"))
+			continue;
+		if (ASSERT_OK(bpf_obj_get_info_by_fd(fd, &info, &len), "map info"))
+			btf = btf__load_from_kernel_by_id(info.btf_id);
+		close(fd);
+		if (!ASSERT_OK_PTR(btf, "map BTF"))
+			continue;
+		ASSERT_TRUE(walk(btf, info.btf_value_type_id, &tw), "walk the value type");
+		if (strcmp(dumps[i].pin, KSENSE_PIN_STATE))
+			ASSERT_GT(tw.nr_enums, 0, "enum-typed fields");
+		for (k = 0; k < tw.nr_arrays; k++) {
+			snprintf(want, sizeof(want), ",%s,", tw.arrays[k]);
+			if (!ASSERT_STRHAS(dumps[i].arrays, want, "an index array only where the index is a position"))
+				printf("    %s: array member %s\n", dumps[i].pin, tw.arrays[k]);
+		}
+		/* compact JSON: "field":value; the first entries are enough */
+		snprintf(cmd, sizeof(cmd), dumps[i].cmd, getenv("KSENSE_PIN_ROOT"));
+		fx_sh(out, sizeof(out), "bpftool -j %s 2>&1 | head -c %zu", cmd, sizeof(out) - 1);
+		for (k = 0; k < tw.nr_enums; k++) {
+			snprintf(want, sizeof(want), "\"%s\":\"KSENSE_", tw.enums[k]);
+			if (!ASSERT_STRHAS(out, want, "an enum field prints a name"))
+				printf("    %s: %.300s\n", dumps[i].pin, out);
+			snprintf(want, sizeof(want), "\"%s\":", tw.enums[k]);
+			for (p = strstr(out, want); p; p = strstr(p + 1, want))
+				if (!ASSERT_TRUE(p[strlen(want)] == '"' || p[strlen(want)] == '{', tw.enums[k]))
+					break;
+		}
+		btf__free(btf);
+	}
 }

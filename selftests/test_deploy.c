@@ -309,7 +309,8 @@ static void test_without(const char *cap)
 				break;
 			sleep(1);
 		}
-		ASSERT_STRHAS(out, UID(1) " CPU ", "the burner is still seen");
+		if (!ASSERT_STRHAS(out, UID(1) " CPU ", "the burner is still seen"))
+			printf("%s", out);
 		ASSERT_FALSE(strstr(out, "ksense_burn_cycles"), "but its function is not named");
 		ASSERT_STRHAS(out, "[unknown]", "[unknown] instead");
 	} else {
@@ -375,7 +376,7 @@ KS_TEST(deploy)
 		load = view("load", "init", NULL, args);
 		if (!ASSERT_EQ(view_wait(load), 0, "ksense load with BPF and PERFMON only"))
 			show_log("load", "init");
-		ASSERT_OK(sh("test -e %s/window", pins), "pins on the host's bpffs");
+		ASSERT_OK(sh("test -e %s/" KSENSE_PIN_HISTORY, pins), "pins on the host's bpffs");
 	}
 	if (test__start_subtest("load_view_without_perfmon")) {
 		static const char *const args[] = { "--window-ms", "250", NULL };

@@ -388,7 +388,7 @@ out:
  * 3, or a half-removed tree): 503 naming the missing pin. */
 KS_TEST_F(pods_partial_pins, KS_SAN)
 {
-	static const char *const pins[] = { "config", "state", "window", "history" };
+	static const char *const pins[] = { "config", "state", "history" };
 	char partial[128], env_root[200], log[256];
 	const char *env[] = { env_root, NULL };
 	struct ksense_window w;

@@ -52,9 +52,9 @@ static void print_score(const char *when)
 	if (ks_read_pin(KSENSE_PIN_SCORE, &s))
 		return;
 	printf("    %-7s score %u: friction %u energy %u cpu %u psi %u (terms %u %u %u %u) top rule %u\n",
-	       when, s.score, s.input_permille[0], s.input_permille[1], s.input_permille[2],
-	       s.input_permille[3], s.friction_term_permille[0], s.friction_term_permille[1],
-	       s.friction_term_permille[2], s.friction_term_permille[3], s.top_rule);
+	       when, s.score, s.input.friction_permille, s.input.energy_permille, s.input.cpu_permille,
+	       s.input.psi_permille, s.friction_term.rq_p99_permille, s.friction_term.rq_avg_permille,
+	       s.friction_term.dstate_permille, s.friction_term.netrx_permille, s.top_rule);
 }
 
 static bool is_allow(const struct ksense_decision *d)

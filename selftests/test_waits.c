@@ -34,9 +34,10 @@ static void print_cg(const char *what, const struct ksense_cgroup *cg)
 	       cg->cause < KSENSE_NR_CAUSES ? cause_names[cg->cause] : "?", cg->on_cpu_permille, cg->s_permille,
 	       cg->d_permille, cg->wait_permille);
 	for (i = 1; i < KSENSE_NR_CAUSES; i++)
-		if (cg->wait_n[i])
-			printf(" %s %llums/%u", cause_names[i], (unsigned long long)cg->wait_ns[i] / 1000000,
-			       cg->wait_n[i]);
+		if (ksense_cause_n_get(&cg->wait_n, i))
+			printf(" %s %llums/%u", cause_names[i],
+			       (unsigned long long)ksense_cause_ns_get(&cg->wait_ns, i) / 1000000,
+			       ksense_cause_n_get(&cg->wait_n, i));
 	printf(" )");
 	for (i = 0; i < KSENSE_TOP_WAKERS && cg->wakers[i].cgroup_id; i++)
 		printf(" waker %llu %u‰", (unsigned long long)cg->wakers[i].cgroup_id, cg->wakers[i].share_permille);
@@ -83,7 +84,7 @@ KS_TEST_LIVE(cgroup_lock)
 		    "four threads on one mutex: OFFCPU/LOCK");
 	ASSERT_GE(cg.lock_permille, 500, "waits its own threads ended >= 500 permille");
 	ASSERT_GE(cg.lock_permille, cg.on_cpu_permille, "... and >= its on-CPU");
-	ASSERT_GT(cg.wait_n[KSENSE_CAUSE_LOCK], 0, "sibling wakeups");
+	ASSERT_GT(cg.wait_n.lock, 0, "sibling wakeups");
 	ASSERT_EQ(cg.wakers[0].cgroup_id, 0, "no other cgroup wakes it");
 out:
 	wl_reap(pid);
@@ -136,11 +137,11 @@ KS_TEST_LIVE(cgroup_dependency)
 	ASSERT_EQ(cg.wakers[0].cgroup_id, server.id, "the top waker is the server's cgroup");
 	ASSERT_GE(cg.wakers[0].share_permille, 800, "... with most of the wait");
 	ASSERT_GT(cg.wakers[0].wakeups, 0, "... and its wakeups");
-	ASSERT_GE(cg.wait_ns[KSENSE_CAUSE_DEPENDENCY], cg.wakers[0].wait_ns, "dependency time holds it");
+	ASSERT_GE(cg.wait_ns.dependency, cg.wakers[0].wait_ns, "dependency time holds it");
 	/* the server sleeps 100 ms per answer: a timer ends its sleeps */
 	if (!fx_read_cgroup(server.id, &srv)) {
 		print_cg("server", &srv);
-		ASSERT_GT(srv.wait_n[KSENSE_CAUSE_TIMER], 0, "the server's sleeps end by timer");
+		ASSERT_GT(srv.wait_n.timer, 0, "the server's sleeps end by timer");
 		ASSERT_TRUE(srv.class != KSENSE_CLASS_OFFCPU || srv.cause != KSENSE_CAUSE_TIMER, "a timer is no cause");
 	}
 out:
@@ -183,7 +184,7 @@ KS_TEST_LIVE(cgroup_timer_sleeper)
 	ASSERT_EQ(seen, 8, "eight windows with its wakeups");
 	ASSERT_EQ(idle, seen, "IDLE in every one");
 	ASSERT_GE(cg.s_permille, 700, "asleep most of the window");
-	ASSERT_GE(cg.wait_ns[KSENSE_CAUSE_TIMER] * 10, (cg.s_ns + cg.d_ns) * 9, "timers end >= 90 % of it");
+	ASSERT_GE(cg.wait_ns.timer * 10, (cg.s_ns + cg.d_ns) * 9, "timers end >= 90 % of it");
 	ASSERT_LT(cg.wait_permille, 100, "hardly any of it is waiting");
 out:
 	wl_reap(pid);

@@ -354,7 +354,7 @@ void wl_cgroup_destroy(struct wl_cgroup *c)
 	c->dir[0] = c->base[0] = c->cpu_dir[0] = c->cpu_base[0] = '\0';
 }
 
-static int write_str(const char *dir, const char *file, const char *s)
+int wl_write_str(const char *dir, const char *file, const char *s)
 {
 	char path[900];
 	int fd, err;
@@ -432,25 +432,25 @@ int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int
 		if (err)
 			return err;
 		snprintf(val, sizeof(val), "%u", period_us);
-		err = write_str(c->cpu_dir, "cpu.cfs_period_us", val);
+		err = wl_write_str(c->cpu_dir, "cpu.cfs_period_us", val);
 		snprintf(val, sizeof(val), "%u", quota_us);
-		return err ? err : write_str(c->cpu_dir, "cpu.cfs_quota_us", val);
+		return err ? err : wl_write_str(c->cpu_dir, "cpu.cfs_quota_us", val);
 	}
 	if (!v2_has_cpu(mnt))
 		return -EOPNOTSUPP;
 	/* "+cpu" in every level above dir, from the root down */
 	snprintf(lvl, sizeof(lvl), "%s", c->dir);
-	err = write_str(mnt, "cgroup.subtree_control", "+cpu");
+	err = wl_write_str(mnt, "cgroup.subtree_control", "+cpu");
 	for (p = lvl + mlen + 1; !err && (p = strchr(p, '/')); p++) {
 		*p = '\0';
-		err = write_str(lvl, "cgroup.subtree_control", "+cpu");
+		err = wl_write_str(lvl, "cgroup.subtree_control", "+cpu");
 		*p = '/';
 	}
 	if (err)
 		return err;
 	c->cpu_v2 = true;
 	snprintf(val, sizeof(val), "%u %u", quota_us, period_us);
-	return write_str(c->dir, "cpu.max", val);
+	return wl_write_str(c->dir, "cpu.max", val);
 }
 
 int wl_cgroup_cpu_stat(const struct wl_cgroup *c, struct wl_cpu_stat *out)
@@ -484,9 +484,9 @@ int wl_cgroup_enter(const struct wl_cgroup *c)
 	int err;
 
 	snprintf(pid_s, sizeof(pid_s), "%d", getpid());
-	err = write_str(c->dir, "cgroup.procs", pid_s);
+	err = wl_write_str(c->dir, "cgroup.procs", pid_s);
 	if (!err && c->cpu_dir[0])
-		err = write_str(c->cpu_dir, "cgroup.procs", pid_s);
+		err = wl_write_str(c->cpu_dir, "cgroup.procs", pid_s);
 	return err;
 }
 

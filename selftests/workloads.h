@@ -64,6 +64,8 @@ void wl_cgroup_destroy(struct wl_cgroup *c);
 int wl_cgroup_cpu_limit(struct wl_cgroup *c, unsigned int quota_us, unsigned int period_us);
 /* c's cpu.stat bandwidth counters; 0 or negative errno. */
 int wl_cgroup_cpu_stat(const struct wl_cgroup *c, struct wl_cpu_stat *out);
+/* s into dir/file (a cgroup control file); 0 or negative errno. */
+int wl_write_str(const char *dir, const char *file, const char *s);
 /* mkdir -p path (0755); 0 or negative errno.  The caller removes what it
  * made. */
 int wl_mkdirs(const char *path);

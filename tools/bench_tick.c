@@ -93,13 +93,15 @@ int main(int argc, char **argv)
 	}
 	bpf_program__set_autoload(skel->progs.ksense_bench_tick, true);
 	bpf_program__set_autoload(skel->progs.ksense_bench_noop, true);
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu > KSENSE_MAX_CPUS)
+		ncpu = KSENSE_MAX_CPUS;
+	skel->rodata->ks_nr_cpus = ncpu > 0 ? (__u32)ncpu : 1;
 	if (ksense_test__load(skel)) {
 		fprintf(stderr, "bench_tick: cannot load the BPF object (root?)\n");
 		goto out;
 	}
-	ncpu = libbpf_num_possible_cpus();
 	ks_config_defaults(&cfg);
-	cfg.nr_cpus = ncpu > 0 ? (__u32)ncpu : 1;
 	if (bpf_map__update_elem(skel->maps.ks_config, &key, sizeof(key), &cfg, sizeof(cfg), 0)) {
 		fprintf(stderr, "bench_tick: cannot write config\n");
 		goto out;
@@ -110,7 +112,7 @@ int main(int argc, char **argv)
 	if (noop < 0 || tick < 0)
 		goto out;
 	printf("tick: %.0f ns per window close (%d CPUs merged; %.0f ns measured - %.0f ns test-run overhead)\n",
-	       tick - noop, cfg.nr_cpus, tick, noop);
+	       tick - noop, skel->rodata->ks_nr_cpus, tick, noop);
 	err = 0;
 out:
 	ksense_test__destroy(skel);

@@ -4,10 +4,9 @@
  * window to $KSENSE_METRICS_CSV, the file the seed's collector_only.py
  * wrote, so the same tail -f and plotting habits keep working.
  *
- * Rows come from the history ring, never from the `window` pin: the ring
- * holds the last KSENSE_HISTORY_LEN windows by seq, so a slow or restarted
- * writer still finds every window it has not written (up to the ring's
- * depth) and each one exactly once.  Windows that left the ring before they
+ * Rows come from the history ring: it holds the last KSENSE_HISTORY_LEN
+ * windows by seq, so a slow or restarted writer still finds every window
+ * it has not written (up to the ring's depth) and each one exactly once.  Windows that left the ring before they
  * were written are counted in a warning, never invented.
  *
  * Every number is a field the tick wrote (docs/ARCHITECTURE.md); this file only

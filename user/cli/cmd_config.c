@@ -39,6 +39,7 @@ static void json_str(const char *s)
 
 static int config_show(const struct ksense_config *c, bool json)
 {
+	struct ksense_state st = {};
 	char val[1024];
 	size_t i;
 
@@ -60,8 +61,11 @@ static int config_show(const struct ksense_config *c, bool json)
 			printf("%-30s = %-18s # %s; %s (%s)\n", s->key, val, s->unit, s->doc, s->env);
 		}
 	}
+	/* the CPU count is fixed at load (read-only data), kept in the state */
+	if (json && ks_read_state(&st))
+		st.nr_cpus = 0;
 	if (json)
-		printf(",\"nr_cpus\":%u,\"schema_version\":%u}\n", c->nr_cpus, c->schema_version);
+		printf(",\"nr_cpus\":%u,\"schema_version\":%u}\n", st.nr_cpus, c->schema_version);
 	return 0;
 }
 

@@ -443,6 +443,8 @@ int cmd_load(int argc, char **argv)
 		fprintf(stderr, "ksense load: cannot open the BPF object: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	/* fixed for the programs' life: read-only data, not the config pin */
+	skel->rodata->ks_nr_cpus = ncpu > KSENSE_MAX_CPUS ? KSENSE_MAX_CPUS : (__u32)ncpu;
 	err = ksense__load(skel);
 	if (err) {
 		fprintf(stderr, "ksense load: the kernel refused the BPF programs (%s); "
@@ -460,7 +462,6 @@ int cmd_load(int argc, char **argv)
 	}
 	staged = true;
 
-	o.cfg.nr_cpus = ncpu > KSENSE_MAX_CPUS ? KSENSE_MAX_CPUS : (__u32)ncpu;
 	err = bpf_map__update_elem(skel->maps.ks_config, &key, sizeof(key), &o.cfg, sizeof(o.cfg), 0);
 	if (err) {
 		fprintf(stderr, "ksense load: cannot write the config map: %s\n", strerror(-err));
@@ -468,7 +469,6 @@ int cmd_load(int argc, char **argv)
 	}
 	if ((err = pin_map(skel->maps.ks_config, staging, KSENSE_PIN_CONFIG)) ||
 	    (err = pin_map(skel->maps.ks_state, staging, KSENSE_PIN_STATE)) ||
-	    (err = pin_map(skel->maps.ks_window, staging, KSENSE_PIN_WINDOW)) ||
 	    (err = pin_map(skel->maps.ks_history, staging, KSENSE_PIN_HISTORY)) ||
 	    (err = pin_map(skel->maps.ks_baseline, staging, KSENSE_PIN_BASELINE)) ||
 	    (err = pin_map(skel->maps.ks_score, staging, KSENSE_PIN_SCORE)) ||
@@ -529,7 +529,7 @@ int cmd_load(int argc, char **argv)
 	}
 	published = true;
 	printf("ksense: loaded %d programs at %s (schema %u, window %u ms, warm-up %u s, %u CPUs, PSI %s)\n",
-	       nlinks, ks_pin_root(), KSENSE_SCHEMA_VERSION, o.cfg.window_ms, o.cfg.warmup_s, o.cfg.nr_cpus,
+	       nlinks, ks_pin_root(), KSENSE_SCHEMA_VERSION, o.cfg.window_ms, o.cfg.warmup_s, skel->rodata->ks_nr_cpus,
 	       psi_found(skel) ? "from the kernel's psi_system" : "not found");
 
 cleanup:

@@ -165,7 +165,7 @@ int cmd_status(int argc, char **argv)
 		       "\"psi_source\":\"%s\",\"kernel_paths\":\"%s\",\"bpf_stats_enabled\":%s,\"programs\":[",
 		       ks_pin_root(), st.schema_version, KSENSE_SCHEMA_VERSION,
 		       st.flags & KSENSE_STATE_TIMER_ARMED ? "true" : "false", cfg.window_ms,
-		       cfg.nr_cpus, (unsigned long long)st.seq, (unsigned long long)st.ticks,
+		       st.nr_cpus, (unsigned long long)st.seq, (unsigned long long)st.ticks,
 		       (unsigned long long)age_ms, psi_name(st.psi_source), paths,
 		       stats == 1 ? "true" : "false");
 		for (i = 0; i < n; i++)
@@ -185,7 +185,7 @@ int cmd_status(int argc, char **argv)
 	       st.schema_version == KSENSE_SCHEMA_VERSION ? "" : " (this ksense expects another)");
 	printf("tick            %s, window %u ms, %llu ticks, %u CPUs\n",
 	       st.flags & KSENSE_STATE_TIMER_ARMED ? "armed" : "NOT ARMED", cfg.window_ms,
-	       (unsigned long long)st.ticks, cfg.nr_cpus);
+	       (unsigned long long)st.ticks, st.nr_cpus);
 	if (st.seq)
 		printf("last window     seq %llu, closed %llu ms ago\n", (unsigned long long)st.seq,
 		       (unsigned long long)age_ms);

@@ -230,7 +230,6 @@ void ks_config_defaults(struct ksense_config *c)
 
 	memset(c, 0, sizeof(*c));
 	c->schema_version = KSENSE_SCHEMA_VERSION;
-	c->nr_cpus = 1;
 	for (i = 0; i < ks_nr_settings; i++) {
 		const struct ks_setting *s = &ks_settings[i];
 		char num[32];

@@ -40,11 +40,11 @@ static int pin_open_uncached(const char *name)
  * instead of resolving a path per read; it refreshes them on its tick, so a
  * reload (a new tree) is picked up within one tick. */
 static const char *const cached_names[] = {
-	KSENSE_PIN_STATE, KSENSE_PIN_CONFIG, KSENSE_PIN_WINDOW, KSENSE_PIN_HISTORY,
-	KSENSE_PIN_BASELINE, KSENSE_PIN_SCORE, KSENSE_PIN_DECISION, KSENSE_PIN_TOTALS,
+	KSENSE_PIN_STATE, KSENSE_PIN_CONFIG, KSENSE_PIN_HISTORY, KSENSE_PIN_BASELINE,
+	KSENSE_PIN_SCORE, KSENSE_PIN_DECISION, KSENSE_PIN_TOTALS,
 };
 #define NR_CACHED (sizeof(cached_names) / sizeof(cached_names[0]))
-static int cached_fd[NR_CACHED] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+static int cached_fd[NR_CACHED] = { -1, -1, -1, -1, -1, -1, -1 };
 static bool cache_on;
 /* The webhook reads pins on its worker thread while its loop refreshes
  * the cache: a reader holds this across its use of a cached fd, so the
@@ -164,11 +164,11 @@ int ks_write_config(const struct ksense_config *in)
 	return err;
 }
 
-/* The latest whole window.  The `window` pin is rewritten in place every
- * window, so a copy taken during the rewrite could mix two windows; a
- * history slot is rewritten only KSENSE_HISTORY_LEN windows later and
- * carries its seq, stored last.  So read the slot of the state's seq, or of
- * the window before when the tick is filling that slot right now. */
+/* The latest whole window.  A history slot is rewritten only
+ * KSENSE_HISTORY_LEN windows later and carries its seq, stored last, so
+ * read the slot of the state's seq, or of the window before when the tick
+ * is filling that slot right now.  (There is no separate latest-window pin:
+ * a copy rewritten in place every window could mix two.) */
 int ks_read_window(struct ksense_window *out)
 {
 	struct ksense_state st;

@@ -108,9 +108,9 @@ void ks_pods_render_waits(struct ks_buf *b, struct ks_cgpath *cgp, struct ks_pod
 
 		wait_permille += cg->wait_permille;
 		for (c = KSENSE_CAUSE_LOCK; c < KSENSE_NR_CAUSES; c++) {
-			ms[c] += cg->wait_ns[c] / 1e6 / rows[i].dur_s;
+			ms[c] += ksense_cause_ns_get(&cg->wait_ns, c) / 1e6 / rows[i].dur_s;
 			if (c != KSENSE_CAUSE_TIMER)
-				waits_ns += cg->wait_ns[c];
+				waits_ns += ksense_cause_ns_get(&cg->wait_ns, c);
 		}
 		for (k = 0; k < KSENSE_TOP_WAKERS && cg->wakers[k].cgroup_id; k++) {
 			struct dep d = {};
