@@ -253,6 +253,13 @@ static __always_inline void read_psi(struct ksense_state *st, struct ksense_wind
 	w->psi_source = KSENSE_PSI_KERNEL;
 }
 
+#ifndef barrier
+#define barrier() asm volatile("" ::: "memory")
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#endif
+
 /* Baseline, friction, direction, energy, score and decision of window w.
  * score and decision are rewritten in place while readers may copy them;
  * their seq says which window a copy belongs to. */
@@ -265,10 +272,18 @@ static __always_inline void analyze(const struct ksense_config *cfg, struct ksen
 
 	if (!b || !s || !d)
 		return;
+	/* a reader's copy with seq 0 is torn, one with this seq is whole:
+	 * seq is cleared before the rewrite and set after it, in this order */
+	WRITE_ONCE(b->seq, 0);
+	WRITE_ONCE(s->seq, 0);
+	WRITE_ONCE(d->seq, 0);
+	barrier();
 	ksense_analyze(cfg, w, b, s, d);
+	barrier();
 	/* w->seq is 0 while the slot is being filled (stored last) */
-	s->seq = seq;
-	d->seq = seq;
+	WRITE_ONCE(b->seq, seq);
+	WRITE_ONCE(s->seq, seq);
+	WRITE_ONCE(d->seq, seq);
 }
 
 struct cg_ctx {

@@ -372,6 +372,7 @@ struct ksense_baseline {
 	struct ksense_ewma rq_avg_ns;
 	struct ksense_ewma dstate_us_per_s;
 	struct ksense_ewma netrx_us_per_s;
+	__u64 seq;                 /* window whose close wrote it last; 0 while being rewritten */
 };
 
 /* Friction's term of each baseline signal (enum ksense_base_signal order). */
@@ -657,7 +658,7 @@ _Static_assert(sizeof(struct ksense_cgroup) == 496, "ksense_cgroup layout");
 _Static_assert(KSENSE_CG_RQ_BUCKETS == 98, "per-cgroup histogram bucket count");
 _Static_assert(sizeof(struct ksense_waker) == 24, "ksense_waker layout");
 _Static_assert(sizeof(struct ksense_stack_key) == 24, "ksense_stack_key layout");
-_Static_assert(sizeof(struct ksense_baseline) == 128, "ksense_baseline layout");
+_Static_assert(sizeof(struct ksense_baseline) == 136, "ksense_baseline layout");
 _Static_assert(sizeof(struct ksense_score) == 224, "ksense_score layout");
 _Static_assert(sizeof(struct ksense_decision) == 40, "ksense_decision layout");
 _Static_assert(KSENSE_HIST_BUCKETS == 320, "histogram bucket count");

@@ -112,6 +112,18 @@ KS_TEST(load_lifecycle)
 		ASSERT_OK(fx_wait_window(2, &w, 5000), "window 3 closes after load exited");
 		ASSERT_OK(ks_read_state(&st), "read state");
 		ASSERT_TRUE(st.flags & KSENSE_STATE_TIMER_ARMED, "timer armed");
+		{
+			struct ksense_baseline b;
+			struct ksense_decision d;
+
+			/* the pins a window's close rewrites carry its seq */
+			if (ASSERT_OK(ks_read_pin(KSENSE_PIN_BASELINE, &b), "read baseline") &&
+			    ASSERT_OK(ks_read_pin(KSENSE_PIN_DECISION, &d), "read decision")) {
+				ASSERT_GE(b.seq, st.seq, "baseline of the latest window (or a later one)");
+				ASSERT_LE(b.seq, st.seq + 1, "baseline seq within one window");
+				ASSERT_GE(d.seq, st.seq, "decision of the latest window (or a later one)");
+			}
+		}
 	}
 	if (test__start_subtest("bpftool_named_fields")) {
 		char cmd[512];

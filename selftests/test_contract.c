@@ -83,7 +83,7 @@ static const struct member_off baseline_members[] = {
 	M(ksense_baseline, state), M(ksense_baseline, reset_gen), M(ksense_baseline, started_ns),
 	M(ksense_baseline, frozen_ns), M(ksense_baseline, warmup_remaining_s),
 	M(ksense_baseline, samples), M(ksense_baseline, rq_p99_ns), M(ksense_baseline, rq_avg_ns),
-	M(ksense_baseline, dstate_us_per_s), M(ksense_baseline, netrx_us_per_s), { NULL, 0 },
+	M(ksense_baseline, dstate_us_per_s), M(ksense_baseline, netrx_us_per_s), M(ksense_baseline, seq), { NULL, 0 },
 };
 
 static const struct member_off score_members[] = {

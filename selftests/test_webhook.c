@@ -210,6 +210,8 @@ KS_TEST(webhook)
 		ASSERT_STRHAS(out, "\"node\":\"node-test\"", "node name");
 		ASSERT_STRHAS(out, "\"baseline\":{\"state\":\"warmup\"", "baseline state");
 		ASSERT_STRHAS(out, "\"friction\":null", "friction empty in warm-up");
+		/* the baseline read with the window, not left out as torn */
+		ASSERT_FALSE(strstr(out, "\"warmup_remaining_s\":null"), "the baseline of the same window");
 		ASSERT_STRHAS(out, "\"runq_p99_us\":", "inputs");
 		if (ASSERT_TRUE(sscanf(strstr(out, "\"seq\":") ?: "", "\"seq\":%llu", &seq) == 1, "seq") &&
 		    ASSERT_TRUE(sscanf(strstr(out, "\"score\":") ?: "", "\"score\":%u", &score) == 1, "score")) {

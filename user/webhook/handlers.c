@@ -33,6 +33,31 @@ static struct {
 	struct ksense_baseline b;
 } pinned = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
+/* The latest window with the decision and baseline its close wrote, as
+ * one snapshot: the tick rewrites decision and baseline in place with
+ * their seq cleared first and set last, so copies whose seq is the
+ * window's are whole and of that window.  A window closing between the
+ * reads starts them over (the tick runs every 100 ms at the most); what
+ * still does not match after a few tries is left out (zeroed), never
+ * mixed in. */
+static void read_snapshot(struct ksense_window *w, struct ksense_decision *d, struct ksense_baseline *b, int *err)
+{
+	bool d_ok = false, b_ok = false;
+	int tries;
+
+	for (tries = 0; tries < 4 && !(d_ok && b_ok); tries++) {
+		*err = ks_read_window(w);
+		if (*err)
+			break;
+		d_ok = !ks_read_pin(KSENSE_PIN_DECISION, d) && d->seq == w->seq;
+		b_ok = !ks_read_pin(KSENSE_PIN_BASELINE, b) && b->seq == w->seq;
+	}
+	if (*err || !d_ok)
+		memset(d, 0, sizeof(*d));
+	if (*err || !b_ok)
+		memset(b, 0, sizeof(*b));
+}
+
 static int latest_all(struct ksense_window *w, struct ksense_config *cfg, struct ksense_decision *d,
 		      struct ksense_baseline *b, __u64 *age_ms)
 {
@@ -43,13 +68,7 @@ static int latest_all(struct ksense_window *w, struct ksense_config *cfg, struct
 	if (!pinned.at_ns || now - pinned.at_ns >= LATEST_TTL_NS) {
 		pinned.err = ks_read_config(&pinned.cfg);
 		if (!pinned.err)
-			pinned.err = ks_read_window(&pinned.w);
-		/* streak and latch live only in the decision pin: of the same
-		 * window, or nothing */
-		if (pinned.err || ks_read_pin(KSENSE_PIN_DECISION, &pinned.d) || pinned.d.seq != pinned.w.seq)
-			memset(&pinned.d, 0, sizeof(pinned.d));
-		if (pinned.err || ks_read_pin(KSENSE_PIN_BASELINE, &pinned.b))
-			memset(&pinned.b, 0, sizeof(pinned.b));
+			read_snapshot(&pinned.w, &pinned.d, &pinned.b, &pinned.err);
 		pinned.at_ns = now;
 	}
 	err = pinned.err;
@@ -204,9 +223,12 @@ static void score(struct ks_app *a, const struct ks_http_request *req, struct ks
 		      (unsigned long long)w.seq, (unsigned long long)age_ms, cfg.window_ms, v->score,
 		      ks_band_name(v->band), ks_verdict_name(v->verdict), ks_reason_name(v->reason),
 		      d.seq ? d.bad_streak : 0, d.seq && d.latched ? "true" : "false");
-	ks_buf_printf(&r->body, "\"baseline\":{\"state\":\"%s\",\"warmup_remaining_s\":%u},",
-		      v->baseline_state == KSENSE_BASELINE_FROZEN ? "frozen" : "warmup",
-		      b.warmup_remaining_s);
+	ks_buf_printf(&r->body, "\"baseline\":{\"state\":\"%s\",",
+		      v->baseline_state == KSENSE_BASELINE_FROZEN ? "frozen" : "warmup");
+	if (b.seq)
+		ks_buf_printf(&r->body, "\"warmup_remaining_s\":%u},", b.warmup_remaining_s);
+	else
+		ks_buf_printf(&r->body, "\"warmup_remaining_s\":null},");
 	ks_buf_printf(&r->body, "\"inputs\":{");
 	num_or_null(&r->body, "friction", v->friction_valid, v->friction_permille / 10.0);
 	if (v->friction_valid)
