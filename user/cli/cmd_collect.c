@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "log.h"
 #include "history.h"
+#include "names.h"
 #include "pins.h"
 #include "self_exclude.h"
 
@@ -241,30 +242,6 @@ static int parse_collect_args(int argc, char **argv, struct collect_opts *o)
 	return set_path(o, "the default path", CSV_PATH_DEFAULT);
 }
 
-static const char *baseline_name(__u32 state)
-{
-	return state == KSENSE_BASELINE_FROZEN ? "frozen" : "warmup";
-}
-
-static const char *band_name(__u32 band)
-{
-	switch (band) {
-	case KSENSE_BAND_LOW: return "low";
-	case KSENSE_BAND_MEDIUM: return "medium";
-	case KSENSE_BAND_HIGH: return "high";
-	default: return "";
-	}
-}
-
-static const char *verdict_name(__u32 verdict)
-{
-	switch (verdict) {
-	case KSENSE_VERDICT_ALLOW: return "allow";
-	case KSENSE_VERDICT_DENY: return "deny";
-	default: return "";
-	}
-}
-
 /* The header line, newline included. */
 static int build_header(char *buf, size_t len)
 {
@@ -419,7 +396,7 @@ static int format_row(struct row *r, const struct ksense_window *w, __s64 offset
 		cell_permille_as_pct(r, w->psi_mem.full_permille);
 	}
 
-	cell_str(r, baseline_name(v->baseline_state));
+	cell_str(r, ks_baseline_name(v->baseline_state));
 	if (v->friction_valid) {
 		cell_permille_as_pct(r, v->friction_permille);
 		row_put(r, ",%d", v->direction);
@@ -435,8 +412,8 @@ static int format_row(struct row *r, const struct ksense_window *w, __s64 offset
 		row_put(r, ",");
 	else
 		cell_u64(r, v->score);
-	cell_str(r, band_name(v->band));
-	cell_str(r, verdict_name(v->verdict));
+	cell_str(r, v->band == KSENSE_BAND_NONE ? "" : ks_band_name(v->band));
+	cell_str(r, v->verdict == KSENSE_VERDICT_NONE ? "" : ks_verdict_name(v->verdict));
 	row_put(r, "\n");
 	return r->overflow ? -ENOSPC : 0;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
+#include "names.h"
 #include "pins.h"
 #include "settings.h"
 
@@ -177,11 +178,6 @@ int cmd_config(int argc, char **argv)
 	return 2;
 }
 
-static const char *baseline_state_name(__u32 s)
-{
-	return s == KSENSE_BASELINE_FROZEN ? "frozen" : "warmup";
-}
-
 int cmd_baseline(int argc, char **argv)
 {
 	struct ksense_baseline b;
@@ -226,7 +222,7 @@ int cmd_baseline(int argc, char **argv)
 			return 1;
 		}
 		ks_close(fd);
-		printf("state %s, %u windows learned, %u s of warm-up left\n", baseline_state_name(b.state),
+		printf("state %s, %u windows learned, %u s of warm-up left\n", ks_baseline_name(b.state),
 		       b.samples, b.warmup_remaining_s);
 		printf("%-18s %16s %16s %16s\n", "signal", "mean", "mean abs dev", "latest");
 #define ROW(name, e) printf("%-18s %16.1f %16.1f %16llu\n", name, (e).mean_milli / 1000.0, \

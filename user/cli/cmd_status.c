@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include "cli.h"
 #include "log.h"
+#include "names.h"
 #include "pins.h"
 
 #define MAX_PROGS 32
@@ -97,11 +98,6 @@ static int list_progs(struct prog_status *ps, int max)
 	return n;
 }
 
-static const char *psi_name(__u32 src)
-{
-	return src == KSENSE_PSI_KERNEL ? "kernel" : "none";
-}
-
 int cmd_status(int argc, char **argv)
 {
 	struct prog_status progs[MAX_PROGS];
@@ -166,7 +162,7 @@ int cmd_status(int argc, char **argv)
 		       ks_pin_root(), st.schema_version, KSENSE_SCHEMA_VERSION,
 		       st.flags & KSENSE_STATE_TIMER_ARMED ? "true" : "false", cfg.window_ms,
 		       st.nr_cpus, (unsigned long long)st.seq, (unsigned long long)st.ticks,
-		       (unsigned long long)age_ms, psi_name(st.psi_source), paths,
+		       (unsigned long long)age_ms, ks_psi_source_name(st.psi_source), paths,
 		       stats == 1 ? "true" : "false");
 		for (i = 0; i < n; i++)
 			printf("%s{\"link\":\"%s\",\"attached\":%s,\"prog_id\":%u,\"name\":\"%s\","
@@ -191,7 +187,7 @@ int cmd_status(int argc, char **argv)
 		       (unsigned long long)age_ms);
 	else
 		printf("last window     none closed yet\n");
-	printf("psi source      %s\n", psi_name(st.psi_source));
+	printf("psi source      %s\n", ks_psi_source_name(st.psi_source));
 	printf("kernel paths    %s\n", paths);
 	printf("bpf stats       %s\n", stats == 1 ? "on" :
 	       "off (sysctl -w kernel.bpf_stats_enabled=1 to count run time)");

@@ -15,6 +15,7 @@
  * it.  Anything changed (termios, cursor, screen) is undone on every exit
  * path through the single cleanup label.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +32,7 @@
 #include "log.h"
 #include "fsutil.h"
 #include "history.h"
+#include "names.h"
 #include "pins.h"
 #include "self_exclude.h"
 
@@ -482,11 +484,6 @@ static void fmt_value(char *buf, size_t len, enum spark_unit unit, __u64 v)
 	}
 }
 
-static const char *psi_source_name(__u32 src)
-{
-	return src == KSENSE_PSI_KERNEL ? "kernel" : "none";
-}
-
 static void point_from_window(struct spark_point *p, const struct ksense_window *w)
 {
 	p->seq = w->seq;
@@ -628,23 +625,16 @@ static void draw_psi(struct frame *f, const char *name, const struct ksense_psi 
 	frame_line(f, "%-12s %10s %11s %11s %11s", name, some_avg10, some_win, full_avg10, full_win);
 }
 
-static const char *band_name(__u32 band)
+/* The decision stands out in the view: the contract's name in capitals. */
+static const char *verdict_shout(enum ksense_verdict verdict, char *buf, size_t len)
 {
-	switch (band) {
-	case KSENSE_BAND_LOW: return "low";
-	case KSENSE_BAND_MEDIUM: return "medium";
-	case KSENSE_BAND_HIGH: return "high";
-	default: return "none";
-	}
-}
+	const char *n = verdict == KSENSE_VERDICT_NONE ? "-" : ks_verdict_name(verdict);
+	size_t i;
 
-static const char *verdict_name(__u32 verdict)
-{
-	switch (verdict) {
-	case KSENSE_VERDICT_ALLOW: return "ALLOW";
-	case KSENSE_VERDICT_DENY: return "DENY";
-	default: return "-";
-	}
+	for (i = 0; n[i] && i + 1 < len; i++)
+		buf[i] = (char)toupper((unsigned char)n[i]);
+	buf[i] = '\0';
+	return buf;
 }
 
 /* Which row of the decision table (pins/README.md) applied, with the
@@ -723,7 +713,7 @@ static void draw_analytics(struct frame *f, const struct term *t, const struct k
 	const struct ksense_verdict_rec *v = &w->verdict;
 	/* The seed's convention: an empty value, not 0, while warming up. */
 	const char *empty = t->utf8 ? "\u2014" : "-";
-	char friction[32], energy[32], peak[32], thr[32], reason[128], rule[48], fired[32] = "";
+	char friction[32], energy[32], peak[32], thr[32], reason[128], rule[48], fired[32] = "", shout[16];
 	const char *arrow;
 
 	if (!a->baseline_ok)
@@ -766,10 +756,10 @@ static void draw_analytics(struct frame *f, const struct term *t, const struct k
 
 	fmt_reason(reason, sizeof(reason), v->reason, a);
 	if (v->band == KSENSE_BAND_NONE)
-		frame_line(f, "%-12s %s  decision %s", "score", empty, verdict_name(v->verdict));
+		frame_line(f, "%-12s %s  decision %s", "score", empty, verdict_shout(v->verdict, shout, sizeof(shout)));
 	else
 		frame_line(f, "%-12s %u (%s)   decision %s   %s", "score", v->score,
-			   band_name(v->band), verdict_name(v->verdict), reason);
+			   ks_band_name(v->band), verdict_shout(v->verdict, shout, sizeof(shout)), reason);
 	if (a->decision_ok) {
 		fmt_rule(rule, sizeof(rule), a->decision.top_rule, a);
 		if (a->score_ok)
@@ -808,7 +798,7 @@ static void draw(struct frame *f, const struct term *t, const struct history *h,
 
 	frame_line(f, "ksense top  seq %llu  window %llu ms  age %llu ms  psi %s%s",
 		   (unsigned long long)w->seq, (unsigned long long)(w->duration_ns / NS_PER_MS),
-		   (unsigned long long)(age_ns / NS_PER_MS), psi_source_name(w->psi_source), warn);
+		   (unsigned long long)(age_ns / NS_PER_MS), ks_psi_source_name(w->psi_source), warn);
 	frame_line(f, "%s", "");
 	draw_analytics(f, t, w, a);
 	frame_line(f, "%s", "");

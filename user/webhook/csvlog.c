@@ -10,38 +10,8 @@
 #include "csvlog.h"
 #include "fsutil.h"
 #include "log.h"
+#include "names.h"
 #include "pins.h"
-
-const char *ks_band_name(__u32 band)
-{
-	switch (band) {
-	case KSENSE_BAND_LOW: return "low";
-	case KSENSE_BAND_MEDIUM: return "medium";
-	case KSENSE_BAND_HIGH: return "high";
-	default: return "none";
-	}
-}
-
-const char *ks_verdict_name(__u32 verdict)
-{
-	switch (verdict) {
-	case KSENSE_VERDICT_ALLOW: return "allow";
-	case KSENSE_VERDICT_DENY: return "deny";
-	default: return "none";
-	}
-}
-
-const char *ks_reason_name(__u32 reason)
-{
-	switch (reason) {
-	case KSENSE_REASON_LOW: return "low band";
-	case KSENSE_REASON_HIGH: return "high band";
-	case KSENSE_REASON_MEDIUM_LOW: return "medium, at or below medium_low_upper";
-	case KSENSE_REASON_MEDIUM_BAD: return "medium, above medium_mid_upper (bad window)";
-	case KSENSE_REASON_MEDIUM_MID: return "medium, between: deny only while latched";
-	default: return "no score yet";
-	}
-}
 
 void ks_mono_to_iso(__u64 mono_ns, char *buf, size_t len)
 {
@@ -175,7 +145,7 @@ static int monitor_row(struct ks_csvlog *l, const struct ksense_window *w)
 		dir[0] = '\0';
 	n = snprintf(line, sizeof(line), "%s,%llu,%s,%s,%s,%s,%u.%u,%u.%u,%.1f,%.3f,%.3f,%u,%s,%s\n", ts,
 		     (unsigned long long)w->seq,
-		     v->baseline_state == KSENSE_BASELINE_FROZEN ? "frozen" : "warmup", fr, dir, en,
+		     ks_baseline_name(v->baseline_state), fr, dir, en,
 		     v->cpu_permille / 10, v->cpu_permille % 10, v->psi_permille / 10, v->psi_permille % 10,
 		     w->runq.p99_ns / 1000.0, w->dstate_us_per_s / 1000.0, w->netrx_us_per_s / 1000.0,
 		     v->score, ks_band_name(v->band), ks_verdict_name(v->verdict));

@@ -34,9 +34,6 @@ int ks_csvlog_admission(struct ks_csvlog *l, const char *ns, const char *pod, co
 			const struct ksense_window *w);
 
 /* Shared formatting helpers (also used by /score). */
-const char *ks_band_name(__u32 band);
-const char *ks_verdict_name(__u32 verdict);
-const char *ks_reason_name(__u32 reason);
 /* ISO-8601 UTC of a CLOCK_MONOTONIC timestamp (through the current offset
  * between the realtime and monotonic clocks). */
 void ks_mono_to_iso(__u64 mono_ns, char *buf, size_t len);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include "names.h"
 #include "admission.h"
 #include "app.h"
 #include "log.h"
@@ -224,7 +225,7 @@ static void score(struct ks_app *a, const struct ks_http_request *req, struct ks
 		      ks_band_name(v->band), ks_verdict_name(v->verdict), ks_reason_name(v->reason),
 		      d.seq ? d.bad_streak : 0, d.seq && d.latched ? "true" : "false");
 	ks_buf_printf(&r->body, "\"baseline\":{\"state\":\"%s\",",
-		      v->baseline_state == KSENSE_BASELINE_FROZEN ? "frozen" : "warmup");
+		      ks_baseline_name(v->baseline_state));
 	if (b.seq)
 		ks_buf_printf(&r->body, "\"warmup_remaining_s\":%u},", b.warmup_remaining_s);
 	else

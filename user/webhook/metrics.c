@@ -14,6 +14,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "names.h"
 #include "app.h"
 #include "hist.h"
 #include "metrics.h"
@@ -113,8 +114,10 @@ static void one_hot(struct ks_buf *b, const char *name, const char *help, const 
 
 static void latest(struct ks_buf *b, const struct ksense_window *w, __u64 age_ms)
 {
-	static const char *const bands[] = { "low", "medium", "high" };
-	static const char *const decisions[] = { "allow", "deny" };
+	/* every value a label can take, by the contract's names */
+	const char *const bands[] = { ks_band_name(KSENSE_BAND_LOW), ks_band_name(KSENSE_BAND_MEDIUM),
+				      ks_band_name(KSENSE_BAND_HIGH) };
+	const char *const decisions[] = { ks_verdict_name(KSENSE_VERDICT_ALLOW), ks_verdict_name(KSENSE_VERDICT_DENY) };
 	const struct ksense_verdict_rec *v = &w->verdict;
 	struct ksense_decision d = {};
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "names.h"
 #include "buf.h"
 #include "csvlog.h"
 #include "json.h"

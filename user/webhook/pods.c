@@ -17,6 +17,7 @@
 #include "pins.h"
 #include "podmap.h"
 #include "podmeta.h"
+#include "names.h"
 #include "pods.h"
 #include "pods_waits.h"
 #include "symbolize.h"
@@ -162,25 +163,6 @@ static const struct sym_ent *symbol(struct ks_pods *p, __u32 tgid, __u64 addr, u
 		return NULL;
 	}
 	return e;
-}
-
-static const char *class_name(__u32 c)
-{
-	switch (c) {
-	case KSENSE_CLASS_CPU:
-		return "CPU";
-	case KSENSE_CLASS_BLOCK:
-		return "BLOCK";
-	case KSENSE_CLASS_OFFCPU:
-		return "OFFCPU";
-	case KSENSE_CLASS_THROTTLED:
-		return "THROTTLED";
-	default:
-		/* UNKNOWN lasts only until the cgroup's first window closes:
-		 * nothing has been seen of it, which is what IDLE means to
-		 * the scaler */
-		return "IDLE";
-	}
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -541,7 +523,7 @@ static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods
 		      "\"throttled_permille\":%llu,\"throttled_ms_per_s\":%.3f,"
 		      "\"block_ios_per_s\":%.3f,\"block_bytes_per_s\":%.1f,\"block_ms_per_s\":%.3f,"
 		      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
-		      class_name(cls_cg ? cls_cg->class : KSENSE_CLASS_IDLE), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
+		      ks_cgroup_class_name(cls_cg ? cls_cg->class : KSENSE_CLASS_IDLE), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
 		      s.s_ms_per_s, (unsigned long long)s.throttled_permille, s.throttled_ms_per_s, s.ios_per_s,
 		      s.bytes_per_s, s.io_ms_per_s, s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
 		      (unsigned long long)s.samples);
@@ -583,7 +565,7 @@ static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods
 			      "\"s_ms_per_s\":%.3f,\"throttled_permille\":%u,\"throttled_ms_per_s\":%.3f,"
 			      "\"block_ios_per_s\":%.3f,\"block_ms_per_s\":%.3f,"
 			      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
-			      (unsigned long long)r->id, class_name(r->cg.class), r->cg.on_cpu_permille, c.d_ms_per_s,
+			      (unsigned long long)r->id, ks_cgroup_class_name(r->cg.class), r->cg.on_cpu_permille, c.d_ms_per_s,
 			      c.s_ms_per_s, r->cg.throttled_permille, c.throttled_ms_per_s, c.ios_per_s, c.io_ms_per_s,
 			      r->cg.io_lat_avg_ns / 1e3, (unsigned long long)r->cg.samples);
 		render_cg_limit(b, &r->cg, r->dur_s);
@@ -803,7 +785,7 @@ void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct 
 				ks_buf_prom_label(b, cname[0] ? cname : r->ref.container_id);
 				switch (f) {
 				case 0:
-					ks_buf_printf(b, "\",class=\"%s\"} 1\n", class_name(r->cg.class));
+					ks_buf_printf(b, "\",class=\"%s\"} 1\n", ks_cgroup_class_name(r->cg.class));
 					break;
 				case 1:
 					ks_buf_printf(b, "\"} %.3f\n", r->cg.on_cpu_permille / 1e3);

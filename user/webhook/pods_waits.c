@@ -7,18 +7,8 @@
 #include "cgpath.h"
 #include "podmap.h"
 #include "podmeta.h"
+#include "names.h"
 #include "pods_waits.h"
-
-static const char *const causes[KSENSE_NR_CAUSES] = {
-	[KSENSE_CAUSE_NONE] = "NONE", [KSENSE_CAUSE_LOCK] = "LOCK", [KSENSE_CAUSE_DEPENDENCY] = "DEPENDENCY",
-	[KSENSE_CAUSE_NETWORK] = "NETWORK", [KSENSE_CAUSE_DEVICE] = "DEVICE", [KSENSE_CAUSE_KERNEL] = "KERNEL",
-	[KSENSE_CAUSE_TIMER] = "TIMER",
-};
-
-const char *ks_cause_name(__u32 cause)
-{
-	return cause < KSENSE_NR_CAUSES ? causes[cause] : "NONE";
-}
 
 /* A waker as the entry shows it: a pod (by uid), or a cgroup that is none. */
 struct dep {

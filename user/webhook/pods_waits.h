@@ -29,6 +29,5 @@ struct ks_wait_row {
  * pod (self_uid) are left out of its dependencies. */
 void ks_pods_render_waits(struct ks_buf *b, struct ks_cgpath *cgp, struct ks_podmeta *meta, const char *self_uid,
 			  const struct ks_wait_row *rows, size_t n, const struct ksense_cgroup *cause_cg);
-const char *ks_cause_name(__u32 cause);
 
 #endif
