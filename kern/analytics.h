@@ -9,7 +9,7 @@
 #ifndef KSENSE_ANALYTICS_H
 #define KSENSE_ANALYTICS_H
 
-#include "../pins/ksense.h"
+#include "ksense.h"
 
 #define KS_NS_PER_MS 1000000ull
 

@@ -23,7 +23,7 @@
 #ifndef KSENSE_CGCLASS_H
 #define KSENSE_CGCLASS_H
 
-#include "../pins/ksense.h"
+#include "ksense.h"
 #include "internal.h"
 
 #define KS_NS_PER_S 1000000000ull

@@ -17,7 +17,7 @@
 #ifndef KSENSE_CGHIST_H
 #define KSENSE_CGHIST_H
 
-#include "../pins/ksense.h"
+#include "ksense.h"
 #include "hist.h"
 
 static __always_inline __u32 ks_cg_rq_index(__u64 v)

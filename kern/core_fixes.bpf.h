@@ -12,7 +12,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
-#include "../pins/ksense.h"
+#include "ksense.h"
 
 /* 6.18, the task-based throttle series ("sched/fair: Switch to task based
  * throttle model"): a task of a throttled group throttles itself on its

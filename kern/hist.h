@@ -7,7 +7,7 @@
 #ifndef KSENSE_HIST_H
 #define KSENSE_HIST_H
 
-#include "../pins/ksense.h"
+#include "ksense.h"
 
 /* Index of the most significant set bit; v must be non-zero.  Branch-free
  * shifts because BPF has no count-leading-zeros instruction. */

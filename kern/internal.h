@@ -9,7 +9,7 @@
 #ifndef KSENSE_INTERNAL_H
 #define KSENSE_INTERNAL_H
 
-#include "../pins/ksense.h"
+#include "ksense.h"
 
 /* Per-CPU histogram accumulator (sensors write, the tick merges). */
 struct ksense_hist {

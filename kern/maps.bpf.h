@@ -8,7 +8,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "../pins/ksense.h"
+#include "ksense.h"
 #include "internal.h"
 #include "core_fixes.bpf.h"
 #include "cghist.h"

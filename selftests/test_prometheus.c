@@ -75,7 +75,7 @@ static bool close_to(double got, double want)
 static void rates(int port)
 {
 	struct ksense_window w;
-	double dstate_s = 0, busy_s = 0, rq_n = 0, rq_s = 0, d_n = 0, nx_n = 0, nx_s = 0;
+	double dstate_s = 0, busy_s = 0, rq_n = 0, rq_s = 0, d_n = 0, nx_n = 0, nx_s = 0, rc_n = 0, rc_s = 0;
 	__u64 a, b, seq;
 	int hist, i;
 
@@ -98,6 +98,8 @@ static void rates(int port)
 		d_n += w.dstate.count;
 		nx_n += w.netrx.count;
 		nx_s += w.netrx.sum_ns / 1e9;
+		rc_n += w.reclaim.count;
+		rc_s += w.reclaim.sum_ns / 1e9;
 	}
 	ks_close(hist);
 	printf("    scrapes at windows %llu and %llu: run-queue +%.0f events, CPU +%.3f s\n",
@@ -110,6 +112,8 @@ static void rates(int port)
 	ASSERT_TRUE(close_to(grew("ksense_dstate_episode_seconds_count"), d_n), "D episodes = windows' sum");
 	ASSERT_TRUE(close_to(grew("ksense_netrx_softirq_seconds_count"), nx_n), "NET_RX runs = windows' sum");
 	ASSERT_TRUE(close_to(grew("ksense_netrx_softirq_seconds_sum"), nx_s), "NET_RX time = windows' sum");
+	ASSERT_TRUE(close_to(grew("ksense_direct_reclaim_seconds_count"), rc_n), "reclaim stalls = windows' sum");
+	ASSERT_TRUE(close_to(grew("ksense_direct_reclaim_seconds_sum"), rc_s), "reclaim time = windows' sum");
 	ASSERT_GT(rq_n, 0, "something ran");
 }
 

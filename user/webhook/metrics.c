@@ -36,6 +36,9 @@ static const struct hist_export {
 	{ "ksense_runqueue_latency_seconds", "Time from wakeup or preemption to running, per event.", 10, 30 },
 	{ "ksense_dstate_episode_seconds", "Length of each stay in D state (uninterruptible).", 14, 34 },
 	{ "ksense_netrx_softirq_seconds", "Length of each NET_RX softirq run.", 8, 26 },
+	{ "ksense_direct_reclaim_seconds",
+	  "Length of each direct reclaim stall: a task reclaiming memory itself before its allocation goes on "
+	  "(the machine low on memory, or its memory cgroup at its limit).", 10, 34 },
 };
 
 static void metric(struct ks_buf *b, const char *name, const char *help, const char *type, double v)
@@ -99,6 +102,7 @@ static void totals(struct ks_buf *b, const struct ksense_totals *t)
 	histogram(b, &hist_exports[0], &t->runq);
 	histogram(b, &hist_exports[1], &t->dstate);
 	histogram(b, &hist_exports[2], &t->netrx);
+	histogram(b, &hist_exports[3], &t->reclaim);
 }
 
 /* One series per value of an enum, 1 on the current one. */
