@@ -318,10 +318,14 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 		ks_response_error(r, 500, "response too large");
 }
 
+static const char *const *route_names(void);
+
+/* On the loop thread only (not offloaded): route_names() fills its table
+ * on the first call without a lock. */
 static void metrics(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
 {
 	(void)req;
-	ks_metrics_render(a, r);
+	ks_metrics_render(a, route_names(), r);
 }
 
 static void pods(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
@@ -383,14 +387,19 @@ static const struct route *route_find(const char *path, bool tls)
 	return NULL;
 }
 
-const char *ks_route_metric_name(enum ks_route id)
+/* Each route's label value for /metrics, by id, from the table above. */
+static const char *const *route_names(void)
 {
+	static const char *names[R_NR];
 	size_t i;
 
-	for (i = 0; i < NR_ROUTES; i++)
-		if (routes[i].id == id)
-			return routes[i].metric;
-	return "other";
+	if (!names[R_OTHER]) {
+		for (i = 0; i < R_NR; i++)
+			names[i] = "other";
+		for (i = 0; i < NR_ROUTES; i++)
+			names[routes[i].id] = routes[i].metric;
+	}
+	return names;
 }
 
 static bool method_ok(const struct route *rt, const char *method)

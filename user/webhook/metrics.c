@@ -183,7 +183,7 @@ static void server(struct ks_buf *b)
 	       "gauge", st.loop_lag_ms / 1e3);
 }
 
-static void requests(struct ks_buf *b, const struct ks_app *a)
+static void requests(struct ks_buf *b, const struct ks_app *a, const char *const route_names[R_NR])
 {
 	int i, k;
 
@@ -198,7 +198,7 @@ static void requests(struct ks_buf *b, const struct ks_app *a)
 		for (k = 1; k <= 5; k++)
 			if (a->requests[i][k])
 				ks_buf_printf(b, "ksense_webhook_requests_total{path=\"%s\",code=\"%dxx\"} %llu\n",
-					      ks_route_metric_name(i), k, a->requests[i][k]);
+					      route_names[i], k, a->requests[i][k]);
 	head(b, "ksense_webhook_request_duration_seconds", "Time from a request's first byte to its response.",
 	     "histogram");
 	for (i = 0; i < R_NR; i++) {
@@ -211,17 +211,17 @@ static void requests(struct ks_buf *b, const struct ks_app *a)
 		for (k = 0; k < KS_LAT_BUCKETS; k++) {
 			cum += a->latency_bucket[i][k];
 			ks_buf_printf(b, "ksense_webhook_request_duration_seconds_bucket{path=\"%s\",le=\"%g\"} %llu\n",
-				      ks_route_metric_name(i), ks_lat_bounds_s[k], cum);
+				      route_names[i], ks_lat_bounds_s[k], cum);
 		}
 		ks_buf_printf(b, "ksense_webhook_request_duration_seconds_bucket{path=\"%s\",le=\"+Inf\"} %llu\n"
 			      "ksense_webhook_request_duration_seconds_sum{path=\"%s\"} %.9f\n"
 			      "ksense_webhook_request_duration_seconds_count{path=\"%s\"} %llu\n",
-			      ks_route_metric_name(i), total, ks_route_metric_name(i), a->latency_sum_s[i],
-			      ks_route_metric_name(i), total);
+			      route_names[i], total, route_names[i], a->latency_sum_s[i],
+			      route_names[i], total);
 	}
 }
 
-void ks_metrics_render(struct ks_app *a, struct ks_response *r)
+void ks_metrics_render(struct ks_app *a, const char *const route_names[R_NR], struct ks_response *r)
 {
 	struct ksense_totals t;
 	struct ksense_window w;
@@ -251,6 +251,6 @@ void ks_metrics_render(struct ks_app *a, struct ks_response *r)
 		if (a->pods_metrics || (a->pods_metrics = ks_pods_new()))
 			ks_pods_prometheus(a->pods_metrics, &o, b);
 	}
-	requests(b, a);
+	requests(b, a, route_names);
 	server(b);
 }

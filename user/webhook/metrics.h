@@ -8,8 +8,8 @@
 /* Upper bounds of the daemon's request-latency histogram, in s. */
 extern const double ks_lat_bounds_s[KS_LAT_BUCKETS];
 
-void ks_metrics_render(struct ks_app *a, struct ks_response *r);
-/* A route's label value ("healthz", "validate", ...; "other"). */
-const char *ks_route_metric_name(enum ks_route r);
+/* route_names: each route's label value ("healthz", "validate", ...,
+ * "other"), from the route table (handlers.c), which calls this. */
+void ks_metrics_render(struct ks_app *a, const char *const route_names[R_NR], struct ks_response *r);
 
 #endif
