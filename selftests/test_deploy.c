@@ -303,13 +303,16 @@ static void test_without(const char *cap)
 	}
 	if (!strcmp(cap, "SYS_PTRACE")) {
 		/* other processes' maps are closed to it: names are lost */
+		/* the burner's class is not the point (ten workloads share two
+		 * CPUs: it may fall under the CPU share for a while); that it
+		 * is seen, sampled and not named is */
 		for (i = 0; i < 10; i++) {
 			code = pods_summary(port);
-			if (code == 200 && strstr(out, UID(1) " CPU "))
+			if (code == 200 && strstr(out, UID(1) " ") && strstr(out, "[unknown]"))
 				break;
 			sleep(1);
 		}
-		if (!ASSERT_STRHAS(out, UID(1) " CPU ", "the burner is still seen"))
+		if (!ASSERT_STRHAS(out, UID(1) " ", "the burner is still seen"))
 			printf("%s", out);
 		ASSERT_FALSE(strstr(out, "ksense_burn_cycles"), "but its function is not named");
 		ASSERT_STRHAS(out, "[unknown]", "[unknown] instead");
