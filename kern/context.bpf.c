@@ -6,9 +6,14 @@
  * softirq.bpf.c.  Without data ksyms there is no preempt_count to read;
  * these tracepoints are the portable way.  An exit seen without its entry
  * (the program attached inside a handler) is ignored; an entry whose exit
- * was lost (the exit attached after it: `ksense load` attaches exits
- * first, but anything may happen) is forgotten once it is older than any
- * handler runs (sched.bpf.c: waker_cause).
+ * was lost is forgotten once the outermost entry is older than any
+ * handler runs (KS_CTX_STALE_NS; here and in sched.bpf.c's waker_cause).
+ * Exits are lost: `ksense load` attaches exits first, but a program is
+ * also skipped when it is already running on the CPU, so an exit nested
+ * in a softirq hrtimer's exit (a hard-irq hrtimer firing while that
+ * program runs) never counts down.  Hence the entry time is the
+ * outermost callback's: a stuck depth refreshed by every later entry
+ * would name every wakeup on a busy CPU a timer's forever.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,8 +26,12 @@ int BPF_PROG(ksense_irq_entry)
 	struct ksense_cpu *c = ksense_cpu();
 
 	if (c) {
-		c->hardirq_depth++;
-		c->hardirq_entry_ns = bpf_ktime_get_ns();
+		__u64 now = bpf_ktime_get_ns();
+
+		if (c->hardirq_depth && now - c->hardirq_entry_ns > KS_CTX_STALE_NS)
+			c->hardirq_depth = 0;
+		if (!c->hardirq_depth++)
+			c->hardirq_entry_ns = now;
 	}
 	return 0;
 }
@@ -46,8 +55,12 @@ int BPF_PROG(ksense_hrtimer_entry)
 	struct ksense_cpu *c = ksense_cpu();
 
 	if (c) {
-		c->hrtimer_depth++;
-		c->hrtimer_entry_ns = bpf_ktime_get_ns();
+		__u64 now = bpf_ktime_get_ns();
+
+		if (c->hrtimer_depth && now - c->hrtimer_entry_ns > KS_CTX_STALE_NS)
+			c->hrtimer_depth = 0;
+		if (!c->hrtimer_depth++)
+			c->hrtimer_entry_ns = now;
 	}
 	return 0;
 }

@@ -26,6 +26,10 @@ struct ksense_acc {
 };
 
 /* Per-CPU running counters that are never reset; the tick differences them. */
+/* No hard interrupt handler or hrtimer callback runs this long: a depth
+ * whose outermost entry is older lost an exit. */
+#define KS_CTX_STALE_NS 10000000ull
+
 struct ksense_cpu {
 	__u64 idle_ns;             /* completed idle periods */
 	__u64 idle_since_ns;       /* 0 unless the idle task is on this CPU */
@@ -55,7 +59,7 @@ struct ksense_cpu {
 	__u32 hrtimer_depth;       /* hrtimer_expire_entry .. exit */
 	__u32 softirq_vec;         /* vector + 1 inside a softirq handler, 0 outside */
 	__u32 reserved0;
-	__u64 hardirq_entry_ns;    /* the latest entry: a depth older than */
+	__u64 hardirq_entry_ns;    /* the outermost entry: a depth older than */
 	__u64 hrtimer_entry_ns;    /* KS_CTX_STALE_NS is a lost exit, reset */
 	__u64 netrx_raiser_cgid;   /* NET_RX raised from a task here (loopback, veth): its cgroup */
 	__u64 softirq_owner_cgid;  /* the NET_RX running now serves that task's packets */

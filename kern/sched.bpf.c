@@ -23,10 +23,6 @@ static __always_inline struct ksense_task *task_state(struct task_struct *p, boo
 
 #define KS_PF_KTHREAD 0x00200000 /* include/linux/sched.h, unchanged since 2.6 */
 
-/* No hard interrupt handler or hrtimer callback runs this long: a depth
- * whose latest entry is older lost its exit. */
-#define KS_CTX_STALE_NS 10000000ull
-
 /* What is ending p's wait: the context sched_waking runs in is the
  * waker's.  *waker gets the waker's cgroup for LOCK and DEPENDENCY. */
 static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 now, __u64 wakee, __u64 *waker)
