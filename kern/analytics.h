@@ -185,11 +185,11 @@ static __always_inline void ks_friction(const struct ksense_config *cfg,
 		__u64 den, term = 0;
 
 		den = (__u64)(e->dev_milli > 0 ? e->dev_milli : 0) * cfg->friction_k_permille / 1000 +
-		      ks_min_u64(cfg->friction_eps[i], KS_VALUE_CAP) * 1000;
+		      ks_min_u64(ksense_base_u64_get(&cfg->friction_eps, i), KS_VALUE_CAP) * 1000;
 		if (excess > 0)
 			term = den ? ks_min_u64((__u64)excess * 1000 / den, 1000) : 1000;
 		*ks_term(s, i) = (__u32)term;
-		total += term * cfg->friction_weight_permille[i];
+		total += term * ksense_base_u32_get(&cfg->friction_weight_permille, i);
 	}
 	s->friction_permille = (__u32)ks_min_u64(total / 1000, 1000);
 }
@@ -257,7 +257,7 @@ static long ks_membership_step(__u32 k, void *ctx)
 	KS_OPAQUE(j);
 	if (i >= KSENSE_NR_INPUTS || j >= KSENSE_NR_SETS)
 		return 1;
-	*ks_membership(c->s, i, j) = ks_trapezoid(&c->cfg->mf[i][j], *ks_input(c->s, i));
+	*ks_membership(c->s, i, j) = ks_trapezoid(ksense_mf_get(&c->cfg->mf, i, j), *ks_input(c->s, i));
 	return 0;
 }
 
@@ -274,7 +274,7 @@ static long ks_rule_step(__u32 r, void *ctx)
 	r = ri;
 	rule = &c->cfg->rules[r];
 	for (i = 0; i < KSENSE_NR_INPUTS; i++) {
-		__u32 set = rule->when[i], idx = set - 1, mu;
+		__u32 set = ksense_when_get(&rule->when, i), idx = set - 1, mu;
 
 		if (set == KSENSE_SET_ANY)
 			continue;

@@ -307,11 +307,51 @@ struct ksense_trapezoid {
 	__u16 a, b, c, d;
 };
 
+/* One input's fuzzy sets. */
+struct ksense_mf_sets {
+	struct ksense_trapezoid low;
+	struct ksense_trapezoid medium;
+	struct ksense_trapezoid high;
+};
+
+/* The membership functions of every input (enum ksense_input order;
+ * ksense_mf_get() indexes them). */
+struct ksense_mf {
+	struct ksense_mf_sets friction;
+	struct ksense_mf_sets energy;
+	struct ksense_mf_sets cpu;
+	struct ksense_mf_sets psi;
+};
+
+/* A rule's condition on each input: an enum ksense_set, one byte each
+ * (enum ksense_input order; ksense_when_get() indexes them). */
+struct ksense_rule_when {
+	__u8 friction;
+	__u8 energy;
+	__u8 cpu;
+	__u8 psi;
+};
+
+/* One number per baseline signal (enum ksense_base_signal order). */
+struct ksense_base_u32 {
+	__u32 rq_p99;
+	__u32 rq_avg;
+	__u32 dstate;
+	__u32 netrx;
+};
+
+struct ksense_base_u64 {
+	__u64 rq_p99;              /* ns */
+	__u64 rq_avg;              /* ns */
+	__u64 dstate;              /* us/s */
+	__u64 netrx;               /* us/s */
+};
+
 /* A zero-order Sugeno rule: IF every input whose `when` is not ANY is in
  * that set THEN score = `score` (0..100).  Strength is the minimum of the
  * memberships named. */
 struct ksense_rule {
-	__u8 when[KSENSE_NR_INPUTS];  /* enum ksense_set, indexed by ksense_input */
+	struct ksense_rule_when when;
 	__u8 score;
 	__u8 reserved[3];
 };
@@ -327,14 +367,14 @@ struct ksense_config {
 	__u32 baseline_reset_gen;  /* bump to restart warm-up (ksense baseline reset) */
 	__u32 baseline_alpha_permille;   /* EWMA weight of a new window */
 	__u32 friction_k_permille;       /* k of (x - mean) / (k * dev + eps) */
-	__u32 friction_weight_permille[KSENSE_NR_BASE_SIGNALS]; /* sum 1000 */
+	struct ksense_base_u32 friction_weight_permille; /* sum 1000 */
 	__u32 reserved0;
-	__u64 friction_eps[KSENSE_NR_BASE_SIGNALS]; /* in each signal's unit */
+	struct ksense_base_u64 friction_eps; /* in each signal's unit */
 	__u32 direction_alpha_permille;  /* EWMA weight of friction's change */
 	__u32 direction_deadband_permille; /* |slope| at or below: direction 0 */
 	__u32 energy_half_life_s;
 	__u32 energy_threshold_permille; /* energy at or above counts "above" */
-	struct ksense_trapezoid mf[KSENSE_NR_INPUTS][KSENSE_NR_SETS];
+	struct ksense_mf mf;
 	struct ksense_rule rules[KSENSE_MAX_RULES];
 	__u32 nr_rules;
 	__u32 band_low_below;      /* score < this: Low (45) */
@@ -624,6 +664,34 @@ static __always_inline __u32 ksense_cause_n_get(const struct ksense_cause_n *c, 
 	return ((const __u32 *)c)[cause];
 }
 
+/* Input `input`'s membership function for set `set` (0 low, 1 medium,
+ * 2 high: enum ksense_set minus one). */
+static __always_inline const struct ksense_trapezoid *ksense_mf_get(const struct ksense_mf *m, __u32 input,
+								    __u32 set)
+{
+	return (const struct ksense_trapezoid *)m + input * KSENSE_NR_SETS + set;
+}
+
+static __always_inline __u8 ksense_when_get(const struct ksense_rule_when *w, __u32 input)
+{
+	return ((const __u8 *)w)[input];
+}
+
+static __always_inline __u8 *ksense_when_of(struct ksense_rule_when *w, __u32 input)
+{
+	return (__u8 *)w + input;
+}
+
+static __always_inline __u32 ksense_base_u32_get(const struct ksense_base_u32 *v, __u32 sig)
+{
+	return ((const __u32 *)v)[sig];
+}
+
+static __always_inline __u64 ksense_base_u64_get(const struct ksense_base_u64 *v, __u32 sig)
+{
+	return ((const __u64 *)v)[sig];
+}
+
 #define KSENSE_SIGNAL_AT(type, field, sig, elem)                                         \
 	_Static_assert(__builtin_offsetof(type, field) ==                               \
 		       __builtin_offsetof(type, runq) + (sig) * sizeof(elem), #type "." #field)
@@ -654,6 +722,11 @@ _Static_assert(sizeof(struct ksense_window) == 408, "ksense_window layout");
 _Static_assert(sizeof(struct ksense_trapezoid) == 8, "ksense_trapezoid layout");
 _Static_assert(sizeof(struct ksense_rule) == 8, "ksense_rule layout");
 _Static_assert(sizeof(struct ksense_config) == 376, "ksense_config layout");
+_Static_assert(sizeof(struct ksense_mf) == KSENSE_NR_INPUTS * KSENSE_NR_SETS * sizeof(struct ksense_trapezoid),
+	       "ksense_mf: the inputs' sets, in order");
+_Static_assert(sizeof(struct ksense_rule_when) == KSENSE_NR_INPUTS, "ksense_rule_when: a byte per input");
+_Static_assert(sizeof(struct ksense_base_u32) == KSENSE_NR_BASE_SIGNALS * 4, "ksense_base_u32");
+_Static_assert(sizeof(struct ksense_base_u64) == KSENSE_NR_BASE_SIGNALS * 8, "ksense_base_u64");
 _Static_assert(sizeof(struct ksense_cgroup) == 496, "ksense_cgroup layout");
 _Static_assert(KSENSE_CG_RQ_BUCKETS == 98, "per-cgroup histogram bucket count");
 _Static_assert(sizeof(struct ksense_waker) == 24, "ksense_waker layout");

@@ -255,7 +255,8 @@ static bool walk(const struct btf *btf, __u32 id, struct type_walk *w)
 /* `bpftool map dump` explains itself: every enum-typed field of the
  * decision, score, cgroups, history and state pins prints an enumerator's
  * name, never a number, and an index array is left only where the index
- * means nothing but a position (rule number, rank, bucket, PSI state). */
+ * means nothing but a position (rule number, rank, bucket, PSI state), in
+ * those and in config. */
 KS_TEST(contract_bpftool_names)
 {
 	static const struct {
@@ -267,6 +268,9 @@ KS_TEST(contract_bpftool_names)
 		/* window 1 is in slot 1 (the key's bytes, little-endian) */
 		{ KSENSE_PIN_HISTORY, "map lookup pinned %s/" KSENSE_PIN_HISTORY " key 1 0 0 0", "," },
 		{ KSENSE_PIN_STATE, "map dump pinned %s/" KSENSE_PIN_STATE, ",psi_avg_total,psi_permille,__opaque," },
+		/* the settings: membership functions by input and set, weights
+		 * and epsilons by signal, a rule's condition by input */
+		{ KSENSE_PIN_CONFIG, "map dump pinned %s/" KSENSE_PIN_CONFIG, ",rules,reserved," },
 	};
 	static char out[262144];
 	struct ksense_window w;
@@ -298,7 +302,7 @@ KS_TEST(contract_bpftool_names)
 		if (!ASSERT_OK_PTR(btf, "map BTF"))
 			continue;
 		ASSERT_TRUE(walk(btf, info.btf_value_type_id, &tw), "walk the value type");
-		if (strcmp(dumps[i].pin, KSENSE_PIN_STATE))
+		if (strcmp(dumps[i].pin, KSENSE_PIN_STATE) && strcmp(dumps[i].pin, KSENSE_PIN_CONFIG))
 			ASSERT_GT(tw.nr_enums, 0, "enum-typed fields");
 		for (k = 0; k < tw.nr_arrays; k++) {
 			snprintf(want, sizeof(want), ",%s,", tw.arrays[k]);

@@ -696,7 +696,7 @@ static void fmt_rule(char *buf, size_t len, __u32 idx, const struct analytics *a
 	}
 	r = &a->config.rules[idx];
 	for (i = 0; i < KSENSE_NR_INPUTS; i++)
-		when[i] = r->when[i] < sizeof(set_chars) ? set_chars[r->when[i]] : '?';
+		when[i] = ksense_when_get(&r->when, i) < sizeof(set_chars) ? set_chars[ksense_when_get(&r->when, i)] : '?';
 	when[KSENSE_NR_INPUTS] = '\0';
 	snprintf(buf, len, "#%u %s:%u", idx, when, r->score);
 }

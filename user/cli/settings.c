@@ -7,7 +7,7 @@
 #define CFG_OFF(f) offsetof(struct ksense_config, f)
 #define U32(k, env, f, lo, hi, d, unit, doc) { k, env, KS_KIND_U32, CFG_OFF(f), lo, hi, d, NULL, unit, doc }
 #define U64(k, env, f, lo, hi, d, unit, doc) { k, env, KS_KIND_U64, CFG_OFF(f), lo, hi, d, NULL, unit, doc }
-#define MF(k, env, i, j, d, doc) { k, env, KS_KIND_MF, CFG_OFF(mf[i][j]), 0, 1000, 0, d, "a,b,c,d (0..1000)", doc }
+#define MF(k, env, i, j, d, doc) { k, env, KS_KIND_MF, CFG_OFF(mf) + ((i) * KSENSE_NR_SETS + (j)) * sizeof(struct ksense_trapezoid), 0, 1000, 0, d, "a,b,c,d (0..1000)", doc }
 
 const struct ks_setting ks_settings[] = {
 	U32("window_ms", "KSENSE_WINDOW_MS", window_ms, KSENSE_WINDOW_MS_MIN, KSENSE_WINDOW_MS_MAX,
@@ -19,26 +19,26 @@ const struct ks_setting ks_settings[] = {
 	U32("friction_k_permille", "KSENSE_FRICTION_K_PERMILLE", friction_k_permille, 0, 100000, 3000,
 	    "permille", "k of each friction term (x - mean) / (k * dev + eps)"),
 	U32("friction_weight_rq_p99", "KSENSE_FRICTION_WEIGHT_RQ_P99",
-	    friction_weight_permille[KSENSE_BS_RQ_P99], 0, 1000, 400, "permille",
+	    friction_weight_permille.rq_p99, 0, 1000, 400, "permille",
 	    "weight of run-queue p99 in friction (weights sum to 1000)"),
 	U32("friction_weight_rq_avg", "KSENSE_FRICTION_WEIGHT_RQ_AVG",
-	    friction_weight_permille[KSENSE_BS_RQ_AVG], 0, 1000, 200, "permille",
+	    friction_weight_permille.rq_avg, 0, 1000, 200, "permille",
 	    "weight of run-queue average"),
 	U32("friction_weight_dstate", "KSENSE_FRICTION_WEIGHT_DSTATE",
-	    friction_weight_permille[KSENSE_BS_DSTATE], 0, 1000, 250, "permille",
+	    friction_weight_permille.dstate, 0, 1000, 250, "permille",
 	    "weight of D-state time per second"),
 	U32("friction_weight_netrx", "KSENSE_FRICTION_WEIGHT_NETRX",
-	    friction_weight_permille[KSENSE_BS_NETRX], 0, 1000, 150, "permille",
+	    friction_weight_permille.netrx, 0, 1000, 150, "permille",
 	    "weight of NET_RX softirq time per second"),
-	U64("friction_eps_rq_p99_ns", "KSENSE_FRICTION_EPS_RQ_P99_NS", friction_eps[KSENSE_BS_RQ_P99],
+	U64("friction_eps_rq_p99_ns", "KSENSE_FRICTION_EPS_RQ_P99_NS", friction_eps.rq_p99,
 	    0, 1000000000000ull, 500000, "ns", "eps of the run-queue p99 term (noise floor)"),
-	U64("friction_eps_rq_avg_ns", "KSENSE_FRICTION_EPS_RQ_AVG_NS", friction_eps[KSENSE_BS_RQ_AVG],
+	U64("friction_eps_rq_avg_ns", "KSENSE_FRICTION_EPS_RQ_AVG_NS", friction_eps.rq_avg,
 	    0, 1000000000000ull, 100000, "ns", "eps of the run-queue average term"),
 	U64("friction_eps_dstate_us_per_s", "KSENSE_FRICTION_EPS_DSTATE_US_PER_S",
-	    friction_eps[KSENSE_BS_DSTATE], 0, 1000000000000ull, 50000, "us/s",
+	    friction_eps.dstate, 0, 1000000000000ull, 50000, "us/s",
 	    "eps of the D-state term"),
 	U64("friction_eps_netrx_us_per_s", "KSENSE_FRICTION_EPS_NETRX_US_PER_S",
-	    friction_eps[KSENSE_BS_NETRX], 0, 1000000000000ull, 20000, "us/s",
+	    friction_eps.netrx, 0, 1000000000000ull, 20000, "us/s",
 	    "eps of the NET_RX term"),
 	U32("direction_alpha_permille", "KSENSE_DIRECTION_ALPHA_PERMILLE", direction_alpha_permille,
 	    1, 1000, 300, "permille", "EWMA weight of friction's change per window"),
@@ -179,7 +179,7 @@ static int parse_rules(const char *text, struct ksense_config *c, char *err, siz
 				return -EINVAL;
 			}
 			named += set != KSENSE_SET_ANY;
-			rules[n].when[i] = (__u8)set;
+			*ksense_when_of(&rules[n].when, i) = (__u8)set;
 		}
 		if (!named) {
 			snprintf(err, errlen, "rule '%s' names no input", tok);
@@ -266,7 +266,7 @@ int ks_config_validate(const struct ksense_config *c, char *err, size_t errlen)
 	__u32 sum = 0, i;
 
 	for (i = 0; i < KSENSE_NR_BASE_SIGNALS; i++)
-		sum += c->friction_weight_permille[i];
+		sum += ksense_base_u32_get(&c->friction_weight_permille, i);
 	if (sum != 1000) {
 		snprintf(err, errlen, "friction weights sum to %u, not 1000", sum);
 		return -EINVAL;
@@ -319,7 +319,7 @@ void ks_setting_format(const struct ksense_config *c, const struct ks_setting *s
 	case KS_KIND_RULES:
 		for (r = 0; r < c->nr_rules && r < KSENSE_MAX_RULES && off + 12 < len; r++) {
 			for (i = 0; i < KSENSE_NR_INPUTS; i++)
-				buf[off++] = set_char(c->rules[r].when[i]);
+				buf[off++] = set_char(ksense_when_get(&c->rules[r].when, i));
 			off += snprintf(buf + off, len - off, ":%u%s", c->rules[r].score,
 					r + 1 < c->nr_rules ? ";" : "");
 		}

@@ -64,7 +64,7 @@ static void rule_reason(char *out, size_t len, const struct ksense_config *cfg, 
 	out[0] = '\0';
 	if (idx < cfg->nr_rules && idx < KSENSE_MAX_RULES)
 		for (i = 0; i < KSENSE_NR_INPUTS; i++) {
-			__u8 w = cfg->rules[idx].when[i];
+			__u8 w = ksense_when_get(&cfg->rules[idx].when, i);
 
 			if (w > KSENSE_SET_ANY && w <= KSENSE_SET_HIGH && n < len)
 				n += (size_t)snprintf(out + n, len - n, "%s%s", inputs[i], sets[w]);
