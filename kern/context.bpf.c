@@ -28,10 +28,9 @@ int BPF_PROG(ksense_irq_entry)
 	if (c) {
 		__u64 now = bpf_ktime_get_ns();
 
-		if (c->hardirq_depth && now - c->hardirq_entry_ns > KS_CTX_STALE_NS)
-			c->hardirq_depth = 0;
-		if (!c->hardirq_depth++)
+		if (!ks_ctx_depth(&c->hardirq_depth, c->hardirq_entry_ns, now))
 			c->hardirq_entry_ns = now;
+		c->hardirq_depth++;
 	}
 	return 0;
 }
@@ -57,10 +56,9 @@ int BPF_PROG(ksense_hrtimer_entry)
 	if (c) {
 		__u64 now = bpf_ktime_get_ns();
 
-		if (c->hrtimer_depth && now - c->hrtimer_entry_ns > KS_CTX_STALE_NS)
-			c->hrtimer_depth = 0;
-		if (!c->hrtimer_depth++)
+		if (!ks_ctx_depth(&c->hrtimer_depth, c->hrtimer_entry_ns, now))
 			c->hrtimer_entry_ns = now;
+		c->hrtimer_depth++;
 	}
 	return 0;
 }

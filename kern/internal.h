@@ -25,11 +25,11 @@ struct ksense_acc {
 	struct ksense_hist sig[KSENSE_NR_SIGNALS];
 };
 
-/* Per-CPU running counters that are never reset; the tick differences them. */
 /* No hard interrupt handler or hrtimer callback runs this long: a depth
  * whose outermost entry is older lost an exit. */
 #define KS_CTX_STALE_NS 10000000ull
 
+/* Per-CPU running counters that are never reset; the tick differences them. */
 struct ksense_cpu {
 	__u64 idle_ns;             /* completed idle periods */
 	__u64 idle_since_ns;       /* 0 unless the idle task is on this CPU */
@@ -85,6 +85,15 @@ struct ksense_cpu {
 	__u64 cur_css;
 	__u64 cur_cgid;
 };
+
+/* A handler depth whose outermost entry (entry_ns) is older than any
+ * handler runs lost an exit: forget it.  The depth after that. */
+static __always_inline __u32 ks_ctx_depth(__u32 *depth, __u64 entry_ns, __u64 now)
+{
+	if (*depth && now - entry_ns > KS_CTX_STALE_NS)
+		*depth = 0;
+	return *depth;
+}
 
 /* Per-task sensor state (task storage, not pinned). */
 struct ksense_task {

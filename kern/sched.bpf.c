@@ -31,13 +31,9 @@ static __always_inline __u32 waker_cause(struct ksense_cpu *c, __u64 now, __u64 
 	__u64 id;
 	__u32 vec;
 
-	if (c->hrtimer_depth && now - c->hrtimer_entry_ns > KS_CTX_STALE_NS)
-		c->hrtimer_depth = 0;
-	if (c->hardirq_depth && now - c->hardirq_entry_ns > KS_CTX_STALE_NS)
-		c->hardirq_depth = 0;
-	if (c->hrtimer_depth)
+	if (ks_ctx_depth(&c->hrtimer_depth, c->hrtimer_entry_ns, now))
 		return KSENSE_CAUSE_TIMER;
-	if (c->hardirq_depth)
+	if (ks_ctx_depth(&c->hardirq_depth, c->hardirq_entry_ns, now))
 		return KSENSE_CAUSE_DEVICE;
 	if (c->softirq_vec) {
 		vec = c->softirq_vec - 1;
