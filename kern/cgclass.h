@@ -10,7 +10,10 @@
  *              >= its on-CPU time, with >= cg_lock_min_wakeups such
  *              wakeups per second: its threads mostly wait for each other
  *              while one runs (serialized), even if that one is busy
- *   CPU        on-CPU >= cg_cpu_min_permille of one CPU and on-CPU >= D
+ *   CPU        CPU demand >= cg_cpu_min_permille of one CPU and >= D, the
+ *              demand being on-CPU time plus run-queue wait: a pod that
+ *              other pods keep off a busy CPU wants CPU it cannot get
+ *              (starved, not idle)
  *   BLOCK      D time >= cg_block_min_permille of the window
  *   OFFCPU/x   waits of every cause but a timer >= cg_offcpu_min_permille;
  *              x is the cause with the most of that time
@@ -48,9 +51,10 @@ static __always_inline __u64 ks_waits_ns(const struct ksense_cgroup *cg)
 
 /* The class of cg's window; *cause the OFFCPU class's cause. */
 static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, const struct ksense_cgroup *cg,
-					     __u64 dur_ns, __u32 *cause)
+					     __u64 rq_ns, __u64 dur_ns, __u32 *cause)
 {
 	__u32 on = cg->on_cpu_permille, d = cg->d_permille, lock = cg->lock_permille, best;
+	__u32 demand = ks_share_permille(cg->on_cpu_ns + rq_ns, dur_ns);
 	__u64 lock_per_s = dur_ns ? (__u64)cg->wait_n.lock * KS_NS_PER_S / dur_ns : 0;
 	int i;
 
@@ -62,7 +66,7 @@ static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, co
 		*cause = KSENSE_CAUSE_LOCK;
 		return KSENSE_CLASS_OFFCPU;
 	}
-	if (on >= cfg->cg_cpu_min_permille && on >= d)
+	if (demand >= cfg->cg_cpu_min_permille && demand >= d)
 		return KSENSE_CLASS_CPU;
 	if (d >= cfg->cg_block_min_permille)
 		return KSENSE_CLASS_BLOCK;
@@ -78,7 +82,8 @@ static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, co
 }
 
 /* Fold one window's sums into cg (keyed by cgid), for window seq.  The
- * top wakers start empty; ks_cg_add_waker fills them afterwards. */
+ * top wakers start empty; ks_cg_add_waker fills them afterwards; the
+ * run-queue fields too (sum->rq_sum_ns only counts as CPU demand here). */
 static __always_inline void ksense_cg_classify(const struct ksense_config *cfg, struct ksense_cgroup *cg,
 					       __u64 cgid, const struct ksense_cg_acc *sum, __u64 dur_ns,
 					       __u64 seq)
@@ -121,7 +126,7 @@ static __always_inline void ksense_cg_classify(const struct ksense_config *cfg, 
 		cg->idle_windows = 0;
 
 	/* the hysteresis holds class and cause together */
-	cand = ks_cg_candidate(cfg, cg, dur_ns, &cause);
+	cand = ks_cg_candidate(cfg, cg, sum->rq_sum_ns, dur_ns, &cause);
 	if (cand == cg->candidate && cause == cg->candidate_cause) {
 		if (cg->streak < 0xffff)
 			cg->streak++;

@@ -333,6 +333,8 @@ static long cg_step(struct bpf_map *map, __u64 *key, struct ksense_cg_acc *a, st
 		sum->wait_ns[i] = ks_take(a->wait_ns[i]);
 		sum->wait_n[i] = ks_take(a->wait_n[i]);
 	}
+	/* read, not taken: rq_step takes it with its histogram */
+	sum->rq_sum_ns = *(volatile __u64 *)&a->rq_sum_ns;
 	cg = bpf_map_lookup_elem(&ks_cgroups, &cgid);
 	if (!cg) {
 		bpf_map_update_elem(&ks_cgroups, &cgid, &fresh, BPF_NOEXIST);

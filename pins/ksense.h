@@ -383,7 +383,7 @@ struct ksense_config {
 	__u32 medium_mid_upper;    /* FUZZY_MEDIUM_MID_UPPER (60) */
 	__u32 medium_bad_threshold; /* FUZZY_MEDIUM_BAD_THRESHOLD (2) */
 	/* per-cgroup classes, shares in permille of the window (of one CPU) */
-	__u32 cg_cpu_min_permille;      /* on-CPU at or above: CPU (500) */
+	__u32 cg_cpu_min_permille;      /* on-CPU + run-queue wait at or above: CPU (500) */
 	__u32 cg_block_min_permille;    /* D time at or above: BLOCK (200) */
 	__u32 cg_offcpu_min_permille;   /* S time at or above, with wakeups: OFFCPU (500) */
 	__u32 cg_hysteresis_windows;    /* windows a new class must hold (3) */

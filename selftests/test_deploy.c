@@ -336,7 +336,7 @@ static void test_without(const char *cap)
 	fx_stop(pid);
 }
 
-KS_TEST(deploy)
+KS_TEST_F(deploy, KS_LIVE) /* the view classes live workloads */
 {
 	pid_t load;
 

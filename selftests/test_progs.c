@@ -2,6 +2,7 @@
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "test_progs.h"
@@ -66,6 +67,13 @@ static void note_failed(const char *name, const char *sub)
 		failed_len += (size_t)n < sizeof(failed_names) - failed_len ?
 			(size_t)n : sizeof(failed_names) - failed_len - 1;
 }
+
+/* The first failed checks, for the same reason: a CI log's tail says
+ * what broke, not only where. */
+#define KS_WHY_LINES 6
+static char why[KS_WHY_LINES * 256];
+static size_t why_len;
+static int why_lines, why_more;
 
 static struct {
 	const struct ks_test *test;
@@ -185,6 +193,31 @@ void test__skip(const char *fmt, ...)
 		cur.skipped = true;
 }
 
+/* One failed check into why[] (a first attempt that gets a second is not
+ * kept): test/sub, where, what, cut to a line. */
+static void note_why(const char *file, int line, const char *name, const char *fmt, va_list ap)
+{
+	char msg[160];
+	int n;
+
+	if (cur.retrying)
+		return;
+	if (why_lines == KS_WHY_LINES) {
+		why_more++;
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	n = snprintf(why + why_len, sizeof(why) - why_len, "  %s%s%s %s:%d %.60s: %s\n", cur.test->name,
+		     cur.in_sub ? "/" : "", cur.in_sub ? cur.sub_name : "", file, line, name, msg);
+	if (n <= 0 || (size_t)n >= sizeof(why) - why_len) {
+		why_more++;
+		return;
+	}
+	why_len += (size_t)n;
+	why_lines++;
+}
+
 void ks_assert_fail(const char *file, int line, const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -195,6 +228,9 @@ void ks_assert_fail(const char *file, int line, const char *name, const char *fm
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+	va_start(ap, fmt);
+	note_why(file, line, name, fmt, ap);
+	va_end(ap);
 	fflush(stdout);
 }
 
@@ -296,6 +332,8 @@ int main(int argc, char **argv)
 		printf(" (%d live-workload test%s needed a second attempt)", retried,
 		       retried == 1 ? "" : "s");
 	printf("\n");
+	if (failed && why_len)
+		printf("first failed checks%s:\n%s", why_more ? " (more above)" : "", why);
 	if (failed)
 		printf("FAILED: %s\n", failed_names);
 	return failed ? 1 : 0;

@@ -6,6 +6,7 @@
  * selecting would shrink those runs without failing anything else.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "fixture.h"
@@ -58,4 +59,34 @@ KS_TEST_F(runner_marks, KS_HOST)
 	ASSERT_EQ(sh("/proc/%d/exe -l -m san,slow 2>&1", (int)getpid()), 2, "an unknown mark");
 	ASSERT_STRHAS(out, "live, san or host", "names the marks it knows");
 	ASSERT_STRHAS(out, "'slow'", "and the one it did not");
+}
+
+/* A test that fails when asked to (KS_RUNNER_FAIL set), for the one below;
+ * skipped in every normal run. */
+KS_TEST_F(runner_fails_on_request, KS_HOST)
+{
+	if (!getenv("KS_RUNNER_FAIL")) {
+		test__skip("fails only when KS_RUNNER_FAIL is set (runner_summary runs it so)");
+		return;
+	}
+	if (test__start_subtest("sub"))
+		ASSERT_EQ(1 + 1, 3, "arithmetic on request");
+}
+
+/* The closing lines a CI log's tail shows: the first failed checks, what
+ * they checked, and the FAILED line naming test/subtest, last. */
+KS_TEST_F(runner_summary, KS_HOST)
+{
+	const char *last;
+
+	ASSERT_EQ(sh("KS_RUNNER_FAIL=1 /proc/%d/exe -t runner_fails_on_request 2>&1", (int)getpid()), 1,
+		  "a failed run exits 1");
+	ASSERT_STRHAS(out, "first failed checks:\n  runner_fails_on_request/sub selftests/test_runner.c:",
+		      "the failed check, with its test and place");
+	ASSERT_STRHAS(out, " arithmetic on request: ", "and what it checked");
+	last = strstr(out, "FAILED: ");
+	if (ASSERT_OK_PTR(last, "a FAILED line"))
+		ASSERT_STREQ(last, "FAILED: runner_fails_on_request/sub\n", "the FAILED line, last");
+	ASSERT_EQ(sh("/proc/%d/exe -t runner_fails_on_request 2>&1", (int)getpid()), 0, "skipped otherwise");
+	ASSERT_FALSE(strstr(out, "first failed checks"), "and a run without failures has no such lines");
 }

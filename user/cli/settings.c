@@ -77,7 +77,7 @@ const struct ks_setting ks_settings[] = {
 	U32("medium_bad_threshold", "FUZZY_MEDIUM_BAD_THRESHOLD", medium_bad_threshold, 1, 1000, 2,
 	    "windows", "consecutive bad windows that latch deny"),
 	U32("cg_cpu_min_permille", "KSENSE_CG_CPU_MIN_PERMILLE", cg_cpu_min_permille, 1, 64000, 500,
-	    "permille of a CPU", "a cgroup on CPU at least this much (and more than in D) is CPU"),
+	    "permille of a CPU", "a cgroup on CPU or runnable at least this much (and more than in D) is CPU"),
 	U32("cg_block_min_permille", "KSENSE_CG_BLOCK_MIN_PERMILLE", cg_block_min_permille, 1, 64000, 200,
 	    "permille", "task-time in D at least this share of the window: BLOCK"),
 	U32("cg_offcpu_min_permille", "KSENSE_CG_OFFCPU_MIN_PERMILLE", cg_offcpu_min_permille, 1, 64000, 500,
