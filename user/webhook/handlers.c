@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pins.h"
 #include "self_exclude.h"
+#include "snapshot.h"
 #include "metrics.h"
 #include "pods.h"
 
@@ -28,36 +29,9 @@ static struct {
 	pthread_mutex_t mu;
 	__u64 at_ns;
 	int err;
-	struct ksense_window w;
 	struct ksense_config cfg;
-	struct ksense_decision d;
-	struct ksense_baseline b;
+	struct ks_snapshot snap;
 } pinned = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-/* The latest window with the decision and baseline its close wrote, as
- * one snapshot: the tick rewrites decision and baseline in place with
- * their seq cleared first and set last, so copies whose seq is the
- * window's are whole and of that window.  A window closing between the
- * reads starts them over (the tick runs every 100 ms at the most); what
- * still does not match after a few tries is left out (zeroed), never
- * mixed in. */
-static void read_snapshot(struct ksense_window *w, struct ksense_decision *d, struct ksense_baseline *b, int *err)
-{
-	bool d_ok = false, b_ok = false;
-	int tries;
-
-	for (tries = 0; tries < 4 && !(d_ok && b_ok); tries++) {
-		*err = ks_read_window(w);
-		if (*err)
-			break;
-		d_ok = !ks_read_pin(KSENSE_PIN_DECISION, d) && d->seq == w->seq;
-		b_ok = !ks_read_pin(KSENSE_PIN_BASELINE, b) && b->seq == w->seq;
-	}
-	if (*err || !d_ok)
-		memset(d, 0, sizeof(*d));
-	if (*err || !b_ok)
-		memset(b, 0, sizeof(*b));
-}
 
 static int latest_all(struct ksense_window *w, struct ksense_config *cfg, struct ksense_decision *d,
 		      struct ksense_baseline *b, __u64 *age_ms)
@@ -69,16 +43,16 @@ static int latest_all(struct ksense_window *w, struct ksense_config *cfg, struct
 	if (!pinned.at_ns || now - pinned.at_ns >= LATEST_TTL_NS) {
 		pinned.err = ks_read_config(&pinned.cfg);
 		if (!pinned.err)
-			read_snapshot(&pinned.w, &pinned.d, &pinned.b, &pinned.err);
+			pinned.err = ks_snapshot_read(&pinned.snap);
 		pinned.at_ns = now;
 	}
 	err = pinned.err;
-	*w = pinned.w;
+	*w = pinned.snap.w;
 	*cfg = pinned.cfg;
 	if (d)
-		*d = pinned.d;
+		*d = pinned.snap.d;
 	if (b)
-		*b = pinned.b;
+		*b = pinned.snap.b;
 	pthread_mutex_unlock(&pinned.mu);
 	if (err)
 		return err;

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "hist.h"
 #include "metrics.h"
+#include "snapshot.h"
 #include "pins.h"
 #include "pods.h"
 #include "version.h"
@@ -116,14 +117,15 @@ static void one_hot(struct ks_buf *b, const char *name, const char *help, const 
 		ks_buf_printf(b, "%s{%s=\"%s\"} %d\n", name, label, values[i], !strcmp(values[i], current));
 }
 
-static void latest(struct ks_buf *b, const struct ksense_window *w, __u64 age_ms)
+static void latest(struct ks_buf *b, const struct ks_snapshot *snap, __u64 age_ms)
 {
+	const struct ksense_window *w = &snap->w;
+	const struct ksense_decision *d = &snap->d;
 	/* every value a label can take, by the contract's names */
 	const char *const bands[] = { ks_band_name(KSENSE_BAND_LOW), ks_band_name(KSENSE_BAND_MEDIUM),
 				      ks_band_name(KSENSE_BAND_HIGH) };
 	const char *const decisions[] = { ks_verdict_name(KSENSE_VERDICT_ALLOW), ks_verdict_name(KSENSE_VERDICT_DENY) };
 	const struct ksense_verdict_rec *v = &w->verdict;
-	struct ksense_decision d = {};
 
 	metric(b, "ksense_window_age_seconds", "Age of the latest closed window.", "gauge", age_ms / 1e3);
 	metric(b, "ksense_window_duration_seconds", "Length of the latest closed window.", "gauge",
@@ -134,10 +136,10 @@ static void latest(struct ks_buf *b, const struct ksense_window *w, __u64 age_ms
 	one_hot(b, "ksense_decision", "The node's decision (1 on the current one): deny holds new pods off.",
 		"decision", decisions, 2, ks_verdict_name(v->verdict));
 	/* streak and latch are the decision pin's, when of the same window */
-	if (!ks_read_pin(KSENSE_PIN_DECISION, &d) && d.seq == w->seq) {
-		metric(b, "ksense_bad_windows", "Consecutive bad medium windows.", "gauge", d.bad_streak);
+	if (d->seq) {
+		metric(b, "ksense_bad_windows", "Consecutive bad medium windows.", "gauge", d->bad_streak);
 		metric(b, "ksense_decision_latched", "1 while medium windows deny until a low one.", "gauge",
-		       d.latched);
+		       d->latched);
 	}
 	metric(b, "ksense_baseline_frozen", "1 once the baseline warm-up is over.", "gauge",
 	       v->baseline_state == KSENSE_BASELINE_FROZEN);
@@ -224,14 +226,14 @@ static void requests(struct ks_buf *b, const struct ks_app *a, const char *const
 void ks_metrics_render(struct ks_app *a, const char *const route_names[R_NR], struct ks_response *r)
 {
 	struct ksense_totals t;
-	struct ksense_window w;
+	struct ks_snapshot snap;
 	struct ksense_config cfg;
 	struct ks_buf *b = &r->body;
 	__u64 now = ks_now_ns(), age_ms;
 	bool up;
 
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	up = !ks_read_config(&cfg) && !ks_read_window(&w) && !ks_read_totals(&t);
+	up = !ks_read_config(&cfg) && !ks_snapshot_read(&snap) && !ks_read_totals(&t);
 	ks_build_info_metrics(b);
 	/* node series vanish with the pins; this one says why */
 	metric(b, "ksense_pins_up", "1 when the pinned maps can be read (ksense is loaded).", "gauge", up);
@@ -242,9 +244,9 @@ void ks_metrics_render(struct ks_app *a, const char *const route_names[R_NR], st
 		};
 
 		totals(b, &t);
-		if (w.seq) {
-			age_ms = now > w.end_ns ? (now - w.end_ns) / 1000000 : 0;
-			latest(b, &w, age_ms);
+		if (snap.w.seq) {
+			age_ms = now > snap.w.end_ns ? (now - snap.w.end_ns) / 1000000 : 0;
+			latest(b, &snap, age_ms);
 		}
 		/* series per container of this node's pods: a pod gone is gone
 		 * from the next scrape (the series go stale, none left behind) */

@@ -16,6 +16,7 @@
 #include "kube_event.h"
 #include "log.h"
 #include "nodestate.h"
+#include "snapshot.h"
 #include "pins.h"
 
 #define SMP "application/strategic-merge-patch+json"
@@ -75,33 +76,32 @@ static void rule_reason(char *out, size_t len, const struct ksense_config *cfg, 
 
 void ks_node_verdict_from_pins(struct ks_node_verdict *v)
 {
-	struct ksense_decision d = {};
 	struct ksense_config cfg;
-	struct ksense_window w;
-	const struct ksense_verdict_rec *r = &w.verdict;
+	struct ks_snapshot snap;
+	const struct ksense_window *w = &snap.w;
+	const struct ksense_decision *d = &snap.d;
+	const struct ksense_verdict_rec *r = &w->verdict;
 	__u64 now = ks_now_ns(), age_ms;
 	char inputs[160];
 
 	memset(v, 0, sizeof(*v));
-	if (ks_read_config(&cfg) || ks_read_window(&w) || !w.seq) {
+	if (ks_read_config(&cfg) || ks_snapshot_read(&snap) || !w->seq) {
 		snprintf(v->reason, sizeof(v->reason), "NoKernelData");
 		snprintf(v->message, sizeof(v->message), "ksense pins unreadable at %s (ksense load?)", ks_pin_root());
 		return;
 	}
-	age_ms = now > w.end_ns ? (now - w.end_ns) / 1000000 : 0;
+	age_ms = now > w->end_ns ? (now - w->end_ns) / 1000000 : 0;
 	if (age_ms > 3ull * cfg.window_ms + 1000) {
 		snprintf(v->reason, sizeof(v->reason), "KernelDataStale");
 		snprintf(v->message, sizeof(v->message), "last window closed %llu ms ago (window %u ms)",
 			 (unsigned long long)age_ms, cfg.window_ms);
 		return;
 	}
-	if (ks_read_pin(KSENSE_PIN_DECISION, &d) || d.seq != w.seq)
-		memset(&d, 0, sizeof(d));
 	v->have = true;
 	v->deny = r->verdict == KSENSE_VERDICT_DENY;
 	v->score = r->score;
 	if (v->deny)
-		rule_reason(v->reason, sizeof(v->reason), &cfg, d.seq ? d.top_rule : KSENSE_MAX_RULES);
+		rule_reason(v->reason, sizeof(v->reason), &cfg, d->seq ? d->top_rule : KSENSE_MAX_RULES);
 	else
 		snprintf(v->reason, sizeof(v->reason), "KernelNotStressed");
 	if (r->friction_valid)
@@ -112,8 +112,8 @@ void ks_node_verdict_from_pins(struct ks_node_verdict *v)
 		snprintf(inputs, sizeof(inputs), "cpu %.1f%%, psi %.1f%% (baseline warm-up)", r->cpu_permille / 10.0,
 			 r->psi_permille / 10.0);
 	snprintf(v->message, sizeof(v->message), "ksense score %u (%s band, %s%s): %s; run-queue p99 %.0f us; window %llu",
-		 r->score, ks_band_name(r->band), v->deny ? "deny" : "allow", d.seq && d.latched ? ", latched" : "",
-		 inputs, w.runq.p99_ns / 1000.0, (unsigned long long)w.seq);
+		 r->score, ks_band_name(r->band), v->deny ? "deny" : "allow", d->seq && d->latched ? ", latched" : "",
+		 inputs, w->runq.p99_ns / 1000.0, (unsigned long long)w->seq);
 }
 
 void ks_node_verdict_from_test_file(const char *path, struct ks_node_verdict *v)
