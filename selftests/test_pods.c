@@ -219,10 +219,10 @@ KS_TEST_F(pods_endpoint, KS_SAN)
 	{
 		static const char *const pod_fields[] = {
 			"oncpu_permille", "d_ms_per_s", "s_ms_per_s", "block_ios_per_s", "block_bytes_per_s",
-			"block_ms_per_s", "block_lat_avg_us", "samples",
+			"block_ms_per_s", "block_lat_avg_us", "samples", "runq_wait_permille",
 		};
 		static const char *const ctr_fields[] = {
-			"cgroup_id", "oncpu_permille", "d_ms_per_s", "s_ms_per_s", "block_ios_per_s",
+			"cgroup_id", "oncpu_permille", "d_ms_per_s", "s_ms_per_s", "block_ios_per_s", "runq_wait_permille",
 			"block_ms_per_s", "block_lat_avg_us", "samples",
 		};
 		int top0 = ks_json_index(&j, ks_json_member(&j, b, "top"), 0);

@@ -237,6 +237,13 @@ static const struct workload workloads[] = {
 	{ "cache", "", 1, "\"class\":\"CPU\",\"oncpu_permille\":990", NULL },
 	{ "locky", "\"ksense.io/autoscale\":\"true\"", 1,
 	  "\"class\":\"OFFCPU\",\"cause\":\"LOCK\",\"oncpu_permille\":990,\"s_ms_per_s\":2900", NULL },
+	/* kept off a busy node's CPU: a quarter on it, the rest in the run
+	 * queue; CPU demand is both */
+	{ "starved", "\"ksense.io/autoscale\":\"true\",\"ksense.io/max-replicas\":\"2\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":250,\"runq_wait_permille\":700", NULL },
+	/* as little on CPU, and hardly waiting for it: below the threshold */
+	{ "light", "\"ksense.io/autoscale\":\"true\"", 1,
+	  "\"class\":\"CPU\",\"oncpu_permille\":250,\"runq_wait_permille\":100", NULL },
 };
 #define NWORK (int)(sizeof(workloads) / sizeof(workloads[0]))
 
@@ -449,6 +456,12 @@ static void test_rules(void)
 	ASSERT_EQ(replicas_of("locky"), 1, "OFFCPU/LOCK not scaled");
 	ASSERT_EQ(events_of("locky", "OffCpuWait", msg, sizeof(msg)), 1, "locky's OffCpuWait Event");
 	ASSERT_STRHAS(msg, "serialized on a lock", "says the threads are serialized");
+	/* CPU demand: on-CPU plus run-queue wait */
+	ASSERT_EQ(replicas_of("starved"), 2, "starved (250‰ on CPU + 700‰ waiting for it) scaled up");
+	ASSERT_EQ(events_of("starved", "ScaledUp", msg, sizeof(msg)), 1, "starved: one ScaledUp Event");
+	ASSERT_STRHAS(msg, "250‰ + 700‰ waiting in the run queue", "says the pods wait for the CPU");
+	ASSERT_STRHAS(msg, "other work on the node keeps them off the CPU", "and why");
+	ASSERT_EQ(replicas_of("light"), 1, "light (250‰ + 100‰) not scaled");
 	/* IDLE: down after the stabilization window, not below min 2 */
 	ASSERT_EQ(replicas_of("idle"), 2, "idle scaled down to min");
 	ASSERT_EQ(events_of("idle", "ScaledDown", NULL, 0), 1, "one ScaledDown Event");
@@ -727,7 +740,7 @@ static void test_parse(void)
 	static const char ok[] =
 		"{\"node\":\"n1\",\"seq\":123,\"window_ms\":1000,\"new\":{\"a\":[]},\"pods\":["
 		"{\"uid\":\"u\",\"namespace\":\"default\",\"name\":\"b-1\",\"class\":\"CPU\",\"oncpu_permille\":950,"
-		"\"d_ms_per_s\":0.0,\"s_ms_per_s\":3.1,\"samples\":99,\"top\":[{\"function\":\"main.burnCycles\","
+		"\"runq_wait_permille\":42,\"d_ms_per_s\":0.0,\"s_ms_per_s\":3.1,\"samples\":99,\"top\":[{\"function\":\"main.burnCycles\","
 		"\"module\":\"/app/burner\",\"share_permille\":870},{\"module\":\"/lib/x.so\"},{\"function\":\"f3\"},"
 		"{\"function\":\"f4\"}],\"containers\":[]},"
 		"{\"namespace\":\"default\",\"name\":\"neg\",\"class\":\"CPU\",\"oncpu_permille\":-5},"
@@ -756,6 +769,8 @@ static void test_parse(void)
 		ASSERT_STRHAS(r.first_skip, "pods[1]: bad or missing oncpu_permille", "first skip reason");
 		ASSERT_EQ(r.pods[0].cls, KS_CLASS_CPU, "class");
 		ASSERT_EQ((int)r.pods[0].oncpu_permille, 950, "oncpu");
+		ASSERT_EQ((int)r.pods[0].runq_wait_permille, 42, "run-queue wait");
+		ASSERT_EQ((int)r.pods[1].runq_wait_permille, 0, "run-queue wait absent (an older agent): 0");
 		ASSERT_EQ(r.pods[0].ntop, KS_PODS_TOP, "top capped");
 		ASSERT_EQ(strcmp(r.pods[0].top[0].function, "main.burnCycles"), 0, "top function");
 		ASSERT_EQ(r.pods[0].top[0].share_permille, 870, "share");

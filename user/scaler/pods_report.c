@@ -150,6 +150,7 @@ static int parse_pod(const struct ks_json *j, int e, struct ks_pod_report *p, co
 		{ "block_lat_avg_us", offsetof(struct ks_pod_report, block_lat_avg_us) },
 		{ "throttled_permille", offsetof(struct ks_pod_report, throttled_permille) },
 		{ "throttled_ms_per_s", offsetof(struct ks_pod_report, throttled_ms_per_s) },
+		{ "runq_wait_permille", offsetof(struct ks_pod_report, runq_wait_permille) },
 	};
 	int lim;
 	char cls[16];

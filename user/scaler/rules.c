@@ -2,7 +2,9 @@
 /*
  * The rules.  Per Deployment and poll, the pods the agents reported are
  * reduced to a majority class and mean rates; then:
- *   CPU    over --cpu-threshold-permille for --up-windows polls in a row:
+ *   CPU    CPU demand (on-CPU plus run-queue wait: a pod the node's other
+ *          work keeps off the CPU wants what it waits for) over
+ *          --cpu-threshold-permille for --up-windows polls in a row:
  *          one replica more (not past max, not within --up-cooldown-s)
  *   BLOCK  never more replicas (they would queue on the same disk): Event
  *   THROTTLED  held back by its own CPU limit: CPU-bound as far as
@@ -38,6 +40,7 @@ void ks_rules_add_pod(struct ks_deploy *d, const struct ks_pod_report *p)
 	d->block_lat_avg_us += p->block_lat_avg_us;
 	d->throttled_permille += p->throttled_permille;
 	d->throttled_ms_per_s += p->throttled_ms_per_s;
+	d->runq_wait_permille += p->runq_wait_permille;
 	if (p->cpu_limit_millicores > d->cpu_limit_millicores)
 		d->cpu_limit_millicores = p->cpu_limit_millicores;
 	/* the evidence shown: the top function of the busiest reporting pod */
@@ -126,6 +129,7 @@ static void close_poll(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 		d->block_lat_avg_us /= d->npods;
 		d->throttled_permille /= d->npods;
 		d->throttled_ms_per_s /= d->npods;
+		d->runq_wait_permille /= d->npods;
 		for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
 			if (best < 0 || d->nclass[order[k]] > d->nclass[best])
 				best = (int)order[k];
@@ -136,7 +140,8 @@ static void close_poll(struct ks_scaler *s, struct ks_deploy *d, double now_s)
 				best = (int)k;
 		d->cause = d->ncause[best] ? (enum ks_cause)best : KS_CAUSE_NONE;
 		/* a pod its limit holds back is CPU-bound whatever its on-CPU */
-		d->cpu_hot = (d->cls == KS_CLASS_CPU && d->oncpu_permille >= s->cfg.cpu_threshold_permille) ||
+		d->cpu_hot = (d->cls == KS_CLASS_CPU &&
+			      d->oncpu_permille + d->runq_wait_permille >= s->cfg.cpu_threshold_permille) ||
 			     d->cls == KS_CLASS_THROTTLED;
 	}
 	st->seen_poll = s->poll;
@@ -156,12 +161,14 @@ static void evidence_kv(const struct ks_scaler *s, const struct ks_deploy *d, ch
 	snprintf(out, n,
 		 "class=%s pods=%d cpu_pods=%d block_pods=%d offcpu_pods=%d idle_pods=%d oncpu_permille=%.0f "
 		 "cause=%s d_ms_per_s=%.1f s_ms_per_s=%.1f block_ms_per_s=%.1f block_lat_avg_us=%.0f throttled_pods=%d "
-		 "throttled_permille=%.0f throttled_ms_per_s=%.1f cpu_limit_millicores=%.0f top_function=\"%s\" "
+		 "throttled_permille=%.0f throttled_ms_per_s=%.1f runq_wait_permille=%.0f cpu_limit_millicores=%.0f "
+		 "top_function=\"%s\" "
 		 "top_module=\"%s\" top_share_permille=%u cpu_streak=%u replicas=%d min=%d max=%d",
 		 ks_class_name(d->cls), d->npods, d->nclass[KS_CLASS_CPU], d->nclass[KS_CLASS_BLOCK],
 		 d->nclass[KS_CLASS_OFFCPU], d->nclass[KS_CLASS_IDLE], d->oncpu_permille, ks_report_cause_name(d->cause),
 		 d->d_ms_per_s, d->s_ms_per_s, d->block_ms_per_s, d->block_lat_avg_us, d->nclass[KS_CLASS_THROTTLED],
-		 d->throttled_permille, d->throttled_ms_per_s, d->cpu_limit_millicores, d->top.function,
+		 d->throttled_permille, d->throttled_ms_per_s, d->runq_wait_permille, d->cpu_limit_millicores,
+		 d->top.function,
 		 d->top.module, d->top.share_permille, d->st ? d->st->cpu_streak : 0, d->replicas, d->min, d->max);
 	(void)s;
 }
@@ -183,10 +190,19 @@ static const char *cpu_bound_text(const struct ks_scaler *s, const struct ks_dep
 {
 	char lim[64] = "";
 
-	if (d->cls != KS_CLASS_THROTTLED) {
+	if (d->cls != KS_CLASS_THROTTLED && d->oncpu_permille >= s->cfg.cpu_threshold_permille) {
 		snprintf(out, n, "pods CPU-bound for %u polls (%d/%d pods CPU, mean on-CPU %.0f‰ >= %u‰)",
 			 d->st->cpu_streak, d->nclass[KS_CLASS_CPU], d->npods, d->oncpu_permille,
 			 s->cfg.cpu_threshold_permille);
+		return out;
+	}
+	if (d->cls != KS_CLASS_THROTTLED) {
+		snprintf(out, n,
+			 "pods want more CPU than their node gives them for %u polls (%d/%d pods CPU, mean on-CPU "
+			 "%.0f‰ + %.0f‰ waiting in the run queue >= %u‰): other work on the node keeps them off "
+			 "the CPU - more replicas, placed elsewhere, get it",
+			 d->st->cpu_streak, d->nclass[KS_CLASS_CPU], d->npods, d->oncpu_permille,
+			 d->runq_wait_permille, s->cfg.cpu_threshold_permille);
 		return out;
 	}
 	if (d->cpu_limit_millicores > 0)

@@ -50,6 +50,7 @@ struct ks_pod_report {
 	double block_ios_per_s, block_bytes_per_s, block_ms_per_s, block_lat_avg_us;
 	double throttled_permille;   /* waits for the CFS quota, of the window (of one CPU) */
 	double throttled_ms_per_s;
+	double runq_wait_permille;   /* waiting in the run queue, of the window (of one CPU) */
 	double cpu_limit_millicores; /* 0: no limit reported */
 	unsigned long long samples;
 	int ntop;
@@ -156,6 +157,7 @@ struct ks_deploy {
 	enum ks_class cls;          /* majority */
 	double oncpu_permille, d_ms_per_s, s_ms_per_s, block_ms_per_s, block_lat_avg_us; /* means */
 	double throttled_permille, throttled_ms_per_s; /* means */
+	double runq_wait_permille;                      /* mean */
 	double cpu_limit_millicores; /* the largest limit its pods report, 0 none */
 	struct ks_pod_top top;      /* the top function of the pod with the most samples */
 	unsigned long long top_samples;

@@ -350,6 +350,7 @@ static int tally_stacks(struct ks_pods *p, int fd, struct row *rows, size_t nr, 
 struct sums {
 	__u64 on_cpu_permille, samples, io_count, io_bytes, throttled_permille;
 	double d_ms_per_s, s_ms_per_s, ios_per_s, bytes_per_s, io_ms_per_s, throttled_ms_per_s;
+	double runq_wait_permille; /* run-queue wait, task-time per window (‰ of one CPU) */
 };
 
 static void add_row(struct sums *s, const struct row *r)
@@ -359,6 +360,7 @@ static void add_row(struct sums *s, const struct row *r)
 	s->on_cpu_permille += cg->on_cpu_permille;
 	s->throttled_permille += cg->throttled_permille;
 	s->throttled_ms_per_s += cg->throttled_ns / 1e6 / r->dur_s;
+	s->runq_wait_permille += cg->rq_sum_ns / 1e6 / r->dur_s;
 	s->samples += cg->samples;
 	s->io_count += cg->io_count;
 	s->d_ms_per_s += cg->d_ns / 1e6 / r->dur_s;
@@ -520,11 +522,12 @@ static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods
 	ks_buf_json_str(b, pd->name);
 	ks_buf_printf(b,
 		      ",\"class\":\"%s\",\"oncpu_permille\":%llu,\"d_ms_per_s\":%.3f,\"s_ms_per_s\":%.3f,"
-		      "\"throttled_permille\":%llu,\"throttled_ms_per_s\":%.3f,"
+		      "\"throttled_permille\":%llu,\"throttled_ms_per_s\":%.3f,\"runq_wait_permille\":%.0f,"
 		      "\"block_ios_per_s\":%.3f,\"block_bytes_per_s\":%.1f,\"block_ms_per_s\":%.3f,"
 		      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
 		      ks_cgroup_class_name(cls_cg ? cls_cg->class : KSENSE_CLASS_IDLE), (unsigned long long)s.on_cpu_permille, s.d_ms_per_s,
-		      s.s_ms_per_s, (unsigned long long)s.throttled_permille, s.throttled_ms_per_s, s.ios_per_s,
+		      s.s_ms_per_s, (unsigned long long)s.throttled_permille, s.throttled_ms_per_s, s.runq_wait_permille,
+		      s.ios_per_s,
 		      s.bytes_per_s, s.io_ms_per_s, s.ios_per_s > 0 ? s.io_ms_per_s * 1000.0 / s.ios_per_s : 0.0,
 		      (unsigned long long)s.samples);
 	render_limit(b, rows, pd);
@@ -563,10 +566,11 @@ static void render_pod(struct ks_buf *b, struct ks_pods *p, const struct ks_pods
 		ks_buf_printf(b,
 			      ",\"cgroup_id\":%llu,\"class\":\"%s\",\"oncpu_permille\":%u,\"d_ms_per_s\":%.3f,"
 			      "\"s_ms_per_s\":%.3f,\"throttled_permille\":%u,\"throttled_ms_per_s\":%.3f,"
-			      "\"block_ios_per_s\":%.3f,\"block_ms_per_s\":%.3f,"
+			      "\"runq_wait_permille\":%.0f,\"block_ios_per_s\":%.3f,\"block_ms_per_s\":%.3f,"
 			      "\"block_lat_avg_us\":%.3f,\"samples\":%llu",
 			      (unsigned long long)r->id, ks_cgroup_class_name(r->cg.class), r->cg.on_cpu_permille, c.d_ms_per_s,
-			      c.s_ms_per_s, r->cg.throttled_permille, c.throttled_ms_per_s, c.ios_per_s, c.io_ms_per_s,
+			      c.s_ms_per_s, r->cg.throttled_permille, c.throttled_ms_per_s, c.runq_wait_permille,
+			      c.ios_per_s, c.io_ms_per_s,
 			      r->cg.io_lat_avg_ns / 1e3, (unsigned long long)r->cg.samples);
 		render_cg_limit(b, &r->cg, r->dur_s);
 		render_cg_runq_psi(b, &r->cg, r->dur_s);
