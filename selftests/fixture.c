@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +130,32 @@ static void fx_unload(void)
 	}
 }
 
+/* Trees of test runs that were killed (a CI timeout, a kill -9) stay
+ * attached: every later run pays for their programs on every context
+ * switch, and a benchmark measures them too.  Unload those whose process
+ * is gone; a live run's tree is never touched. */
+void fx_unload_orphans(void)
+{
+	static const char prefix[] = "ksense-selftest-";
+	char out[512], env[320];
+	struct dirent *e;
+	DIR *d = opendir("/sys/fs/bpf");
+	int pid;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) ||
+		    sscanf(e->d_name + sizeof(prefix) - 1, "%d", &pid) != 1 || pid <= 0 || pid == getpid() ||
+		    !kill(pid, 0) || errno != ESRCH)
+			continue;
+		snprintf(env, sizeof(env), "KSENSE_PIN_ROOT=/sys/fs/bpf/%s", e->d_name);
+		if (!fx_run(out, sizeof(out), env, "unload", NULL))
+			printf("    unloaded /sys/fs/bpf/%s: its test run (pid %d) is gone\n", e->d_name, pid);
+	}
+	closedir(d);
+}
+
 int fx_load(void)
 {
 	char out[8192], win[16];
@@ -135,6 +163,7 @@ int fx_load(void)
 	fx_root();
 	if (fx_loaded)
 		return 0;
+	fx_unload_orphans();
 	snprintf(win, sizeof(win), "%d", FIXTURE_WINDOW_MS);
 	if (fx_run(out, sizeof(out), NULL, "load", "--window-ms", win, NULL)) {
 		printf("  ksense load failed:\n%s\n", out);

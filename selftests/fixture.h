@@ -18,6 +18,9 @@ const char *fx_bin(void);
 /* Run a shell command line (printf-style); its stdout into out.  Returns
  * the exit status, or -1. */
 int fx_sh(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Unload /sys/fs/bpf/ksense-selftest-PID trees whose PID is gone (runs
+ * that were killed); fx_load does it first. */
+void fx_unload_orphans(void);
 int fx_run(char *out, size_t outlen, const char *extra_env, ...) __attribute__((sentinel));
 /* /tmp/ksense-<tag>-<pid>, made on first use per tag and removed with
  * everything in it when the process exits. */

@@ -271,3 +271,41 @@ KS_TEST(load_lifecycle)
 	}
 	fx_run(out, sizeof(out), NULL, "unload", NULL);
 }
+
+/* A test run killed mid-way leaves its tree attached, and every later run
+ * (and benchmark) pays for its programs: the fixture unloads trees whose
+ * process is gone, and never a live one's. */
+KS_TEST(fixture_orphans)
+{
+	char dead[160], live[160], env[200];
+	pid_t pid;
+	struct stat st;
+
+	if (!fx_is_root()) {
+		test__skip("needs root");
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	if (!ASSERT_GT(pid, 0, "fork") || !ASSERT_EQ(waitpid(pid, NULL, 0), pid, "reap"))
+		return;
+	/* the reaped child's pid is gone; this process is alive */
+	snprintf(dead, sizeof(dead), "/sys/fs/bpf/ksense-selftest-%d", (int)pid);
+	snprintf(live, sizeof(live), "/sys/fs/bpf/ksense-selftest-%d", (int)getppid());
+	snprintf(env, sizeof(env), "KSENSE_PIN_ROOT=%s", dead);
+	if (!ASSERT_EQ(fx_run(out, sizeof(out), env, "load", NULL), 0, "an orphan's tree")) {
+		printf("%s\n", out);
+		return;
+	}
+	if (mkdir(live, 0755) && errno != EEXIST)
+		live[0] = '\0';
+	fx_unload_orphans();
+	ASSERT_TRUE(stat(dead, &st) && errno == ENOENT, "the orphan's tree unloaded");
+	if (live[0]) {
+		ASSERT_OK(stat(live, &st), "a live process's tree kept");
+		rmdir(live);
+	}
+	if (!stat(dead, &st))
+		fx_run(out, sizeof(out), env, "unload", NULL);
+}
