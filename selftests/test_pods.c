@@ -278,6 +278,9 @@ KS_TEST_F(pods_endpoint, KS_SAN)
 			snprintf(series, sizeof(series), "ksense_pod_cpu_ratio{namespace=\"\",pod=\"%s\",container=\"%s\"}",
 				 burner.uid, burner.cid);
 			ASSERT_TRUE(lb_metric(m, series) > 0.5, "the burner's on-CPU share, of one CPU");
+			snprintf(series, sizeof(series), "ksense_pod_runqueue_wait_ratio{namespace=\"\",pod=\"%s\","
+				 "container=\"%s\"}", burner.uid, burner.cid);
+			ASSERT_TRUE(lb_metric(m, series) >= 0, "the burner's run-queue wait");
 			snprintf(file, sizeof(file), "%s/metrics.txt", pods_test_dir());
 			if (!access(fx_promtool(), X_OK)) {
 				FILE *f = fopen(file, "w");

@@ -755,6 +755,8 @@ void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct 
 		{ "ksense_pod_throttled_ratio", "gauge", "Share of its last window the container's CFS quota held it back." },
 		{ "ksense_pod_offcpu_ratio", "gauge",
 		  "Task time off CPU per second of its last window, by state (d: uninterruptible, s: interruptible)." },
+		{ "ksense_pod_runqueue_wait_ratio", "gauge",
+		  "Task time runnable but waiting for a CPU per second of its last window: with cpu_ratio, its CPU demand." },
 		{ "ksense_pod_runqueue_latency_p99_seconds", "gauge", "The container's run-queue latency p99 in its last window." },
 	};
 	struct collected c;
@@ -806,6 +808,9 @@ void ks_pods_prometheus(struct ks_pods *p, const struct ks_pods_opts *o, struct 
 					ks_buf_printf(b, "\",container=\"");
 					ks_buf_prom_label(b, cname[0] ? cname : r->ref.container_id);
 					ks_buf_printf(b, "\",state=\"s\"} %.6f\n", r->cg.s_ns / 1e9 / r->dur_s);
+					break;
+				case 4:
+					ks_buf_printf(b, "\"} %.6f\n", r->cg.rq_sum_ns / 1e9 / r->dur_s);
 					break;
 				default:
 					ks_buf_printf(b, "\"} %.9f\n", r->cg.rq_p99_ns / 1e9);
