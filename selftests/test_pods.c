@@ -189,7 +189,7 @@ static bool root_fixture(void)
 	return pods_root_ready() && setup_pods();
 }
 
-KS_TEST_F(pods_endpoint, KS_SAN)
+KS_TEST_F(pods_endpoint, KS_SAN | KS_LIVE)
 {
 	struct ks_json j = {};
 	char log[256];
@@ -277,7 +277,10 @@ KS_TEST_F(pods_endpoint, KS_SAN)
 			ASSERT_EQ(lb_metric(m, series), 1, "its second container: IDLE");
 			snprintf(series, sizeof(series), "ksense_pod_cpu_ratio{namespace=\"\",pod=\"%s\",container=\"%s\"}",
 				 burner.uid, burner.cid);
-			ASSERT_TRUE(lb_metric(m, series) > 0.5, "the burner's on-CPU share, of one CPU");
+			/* a ratio of one CPU, not ‰ (how much the burner got of a
+			 * shared machine's CPU is not the point) */
+			ASSERT_TRUE(lb_metric(m, series) > 0.05 && lb_metric(m, series) <= 2.0,
+				    "the burner's on-CPU share, of one CPU");
 			snprintf(series, sizeof(series), "ksense_pod_runqueue_wait_ratio{namespace=\"\",pod=\"%s\","
 				 "container=\"%s\"}", burner.uid, burner.cid);
 			ASSERT_TRUE(lb_metric(m, series) >= 0, "the burner's run-queue wait");
