@@ -195,7 +195,7 @@ static int seed_owned_pod(struct fakeapi *f, const struct why_pod *p, const char
 	return fakeapi_seed(f, body);
 }
 
-KS_TEST_F(pods_waits, KS_SAN)
+KS_TEST_F(pods_waits, KS_SAN | KS_LIVE)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);

@@ -34,7 +34,8 @@ int ks_history_follow(struct ks_history *h);
  * is still being written, or all are read), negative errno. */
 int ks_history_next(struct ks_history *h, struct ksense_window *w);
 /* Window seq of the followed load, wherever the cursor is: 0, or -ENOENT
- * (overwritten, or not written yet). */
+ * (overwritten, or not whole yet: the state's seq names a window from the
+ * moment the tick starts filling its slot). */
 int ks_history_get(struct ks_history *h, __u64 seq, struct ksense_window *w);
 void ks_history_close(struct ks_history *h);
 
