@@ -695,8 +695,11 @@ static void fmt_rule(char *buf, size_t len, __u32 idx, const struct analytics *a
 		return;
 	}
 	r = &a->config.rules[idx];
-	for (i = 0; i < KSENSE_NR_INPUTS; i++)
-		when[i] = ksense_when_get(&r->when, i) < sizeof(set_chars) ? set_chars[ksense_when_get(&r->when, i)] : '?';
+	for (i = 0; i < KSENSE_NR_INPUTS; i++) {
+		__u8 set = ksense_when_get(&r->when, i);
+
+		when[i] = set < sizeof(set_chars) ? set_chars[set] : '?';
+	}
 	when[KSENSE_NR_INPUTS] = '\0';
 	snprintf(buf, len, "#%u %s:%u", idx, when, r->score);
 }
