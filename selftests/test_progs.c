@@ -193,29 +193,84 @@ void test__skip(const char *fmt, ...)
 		cur.skipped = true;
 }
 
-/* One failed check into why[] (a first attempt that gets a second is not
- * kept): test/sub, where, what, cut to a line. */
-static void note_why(const char *file, int line, const char *name, const char *fmt, va_list ap)
+/* A live test's first attempt: its first failed checks, shown only if
+ * the second attempt fails too (then both attempts' reasons are read in
+ * a CI tail: the second one may fail for a reason of its own). */
+#define KS_FIRST_TRY_LINES 3
+static char first_try[KS_FIRST_TRY_LINES * 256];
+static size_t first_try_len;
+static int first_try_lines;
+
+/* One line "  test/sub file:line what: msg<tag>" into buf, or false if
+ * it does not fit. */
+static bool note_line(char *buf, size_t size, size_t *len, const char *file, int line, const char *name,
+		      const char *tag, const char *fmt, va_list ap)
 {
 	char msg[160];
 	int n;
 
-	if (cur.retrying)
-		return;
-	if (why_lines == KS_WHY_LINES) {
-		why_more++;
-		return;
-	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	n = snprintf(why + why_len, sizeof(why) - why_len, "  %s%s%s %s:%d %.60s: %s\n", cur.test->name,
-		     cur.in_sub ? "/" : "", cur.in_sub ? cur.sub_name : "", file, line, name, msg);
-	if (n <= 0 || (size_t)n >= sizeof(why) - why_len) {
+	n = snprintf(buf + *len, size - *len, "  %s%s%s %s:%d %.60s: %s%s\n", cur.test->name, cur.in_sub ? "/" : "",
+		     cur.in_sub ? cur.sub_name : "", file, line, name, msg, tag);
+	if (n <= 0 || (size_t)n >= size - *len) {
+		buf[*len] = '\0';
+		return false;
+	}
+	*len += (size_t)n;
+	return true;
+}
+
+/* One failed check into why[], or into first_try[] while a live test's
+ * first attempt runs. */
+static void note_why(const char *file, int line, const char *name, const char *fmt, va_list ap)
+{
+	if (cur.retrying) {
+		if (first_try_lines < KS_FIRST_TRY_LINES &&
+		    note_line(first_try, sizeof(first_try), &first_try_len, file, line, name, " (first attempt)", fmt, ap))
+			first_try_lines++;
+		return;
+	}
+	if (why_lines == KS_WHY_LINES || !note_line(why, sizeof(why), &why_len, file, line, name, "", fmt, ap)) {
 		why_more++;
 		return;
 	}
-	why_len += (size_t)n;
 	why_lines++;
+}
+
+/* The second attempt starts: the first one's checks go first in why[]
+ * (taken back by why_rollback if the second attempt passes). */
+struct why_mark {
+	size_t len;
+	int lines, more;
+};
+
+static struct why_mark why_add_first_try(void)
+{
+	struct why_mark m = { why_len, why_lines, why_more };
+	const char *p = first_try, *nl;
+
+	for (; *p && (nl = strchr(p, '\n')); p = nl + 1) {
+		size_t n = (size_t)(nl + 1 - p);
+
+		if (why_lines == KS_WHY_LINES || n >= sizeof(why) - why_len) {
+			why_more++;
+			continue;
+		}
+		memcpy(why + why_len, p, n);
+		why_len += n;
+		why[why_len] = '\0';
+		why_lines++;
+	}
+	return m;
+}
+
+static void why_rollback(struct why_mark m)
+{
+	why_len = m.len;
+	why_lines = m.lines;
+	why_more = m.more;
+	why[why_len] = '\0';
 }
 
 void ks_assert_fail(const char *file, int line, const char *name, const char *fmt, ...)
@@ -300,10 +355,15 @@ int main(int argc, char **argv)
 		cur.test = t;
 		cur.num = num;
 		cur.retrying = (t->marks & KS_LIVE) && !env.no_retry;
+		first_try_len = 0;
+		first_try_lines = 0;
+		first_try[0] = '\0';
 		clock_gettime(CLOCK_MONOTONIC, &cur.start);
 		t->fn();
 		end_subtest();
 		if (cur.failed && cur.retrying) {
+			struct why_mark mark = why_add_first_try();
+
 			printf("#%d %s:FAIL (%.1fs), a live workload on a shared machine: "
 			       "one more attempt\n", num, t->name, test__elapsed_s());
 			retried++;
@@ -313,6 +373,8 @@ int main(int argc, char **argv)
 			clock_gettime(CLOCK_MONOTONIC, &cur.start);
 			t->fn();
 			end_subtest();
+			if (!cur.failed)
+				why_rollback(mark);
 		}
 		printf("#%d %s:%s (%.1fs)\n", num, t->name,
 		       cur.failed ? "FAIL" : cur.skipped ? "SKIP" : "OK", test__elapsed_s());

@@ -73,6 +73,23 @@ KS_TEST_F(runner_fails_on_request, KS_HOST)
 		ASSERT_EQ(1 + 1, 3, "arithmetic on request");
 }
 
+/* A live-workload test that fails when asked to: its first attempt
+ * (KS_RUNNER_FAIL_LIVE=first) or both (=both); for runner_summary. */
+KS_TEST_F(runner_live_fails_on_request, KS_LIVE | KS_HOST)
+{
+	static int attempt;
+	const char *how = getenv("KS_RUNNER_FAIL_LIVE");
+
+	if (!how) {
+		test__skip("fails only when KS_RUNNER_FAIL_LIVE is set (runner_summary runs it so)");
+		return;
+	}
+	if (++attempt == 1)
+		ASSERT_EQ(attempt, 0, "the first attempt on request");
+	else if (!strcmp(how, "both"))
+		ASSERT_EQ(attempt, 0, "the second attempt on request");
+}
+
 /* The closing lines a CI log's tail shows: the first failed checks, what
  * they checked, and the FAILED line naming test/subtest, last. */
 KS_TEST_F(runner_summary, KS_HOST)
@@ -89,4 +106,21 @@ KS_TEST_F(runner_summary, KS_HOST)
 		ASSERT_STREQ(last, "FAILED: runner_fails_on_request/sub\n", "the FAILED line, last");
 	ASSERT_EQ(sh("/proc/%d/exe -t runner_fails_on_request 2>&1", (int)getpid()), 0, "skipped otherwise");
 	ASSERT_FALSE(strstr(out, "first failed checks"), "and a run without failures has no such lines");
+
+	/* a live test failed twice: both attempts' reasons, the first one's
+	 * first (the second may fail for a reason of its own, say a stale
+	 * file of the first) */
+	ASSERT_EQ(sh("KS_RUNNER_FAIL_LIVE=both /proc/%d/exe -t runner_live_fails_on_request 2>&1", (int)getpid()), 1,
+		  "a live test failed twice");
+	ASSERT_STRHAS(out, "first failed checks:\n  runner_live_fails_on_request selftests/test_runner.c:",
+		      "its checks");
+	ASSERT_STRHAS(out, " the first attempt on request: unexpected attempt: actual 1 == 0 (first attempt)\n  "
+		      "runner_live_fails_on_request selftests/test_runner.c:",
+		      "the first attempt's, marked, then the second's");
+	ASSERT_STRHAS(out, " the second attempt on request: ", "the second attempt's");
+	/* passed the second time: nothing to say */
+	ASSERT_EQ(sh("KS_RUNNER_FAIL_LIVE=first /proc/%d/exe -t runner_live_fails_on_request 2>&1", (int)getpid()),
+		  0, "a live test that passed its second attempt");
+	ASSERT_STRHAS(out, "(1 live-workload test needed a second attempt)", "counted");
+	ASSERT_FALSE(strstr(out, "first failed checks"), "but its first attempt's checks are not listed");
 }
