@@ -304,3 +304,25 @@ KS_TEST_F(analytics_math, KS_SAN | KS_HOST)
 	ASSERT_EQ(ks_sdiv(-7, 2), -3, "sdiv truncates toward zero");
 	ASSERT_EQ(ks_sdiv(7, 2), 3, "sdiv positive");
 }
+
+/* Rules read back in the form `ksense config set rules=` takes, and a
+ * set no input has shown as '?' (as `ksense top` shows the top rule): a
+ * corrupt rule never reads as "any". */
+KS_TEST_F(rules_format, KS_SAN | KS_HOST)
+{
+	struct ksense_config c;
+	char err[256], buf[512], when[KSENSE_NR_INPUTS + 1];
+
+	ks_config_defaults(&c);
+	if (!ASSERT_OK(ks_setting_apply(&c, ks_setting_find("rules"), "--L-:0;HMLH:100", err, sizeof(err)), err))
+		return;
+	ks_setting_format(&c, ks_setting_find("rules"), buf, sizeof(buf));
+	ASSERT_STREQ(buf, "--L-:0;HMLH:100", "round trip");
+	*ksense_when_of(&c.rules[1].when, 2) = 7;
+	ks_rule_when_format(&c.rules[1], when);
+	ASSERT_STREQ(when, "HM?H", "an unknown set is '?'");
+	ks_setting_format(&c, ks_setting_find("rules"), buf, sizeof(buf));
+	ASSERT_STREQ(buf, "--L-:0;HM?H:100", "in the setting's text too");
+	ASSERT_NEQ(ks_setting_apply(&c, ks_setting_find("rules"), buf, err, sizeof(err)), 0,
+		   "which `set` refuses");
+}

@@ -503,6 +503,16 @@ static void test_top_analytics(void)
 	ASSERT_STRHAS(out, "warm-up", "warm-up shown");
 	ASSERT_STRHAS(out, "friction", "friction line");
 	ASSERT_TRUE(strstr(out, "ALLOW") || strstr(out, "DENY"), "ALLOW or DENY");
+	/* the rule that weighed most, as `ksense config set rules=` writes it */
+	{
+		const char *r = strstr(out, "top rule #");
+		char when[8] = "";
+		unsigned int idx, score;
+
+		ASSERT_TRUE(r && sscanf(r, "top rule #%u %4[-LMH?]:%u", &idx, when, &score) == 3, "top rule #N WHEN:SCORE");
+		ASSERT_EQ(strlen(when), 4, "one character per input");
+		ASSERT_FALSE(strchr(when, '?'), "every set known");
+	}
 }
 
 KS_TEST(collect)

@@ -35,6 +35,7 @@
 #include "names.h"
 #include "pins.h"
 #include "self_exclude.h"
+#include "settings.h"
 
 #define NS_PER_US            1000ull
 #define NS_PER_MS            1000000ull
@@ -685,23 +686,14 @@ static void fmt_reason(char *buf, size_t len, __u32 reason, const struct analyti
 /* A rule as `ksense config set rules=` spells it: FECP:score. */
 static void fmt_rule(char *buf, size_t len, __u32 idx, const struct analytics *a)
 {
-	static const char set_chars[] = { '-', 'L', 'M', 'H' };
-	const struct ksense_rule *r;
 	char when[KSENSE_NR_INPUTS + 1];
-	unsigned int i;
 
 	if (!a->config_ok || idx >= a->config.nr_rules || idx >= KSENSE_MAX_RULES) {
 		snprintf(buf, len, "#%u", idx);
 		return;
 	}
-	r = &a->config.rules[idx];
-	for (i = 0; i < KSENSE_NR_INPUTS; i++) {
-		__u8 set = ksense_when_get(&r->when, i);
-
-		when[i] = set < sizeof(set_chars) ? set_chars[set] : '?';
-	}
-	when[KSENSE_NR_INPUTS] = '\0';
-	snprintf(buf, len, "#%u %s:%u", idx, when, r->score);
+	ks_rule_when_format(&a->config.rules[idx], when);
+	snprintf(buf, len, "#%u %s:%u", idx, when, a->config.rules[idx].score);
 }
 
 /* 0..1000 as 0..100 with one decimal. */

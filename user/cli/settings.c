@@ -290,9 +290,16 @@ int ks_config_validate(const struct ksense_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-static char set_char(__u8 set)
+void ks_rule_when_format(const struct ksense_rule *r, char out[KSENSE_NR_INPUTS + 1])
 {
-	return "-LMH"[set <= 3 ? set : 0];
+	unsigned int i;
+
+	for (i = 0; i < KSENSE_NR_INPUTS; i++) {
+		__u8 set = ksense_when_get(&r->when, i);
+
+		out[i] = set <= 3 ? "-LMH"[set] : '?';
+	}
+	out[KSENSE_NR_INPUTS] = '\0';
 }
 
 void ks_setting_format(const struct ksense_config *c, const struct ks_setting *s, char *buf,
@@ -300,7 +307,7 @@ void ks_setting_format(const struct ksense_config *c, const struct ks_setting *s
 {
 	const char *field = (const char *)c + s->offset;
 	size_t off = 0;
-	__u32 r, i;
+	__u32 r;
 
 	buf[0] = '\0';
 	switch (s->kind) {
@@ -317,10 +324,11 @@ void ks_setting_format(const struct ksense_config *c, const struct ks_setting *s
 		break;
 	}
 	case KS_KIND_RULES:
-		for (r = 0; r < c->nr_rules && r < KSENSE_MAX_RULES && off + 12 < len; r++) {
-			for (i = 0; i < KSENSE_NR_INPUTS; i++)
-				buf[off++] = set_char(ksense_when_get(&c->rules[r].when, i));
-			off += snprintf(buf + off, len - off, ":%u%s", c->rules[r].score,
+		for (r = 0; r < c->nr_rules && r < KSENSE_MAX_RULES && off + KSENSE_NR_INPUTS + 12 < len; r++) {
+			char when[KSENSE_NR_INPUTS + 1];
+
+			ks_rule_when_format(&c->rules[r], when);
+			off += snprintf(buf + off, len - off, "%s:%u%s", when, c->rules[r].score,
 					r + 1 < c->nr_rules ? ";" : "");
 		}
 		break;

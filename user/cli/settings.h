@@ -39,6 +39,9 @@ int ks_setting_apply(struct ksense_config *c, const struct ks_setting *s, const 
 int ks_config_from_env(struct ksense_config *c, char *err, size_t errlen);
 /* Cross-field checks (weights sum, band order, trapezoids, rules). */
 int ks_config_validate(const struct ksense_config *c, char *err, size_t errlen);
+/* A rule's condition as one character per input: '-' any, L, M or H
+ * (the form `set rules=` takes), '?' for a value no set has. */
+void ks_rule_when_format(const struct ksense_rule *r, char out[KSENSE_NR_INPUTS + 1]);
 /* The setting's current value as text (the format `set` accepts). */
 void ks_setting_format(const struct ksense_config *c, const struct ks_setting *s, char *buf,
 		       size_t len);

@@ -43,7 +43,7 @@ static int latest_all(struct ksense_window *w, struct ksense_config *cfg, struct
 	if (!pinned.at_ns || now - pinned.at_ns >= LATEST_TTL_NS) {
 		pinned.err = ks_read_config(&pinned.cfg);
 		if (!pinned.err)
-			pinned.err = ks_snapshot_read(&pinned.snap);
+			pinned.err = ks_snapshot_read(&pinned.snap, KS_SNAP_ALL);
 		pinned.at_ns = now;
 	}
 	err = pinned.err;

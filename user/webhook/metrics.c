@@ -233,7 +233,7 @@ void ks_metrics_render(struct ks_app *a, const char *const route_names[R_NR], st
 	bool up;
 
 	r->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	up = !ks_read_config(&cfg) && !ks_snapshot_read(&snap) && !ks_read_totals(&t);
+	up = !ks_read_config(&cfg) && !ks_snapshot_read(&snap, KS_SNAP_DECISION) && !ks_read_totals(&t);
 	ks_build_info_metrics(b);
 	/* node series vanish with the pins; this one says why */
 	metric(b, "ksense_pins_up", "1 when the pinned maps can be read (ksense is loaded).", "gauge", up);

@@ -85,7 +85,7 @@ void ks_node_verdict_from_pins(struct ks_node_verdict *v)
 	char inputs[160];
 
 	memset(v, 0, sizeof(*v));
-	if (ks_read_config(&cfg) || ks_snapshot_read(&snap) || !w->seq) {
+	if (ks_read_config(&cfg) || ks_snapshot_read(&snap, KS_SNAP_DECISION) || !w->seq) {
 		snprintf(v->reason, sizeof(v->reason), "NoKernelData");
 		snprintf(v->message, sizeof(v->message), "ksense pins unreadable at %s (ksense load?)", ks_pin_root());
 		return;

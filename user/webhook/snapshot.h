@@ -16,7 +16,15 @@ struct ks_snapshot {
 	struct ksense_baseline b;   /* likewise */
 };
 
-/* 0, or a negative errno when the window pin cannot be read (s zeroed). */
-int ks_snapshot_read(struct ks_snapshot *s);
+/* What to read besides the window (a part not asked for stays zeroed). */
+enum {
+	KS_SNAP_DECISION = 1,
+	KS_SNAP_BASELINE = 2,
+	KS_SNAP_ALL = KS_SNAP_DECISION | KS_SNAP_BASELINE,
+};
+
+/* The window and the parts asked for (KS_SNAP_*): 0, or a negative errno
+ * when the window pin cannot be read (s zeroed). */
+int ks_snapshot_read(struct ks_snapshot *s, unsigned int parts);
 
 #endif
