@@ -42,7 +42,8 @@ KS_TEST_F(k8s_manifests, KS_HOST)
 	ASSERT_EQ(count(out, "allowPrivilegeEscalation: false"), 7, "no escalation in any container");
 	ASSERT_STRHAS(out, "type: RuntimeDefault", "seccomp RuntimeDefault");
 	ASSERT_STRHAS(out, "- BPF\n            - PERFMON", "load: BPF, PERFMON");
-	ASSERT_STRHAS(out, "- BPF\n            - SYS_PTRACE", "webhook: BPF, SYS_PTRACE");
+	ASSERT_STRHAS(out, "- BPF\n            - SYS_PTRACE\n            - CHECKPOINT_RESTORE",
+		      "webhook: BPF, SYS_PTRACE, CHECKPOINT_RESTORE");
 	ASSERT_STRHAS(out, "path: /sys/fs/bpf", "bpffs hostPath");
 	ASSERT_STRHAS(out, "path: /sys/kernel/btf", "btf hostPath");
 	ASSERT_STRHAS(out, "path: /sys/fs/cgroup", "host cgroup tree");

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "test_progs.h"
@@ -15,6 +17,44 @@
 __attribute__((noinline)) int ksense_symbolize_probe(int x)
 {
 	return x * 3 + 1;
+}
+
+/* Drop caps (CAP_* numbers) from this process's effective set. */
+static int drop_effective(const int *caps, int n)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	int i;
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	for (i = 0; i < n; i++)
+		d[caps[i] / 32].effective &= ~(1u << (caps[i] % 32));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* In a child without DAC overrides (and without caps[] too), ks_symbolize
+ * of addr in pid: 0 named, 1 not named, 2 the name was not the probe's,
+ * 3 the caps could not be dropped. */
+static int symbolize_as_child(pid_t pid, unsigned long long addr, const int *caps, int n)
+{
+	static const int dac[] = { CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH };
+	pid_t child = fork();
+	int st = 0;
+
+	if (child == 0) {
+		struct ks_symbolizer *s = ks_symbolizer_new();
+		char out[256];
+		int rc;
+
+		if (!s || drop_effective(dac, 2) || drop_effective(caps, n))
+			_exit(3);
+		rc = ks_symbolize(s, pid, addr, out, sizeof(out));
+		_exit(rc == 0 ? (strstr(out, "ksense_symbolize_probe") ? 0 : 2) : 1);
+	}
+	if (child < 0 || waitpid(child, &st, 0) != child || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
 }
 
 KS_TEST(symbolize)
@@ -127,6 +167,52 @@ KS_TEST(symbolize)
 		}
 		if (fd >= 0)
 			close(fd);
+	}
+	/* a binary in a directory only its owner may enter (a non-root
+	 * container's 0700 home): root without DAC overrides, as the
+	 * webhook runs, is refused the path and reads the mapping through
+	 * map_files, which takes CAP_CHECKPOINT_RESTORE */
+	if (test__start_subtest("closed_directory")) {
+		unsigned long long lo, hi, pgoff, probe = (unsigned long)ksense_symbolize_probe, foff = 0;
+		char line[4096], dir[128], copy[160], cmd[400];
+		/* either one opens map_files */
+		static const int cr[] = { CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN };
+		struct stat st;
+		FILE *m = fopen("/proc/self/maps", "re");
+		void *map = MAP_FAILED;
+		int fd = -1;
+
+		if (geteuid()) {
+			test__skip("needs root (a directory owned by another user)");
+			goto closed_out;
+		}
+		while (m && fgets(line, sizeof(line), m))
+			if (sscanf(line, "%llx-%llx %*s %llx", &lo, &hi, &pgoff) == 3 && probe >= lo && probe < hi)
+				foff = probe - lo + pgoff;
+		if (m)
+			fclose(m);
+		snprintf(dir, sizeof(dir), "/tmp/ksense-symbolize-home-%d", getpid());
+		snprintf(copy, sizeof(copy), "%s/exe", dir);
+		/* the guest's root has cp but no install */
+		snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s", getpid(), copy);
+		if (ASSERT_TRUE(foff > 0, "probe's file offset") && ASSERT_OK(mkdir(dir, 0700), "mkdir") &&
+		    ASSERT_OK(system(cmd), "copy executable") && ASSERT_OK(chmod(copy, 0755), "chmod copy") &&
+		    ASSERT_OK(chown(dir, 65534, 65534), "the directory to another user") &&
+		    ASSERT_TRUE((fd = open(copy, O_RDONLY)) >= 0, "open copy") && !fstat(fd, &st))
+			map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (ASSERT_TRUE(map != MAP_FAILED, "map copy")) {
+			ASSERT_EQ(symbolize_as_child(getpid(), (unsigned long)map + foff, NULL, 0), 0,
+				  "named through map_files");
+			ASSERT_EQ(symbolize_as_child(getpid(), (unsigned long)map + foff, cr, 2), 1,
+				  "without CAP_CHECKPOINT_RESTORE (and SYS_ADMIN): file+offset");
+			munmap(map, st.st_size);
+		}
+		if (fd >= 0)
+			close(fd);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd)) {
+		}
+closed_out:;
 	}
 	ks_symbolizer_free(s);
 }

@@ -192,6 +192,20 @@ static const char *base_name(const char *path)
 	return b ? b + 1 : path;
 }
 
+/* Whether path opens for reading with this process's effective
+ * capabilities: access() asks with the permitted ones when the real uid
+ * is 0, so a root that dropped DAC overrides from its effective set only
+ * would be told yes for a file it cannot open. */
+static bool openable(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /* ks_symbolize, and the mapped file (or "[anon]", "[heap]"...) into module
  * when modlen > 0. */
 static int symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr, char *out, size_t outlen,
@@ -235,12 +249,16 @@ static int symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr
 	}
 	/* read through the process's root, so a container's files are found;
 	 * a file replaced on disk since it was mapped (an upgrade, a rebuild)
-	 * shows as "PATH (deleted)" and is still readable through map_files */
-	if (strlen(path) > 10 && !strcmp(path + strlen(path) - 10, " (deleted)"))
+	 * shows as "PATH (deleted)", and one under a directory we may not
+	 * enter (a non-root container's 0700 home: without DAC overrides
+	 * root is just another user there) is refused by its path: both are
+	 * read through map_files, which opens the mapped file itself
+	 * (CAP_CHECKPOINT_RESTORE and ptrace access) */
+	if ((strlen(path) > 10 && !strcmp(path + strlen(path) - 10, " (deleted)")) ||
+	    (size_t)snprintf(line, sizeof(line), "/proc/%d/root%s", (int)pid, path) >= sizeof(line) ||
+	    !openable(line))
 		snprintf(line, sizeof(line), "/proc/%d/map_files/%llx-%llx", (int)pid, lo, hi);
-	else if ((size_t)snprintf(line, sizeof(line), "/proc/%d/root%s", (int)pid, path) >= sizeof(line))
-		line[0] = '\0';
-	f = get_file(s, !line[0] || access(line, R_OK) ? path : line);
+	f = get_file(s, openable(line) ? line : path);
 	if (f) {
 		for (i = 0; i < f->nr_load; i++)
 			if (foff >= f->load[i].off && foff < f->load[i].off + f->load[i].filesz) {
