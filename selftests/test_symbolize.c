@@ -19,6 +19,22 @@ __attribute__((noinline)) int ksense_symbolize_probe(int x)
 	return x * 3 + 1;
 }
 
+/* The probe's offset in this executable's file (0: not found), for a
+ * copy of the file mapped elsewhere. */
+static unsigned long long probe_file_offset(void)
+{
+	unsigned long long lo, hi, pgoff, probe = (unsigned long)ksense_symbolize_probe, foff = 0;
+	FILE *m = fopen("/proc/self/maps", "re");
+	char line[4096];
+
+	while (m && fgets(line, sizeof(line), m))
+		if (sscanf(line, "%llx-%llx %*s %llx", &lo, &hi, &pgoff) == 3 && probe >= lo && probe < hi)
+			foff = probe - lo + pgoff;
+	if (m)
+		fclose(m);
+	return foff;
+}
+
 /* Drop caps (CAP_* numbers) from this process's effective set. */
 static int drop_effective(const int *caps, int n)
 {
@@ -138,18 +154,12 @@ KS_TEST(symbolize)
 	 * /proc/PID/map_files.  Map a copy of this executable, delete the
 	 * copy, and ask for the probe's file offset inside that mapping. */
 	if (test__start_subtest("symbolize_deleted_file")) {
-		unsigned long long lo, hi, pgoff, probe = (unsigned long)ksense_symbolize_probe, foff = 0;
-		char line[4096], copy[128], cmd[300];
+		unsigned long long foff = probe_file_offset();
+		char copy[128], cmd[300];
 		struct stat st;
-		FILE *m = fopen("/proc/self/maps", "re");
 		void *map = MAP_FAILED;
 		int fd = -1;
 
-		while (m && fgets(line, sizeof(line), m))
-			if (sscanf(line, "%llx-%llx %*s %llx", &lo, &hi, &pgoff) == 3 && probe >= lo && probe < hi)
-				foff = probe - lo + pgoff;
-		if (m)
-			fclose(m);
 		snprintf(copy, sizeof(copy), "/tmp/ksense-symbolize-copy-%d", getpid());
 		snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s", getpid(), copy);
 		if (ASSERT_TRUE(foff > 0, "probe's file offset") && ASSERT_OK(system(cmd), "copy executable") &&
@@ -173,12 +183,11 @@ KS_TEST(symbolize)
 	 * webhook runs, is refused the path and reads the mapping through
 	 * map_files, which takes CAP_CHECKPOINT_RESTORE */
 	if (test__start_subtest("closed_directory")) {
-		unsigned long long lo, hi, pgoff, probe = (unsigned long)ksense_symbolize_probe, foff = 0;
-		char line[4096], dir[128], copy[160], cmd[400];
+		unsigned long long foff = probe_file_offset();
+		char dir[128], copy[160], cmd[400];
 		/* either one opens map_files */
 		static const int cr[] = { CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN };
 		struct stat st;
-		FILE *m = fopen("/proc/self/maps", "re");
 		void *map = MAP_FAILED;
 		int fd = -1;
 
@@ -186,11 +195,6 @@ KS_TEST(symbolize)
 			test__skip("needs root (a directory owned by another user)");
 			goto closed_out;
 		}
-		while (m && fgets(line, sizeof(line), m))
-			if (sscanf(line, "%llx-%llx %*s %llx", &lo, &hi, &pgoff) == 3 && probe >= lo && probe < hi)
-				foff = probe - lo + pgoff;
-		if (m)
-			fclose(m);
 		snprintf(dir, sizeof(dir), "/tmp/ksense-symbolize-home-%d", getpid());
 		snprintf(copy, sizeof(copy), "%s/exe", dir);
 		/* the guest's root has cp but no install */
