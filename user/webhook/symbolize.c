@@ -192,14 +192,20 @@ static const char *base_name(const char *path)
 	return b ? b + 1 : path;
 }
 
-/* Whether path opens for reading with this process's effective
- * capabilities: access() asks with the permitted ones when the real uid
- * is 0, so a root that dropped DAC overrides from its effective set only
- * would be told yes for a file it cannot open. */
+/* Whether path is a regular file that opens for reading with this
+ * process's effective capabilities: access() asks with the permitted ones
+ * when the real uid is 0, so a root that dropped DAC overrides from its
+ * effective set only would be told yes for a file it cannot open.  Only
+ * regular files are opened: opening a mapped device node is not ours to
+ * do (a driver may act on open). */
 static bool openable(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	int fd;
 
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return false;
 	close(fd);
