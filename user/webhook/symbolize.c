@@ -260,11 +260,13 @@ static int symbolize(struct ks_symbolizer *s, pid_t pid, unsigned long long addr
 	 * root is just another user there) is refused by its path: both are
 	 * read through map_files, which opens the mapped file itself
 	 * (CAP_CHECKPOINT_RESTORE and ptrace access) */
-	if ((strlen(path) > 10 && !strcmp(path + strlen(path) - 10, " (deleted)")) ||
-	    (size_t)snprintf(line, sizeof(line), "/proc/%d/root%s", (int)pid, path) >= sizeof(line) ||
-	    !openable(line))
+	if ((strlen(path) <= 10 || strcmp(path + strlen(path) - 10, " (deleted)")) &&
+	    (size_t)snprintf(line, sizeof(line), "/proc/%d/root%s", (int)pid, path) < sizeof(line) && openable(line)) {
+		f = get_file(s, line);
+	} else {
 		snprintf(line, sizeof(line), "/proc/%d/map_files/%llx-%llx", (int)pid, lo, hi);
-	f = get_file(s, openable(line) ? line : path);
+		f = get_file(s, openable(line) ? line : path);
+	}
 	if (f) {
 		for (i = 0; i < f->nr_load; i++)
 			if (foff >= f->load[i].off && foff < f->load[i].off + f->load[i].filesz) {
