@@ -17,7 +17,8 @@
  *   BLOCK      D time >= cg_block_min_permille of the window
  *   OFFCPU/x   waits of every cause but a timer >= cg_offcpu_min_permille;
  *              x is the cause with the most of that time
- *   IDLE       otherwise (sleeps that timers end are idle, not waits)
+ *   IDLE       otherwise (sleeps that timers end are idle, not waits),
+ *              unless it was throttled at all: THROTTLED
  * A new class (and cause) replaces the current one after
  * cg_hysteresis_windows windows in a row (at once while UNKNOWN, and at
  * once to THROTTLED: throttling is the kernel's fact, not a noisy share,
@@ -78,7 +79,8 @@ static __always_inline __u32 ks_cg_candidate(const struct ksense_config *cfg, co
 		*cause = best;
 		return KSENSE_CLASS_OFFCPU;
 	}
-	return KSENSE_CLASS_IDLE;
+	/* throttled a little, and light otherwise: its limit still bound */
+	return cg->throttled_waits ? KSENSE_CLASS_THROTTLED : KSENSE_CLASS_IDLE;
 }
 
 /* Fold one window's sums into cg (keyed by cgid), for window seq.  The

@@ -77,7 +77,10 @@ static const struct row rows[] = {
 	{ "little, but throttled as long as it ran", { .on_cpu_ns = 30 * MS, .throttled_ns = 30 * MS,
 						       .throttled_waits = 1 }, KSENSE_CLASS_THROTTLED, KSENSE_CAUSE_NONE },
 	{ "throttled less than it ran, light", { .on_cpu_ns = 60 * MS, .throttled_ns = 30 * MS, .throttled_waits = 1 },
-	  KSENSE_CLASS_IDLE, KSENSE_CAUSE_NONE },
+	  KSENSE_CLASS_THROTTLED, KSENSE_CAUSE_NONE },
+	{ "throttled less than it ran, waiting on disk", { .on_cpu_ns = 60 * MS, .d_ns = 500 * MS, .throttled_ns = 30 * MS,
+							  .throttled_waits = 1 }, KSENSE_CLASS_BLOCK, KSENSE_CAUSE_NONE },
+	{ "light, never throttled", { .on_cpu_ns = 60 * MS }, KSENSE_CLASS_IDLE, KSENSE_CAUSE_NONE },
 };
 
 KS_TEST_F(analytics_class_rules, KS_SAN | KS_HOST)
