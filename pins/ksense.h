@@ -385,7 +385,7 @@ struct ksense_config {
 	/* per-cgroup classes, shares in permille of the window (of one CPU) */
 	__u32 cg_cpu_min_permille;      /* on-CPU + run-queue wait at or above: CPU (500) */
 	__u32 cg_block_min_permille;    /* D time at or above: BLOCK (200) */
-	__u32 cg_offcpu_min_permille;   /* S time at or above, with wakeups: OFFCPU (500) */
+	__u32 cg_offcpu_min_permille;   /* waits not ended by a timer at or above: OFFCPU (500) */
 	__u32 cg_hysteresis_windows;    /* windows a new class must hold (3) */
 	__u32 cg_throttled_min_permille; /* throttled waits at or above: THROTTLED (100) */
 	__u32 cg_lock_min_permille;     /* waits ended by siblings at or above (and >= on-CPU): OFFCPU/LOCK (500) */

@@ -89,7 +89,7 @@ static const struct {
 	{ "netrx_count",      "  runs" },
 	{ "cpu_util_pct",     "busy share of all CPUs, % (fuzzy input CPUUtil)" },
 	{ "psi_cpu_some_pct", "CPU pressure, some tasks stalled: share of the kernel's latest PSI period, %" },
-	{ "psi_cpu_full_pct", "  CPU, all non-idle tasks stalled, %" },
+	{ "psi_cpu_full_pct", "  CPU, all non-idle tasks stalled, %: 0, as /proc/pressure/cpu (undefined system-wide)" },
 	{ "psi_io_some_pct",  "  I/O some, %" },
 	{ "psi_io_full_pct",  "  I/O full, %" },
 	{ "psi_mem_some_pct", "  memory some, %" },

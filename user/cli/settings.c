@@ -81,7 +81,7 @@ const struct ks_setting ks_settings[] = {
 	U32("cg_block_min_permille", "KSENSE_CG_BLOCK_MIN_PERMILLE", cg_block_min_permille, 1, 64000, 200,
 	    "permille", "task-time in D at least this share of the window: BLOCK"),
 	U32("cg_offcpu_min_permille", "KSENSE_CG_OFFCPU_MIN_PERMILLE", cg_offcpu_min_permille, 1, 64000, 500,
-	    "permille", "interruptible waits (ended by wakeups) at least this share: OFFCPU"),
+	    "permille", "waits of every cause but a timer (S or D) at least this share: OFFCPU"),
 	U32("cg_hysteresis_windows", "KSENSE_CG_HYSTERESIS_WINDOWS", cg_hysteresis_windows, 1, 100, 3,
 	    "windows", "a new class must hold this many windows before it replaces the old"),
 	U32("cg_throttled_min_permille", "KSENSE_CG_THROTTLED_MIN_PERMILLE", cg_throttled_min_permille, 1, 64000,
