@@ -512,5 +512,8 @@ KS_TEST(webhook_cli)
 	ASSERT_EQ(sh("%s --cert=/nonexistent.crt --key=/nonexistent.key --no-agent --tls-port 0 "
 		     "--data-dir /tmp 2>&1", webhook_bin()), 1, "missing certificate");
 	ASSERT_STRHAS(out, "/nonexistent.crt", "names the file");
+	ASSERT_STRHAS(out, "tools/gen-webhook-certs", "says how to make one");
+	ASSERT_STRHAS(out, "--no-tls", "and how to do without");
+	ASSERT_FALSE(strstr(out, "Invalid argument"), "no errno of its own making");
 	ASSERT_EQ(sh("%s --no-tls --agent-port 0 --data-dir /proc/nope 2>&1", webhook_bin()), 1, "bad data dir");
 }

@@ -424,8 +424,10 @@ int main(int argc, char **argv)
 	ks_pods_free(app.pods_metrics);
 	ks_podmeta_free(app.meta);
 	if (rc) {
-		/* what failed was logged where it failed */
-		ks_err("exiting", "err=\"%s\"", strerror(-rc));
+		/* what failed was logged where it failed, with its own
+		 * error: an errno here would only blur it (the certificate's
+		 * is mbedTLS's, not EINVAL) */
+		ks_err("exiting on the error above", "status=1");
 		return 1;
 	}
 	return 0;
