@@ -17,8 +17,8 @@
 #include "snapshot.h"
 #include "metrics.h"
 #include "pods.h"
+#include "test_score.h"
 
-/* The latest window with its verdict, and how old it is; 0 or errno. */
 /* What the pins say, read at most every LATEST_TTL_NS: /score, /healthz
  * and admissions at tens of thousands a second would otherwise cost five
  * map reads (syscalls) each, for numbers that change once a window
@@ -33,6 +33,8 @@ static struct {
 	struct ks_snapshot snap;
 } pinned = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
+/* The latest window with its decision and baseline (either may be NULL),
+ * and how old the window is; 0 or a negative errno. */
 static int latest_all(struct ksense_window *w, struct ksense_config *cfg, struct ksense_decision *d,
 		      struct ksense_baseline *b, __u64 *age_ms)
 {
@@ -135,24 +137,13 @@ static void num_or_null(struct ks_buf *b, const char *key, bool valid, double v)
 		ks_buf_printf(b, "\"%s\":null,", key);
 }
 
-/* The file holds "<score 0..100> <allow|deny>"; it is read on every
- * request so a test can move a node's score while the daemon runs. */
 static void test_score(struct ks_app *a, struct ks_response *r)
 {
 	struct ksense_config cfg;
-	char text[64] = "", decision[16] = "";
 	unsigned int score = 0;
-	FILE *f = fopen(a->test_score_file, "re");
-	size_t n = 0;
-	int tail = -1;
+	bool deny = false;
 
-	if (f) {
-		n = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-	}
-	text[n] = '\0';
-	if (!f || sscanf(text, "%3u %15s %n", &score, decision, &tail) != 2 || tail != (int)n || score > 100 ||
-	    (strcmp(decision, "allow") && strcmp(decision, "deny"))) {
+	if (!ks_test_score_read(a->test_score_file, &score, &deny)) {
 		ks_response_error(r, 503, "test score file unreadable or not '<0..100> <allow|deny>'");
 		return;
 	}
@@ -165,7 +156,8 @@ static void test_score(struct ks_app *a, struct ks_response *r)
 	}
 	ks_buf_printf(&r->body, ",\"seq\":1,\"window_age_ms\":0,\"score\":%u,\"band\":\"%s\",\"decision\":\"%s\","
 		      "\"score_from\":\"test-score-file\"}\n", score,
-		      score >= cfg.band_high_from ? "high" : score >= cfg.band_low_below ? "medium" : "low", decision);
+		      score >= cfg.band_high_from ? "high" : score >= cfg.band_low_below ? "medium" : "low",
+		      deny ? "deny" : "allow");
 }
 
 static void score(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)

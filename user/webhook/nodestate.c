@@ -18,6 +18,7 @@
 #include "nodestate.h"
 #include "snapshot.h"
 #include "pins.h"
+#include "test_score.h"
 
 #define SMP "application/strategic-merge-patch+json"
 #define BACKOFF_CAP_MS 300000u
@@ -118,28 +119,21 @@ void ks_node_verdict_from_pins(struct ks_node_verdict *v)
 
 void ks_node_verdict_from_test_file(const char *path, struct ks_node_verdict *v)
 {
-	char text[64] = "", decision[16] = "";
 	unsigned int score = 0;
-	FILE *f = fopen(path, "re");
-	size_t n = 0;
+	bool deny = false;
 
 	memset(v, 0, sizeof(*v));
-	if (f) {
-		n = fread(text, 1, sizeof(text) - 1, f);
-		fclose(f);
-	}
-	text[n] = '\0';
-	if (sscanf(text, "%3u %15s", &score, decision) != 2 || score > 100 ||
-	    (strcmp(decision, "allow") && strcmp(decision, "deny"))) {
+	if (!ks_test_score_read(path, &score, &deny)) {
 		snprintf(v->reason, sizeof(v->reason), "NoKernelData");
 		snprintf(v->message, sizeof(v->message), "test score file unreadable");
 		return;
 	}
 	v->have = true;
-	v->deny = !strcmp(decision, "deny");
+	v->deny = deny;
 	v->score = score;
 	snprintf(v->reason, sizeof(v->reason), "%s", v->deny ? "TestScoreDeny" : "KernelNotStressed");
-	snprintf(v->message, sizeof(v->message), "ksense score %u (%s) from the test score file", score, decision);
+	snprintf(v->message, sizeof(v->message), "ksense score %u (%s) from the test score file", score,
+		 deny ? "deny" : "allow");
 }
 
 /* ---- the writer thread ---- */

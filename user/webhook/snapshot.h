@@ -24,7 +24,7 @@ enum {
 };
 
 /* The window and the parts asked for (KS_SNAP_*): 0, or a negative errno
- * when the window pin cannot be read (s zeroed). */
+ * when the history ring's latest slot cannot be read (s zeroed). */
 int ks_snapshot_read(struct ks_snapshot *s, unsigned int parts);
 
 #endif
