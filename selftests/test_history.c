@@ -3,12 +3,16 @@
  * The history reader (user/lib/history.c) follows the tree by its load
  * time: a `ksense load --replace` is seen as a new load even when its seq
  * has already passed the cursor (a reader that compares seqs misses it),
- * and the cursor starts again at the new load's first window.
+ * and the cursor starts again at the new load's first window.  Windows
+ * that left the ring before they were read are skipped and counted, and
+ * a tree of another schema is refused at follow.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "test_progs.h"
 #include "fixture.h"
 #include "history.h"
@@ -68,6 +72,30 @@ KS_TEST_F(history_reader, KS_SAN)
 		if (ASSERT_OK(ks_read_window(&latest), "the newest whole window") &&
 		    ASSERT_EQ(ks_history_get(&h, latest.seq, &w), 0, "random access to it"))
 			ASSERT_EQ(w.seq, latest.seq, "the same window");
+	}
+	/* a reader 5 windows further behind than the ring is long (the
+	 * state's seq moved on, as if it had slept): those 5 are gone */
+	ASSERT_EQ(h.lost, 0, "none lost so far");
+	h.next_seq = 1;
+	h.st.seq = KSENSE_HISTORY_LEN + 5;
+	if (ASSERT_EQ(ks_history_next(&h, &w), 1, "the oldest window the ring still holds"))
+		ASSERT_EQ(w.seq, 6, "past the lost ones");
+	ASSERT_EQ(h.lost, 5, "counted");
+	{
+		struct ksense_state st;
+		__u32 key = 0;
+		int fd = ks_pin_open(KSENSE_PIN_STATE);
+
+		/* the timer field is skipped by map updates: only the data changes */
+		if (ASSERT_GE(fd, 0, "open state") && ASSERT_OK(bpf_map_lookup_elem(fd, &key, &st), "lookup")) {
+			st.schema_version = KSENSE_SCHEMA_VERSION + 41;
+			if (ASSERT_OK(bpf_map_update_elem(fd, &key, &st, BPF_EXIST), "tamper")) {
+				ASSERT_EQ(ks_history_follow(&h), -EPROTO, "another schema is refused");
+				ASSERT_EQ(h.st.schema_version, KSENSE_SCHEMA_VERSION + 41, "and named");
+			}
+		}
+		if (fd >= 0)
+			close(fd);
 	}
 out:
 	ks_history_close(&h);
