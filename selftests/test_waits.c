@@ -16,13 +16,11 @@
 #include <bpf/bpf.h>
 #include "test_progs.h"
 #include "fixture.h"
+#include "names.h"
 #include "pins.h"
 #include "workloads.h"
 #include "cg_fixture.h"
 
-static const char *const cause_names[KSENSE_NR_CAUSES] = {
-	"none", "lock", "dependency", "network", "device", "kernel", "timer",
-};
 
 
 
@@ -31,11 +29,11 @@ static void print_cg(const char *what, const struct ksense_cgroup *cg)
 	int i;
 
 	printf("    %-8s %s/%s on-CPU %u‰ S %u‰ D %u‰ waits %u‰ (", what, fx_class_name(cg->class),
-	       cg->cause < KSENSE_NR_CAUSES ? cause_names[cg->cause] : "?", cg->on_cpu_permille, cg->s_permille,
+	       ks_cause_name(cg->cause), cg->on_cpu_permille, cg->s_permille,
 	       cg->d_permille, cg->wait_permille);
 	for (i = 1; i < KSENSE_NR_CAUSES; i++)
 		if (ksense_cause_n_get(&cg->wait_n, i))
-			printf(" %s %llums/%u", cause_names[i],
+			printf(" %s %llums/%u", ks_cause_name(i),
 			       (unsigned long long)ksense_cause_ns_get(&cg->wait_ns, i) / 1000000,
 			       ksense_cause_n_get(&cg->wait_n, i));
 	printf(" )");
