@@ -6,10 +6,12 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
 #include "hist.bpf.h"
 #include "analytics.h"
 #include "cghist.h"
+#include "selftest.h"
 
 #define KSENSE_TEST_MAX_VALUES 8192
 
@@ -172,5 +174,65 @@ int ksense_test_cg_hist(void *ctx)
 	test_cg_out.p50_ns = pc.p50;
 	test_cg_out.p99_ns = pc.p99;
 	bpf_map_delete_elem(&ks_cg_acc, &key);
+	return 0;
+}
+
+/* A reference for the per-cgroup run-queue histogram, live: every wait of
+ * rec_cgid's tasks, exact, as the sensors define one (from sched_waking,
+ * or a switch-out still runnable, to the switch-in; a task woken before it
+ * left the CPU waits from that switch-out).  Sent with its switch-in
+ * time, for the test to cut into the tick's windows. */
+__u64 rec_cgid;
+__u64 rec_dropped;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} rec_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} rec_queued SEC(".maps");
+
+SEC("?tp_btf/sched_waking")
+int BPF_PROG(ksense_test_rec_waking, struct task_struct *p)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 pid = p->pid;
+
+	if (rec_cgid && task_cgroup_id(p) == rec_cgid)
+		bpf_map_update_elem(&rec_queued, &pid, &now, BPF_ANY);
+	return 0;
+}
+
+SEC("?tp_btf/sched_switch")
+int BPF_PROG(ksense_test_rec_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	struct ksense_test_rec r;
+	__u64 now = bpf_ktime_get_ns(), *q;
+	__u32 pid = prev->pid;
+
+	if (!rec_cgid)
+		return 0;
+	if (prev->pid && task_cgroup_id(prev) == rec_cgid &&
+	    (preempt || prev_state == 0 || bpf_map_lookup_elem(&rec_queued, &pid)))
+		bpf_map_update_elem(&rec_queued, &pid, &now, BPF_ANY);
+	pid = next->pid;
+	if (!pid || task_cgroup_id(next) != rec_cgid)
+		return 0;
+	q = bpf_map_lookup_elem(&rec_queued, &pid);
+	if (!q)
+		return 0;
+	if (now > *q) {
+		r.at_ns = now;
+		r.wait_ns = now - *q;
+		if (bpf_ringbuf_output(&rec_ring, &r, sizeof(r), 0))
+			__sync_fetch_and_add(&rec_dropped, 1);
+	}
+	bpf_map_delete_elem(&rec_queued, &pid);
 	return 0;
 }

@@ -2,7 +2,9 @@
 /*
  * Per-cgroup run-queue latency, live: its sum against the kernel's own
  * per-task run_delay (/proc/PID/task/TID/schedstat) over the same windows,
- * and a contention test that raises one pod's p99 but not its neighbour's.
+ * its count, p99 and max against an exact computation from the same
+ * events (a recorder in kern/selftest.bpf.c), and a contention test that
+ * raises one pod's p99 but not its neighbour's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "test_progs.h"
+#include "hist.h"
+#include "selftest.h"
+#include "ksense_test.skel.h"
 #include "fixture.h"
 #include "pins.h"
 #include "workloads.h"
@@ -75,6 +81,21 @@ static bool setup(struct wl_cgroup *c, const char *tag)
 	return fx_cgroup_ready(c, tag);
 }
 
+/* Three periodic tasks and a spinner of pod c, all on CPU 0. */
+static void start_pod(struct wl_cgroup *c, pid_t pids[4])
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		pids[i] = wl_cgroup_fork(c);
+		if (pids[i] == 0) {
+			if (i == 3)
+				wl_burn_on_forever(0);
+			wl_periodic_forever(0);
+		}
+	}
+}
+
 /* A pod of three periodic tasks and a spinner on one CPU: every wakeup
  * waits.  What ksense sums for the pod must be what the kernel's delay
  * accounting sums for its threads over the same windows (ksense starts a
@@ -91,14 +112,7 @@ KS_TEST(cgroup_runq_sum)
 
 	if (!setup(&c, "runq-sum"))
 		goto out;
-	for (i = 0; i < 4; i++) {
-		pids[i] = wl_cgroup_fork(&c);
-		if (pids[i] == 0) {
-			if (i == 3)
-				wl_burn_on_forever(0);
-			wl_periodic_forever(0);
-		}
-	}
+	start_pod(&c, pids);
 	/* two windows to settle, then the counted ones, each read at its close */
 	if (!ASSERT_OK(fx_wait_window(0, &w, 3000), "window") || !ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
 		goto out;
@@ -143,6 +157,150 @@ KS_TEST(cgroup_runq_sum)
 	ASSERT_LE(cg.rq_p50_ns, cg.rq_p99_ns, "p50 <= p99");
 	ASSERT_LE(cg.rq_p99_ns, cg.rq_max_ns, "p99 <= max");
 out:
+	for (i = 0; i < 4; i++)
+		wl_reap(pids[i]);
+	wl_cgroup_destroy(&c);
+}
+
+/* ---- the same waits, recorded one by one ---- */
+
+#define EXACT_WINDOWS 8
+#define EXACT_MAX_RECS 200000
+
+struct recs {
+	struct ksense_test_rec *v;
+	size_t n;
+};
+
+static int on_rec(void *ctx, void *data, size_t len)
+{
+	struct recs *r = ctx;
+
+	if (len >= sizeof(struct ksense_test_rec) && r->n < EXACT_MAX_RECS)
+		memcpy(&r->v[r->n++], data, sizeof(struct ksense_test_rec));
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The exact count, nearest-rank p99 and max of the waits that ended in
+ * [start, end). */
+static void exact_of(const struct recs *r, __u64 start, __u64 end, __u64 *n, __u64 *p99, __u64 *max)
+{
+	static __u64 v[EXACT_MAX_RECS];
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].at_ns >= start && r->v[i].at_ns < end)
+			v[(*n)++] = r->v[i].wait_ns;
+	qsort(v, *n, sizeof(v[0]), cmp_u64);
+	*p99 = *n ? v[ksense_rank(*n, 990) - 1] : 0;
+	*max = *n ? v[*n - 1] : 0;
+}
+
+/* |got - exact| <= permille of exact, plus slack_ns */
+static bool near(__u64 got, __u64 exact, __u64 permille, __u64 slack_ns)
+{
+	__u64 d = got > exact ? got - exact : exact - got;
+
+	return d * 1000 <= exact * permille + slack_ns * 1000;
+}
+
+/* The pod of cgroup_runq_sum, its waits recorded one by one by a program
+ * of its own on the same tracepoints.  Per window, ksense's count, p99
+ * and max against the exact ones of the waits that ended in the window.
+ * A window's waits held on a CPU when it closes land in the next one (a
+ * 99 Hz sample at the latest), so a few windows may differ by those: the
+ * checks ask it of most windows and of the sums. */
+KS_TEST_LIVE(cgroup_runq_exact)
+{
+	struct ksense_window w = {}, win[EXACT_WINDOWS];
+	struct ksense_cgroup cg[EXACT_WINDOWS];
+	struct recs r = {};
+	struct wl_cgroup c = {};
+	struct ksense_test *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct bpf_link *l1 = NULL, *l2 = NULL;
+	pid_t pids[4] = { -1, -1, -1, -1 };
+	__u64 n, p99, max, ks_count = 0, ex_count = 0;
+	int i, p99_ok = 0, max_ok = 0, k = 0;
+
+	if (!setup(&c, "runq-exact"))
+		goto out;
+	r.v = calloc(EXACT_MAX_RECS, sizeof(*r.v));
+	if (!ASSERT_TRUE(r.v != NULL, "memory"))
+		goto out;
+	skel = ksense_test__open();
+	if (!ASSERT_OK_PTR(skel, "ksense_test__open"))
+		goto out;
+	bpf_program__set_autoload(skel->progs.ksense_test_rec_waking, true);
+	bpf_program__set_autoload(skel->progs.ksense_test_rec_switch, true);
+	if (!ASSERT_OK(ksense_test__load(skel), "ksense_test__load"))
+		goto out;
+	skel->bss->rec_cgid = c.id;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.rec_ring), on_rec, &r, NULL);
+	if (!ASSERT_OK_PTR(rb, "ring_buffer__new"))
+		goto out;
+	start_pod(&c, pids);
+	l1 = bpf_program__attach(skel->progs.ksense_test_rec_waking);
+	l2 = bpf_program__attach(skel->progs.ksense_test_rec_switch);
+	if (!ASSERT_OK_PTR(l1, "attach the recorder (waking)") || !ASSERT_OK_PTR(l2, "attach the recorder (switch)"))
+		goto out;
+	/* two windows to settle: the recorder sees every wait from the first */
+	if (!ASSERT_OK(fx_wait_window(0, &w, 3000), "window") || !ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
+		goto out;
+	for (i = 0; i < EXACT_WINDOWS; i++) {
+		__u64 seq = w.seq;
+
+		if (!ASSERT_OK(fx_wait_window(seq, &w, 3000), "window"))
+			goto out;
+		if (w.seq != seq + 1) {
+			test__skip("missed a window (the machine is too busy to read every one)");
+			goto out;
+		}
+		if (!ASSERT_OK(fx_read_cgroup(c.id, &cg[i]), "pod in the pin") ||
+		    !ASSERT_EQ(cg[i].seq, w.seq, "updated"))
+			goto out;
+		win[i] = w;
+		ring_buffer__consume(rb);
+	}
+	bpf_link__destroy(l1);
+	bpf_link__destroy(l2);
+	l1 = l2 = NULL;
+	ring_buffer__consume(rb);
+	ASSERT_EQ(skel->bss->rec_dropped, 0, "the recorder lost nothing");
+	ASSERT_LT(r.n, EXACT_MAX_RECS, "and kept everything");
+	for (i = 0; i < EXACT_WINDOWS; i++) {
+		exact_of(&r, win[i].start_ns, win[i].end_ns, &n, &p99, &max);
+		printf("    window %llu: ksense %llu waits p99 %llu us max %llu us; exact %llu waits p99 %llu us "
+		       "max %llu us\n", (unsigned long long)win[i].seq, (unsigned long long)cg[i].rq_count,
+		       (unsigned long long)cg[i].rq_p99_ns / 1000, (unsigned long long)cg[i].rq_max_ns / 1000,
+		       (unsigned long long)n, (unsigned long long)p99 / 1000, (unsigned long long)max / 1000);
+		ks_count += cg[i].rq_count;
+		ex_count += n;
+		k += n > 0;
+		/* the histogram's bound (pins/README): 1/8, 512 ns below 1 us */
+		p99_ok += near(cg[i].rq_p99_ns, p99, 125, 512);
+		/* max is exact; the two programs read the clock apart */
+		max_ok += near(cg[i].rq_max_ns, max, 10, 2000);
+	}
+	ASSERT_EQ(k, EXACT_WINDOWS, "waits in every window");
+	ASSERT_GT(ex_count, 100, "waits recorded");
+	ASSERT_TRUE(near(ks_count, ex_count, 50, 0), "ksense counted the waits there were (5 %)");
+	ASSERT_GE(p99_ok, EXACT_WINDOWS * 3 / 4, "p99 within the histogram's bound in most windows");
+	ASSERT_GE(max_ok, EXACT_WINDOWS * 3 / 4, "max exact in most windows");
+out:
+	bpf_link__destroy(l1);
+	bpf_link__destroy(l2);
+	ring_buffer__free(rb);
+	ksense_test__destroy(skel);
+	free(r.v);
 	for (i = 0; i < 4; i++)
 		wl_reap(pids[i]);
 	wl_cgroup_destroy(&c);
