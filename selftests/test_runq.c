@@ -81,6 +81,21 @@ static bool setup(struct wl_cgroup *c, const char *tag)
 	return fx_cgroup_ready(c, tag);
 }
 
+/* The window after w (into w) and pod id's record of it: false when that
+ * failed (asserted) or a window was missed (the test skipped). */
+static bool next_window(struct ksense_window *w, __u64 id, struct ksense_cgroup *cg)
+{
+	__u64 seq = w->seq;
+
+	if (!ASSERT_OK(fx_wait_window(seq, w, 3000), "window"))
+		return false;
+	if (w->seq != seq + 1) {
+		test__skip("missed a window (the machine is too busy to read every one)");
+		return false;
+	}
+	return ASSERT_OK(fx_read_cgroup(id, cg), "pod in the pin") && ASSERT_EQ(cg->seq, w->seq, "updated");
+}
+
 /* Three periodic tasks and a spinner of pod c, all on CPU 0. */
 static void start_pod(struct wl_cgroup *c, pid_t pids[4])
 {
@@ -118,15 +133,7 @@ KS_TEST(cgroup_runq_sum)
 		goto out;
 	d0 = run_delay_ns(pids, 4, &on0, &sl0);
 	for (i = 0; i < 12; i++) {
-		__u64 seq = w.seq;
-
-		if (!ASSERT_OK(fx_wait_window(seq, &w, 3000), "window"))
-			goto out;
-		if (w.seq != seq + 1) {
-			test__skip("missed a window (the machine is too busy to read every one)");
-			goto out;
-		}
-		if (!ASSERT_OK(fx_read_cgroup(c.id, &cg), "pod in the pin") || !ASSERT_EQ(cg.seq, w.seq, "updated"))
+		if (!next_window(&w, c.id, &cg))
 			goto out;
 		ksense_ns += cg.rq_sum_ns;
 		count += cg.rq_count;
@@ -256,16 +263,7 @@ KS_TEST_LIVE(cgroup_runq_exact)
 	if (!ASSERT_OK(fx_wait_window(0, &w, 3000), "window") || !ASSERT_OK(fx_wait_window(w.seq, &w, 3000), "window"))
 		goto out;
 	for (i = 0; i < EXACT_WINDOWS; i++) {
-		__u64 seq = w.seq;
-
-		if (!ASSERT_OK(fx_wait_window(seq, &w, 3000), "window"))
-			goto out;
-		if (w.seq != seq + 1) {
-			test__skip("missed a window (the machine is too busy to read every one)");
-			goto out;
-		}
-		if (!ASSERT_OK(fx_read_cgroup(c.id, &cg[i]), "pod in the pin") ||
-		    !ASSERT_EQ(cg[i].seq, w.seq, "updated"))
+		if (!next_window(&w, c.id, &cg[i]))
 			goto out;
 		win[i] = w;
 		ring_buffer__consume(rb);
