@@ -17,13 +17,27 @@
 #include "json.h"
 #include "loopback.h"
 #include "schedfx.h"
+#include "version.h"
+#include "pins.h"
 
 static char out[1 << 16];
 static char expo[3][1 << 17];   /* node, scheduler, scaler */
 
 #define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
 
-/* GET /metrics into expo[k] and check it with promtool. */
+/* Every daemon says which build it is, as `--version` does. */
+static void build_info(const char *e, const char *what)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "\nksense_build_info{version=\"%s\",commit=\"%s\",schema=\"%u\"} 1\n",
+		 ks_build_version, ks_build_commit, (unsigned int)KSENSE_SCHEMA_VERSION);
+	if (!ASSERT_STRHAS(e, want, "ksense_build_info"))
+		printf("    on %s\n", what);
+	ASSERT_STRHAS(e, "# TYPE ksense_build_info gauge\n", "typed");
+}
+
+/* GET /metrics into expo[k], check it with promtool and find its build. */
 static bool scrape_lint(int port, int k, const char *dir, const char *what)
 {
 	char path[512];
@@ -39,6 +53,7 @@ static bool scrape_lint(int port, int k, const char *dir, const char *what)
 		return false;
 	fputs(body + 4, f);
 	fclose(f);
+	build_info(expo[k], what);
 	if (!ASSERT_EQ(sh("%s check metrics < %s 2>&1", fx_promtool(), path), 0, "promtool check metrics"))
 		printf("%s\n", out);
 	return true;
@@ -272,14 +287,21 @@ KS_TEST_F(control_plane_metrics, KS_SAN | KS_HOST)
 		scheduler(&f);
 	if (test__start_subtest("scaler"))
 		scaler(&f);
-	if (test__start_subtest("dashboard_queries_exist") && fx_is_root() && !fx_load()) {
-		snprintf(data, sizeof(data), "%s", fakeapi_path(&f, "node-data"));
-		snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "node.log"));
-		if (ASSERT_OK(lb_webhook_start(&node, log, 0, argv), "node daemon")) {
-			lb_get_ok(node.agent_port, "/metrics", expo[0], sizeof(expo[0]), 3000);
-			dashboard();
+	if (test__start_subtest("dashboard_queries_exist")) {
+		/* the node's metrics need the pins: root loads them */
+		if (!fx_is_root())
+			test__skip("needs root (to load the BPF programs for the node daemon's /metrics)");
+		else if (ASSERT_OK(fx_load(), "ksense load")) {
+			snprintf(data, sizeof(data), "%s", fakeapi_path(&f, "node-data"));
+			snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "node.log"));
+			if (ASSERT_OK(lb_webhook_start(&node, log, 0, argv), "node daemon") &&
+			    ASSERT_TRUE(lb_get_ok(node.agent_port, "/metrics", expo[0], sizeof(expo[0]), 3000),
+					"node /metrics")) {
+				build_info(expo[0], "node /metrics");
+				dashboard();
+			}
+			lb_webhook_stop(&node);
 		}
-		lb_webhook_stop(&node);
 	}
 	fakeapi_stop(&f);
 }

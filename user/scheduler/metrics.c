@@ -6,6 +6,7 @@
 #include <time.h>
 #include "metrics.h"
 #include "sched.h"
+#include "version.h"
 
 #define SNAPSHOT_MS   250
 /* the loop publishes every turn it takes; this long without one and it is
@@ -179,6 +180,7 @@ void sched_metrics_render(void *arg, struct ks_buf *b)
 	ks_buf_printf(b, "ksense_scheduler_nodes %d\n", n.nodes);
 	head(b, "ksense_scheduler_events_total", "counter", "Events queued (FailedScheduling, Scheduled).");
 	ks_buf_printf(b, "ksense_scheduler_events_total %llu\n", n.st.events_queued);
+	ks_build_info_gauge(b);
 }
 
 int sched_metrics_health(void *arg, struct ks_buf *b)
