@@ -230,6 +230,61 @@ out:
 		sh("rm -rf %s", dir);
 }
 
+/* With no pins (ksense not loaded, or unloaded under the daemon) the node
+ * daemon still answers /metrics: ksense_pins_up 0, its build and its own
+ * counters, and no node series (a stale score would look live). */
+KS_TEST_F(prometheus_no_pins, KS_SAN | KS_HOST)
+{
+	const char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
+	const char *was = getenv("KSENSE_PIN_ROOT");
+	char log[300], data[300], root[300], saved[4096] = "", file[300];
+	char *argv[] = { (char *)bin, "--no-tls", "--agent-addr=127.0.0.1", "--agent-port=0", "--data-dir", data,
+			 NULL };
+	struct lb_webhook wh = {};
+	const char *tmp = fx_tmpdir("prom-no-pins"), *body;
+	FILE *f;
+
+	snprintf(data, sizeof(data), "%s/data", tmp);
+	snprintf(log, sizeof(log), "%s/webhook.log", tmp);
+	snprintf(root, sizeof(root), "%s/no-pins-here", tmp);
+	if (was)
+		snprintf(saved, sizeof(saved), "%s", was);
+	setenv("KSENSE_PIN_ROOT", root, 1);
+	/* it waits for /healthz 200, which without pins never comes: the
+	 * listening port is enough here */
+	lb_webhook_start(&wh, log, 0, argv);
+	if (!ASSERT_GT(wh.agent_port, 0, "webhook without pins listening"))
+		goto out;
+	ASSERT_FALSE(lb_get_ok(wh.agent_port, "/healthz", expo[0], sizeof(expo[0]), 3000), "/healthz not 200");
+	if (!ASSERT_TRUE(lb_get_ok(wh.agent_port, "/metrics", expo[0], sizeof(expo[0]), 3000), "GET /metrics"))
+		goto out;
+	ASSERT_EQ(lb_metric(expo[0], "ksense_pins_up"), 0, "ksense_pins_up 0");
+	ASSERT_STRHAS(expo[0], "\nksense_build_info{", "its build");
+	ASSERT_FALSE(strstr(expo[0], "\nksense_score "), "no score");
+	ASSERT_FALSE(strstr(expo[0], "\nksense_windows_total "), "no kernel totals");
+	ASSERT_FALSE(strstr(expo[0], "\nksense_pod_"), "no pod series");
+	body = strstr(expo[0], "\r\n\r\n");
+	snprintf(file, sizeof(file), "%s/metrics.txt", tmp);
+	f = fopen(file, "w");
+	if (ASSERT_OK_PTR(f, "exposition file") && body) {
+		fputs(body + 4, f);
+		fclose(f);
+		if (!access(fx_promtool(), X_OK) &&
+		    !ASSERT_EQ(sh("%s check metrics < %s 2>&1", fx_promtool(), file), 0, "promtool check metrics"))
+			printf("%s\n", out);
+	}
+out:
+	lb_webhook_stop(&wh);
+	if (was)
+		setenv("KSENSE_PIN_ROOT", saved, 1);
+	else
+		unsetenv("KSENSE_PIN_ROOT");
+	if (test__failed()) {
+		sh("tail -n 20 %s", log);
+		printf("%s\n", out);
+	}
+}
+
 /* Label values from the API are escaped as the exposition format says:
  * a name with a quote, a backslash or a newline cannot break a line. */
 KS_TEST_F(prometheus_label_escape, KS_SAN | KS_HOST)

@@ -5,23 +5,15 @@
  * age of that thread's latest tick (a liveness probe sees a server that
  * stopped turning: this port's thread answers regardless).
  */
-#include <time.h>
 #include "buf.h"
 #include "extender.h"
+#include "informer.h"
 #include "version.h"
 
 /* the server ticks every 100 ms; this long without one and it is stuck */
 #define EXT_STALE_MS 10000
 
 #define LOAD(m, field) __atomic_load_n(&(m)->field, __ATOMIC_RELAXED)
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void counter(struct ks_buf *b, const char *name, const char *help, unsigned long long v)
 {
@@ -52,7 +44,7 @@ void sched_extender_metrics_render(void *arg, struct ks_buf *b)
 int sched_extender_metrics_health(void *arg, struct ks_buf *b)
 {
 	struct extender_metrics *m = arg;
-	long long at = LOAD(m, tick_ms), age = at ? mono_ms() - at : -1;
+	long long at = LOAD(m, tick_ms), age = at ? informer_now_ms() - at : -1;
 	int ok = age >= 0 && age <= EXT_STALE_MS;
 
 	/* as standalone mode's: not synced yet is said, not failed (the
