@@ -17,45 +17,20 @@
 #include "json.h"
 #include "loopback.h"
 #include "schedfx.h"
-#include "version.h"
-#include "pins.h"
+#include "promfx.h"
 
-static char out[1 << 16];
 static char expo[3][1 << 17];   /* node, scheduler, scaler */
-
-#define sh(...) fx_sh(out, sizeof(out), __VA_ARGS__)
-
-/* Every daemon says which build it is, as `--version` does. */
-static void build_info(const char *e, const char *what)
-{
-	char want[512];
-
-	snprintf(want, sizeof(want), "\nksense_build_info{version=\"%s\",commit=\"%s\",schema=\"%u\"} 1\n",
-		 ks_build_version, ks_build_commit, (unsigned int)KSENSE_SCHEMA_VERSION);
-	if (!ASSERT_STRHAS(e, want, "ksense_build_info"))
-		printf("    on %s\n", what);
-	ASSERT_STRHAS(e, "# TYPE ksense_build_info gauge\n", "typed");
-}
 
 /* GET /metrics into expo[k], check it with promtool and find its build. */
 static bool scrape_lint(int port, int k, const char *dir, const char *what)
 {
 	char path[512];
-	const char *body;
-	FILE *f;
 
 	if (!ASSERT_TRUE(lb_get_ok(port, "/metrics", expo[k], sizeof(expo[k]), 3000), what))
 		return false;
-	body = strstr(expo[k], "\r\n\r\n");
 	snprintf(path, sizeof(path), "%s/metrics-%d.txt", dir, k);
-	f = fopen(path, "w");
-	if (!f || !body)
-		return false;
-	fputs(body + 4, f);
-	fclose(f);
-	build_info(expo[k], what);
-	if (!ASSERT_EQ(sh("%s check metrics < %s 2>&1", fx_promtool(), path), 0, "promtool check metrics"))
-		printf("%s\n", out);
+	prom_lint(expo[k], path, what);
+	prom_build_info(expo[k], what);
 	return true;
 }
 
@@ -297,7 +272,7 @@ KS_TEST_F(control_plane_metrics, KS_SAN | KS_HOST)
 			if (ASSERT_OK(lb_webhook_start(&node, log, 0, argv), "node daemon") &&
 			    ASSERT_TRUE(lb_get_ok(node.agent_port, "/metrics", expo[0], sizeof(expo[0]), 3000),
 					"node /metrics")) {
-				build_info(expo[0], "node /metrics");
+				prom_build_info(expo[0], "node /metrics");
 				dashboard();
 			}
 			lb_webhook_stop(&node);

@@ -21,10 +21,10 @@
 #include "fixture.h"
 #include "json.h"
 #include "loopback.h"
+#include "promfx.h"
 #include "scheduler/kube_extender.h"
 #include "schedfx.h"
 #include "test_progs.h"
-#include "version.h"
 
 /* What kube-scheduler v1.30 sends: the Pod as the API has it. */
 #define POD_JSON                                                                                                    \
@@ -263,12 +263,9 @@ static int post(struct kube_client *k, const char *path, const char *body, struc
  * not answer, and says its build; promtool accepts it; /healthz is 200. */
 static void status_port(struct ext_fixture *x, struct ks_buf *b, const char **names)
 {
-	static char expo[1 << 16], file[700], out[4096];
+	static char expo[1 << 16], file[700];
 	struct ks_buf resp;
-	const char *body;
-	char want[400];
 	int port = lb_log_number(x->log, "status_port");
-	FILE *f;
 
 	if (!ASSERT_GT(port, 0, "status port logged"))
 		return;
@@ -287,20 +284,9 @@ static void status_port(struct ext_fixture *x, struct ks_buf *b, const char **na
 	ASSERT_GE(lb_metric(expo, "ksense_scheduler_agent_score_requests_total"), 3, "agents asked");
 	ASSERT_GE(lb_metric(expo, "ksense_scheduler_agent_score_failures_total"), 1, "the down agent's failure");
 	ASSERT_EQ(lb_metric(expo, "ksense_scheduler_extender_agents_synced"), 1, "agents listed");
-	snprintf(want, sizeof(want), "\nksense_build_info{version=\"%s\",commit=\"%s\",schema=\"%u\"} 1\n",
-		 ks_build_version, ks_build_commit, (unsigned int)KSENSE_SCHEMA_VERSION);
-	ASSERT_STRHAS(expo, want, "its build");
-	body = strstr(expo, "\r\n\r\n");
+	prom_build_info(expo, "the extender's status port");
 	snprintf(file, sizeof(file), "%s/extender-metrics.txt", x->f.dir);
-	f = fopen(file, "w");
-	if (ASSERT_OK_PTR(f, "exposition file") && body) {
-		fputs(body + 4, f);
-		fclose(f);
-		if (!access(fx_promtool(), X_OK) &&
-		    !ASSERT_EQ(fx_sh(out, sizeof(out), "%s check metrics < %s 2>&1", fx_promtool(), file), 0,
-			       "promtool check metrics"))
-			printf("%s\n", out);
-	}
+	prom_lint(expo, file, "the extender's status port");
 	ASSERT_TRUE(lb_get_ok(port, "/healthz", expo, sizeof(expo), 3000), "/healthz 200");
 	ASSERT_STRHAS(expo, "\"synced\":true", "says the agents are listed");
 }

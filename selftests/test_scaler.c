@@ -22,6 +22,7 @@
 #include "fixture.h"
 #include "kube.h"
 #include "loopback.h"
+#include "promfx.h"
 #include "scaler/scaler.h"
 
 static char tdir[128];
@@ -503,12 +504,10 @@ static void test_metrics(void)
 			 "action=\"scale_up\",reason=\"ScaledUp\"}";
 	const char *last = "ksense_scaler_last_scale_timestamp_seconds{namespace=\"default\",deployment=\"burner\","
 			   "direction=\"up\"}";
-	char log[300], file[300], out[4096];
-	const char *body;
+	char log[300];
 	double t0 = (double)time(NULL), ts;
 	pid_t pid;
 	int port, i;
-	FILE *f;
 
 	if (!ASSERT_OK(setup_cluster(), "setup"))
 		return;
@@ -530,17 +529,7 @@ static void test_metrics(void)
 	ts = lb_metric(m, last);
 	ASSERT_TRUE(ts >= t0 - 1 && ts <= (double)time(NULL) + 1, "last scale up: a Unix time within this run");
 	ASSERT_GE(lb_metric(m, "ksense_scaler_polls_total"), 2, "polls counted");
-	body = strstr(m, "\r\n\r\n");
-	snprintf(file, sizeof(file), "%s", tpath("scaler-metrics.txt"));
-	f = fopen(file, "w");
-	if (ASSERT_OK_PTR(f, "exposition file") && body) {
-		fputs(body + 4, f);
-		fclose(f);
-		if (!access(fx_promtool(), X_OK) &&
-		    !ASSERT_EQ(fx_sh(out, sizeof(out), "%s check metrics < %s 2>&1", fx_promtool(), file), 0,
-			       "promtool check metrics on the labelled series"))
-			printf("%s\n", out);
-	}
+	prom_lint(m, tpath("scaler-metrics.txt"), "the scaler's labelled series");
 out:
 	fx_stop(pid);
 	if (test__failed())
