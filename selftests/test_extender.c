@@ -9,7 +9,8 @@
  *                 (calm, deny, down) and a node with no agent: filter in both
  *                 nodeCacheCapable modes, prioritize, a score that changes,
  *                 bad payloads (400 with the error in "error"), wrong paths
- *                 and methods, HTTPS
+ *                 and methods, HTTPS; its status port (/metrics counts
+ *                 the calls, promtool accepts it; /healthz)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "fakeapi.h"
+#include "fixture.h"
 #include "json.h"
+#include "loopback.h"
+#include "promfx.h"
 #include "scheduler/kube_extender.h"
 #include "schedfx.h"
 #include "test_progs.h"
@@ -254,6 +258,39 @@ static int post(struct kube_client *k, const char *path, const char *body, struc
 	return status;
 }
 
+/* The extender answers --status-addr as standalone mode does: /metrics
+ * counts the calls it just took, by verb, the bad one, the agent that does
+ * not answer, and says its build; promtool accepts it; /healthz is 200. */
+static void status_port(struct ext_fixture *x, struct ks_buf *b, const char **names)
+{
+	static char expo[1 << 16], file[700];
+	struct ks_buf resp;
+	int port = lb_log_number(x->log, "status_port");
+
+	if (!ASSERT_GT(port, 0, "status port logged"))
+		return;
+	ks_buf_init(&resp, 1u << 20);
+	args_json(b, true, names, 4);
+	ASSERT_EQ(post(x->kc, "/filter", b->data, &resp), 200, "a filter");
+	ASSERT_EQ(post(x->kc, "/prioritize", b->data, &resp), 200, "a prioritize");
+	ASSERT_EQ(post(x->kc, "/filter", "not json", &resp), 400, "a bad one");
+	ks_buf_free(&resp);
+	if (!ASSERT_TRUE(lb_get_ok(port, "/metrics", expo, sizeof(expo), 3000), "GET /metrics"))
+		return;
+	ASSERT_GE(lb_metric(expo, "ksense_scheduler_extender_requests_total{verb=\"filter\"}"), 2, "filters counted");
+	ASSERT_GE(lb_metric(expo, "ksense_scheduler_extender_requests_total{verb=\"prioritize\"}"), 1,
+		  "prioritizes counted");
+	ASSERT_GE(lb_metric(expo, "ksense_scheduler_extender_bad_requests_total"), 1, "the bad one counted");
+	ASSERT_GE(lb_metric(expo, "ksense_scheduler_agent_score_requests_total"), 3, "agents asked");
+	ASSERT_GE(lb_metric(expo, "ksense_scheduler_agent_score_failures_total"), 1, "the down agent's failure");
+	ASSERT_EQ(lb_metric(expo, "ksense_scheduler_extender_agents_synced"), 1, "agents listed");
+	prom_build_info(expo, "the extender's status port");
+	snprintf(file, sizeof(file), "%s/extender-metrics.txt", x->f.dir);
+	prom_lint(expo, file, "the extender's status port");
+	ASSERT_TRUE(lb_get_ok(port, "/healthz", expo, sizeof(expo), 3000), "/healthz 200");
+	ASSERT_STRHAS(expo, "\"synced\":true", "says the agents are listed");
+}
+
 KS_TEST_F(extender, KS_SAN)
 {
 	const char *names[] = { "calm", "stressed", "down", "agentless" };
@@ -365,6 +402,8 @@ KS_TEST_F(extender, KS_SAN)
 		args_json(&b, true, names, 1);
 		ASSERT_EQ(post(x.kc, "/filter", b.data, &out), 200, "alive");
 	}
+	if (test__start_subtest("status_port"))
+		status_port(&x, &b, names);
 	if (test__start_subtest("many_nodes")) {
 		/* 3,000 names, most without an agent: one answer, in time */
 		ks_buf_reset(&b);

@@ -62,10 +62,11 @@ KS_TEST_F(k8s_manifests, KS_HOST)
 	ASSERT_STRHAS(out, "path: /livez", "liveness probe of /livez");
 	ASSERT_STRHAS(out, "path: /healthz", "readiness probe of /healthz");
 	ASSERT_EQ(count(out, "tcpSocket"), 0, "no tcpSocket probe");
-	/* the scheduler's and the scaler's status ports, probed and scraped */
-	ASSERT_EQ(count(out, "- containerPort: 8080\n          name: metrics"), 2,
-		  "a metrics port on the scheduler and the scaler");
-	ASSERT_EQ(count(out, "port: metrics"), 4, "their probes use it");
+	/* the scheduler's, the scaler's and the extender's status ports,
+	 * probed and scraped */
+	ASSERT_EQ(count(out, "- containerPort: 8080\n          name: metrics"), 3,
+		  "a metrics port on the scheduler, the scaler and the extender");
+	ASSERT_EQ(count(out, "port: metrics"), 5, "their probes use it (the extender's liveness)");
 	ASSERT_STRHAS(out, "resource: limits.memory", "the webhook learns its memory limit");
 	ASSERT_STRHAS(out, "resources:\n  - deployments\n  verbs:\n  - get\n  - list\n  - watch\n  - patch",
 		      "the scaler patches Deployments (replicas and last-scale together)");

@@ -57,7 +57,9 @@ static void render(void)
 		printf("%s\n", out);
 		return;
 	}
-	ASSERT_EQ(count(out, "kind: PodMonitor\n"), 3, "a PodMonitor per daemon");
+	ASSERT_EQ(count(out, "kind: PodMonitor\n"), 4, "a PodMonitor per daemon and the extender");
+	ASSERT_STRHAS(out, "  name: ksense-scheduler-extender\n  namespace: ksense-system\nspec:\n  podMetricsEndpoints:\n"
+		      "  - interval: 30s\n    path: /metrics\n    port: metrics\n", "the extender's status port scraped");
 	ASSERT_EQ(count(out, "kind: PrometheusRule\n"), 1, "the rules");
 	ASSERT_STRHAS(out, "grafana_dashboard: \"1\"", "the dashboard for Grafana's sidecar");
 	ASSERT_STRHAS(out, "ksense.json: ", "the dashboard's JSON");

@@ -21,6 +21,7 @@
 #include "fixture.h"
 #include "loopback.h"
 #include "pins.h"
+#include "promfx.h"
 
 static char out[1 << 16];
 static char dir[128];
@@ -228,6 +229,52 @@ out:
 	lb_webhook_stop(&wh);
 	if (!test__failed())
 		sh("rm -rf %s", dir);
+}
+
+/* With no pins (ksense not loaded, or unloaded under the daemon) the node
+ * daemon still answers /metrics: ksense_pins_up 0, its build and its own
+ * counters, and no node series (a stale score would look live). */
+KS_TEST_F(prometheus_no_pins, KS_SAN | KS_HOST)
+{
+	const char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
+	const char *was = getenv("KSENSE_PIN_ROOT");
+	char log[300], data[300], root[300], saved[4096] = "", file[300];
+	char *argv[] = { (char *)bin, "--no-tls", "--agent-addr=127.0.0.1", "--agent-port=0", "--data-dir", data,
+			 NULL };
+	struct lb_webhook wh = {};
+	const char *tmp = fx_tmpdir("prom-no-pins");
+
+	snprintf(data, sizeof(data), "%s/data", tmp);
+	snprintf(log, sizeof(log), "%s/webhook.log", tmp);
+	snprintf(root, sizeof(root), "%s/no-pins-here", tmp);
+	if (was)
+		snprintf(saved, sizeof(saved), "%s", was);
+	setenv("KSENSE_PIN_ROOT", root, 1);
+	/* it waits for /healthz 200, which without pins never comes: the
+	 * listening port is enough here */
+	lb_webhook_start(&wh, log, 0, argv);
+	if (!ASSERT_GT(wh.agent_port, 0, "webhook without pins listening"))
+		goto out;
+	ASSERT_FALSE(lb_get_ok(wh.agent_port, "/healthz", expo[0], sizeof(expo[0]), 3000), "/healthz not 200");
+	if (!ASSERT_TRUE(lb_get_ok(wh.agent_port, "/metrics", expo[0], sizeof(expo[0]), 3000), "GET /metrics"))
+		goto out;
+	ASSERT_EQ(lb_metric(expo[0], "ksense_pins_up"), 0, "ksense_pins_up 0");
+	ASSERT_FALSE(strstr(expo[0], "\nksense_score "), "no score");
+	ASSERT_FALSE(strstr(expo[0], "\nksense_windows_total "), "no kernel totals");
+	ASSERT_FALSE(strstr(expo[0], "\nksense_pod_"), "no pod series");
+	prom_build_info(expo[0], "the node daemon without pins");
+	snprintf(file, sizeof(file), "%s/metrics.txt", tmp);
+	prom_lint(expo[0], file, "the node daemon without pins");
+out:
+	lb_webhook_stop(&wh);
+	if (was)
+		setenv("KSENSE_PIN_ROOT", saved, 1);
+	else
+		unsetenv("KSENSE_PIN_ROOT");
+	if (test__failed()) {
+		sh("tail -n 20 %s", log);
+		printf("%s\n", out);
+	}
 }
 
 /* Label values from the API are escaped as the exposition format says:

@@ -21,6 +21,8 @@
 #include "test_progs.h"
 #include "fixture.h"
 #include "kube.h"
+#include "loopback.h"
+#include "promfx.h"
 #include "scaler/scaler.h"
 
 static char tdir[128];
@@ -489,6 +491,51 @@ static void test_rules(void)
 		printf("%s", log);
 }
 
+/* What the scaler did, as its /metrics says it while it runs: the burner's
+ * two steps up by class and reason, the writer's refusal, when it last
+ * scaled the burner (wall clock, within this run), a poll counter; and
+ * promtool accepts the labelled series. */
+static void test_metrics(void)
+{
+	static char m[1 << 16];
+	char *argv[] = { (char *)scaler_bin(), "--kubeconfig", (char *)tpath("kubeconfig"), "--interval-s", "0.2",
+			 "--up-cooldown-s", "0", "--down-stabilization-s", "0.5", "--agent-timeout-ms", "500", NULL };
+	const char *up = "ksense_scaler_actions_total{namespace=\"default\",deployment=\"burner\",class=\"CPU\","
+			 "action=\"scale_up\",reason=\"ScaledUp\"}";
+	const char *last = "ksense_scaler_last_scale_timestamp_seconds{namespace=\"default\",deployment=\"burner\","
+			   "direction=\"up\"}";
+	char log[300];
+	double t0 = (double)time(NULL), ts;
+	pid_t pid;
+	int port, i;
+
+	if (!ASSERT_OK(setup_cluster(), "setup"))
+		return;
+	snprintf(log, sizeof(log), "%s", tpath("scaler-metrics.log"));
+	pid = fx_spawn(log, argv, NULL);
+	port = lb_log_number(log, "status_port");
+	if (!ASSERT_GT(port, 0, "status port logged"))
+		goto out;
+	for (i = 0; i < 100; i++) {
+		if (lb_get_ok(port, "/metrics", m, sizeof(m), 3000) && lb_metric(m, up) >= 2 &&
+		    strstr(m, "deployment=\"writer\",class=\"BLOCK\",action=\"refused\""))
+			break;
+		usleep(100 * 1000);
+	}
+	ASSERT_EQ(replicas_of("burner"), 3, "burner scaled to its max");
+	ASSERT_EQ(lb_metric(m, up), 2, "two steps up counted, by class and Event reason");
+	ASSERT_STRHAS(m, "deployment=\"writer\",class=\"BLOCK\",action=\"refused\",reason=\"ScaleUpRefused\"}",
+		      "the writer's refusal counted");
+	ts = lb_metric(m, last);
+	ASSERT_TRUE(ts >= t0 - 1 && ts <= (double)time(NULL) + 1, "last scale up: a Unix time within this run");
+	ASSERT_GE(lb_metric(m, "ksense_scaler_polls_total"), 2, "polls counted");
+	prom_lint(m, tpath("scaler-metrics.txt"), "the scaler's labelled series");
+out:
+	fx_stop(pid);
+	if (test__failed())
+		printf("%s", read_text(log));
+}
+
 static void test_dry_run(void)
 {
 	char *log;
@@ -835,6 +882,8 @@ KS_TEST_F(scaler, KS_SAN | KS_HOST)
 		goto out;
 	if (test__start_subtest("scaler_rules"))
 		test_rules();
+	if (test__start_subtest("scaler_metrics"))
+		test_metrics();
 	if (test__start_subtest("scaler_dry_run"))
 		test_dry_run();
 	if (test__start_subtest("scaler_once_conflict"))

@@ -8,6 +8,8 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,6 +117,95 @@ static void check_sums(void)
 	ASSERT_LE(bucket_sum(&t1.dstate, &t2.dstate), sum.dstate.count + 16, "D buckets ~ count");
 }
 
+/* total= of /proc/pressure/<res>'s some or full line, in ns; -1. */
+static long long proc_psi_ns(const char *res, const char *which)
+{
+	char path[64], line[256];
+	long long us = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/pressure/%s", res);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *t = strstr(line, "total=");
+
+		if (!strncmp(line, which, strlen(which)) && t)
+			us = atoll(t + 6);
+	}
+	if (f)
+		fclose(f);
+	return us < 0 ? -1 : us * 1000;
+}
+
+static atomic_bool spin_stop;
+
+static void *spin(void *arg)
+{
+	volatile unsigned long n = 0;
+
+	(void)arg;
+	while (!atomic_load(&spin_stop))
+		n++;
+	return NULL;
+}
+
+/* The PSI stall counters grow as the kernel's own /proc/pressure total=
+ * over the same span, under CPU pressure made for it (two spinners per
+ * CPU, for 10 s).  The totals take the kernel's averaged stall time, which
+ * trails /proc's by up to one PSI_FREQ (2 s) plus a window at each end of
+ * the span: that is the tolerance. */
+static void psi_matches_proc(void)
+{
+	static const struct { const char *res, *which; size_t off; } sig[] = {
+		{ "cpu", "some", offsetof(struct ksense_totals, psi_cpu_some_ns) },
+		{ "io", "some", offsetof(struct ksense_totals, psi_io_some_ns) },
+		{ "io", "full", offsetof(struct ksense_totals, psi_io_full_ns) },
+		{ "memory", "some", offsetof(struct ksense_totals, psi_mem_some_ns) },
+		{ "memory", "full", offsetof(struct ksense_totals, psi_mem_full_ns) },
+	};
+	const long long tol_ns = 2 * (2000000000LL + 2LL * FIXTURE_WINDOW_MS * 1000000);
+	long long p1[5], p2[5];
+	pthread_t sp[16];
+	int nsp = 2 * (int)sysconf(_SC_NPROCESSORS_ONLN), i;
+	struct ksense_state st;
+
+	if (access("/proc/pressure/cpu", R_OK)) {
+		test__skip("no /proc/pressure (PSI off)");
+		return;
+	}
+	if (!ASSERT_OK(ks_read_state(&st), "state") ||
+	    !ASSERT_EQ(st.psi_source, KSENSE_PSI_KERNEL, "the tick reads the kernel's PSI"))
+		return;
+	/* two on every CPU: system-wide "some" is the CPUs' shares averaged */
+	nsp = nsp < 2 ? 2 : nsp > 16 ? 16 : nsp;
+	atomic_store(&spin_stop, false);
+	for (i = 0; i < nsp; i++)
+		pthread_create(&sp[i], NULL, spin, NULL);
+	usleep(500 * 1000);
+	ASSERT_OK(ks_read_totals(&t1), "totals");
+	for (i = 0; i < 5; i++)
+		p1[i] = proc_psi_ns(sig[i].res, sig[i].which);
+	usleep(10 * 1000 * 1000);
+	ASSERT_OK(ks_read_totals(&t2), "totals again");
+	for (i = 0; i < 5; i++)
+		p2[i] = proc_psi_ns(sig[i].res, sig[i].which);
+	atomic_store(&spin_stop, true);
+	for (i = 0; i < nsp; i++)
+		pthread_join(sp[i], NULL);
+	for (i = 0; i < 5; i++) {
+		long long dt = (long long)(*(__u64 *)((char *)&t2 + sig[i].off) - *(__u64 *)((char *)&t1 + sig[i].off));
+		long long dp = p2[i] - p1[i];
+
+		printf("    %s %s: totals +%lld ms, /proc/pressure +%lld ms\n", sig[i].res, sig[i].which, dt / 1000000,
+		       dp / 1000000);
+		if (!ASSERT_GE(p1[i], 0, "/proc/pressure read"))
+			continue;
+		ASSERT_LE(dt > dp ? dt - dp : dp - dt, tol_ns, "the same stall time as /proc/pressure (2 s + 2 windows)");
+	}
+	/* the spinners made CPU pressure: the comparison above was not 0 = 0 */
+	ASSERT_GT(p2[0] - p1[0], tol_ns + 1000000000LL, "CPU some stall grew past the tolerance (spinners)");
+}
+
 KS_TEST(totals)
 {
 	struct ksense_window w;
@@ -166,6 +257,8 @@ KS_TEST(totals)
 				  w.runq.p50_ns / 8 + 1, "p50 from the totals = the window's (1 bucket)");
 		}
 	}
+	if (test__start_subtest("psi_matches_proc"))
+		psi_matches_proc();
 	if (test__start_subtest("never_torn_never_down")) {
 		struct ksense_totals prev = {}, cur;
 		int reads = 0, bad = 0;

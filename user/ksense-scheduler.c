@@ -101,7 +101,9 @@ static void usage(FILE *out)
 		"                          turns: 503 when it has not for 10 s) and GET /metrics\n"
 		"                          (pending pods by queue, attempts by result, the\n"
 		"                          pending-to-bound histogram, binding errors, agent\n"
-		"                          score requests and failures, leadership); default\n"
+		"                          score requests and failures, leadership; with\n"
+		"                          --extender: calls by verb, bad requests, agent score\n"
+		"                          requests and failures); default\n"
 		"                          :8080, :0 any free port (logged), none: off\n"
 		"                          (env KSENSE_SCHEDULER_STATUS_ADDR)\n"
 		"  --latency-log FILE      append 'ns/name node ms-pending' per binding (bench)\n"
@@ -545,8 +547,19 @@ int main(int argc, char **argv)
 	snprintf(ua, sizeof(ua), "ksense-scheduler/1 (%.120s)", s.o.identity);
 	kube_client_set_user_agent(s.kc, ua);
 	if (c.extender) {
+		static struct extender_metrics em;
+
 		kube_config_free(&kc);
-		status = sched_extender_run(&s.o, &c.eo, s.kc);
+		if (ks_status_open("--status-addr", c.status_addr, sched_extender_metrics_render,
+				   sched_extender_metrics_health, &em, &statusd, err, sizeof(err))) {
+			fprintf(stderr, "ksense-scheduler: %s\n", err);
+			kube_client_free(s.kc);
+			return 2;
+		}
+		if (statusd)
+			ks_info("status port listening", "status_port=%d", ks_status_port(statusd));
+		status = sched_extender_run(&s.o, &c.eo, s.kc, &em);
+		ks_status_stop(statusd);
 		kube_client_free(s.kc);
 		return status;
 	}

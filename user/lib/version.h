@@ -21,5 +21,7 @@ void ks_print_version(FILE *out, const char *prog);
  * ksense_pins_schema_version (the schema of the tree that is loaded). */
 struct ks_buf;
 void ks_build_info_metrics(struct ks_buf *b);
+/* ksense_build_info alone: the control-plane daemons read no pins. */
+void ks_build_info_gauge(struct ks_buf *b);
 
 #endif

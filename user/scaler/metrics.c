@@ -6,6 +6,7 @@
 #include <time.h>
 #include "metrics.h"
 #include "scaler.h"
+#include "version.h"
 
 /* series kept: Deployments x reasons seen; past this, new ones are not */
 #define MAX_SERIES 4096
@@ -191,6 +192,7 @@ void ks_scaler_metrics_render(void *arg, struct ks_buf *out)
 	pthread_mutex_lock(&m->mu);
 	ks_buf_append(out, m->text.data ? m->text.data : "", m->text.len);
 	pthread_mutex_unlock(&m->mu);
+	ks_build_info_gauge(out);
 }
 
 int ks_scaler_metrics_health(void *arg, struct ks_buf *out)

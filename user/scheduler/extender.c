@@ -36,8 +36,11 @@ struct ext {
 	int nag, capag;
 	unsigned long *ag_gen;
 	struct ext_node **buckets;
-	unsigned long long requests, filters, prioritizes, bad_requests, agent_requests;
+	unsigned long long requests;
+	struct extender_metrics *m;
 };
+
+#define COUNT(x, field, n) __atomic_fetch_add(&(x)->m->field, (n), __ATOMIC_RELAXED)
 
 static unsigned int hash_of(const char *s)
 {
@@ -184,7 +187,7 @@ static void refresh(struct ext *x, struct ext_node **nodes, int n)
 		}
 		if (!m)
 			continue;
-		x->agent_requests += (unsigned long long)m;
+		COUNT(x, agent_requests, (unsigned long long)m);
 		ks_agent_get_many(g, m, x->o->score_timeout_ms);
 		now = informer_now_ms();
 		for (k = 0; k < m; k++) {
@@ -196,6 +199,7 @@ static void refresh(struct ext *x, struct ext_node **nodes, int n)
 					ks_warn("node has no score", "node=%s err=\"%s\"", e->name, err);
 				e->have_score = false;
 				e->failures++;
+				COUNT(x, agent_failures, 1);
 				snprintf(e->err, sizeof(e->err), "%.127s", err);
 			} else {
 				e->have_score = true;
@@ -221,7 +225,7 @@ static void answer(struct ext *x, const struct ks_http_request *req, bool filter
 
 	rc = ks_ext_args_parse(req->body, req->body_len, &a, err, sizeof(err));
 	if (rc) {
-		x->bad_requests++;
+		COUNT(x, bad_requests, 1);
 		ks_warn("extender: bad request", "path=%s err=\"%s\"", req->path, err);
 		ks_response_error(resp, rc == -ENOMEM ? 500 : 400, err);
 		goto out;
@@ -301,8 +305,8 @@ static void handle(void *app, const struct ks_http_request *req, bool tls, struc
 		snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Allow: POST\r\n");
 		return;
 	}
-	x->filters += filter;
-	x->prioritizes += prio;
+	COUNT(x, filters, filter);
+	COUNT(x, prioritizes, prio);
 	answer(x, req, filter, resp);
 }
 
@@ -310,14 +314,19 @@ static void tick(void *app)
 {
 	struct ext *x = app;
 
-	informer_step(&x->agents, informer_now_ms());
+	long long now = informer_now_ms();
+
+	informer_step(&x->agents, now);
+	__atomic_store_n(&x->m->tick_ms, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&x->m->agents_synced, x->agents.synced, __ATOMIC_RELAXED);
 }
 
-int sched_extender_run(const struct sched_opts *o, const struct extender_opts *eo, struct kube_client *kc)
+int sched_extender_run(const struct sched_opts *o, const struct extender_opts *eo, struct kube_client *kc,
+		       struct extender_metrics *m)
 {
 	struct ks_server_opts so;
 	struct ks_server_hooks h;
-	struct ext x = { .o = o };
+	struct ext x = { .o = o, .m = m };
 	char path[2048], sel[512], esc[1536];
 	int rc, i;
 
@@ -354,7 +363,7 @@ int sched_extender_run(const struct sched_opts *o, const struct extender_opts *e
 	rc = ks_server_run(&so, &h);
 	informer_close(&x.agents);
 	ks_info("extender stopped", "requests=%llu filters=%llu prioritizes=%llu bad_requests=%llu agent_requests=%llu",
-		x.requests, x.filters, x.prioritizes, x.bad_requests, x.agent_requests);
+		x.requests, m->filters, m->prioritizes, m->bad_requests, m->agent_requests);
 	for (i = 0; i < EXT_BUCKETS; i++)
 		while (x.buckets[i]) {
 			struct ext_node *e = x.buckets[i];

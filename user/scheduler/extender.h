@@ -28,7 +28,23 @@ struct extender_opts {
 	const char *cert_path, *key_path;
 };
 
-/* Serves until SIGTERM/SIGINT: 0, or 1 when it cannot listen. */
-int sched_extender_run(const struct sched_opts *o, const struct extender_opts *eo, struct kube_client *kc);
+/* What the extender did: written by its server thread, read by the status
+ * port's thread (extender_metrics.c), every field with relaxed atomics. */
+struct extender_metrics {
+	unsigned long long filters, prioritizes, bad_requests;
+	unsigned long long agent_requests, agent_failures;
+	long long tick_ms;         /* CLOCK_MONOTONIC ms of the server's latest tick */
+	int agents_synced;
+};
+
+/* Serves until SIGTERM/SIGINT: 0, or 1 when it cannot listen.  m: counted
+ * into (the status port's), never NULL. */
+int sched_extender_run(const struct sched_opts *o, const struct extender_opts *eo, struct kube_client *kc,
+		       struct extender_metrics *m);
+
+struct ks_buf;
+/* The status port's callbacks (status_http.h) over a struct extender_metrics. */
+void sched_extender_metrics_render(void *arg, struct ks_buf *b);
+int sched_extender_metrics_health(void *arg, struct ks_buf *b);
 
 #endif

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "metrics.h"
 #include "sched.h"
+#include "version.h"
 
 #define SNAPSHOT_MS   250
 /* the loop publishes every turn it takes; this long without one and it is
@@ -92,8 +93,11 @@ void sched_metrics_publish(struct sched_metrics *m, struct scheduler *s, long lo
 	n.synced = s->nodes.synced && s->pods.synced;
 	n.nodes = s->nnodes;
 	n.pods = (int)s->npods;
-	n.scoring = s->nwaiting;
-	for (i = 0; i < s->nheap; i++) {
+	/* a standby keeps its queue warm for a takeover but schedules none of
+	 * it: it reports nothing pending, so sum() over replicas counts each
+	 * pod once (the leader's) */
+	n.scoring = s->leading ? s->nwaiting : 0;
+	for (i = 0; s->leading && i < s->nheap; i++) {
 		const struct pod_ent *p = s->heap[i];
 
 		if (p->state == PS_VERIFY)
@@ -136,7 +140,8 @@ void sched_metrics_render(void *arg, struct ks_buf *b)
 	ks_buf_printf(b, "ksense_scheduler_leader %d\n", n.leading);
 	head(b, "ksense_scheduler_pending_pods", "gauge",
 	     "Pods waiting for the fuzzy-scheduler, by queue: due now, in backoff after no node fit, "
-	     "waiting for node scores, or checked after a binding whose outcome is unknown.");
+	     "waiting for node scores, or checked after a binding whose outcome is unknown; "
+	     "0 on a standby replica (the leader's count is the cluster's).");
 	ks_buf_printf(b, "ksense_scheduler_pending_pods{queue=\"active\"} %d\n"
 		      "ksense_scheduler_pending_pods{queue=\"backoff\"} %d\n"
 		      "ksense_scheduler_pending_pods{queue=\"scoring\"} %d\n"
@@ -175,6 +180,7 @@ void sched_metrics_render(void *arg, struct ks_buf *b)
 	ks_buf_printf(b, "ksense_scheduler_nodes %d\n", n.nodes);
 	head(b, "ksense_scheduler_events_total", "counter", "Events queued (FailedScheduling, Scheduled).");
 	ks_buf_printf(b, "ksense_scheduler_events_total %llu\n", n.st.events_queued);
+	ks_build_info_gauge(b);
 }
 
 int sched_metrics_health(void *arg, struct ks_buf *b)
