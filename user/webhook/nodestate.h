@@ -9,9 +9,10 @@
  * a copy under a mutex); a thread does the API calls, as podmeta's does,
  * so a slow API server never holds up an admission.  Writes: on a change
  * of status or reason, and a heartbeat every heartbeat_s; never more than
- * one condition write and one taint write per interval_s, however the
- * score oscillates; a failed call backs off (interval_s doubling to 5
- * minutes).  Only PATCH is used (nodes/status and nodes: RBAC grows by
+ * one write to the Node per interval_s, condition and taint together (a
+ * changed condition first, the taint an interval later), however the
+ * score oscillates; a conflict is read again and retried an interval
+ * later, a failed call backs off (interval_s doubling to 5 minutes).  Only PATCH is used (nodes/status and nodes: RBAC grows by
  * exactly those): the condition by strategic merge on conditions by type,
  * the taint list whole with the node's resourceVersion as precondition
  * (taints have no merge key), and the node is read from PATCH responses
@@ -37,7 +38,7 @@ struct ks_node_verdict {
 
 struct ks_nodestate_opts {
 	bool taint;                /* PreferNoSchedule taint while deny */
-	unsigned int interval_s;   /* least time between two writes of one kind */
+	unsigned int interval_s;   /* least time between two writes to the Node */
 	unsigned int heartbeat_s;  /* the condition is rewritten at least this often */
 };
 
