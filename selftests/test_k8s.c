@@ -57,7 +57,9 @@ KS_TEST_F(k8s_manifests, KS_HOST)
 	ASSERT_STRHAS(out, "- CREATE", "pod create");
 	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
 	ASSERT_STRHAS(out, "  - nodes/status\n  verbs:\n  - patch\n", "node condition RBAC: patch only");
-	ASSERT_STRHAS(out, "  - nodes\n  verbs:\n  - patch\n", "node taint RBAC: patch only");
+	/* the taint is off by default, and so is the right to write it */
+	ASSERT_FALSE(strstr(out, "  - nodes\n  verbs:\n  - patch\n"), "no node patch RBAC by default");
+	ASSERT_STRHAS(out, "name: KSENSE_NODE_TAINT\n          value: \"false\"", "no taint by default");
 	/* probes the event loop answers itself, never a bare TCP accept */
 	ASSERT_STRHAS(out, "path: /livez", "liveness probe of /livez");
 	ASSERT_STRHAS(out, "path: /healthz", "readiness probe of /healthz");
@@ -99,6 +101,20 @@ KS_TEST_F(k8s_manifests, KS_HOST)
 		ASSERT_STRHAS(out, "filter prioritize weight 5 ignorable True nodeCacheCapable True timeout 5s",
 			      "the extender: both verbs, a weight, ignorable, names, a timeout");
 		ASSERT_STRHAS(out, "mounted True", "the kube-scheduler mounts the generated ConfigMap");
+	} else {
+		printf("%s\n", out);
+	}
+	/* the opt-in taint component, in an overlay as README says */
+	if (ASSERT_EQ(run("d=build/k8s-node-taint-test && rm -rf $d && mkdir -p $d && "
+			  "printf 'apiVersion: kustomize.config.k8s.io/v1beta1\\nkind: Kustomization\\n"
+			  "resources:\\n  - ../../k8s\\ncomponents:\\n  - ../../k8s/node-taint\\n' > $d/kustomization.yaml && "
+			  "kubectl kustomize $d 2>&1"), 0, "an overlay with k8s/node-taint")) {
+		ASSERT_STRHAS(out, "  name: ksense-node-taint\nrules:\n- apiGroups:\n  - \"\"\n  resources:\n  - nodes\n"
+			      "  verbs:\n  - patch\n", "node patch RBAC with the component");
+		ASSERT_STRHAS(out, "  name: ksense-node-taint\nsubjects:\n- kind: ServiceAccount\n  name: ksense-node\n"
+			      "  namespace: ksense-system", "bound to the node agent");
+		ASSERT_STRHAS(out, "name: KSENSE_NODE_TAINT\n          value: \"true\"", "the taint on");
+		ASSERT_EQ(count(out, "name: KSENSE_NODE_TAINT\n"), 1, "set once");
 	} else {
 		printf("%s\n", out);
 	}
