@@ -4,12 +4,14 @@
  * fake API server: ksense-webhook with --test-score-file plays the node
  * and keeps the KernelStress condition and the PreferNoSchedule taint on
  * its Node.  The condition appears and transitions (transition time moves
- * only with the status, the heartbeat alone moves), the taint comes and
+ * only with the status, the heartbeat alone moves, and a restarted daemon
+ * keeps it), the taint comes and
  * goes beside another taint, an oscillating score never makes more than
  * one write to the Node per interval (condition and taint together; a
  * conflict's retry waits an interval too), and an API that is down is retried with backoff
  * and caught up with once it is back.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +181,19 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* ksense-webhook playing node NODE with the taint on, its output to log. */
+static pid_t spawn_webhook(struct fakeapi *f, struct fake_agent *a, const char *log, char *interval, char *heartbeat)
+{
+	char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
+	char *argv[] = { bin, "--no-tls", "--agent-addr", "127.0.0.1", "--agent-port", "0", "--node", NODE,
+			 "--kubeconfig", f->kubeconfig, "--test-score-file", a->score_file, "--data-dir",
+			 (char *)fakeapi_path(f, "data"), "--node-taint", "--node-condition-interval-s", interval,
+			 "--node-condition-heartbeat-s", heartbeat, NULL };
+	const char *env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-none-for-nodestate", "KUBECONFIG=", NULL };
+
+	return fx_spawn(log, argv, env);
+}
+
 KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 {
 	const char *missing = fakeapi_missing();
@@ -206,16 +221,7 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 	snprintf(interval, sizeof(interval), "%d", INTERVAL_S);
 	snprintf(heartbeat, sizeof(heartbeat), "%d", HEARTBEAT_S);
 	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "webhook.log"));
-	{
-		char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
-		char *argv[] = { bin, "--no-tls", "--agent-addr", "127.0.0.1", "--agent-port", "0", "--node", NODE,
-				 "--kubeconfig", f.kubeconfig, "--test-score-file", a.score_file, "--data-dir",
-				 (char *)fakeapi_path(&f, "data"), "--node-taint", "--node-condition-interval-s", interval,
-				 "--node-condition-heartbeat-s", heartbeat, NULL };
-		const char *env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-none-for-nodestate", "KUBECONFIG=", NULL };
-
-		pid = fx_spawn(log, argv, env);
-	}
+	pid = spawn_webhook(&f, &a, log, interval, heartbeat);
 
 	if (test__start_subtest("condition_appears_and_transitions")) {
 		if (ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "KernelStress False on allow")) {
@@ -236,6 +242,25 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 			ASSERT_STREQ(c.status, "True", "still True");
 			ASSERT_STREQ(c.since, c2.since, "transition time kept");
 			ASSERT_TRUE(strcmp(c.beat, c2.beat) > 0, "heartbeat moved");
+		}
+	}
+
+	if (test__start_subtest("transition_time_survives_restart")) {
+		/* the daemon reads the Node before its first write: a restart
+		 * while the status holds keeps lastTransitionTime */
+		fake_agent_set(&a, "90 deny");
+		if (ASSERT_TRUE(wait_status(&f, "True", &c, 5000), "True before the restart")) {
+			ASSERT_EQ(fx_stop(pid), 0, "webhook stops");
+			sleep(1); /* the API's times have seconds: a new one would differ */
+			snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "webhook-2.log"));
+			pid = spawn_webhook(&f, &a, log, interval, heartbeat);
+			/* its first write is a heartbeat (status and reason held) */
+			for (int i = 0; i < 50 && read_node(&f, &c2) && !strcmp(c2.beat, c.beat); i++)
+				usleep(100 * 1000);
+			if (ASSERT_TRUE(strcmp(c2.beat, c.beat) > 0, "the restarted daemon wrote the condition")) {
+				ASSERT_STREQ(c2.status, "True", "still True");
+				ASSERT_STREQ(c2.since, c.since, "lastTransitionTime kept across the restart");
+			}
 		}
 	}
 
@@ -297,7 +322,8 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 		nt = patches(&f, false, t0, now_s(), tt, 8, &failed);
 		if (ASSERT_EQ(nt, 2, "the taint: a conflict, then the retry") && ASSERT_EQ(failed, 1, "one 409") &&
 		    ASSERT_GE(ns, 2, "the condition, and the read before the retry")) {
-			ASSERT_GE((tt[0] - ts[0]) * 1000, INTERVAL_S * 1000 - 50, "the taint an interval after the condition");
+			ASSERT_GE(fabs(tt[0] - ts[0]) * 1000, INTERVAL_S * 1000 - 50,
+				  "condition and taint an interval apart");
 			ASSERT_GE((tt[1] - tt[0]) * 1000, INTERVAL_S * 1000 - 50, "the retry an interval after the 409");
 		}
 	}

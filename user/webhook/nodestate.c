@@ -39,6 +39,7 @@ struct ks_nodestate {
 	char cur_since[40];          /* its lastTransitionTime */
 	char written_reason[64];
 	unsigned long long last_write_ms;  /* the condition's, for the heartbeat */
+	unsigned long long last_taint_ms;  /* the taint's last write */
 	unsigned long long next_ok_ms;     /* no PATCH of the node before: one gate for all */
 	unsigned int attempt;
 	bool tainted;                /* our taint is on the node */
@@ -284,11 +285,18 @@ static void write_one(struct ks_nodestate *s, const struct ks_node_verdict *v, u
 	bool taint_due = s->o.taint && want_taint != s->tainted;
 	int rc;
 
-	/* a changed verdict first, then the taint, then a heartbeat */
-	if (cond_changed || (cond_due && !taint_due)) {
+	/* a changed verdict before a heartbeat; condition and taint both
+	 * owed: the one written longer ago (an oscillating score must not
+	 * starve the taint) */
+	if (cond_changed && taint_due)
+		cond_due = s->last_write_ms <= s->last_taint_ms;
+	else
+		cond_due = cond_changed || (cond_due && !taint_due);
+	if (cond_due) {
 		s->last_write_ms = now;
 		rc = write_condition(s, v);
 	} else if (taint_due) {
+		s->last_taint_ms = now;
 		rc = write_taint(s, want_taint);
 	} else {
 		return;
