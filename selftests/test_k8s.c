@@ -118,6 +118,31 @@ KS_TEST_F(k8s_manifests, KS_HOST)
 	} else {
 		printf("%s\n", out);
 	}
+	/* the README's install section names every workload the base renders,
+	 * with its replicas, and every Lease */
+	if (!ASSERT_EQ(run("kubectl kustomize k8s/ | python3 -c '"
+			   "import sys, yaml\n"
+			   "readme = open(\"README.md\").read()\n"
+			   "sec = readme[readme.index(\"## Installing into a cluster\"):]\n"
+			   "sec = sec[:sec.index(\"\\n## \", 3)]\n"
+			   "docs = list(yaml.safe_load_all(sys.stdin))\n"
+			   "bad = []\n"
+			   "for d in docs:\n"
+			   "    k, n = d[\"kind\"], d[\"metadata\"][\"name\"]\n"
+			   "    if k == \"Deployment\":\n"
+			   "        row = [l for l in sec.splitlines() if l.strip().startswith(\"| Deployment `\" + n + \"`\")]\n"
+			   "        if not row or not row[0].strip().split(\"|\")[2].strip().startswith(str(d[\"spec\"][\"replicas\"])):\n"
+			   "            bad.append(n)\n"
+			   "    elif k in (\"DaemonSet\", \"Service\", \"ValidatingWebhookConfiguration\") and \"`\" + n + \"`\" not in sec:\n"
+			   "        bad.append(n)\n"
+			   "    if k == \"Deployment\":\n"
+			   "        c = d[\"spec\"][\"template\"][\"spec\"][\"containers\"][0]\n"
+			   "        if \"--extender\" not in c.get(\"command\", []) and \"kube-scheduler\" not in c[\"image\"] "
+			   "and \"Lease `\" + n + \"`\" not in sec:\n"
+			   "            bad.append(\"lease \" + n)\n"
+			   "print(\"missing:\", bad)' 2>&1"), 0, "the install section read") ||
+	    !ASSERT_STRHAS(out, "missing: []", "README's install section lists what k8s/ renders"))
+		printf("%s\n", out);
 	if (!ASSERT_EQ(run("kubectl kustomize k8s/ 2>&1"), 0, "kubectl kustomize k8s/ again"))
 		return;
 	if (ASSERT_EQ(run("cat k8s/test-pods.yaml"), 0, "test pods")) {
