@@ -337,16 +337,21 @@ static enum sched_op op_of(const char *s, bool *ok)
 	return OP_IN;
 }
 
+/* The first reason into buf: later ones do not replace it. */
+static void first_reason(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	if (!buf[0])
+		vsnprintf(buf, len, fmt, ap);
+}
+
 /* The first constraint the model cannot evaluate, kept for the Event. */
 static void unsupported(struct sched_pod *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void unsupported(struct sched_pod *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->unsupported[0])
-		return;
 	va_start(ap, fmt);
-	vsnprintf(p->unsupported, sizeof(p->unsupported), fmt, ap);
+	first_reason(p->unsupported, sizeof(p->unsupported), fmt, ap);
 	va_end(ap);
 }
 
@@ -488,10 +493,8 @@ static void unevaluable(struct sched_anti *t, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (t->unevaluable[0])
-		return;
 	va_start(ap, fmt);
-	vsnprintf(t->unevaluable, sizeof(t->unevaluable), fmt, ap);
+	first_reason(t->unevaluable, sizeof(t->unevaluable), fmt, ap);
 	va_end(ap);
 }
 
