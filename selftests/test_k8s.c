@@ -57,7 +57,9 @@ KS_TEST_F(k8s_manifests, KS_HOST)
 	ASSERT_STRHAS(out, "- CREATE", "pod create");
 	ASSERT_STRHAS(out, "pods/binding", "binding RBAC");
 	ASSERT_STRHAS(out, "  - nodes/status\n  verbs:\n  - patch\n", "node condition RBAC: patch only");
-	ASSERT_STRHAS(out, "  - nodes\n  verbs:\n  - patch\n", "node taint RBAC: patch only");
+	/* the taint is off by default, and so is the right to write it */
+	ASSERT_FALSE(strstr(out, "  - nodes\n  verbs:\n  - patch\n"), "no node patch RBAC by default");
+	ASSERT_STRHAS(out, "name: KSENSE_NODE_TAINT\n          value: \"false\"", "no taint by default");
 	/* probes the event loop answers itself, never a bare TCP accept */
 	ASSERT_STRHAS(out, "path: /livez", "liveness probe of /livez");
 	ASSERT_STRHAS(out, "path: /healthz", "readiness probe of /healthz");
@@ -103,6 +105,45 @@ KS_TEST_F(k8s_manifests, KS_HOST)
 	} else {
 		printf("%s\n", out);
 	}
+	/* the opt-in taint component, in an overlay as README says */
+	if (ASSERT_EQ(run("d=build/k8s-node-taint-test && rm -rf $d && mkdir -p $d && "
+			  "printf 'apiVersion: kustomize.config.k8s.io/v1beta1\\nkind: Kustomization\\n"
+			  "resources:\\n  - ../../k8s\\ncomponents:\\n  - ../../k8s/node-taint\\n' > $d/kustomization.yaml && "
+			  "kubectl kustomize $d 2>&1"), 0, "an overlay with k8s/node-taint")) {
+		ASSERT_STRHAS(out, "  name: ksense-node-taint\nrules:\n- apiGroups:\n  - \"\"\n  resources:\n  - nodes\n"
+			      "  verbs:\n  - patch\n", "node patch RBAC with the component");
+		ASSERT_STRHAS(out, "  name: ksense-node-taint\nsubjects:\n- kind: ServiceAccount\n  name: ksense-node\n"
+			      "  namespace: ksense-system", "bound to the node agent");
+		ASSERT_STRHAS(out, "name: KSENSE_NODE_TAINT\n          value: \"true\"", "the taint on");
+		ASSERT_EQ(count(out, "name: KSENSE_NODE_TAINT\n"), 1, "set once");
+	} else {
+		printf("%s\n", out);
+	}
+	/* the README's install section names every workload the base renders,
+	 * with its replicas, and every Lease */
+	if (!ASSERT_EQ(run("kubectl kustomize k8s/ | python3 -c '"
+			   "import sys, yaml\n"
+			   "readme = open(\"README.md\").read()\n"
+			   "sec = readme[readme.index(\"## Installing into a cluster\"):]\n"
+			   "sec = sec[:sec.index(\"\\n## \", 3)]\n"
+			   "docs = list(yaml.safe_load_all(sys.stdin))\n"
+			   "bad = []\n"
+			   "for d in docs:\n"
+			   "    k, n = d[\"kind\"], d[\"metadata\"][\"name\"]\n"
+			   "    if k == \"Deployment\":\n"
+			   "        row = [l for l in sec.splitlines() if l.strip().startswith(\"| Deployment `\" + n + \"`\")]\n"
+			   "        if not row or not row[0].strip().split(\"|\")[2].strip().startswith(str(d[\"spec\"][\"replicas\"])):\n"
+			   "            bad.append(n)\n"
+			   "    elif k in (\"DaemonSet\", \"Service\", \"ValidatingWebhookConfiguration\") and \"`\" + n + \"`\" not in sec:\n"
+			   "        bad.append(n)\n"
+			   "    if k == \"Deployment\":\n"
+			   "        c = d[\"spec\"][\"template\"][\"spec\"][\"containers\"][0]\n"
+			   "        if \"--extender\" not in c.get(\"command\", []) and \"kube-scheduler\" not in c[\"image\"] "
+			   "and \"Lease `\" + n + \"`\" not in sec:\n"
+			   "            bad.append(\"lease \" + n)\n"
+			   "print(\"missing:\", bad)' 2>&1"), 0, "the install section read") ||
+	    !ASSERT_STRHAS(out, "missing: []", "README's install section lists what k8s/ renders"))
+		printf("%s\n", out);
 	if (!ASSERT_EQ(run("kubectl kustomize k8s/ 2>&1"), 0, "kubectl kustomize k8s/ again"))
 		return;
 	if (ASSERT_EQ(run("cat k8s/test-pods.yaml"), 0, "test pods")) {

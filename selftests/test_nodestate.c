@@ -4,11 +4,14 @@
  * fake API server: ksense-webhook with --test-score-file plays the node
  * and keeps the KernelStress condition and the PreferNoSchedule taint on
  * its Node.  The condition appears and transitions (transition time moves
- * only with the status, the heartbeat alone moves), the taint comes and
+ * only with the status, the heartbeat alone moves, and a restarted daemon
+ * keeps it), the taint comes and
  * goes beside another taint, an oscillating score never makes more than
- * one write per interval, and an API that is down is retried with backoff
+ * one write to the Node per interval (condition and taint together; a
+ * conflict's retry waits an interval too), and an API that is down is retried with backoff
  * and caught up with once it is back.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +135,27 @@ static int patches(struct fakeapi *f, bool status, double t0, double t1, double 
 	return count;
 }
 
+/* Every PATCH of the node, /status and not, answered in [t0, t1]: their
+ * times merged in order into t[] (up to n), their count. */
+static int all_patches(struct fakeapi *f, double t0, double t1, double *t, int n)
+{
+	double a[128], b[128];
+	int na, nb, i = 0, k = 0, m = 0, failed;
+
+	na = patches(f, true, t0, t1, a, 128, &failed);
+	nb = patches(f, false, t0, t1, b, 128, &failed);
+	na = na < 128 ? na : 128;
+	nb = nb < 128 ? nb : 128;
+	while (i < na || k < nb) {
+		double x = k >= nb || (i < na && a[i] <= b[k]) ? a[i++] : b[k++];
+
+		if (m < n)
+			t[m] = x;
+		m++;
+	}
+	return m;
+}
+
 /* How often needle occurs in the Node's JSON; 0 or -1. */
 static int sh_count(struct fakeapi *f, const char *needle, int *n)
 {
@@ -155,6 +179,19 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ksense-webhook playing node NODE with the taint on, its output to log. */
+static pid_t spawn_webhook(struct fakeapi *f, struct fake_agent *a, const char *log, char *interval, char *heartbeat)
+{
+	char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
+	char *argv[] = { bin, "--no-tls", "--agent-addr", "127.0.0.1", "--agent-port", "0", "--node", NODE,
+			 "--kubeconfig", f->kubeconfig, "--test-score-file", a->score_file, "--data-dir",
+			 (char *)fakeapi_path(f, "data"), "--node-taint", "--node-condition-interval-s", interval,
+			 "--node-condition-heartbeat-s", heartbeat, NULL };
+	const char *env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-none-for-nodestate", "KUBECONFIG=", NULL };
+
+	return fx_spawn(log, argv, env);
 }
 
 KS_TEST_F(nodestate, KS_SAN | KS_HOST)
@@ -184,16 +221,7 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 	snprintf(interval, sizeof(interval), "%d", INTERVAL_S);
 	snprintf(heartbeat, sizeof(heartbeat), "%d", HEARTBEAT_S);
 	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "webhook.log"));
-	{
-		char *bin = getenv("KSENSE_WEBHOOK_BIN") ?: "build/ksense-webhook";
-		char *argv[] = { bin, "--no-tls", "--agent-addr", "127.0.0.1", "--agent-port", "0", "--node", NODE,
-				 "--kubeconfig", f.kubeconfig, "--test-score-file", a.score_file, "--data-dir",
-				 (char *)fakeapi_path(&f, "data"), "--node-taint", "--node-condition-interval-s", interval,
-				 "--node-condition-heartbeat-s", heartbeat, NULL };
-		const char *env[] = { "KSENSE_PIN_ROOT=/sys/fs/bpf/ksense-none-for-nodestate", "KUBECONFIG=", NULL };
-
-		pid = fx_spawn(log, argv, env);
-	}
+	pid = spawn_webhook(&f, &a, log, interval, heartbeat);
 
 	if (test__start_subtest("condition_appears_and_transitions")) {
 		if (ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "KernelStress False on allow")) {
@@ -217,6 +245,25 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 		}
 	}
 
+	if (test__start_subtest("transition_time_survives_restart")) {
+		/* the daemon reads the Node before its first write: a restart
+		 * while the status holds keeps lastTransitionTime */
+		fake_agent_set(&a, "90 deny");
+		if (ASSERT_TRUE(wait_status(&f, "True", &c, 5000), "True before the restart")) {
+			ASSERT_EQ(fx_stop(pid), 0, "webhook stops");
+			sleep(1); /* the API's times have seconds: a new one would differ */
+			snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "webhook-2.log"));
+			pid = spawn_webhook(&f, &a, log, interval, heartbeat);
+			/* its first write is a heartbeat (status and reason held) */
+			for (int i = 0; i < 50 && read_node(&f, &c2) && !strcmp(c2.beat, c.beat); i++)
+				usleep(100 * 1000);
+			if (ASSERT_TRUE(strcmp(c2.beat, c.beat) > 0, "the restarted daemon wrote the condition")) {
+				ASSERT_STREQ(c2.status, "True", "still True");
+				ASSERT_STREQ(c2.since, c.since, "lastTransitionTime kept across the restart");
+			}
+		}
+	}
+
 	if (test__start_subtest("taint_added_and_removed")) {
 		fake_agent_set(&a, "90 deny");
 		ASSERT_TRUE(wait_status(&f, "True", &c, 5000), "deny");
@@ -236,7 +283,8 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 	}
 
 	if (test__start_subtest("taint_conflict_retried")) {
-		int late = 0;
+		double t0, ts[8], tt[8];
+		int late = 0, ns, nt, failed;
 
 		fake_agent_set(&a, "15 allow");
 		ASSERT_TRUE(wait_status(&f, "False", &c, 5000), "allow");
@@ -256,6 +304,7 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 		ASSERT_EQ(fakeapi_call(&f, "POST", "/fake/control",
 				       "{\"fail_next\":{\"method\":\"PATCH\",\"path_regex\":\"/nodes/" NODE "$\","
 				       "\"code\":409,\"count\":1}}", NULL), 200, "a conflict on the next taint write");
+		t0 = now_s();
 		fake_agent_set(&a, "90 deny");
 		ASSERT_TRUE(wait_status(&f, "True", &c, 5000), "deny");
 		for (int i = 0; i < 50 && !c.tainted; i++) {
@@ -266,6 +315,17 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 		ASSERT_TRUE(c.other_taint, "the first taint kept");
 		if (!sh_count(&f, "example.com/late", &late))
 			ASSERT_EQ(late, 1, "the late taint kept, once");
+		/* one limit for the whole Node: the condition, the taint write
+		 * that met the conflict, and its retry, each an interval apart
+		 * (the retry's read, an empty patch, comes right before it) */
+		ns = patches(&f, true, t0, now_s(), ts, 8, &failed);
+		nt = patches(&f, false, t0, now_s(), tt, 8, &failed);
+		if (ASSERT_EQ(nt, 2, "the taint: a conflict, then the retry") && ASSERT_EQ(failed, 1, "one 409") &&
+		    ASSERT_GE(ns, 2, "the condition, and the read before the retry")) {
+			ASSERT_GE(fabs(tt[0] - ts[0]) * 1000, INTERVAL_S * 1000 - 50,
+				  "condition and taint an interval apart");
+			ASSERT_GE((tt[1] - tt[0]) * 1000, INTERVAL_S * 1000 - 50, "the retry an interval after the 409");
+		}
 	}
 
 	if (test__start_subtest("rate_limit_under_oscillation")) {
@@ -279,13 +339,16 @@ KS_TEST_F(nodestate, KS_SAN | KS_HOST)
 		}
 		t1 = now_s();
 		n = patches(&f, true, t0, t1, t, 64, &failed);
-		ASSERT_GE(n, 2, "it keeps writing");
-		ASSERT_LE(n, (int)((t1 - t0) / INTERVAL_S) + 1, "at most one condition write per interval");
+		ASSERT_GE(n, 2, "it keeps writing the condition");
+		nt = patches(&f, false, t0, t1, t, 64, &failed);
+		ASSERT_GE(nt, 1, "and the taint");
+		/* condition and taint together: one write per interval for the
+		 * Node (no conflict here, so no read between them) */
+		n = all_patches(&f, t0, t1, t, 64);
+		ASSERT_LE(n, (int)((t1 - t0) / INTERVAL_S) + 1, "at most one write to the Node per interval");
 		for (i = 1; i < n && i < 64; i++)
 			if (!ASSERT_GE((t[i] - t[i - 1]) * 1000, INTERVAL_S * 1000 - 50, "writes an interval apart"))
 				break;
-		nt = patches(&f, false, t0, t1, t, 64, &failed);
-		ASSERT_LE(nt, (int)((t1 - t0) / INTERVAL_S) + 1, "at most one taint write per interval");
 		/* settles on the last verdict (a write of a verdict read just
 		 * before the last flip may still land: wait past it) */
 		fake_agent_set(&a, "20 allow");

@@ -299,6 +299,46 @@ KS_TEST_F(sched_predicates, KS_SAN | KS_HOST)
 			       "\"nodeName\":\"\""), "pod");
 		ASSERT_FALSE(sched_anti_matches(&p.anti[0], "default", "default", "app=web\n"), "a null selector: nothing");
 	}
+	if (test__start_subtest("anti_affinity_every_term")) {
+		/* a zone term first: the hostname term after it is still read
+		 * (a bound pod carries it for the pods after it) */
+		ASSERT_OK(pod(&p, "\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":["
+			       "{\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"topologyKey\":"
+			       "\"topology.kubernetes.io/zone\"},"
+			       "{\"labelSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"topologyKey\":\"kubernetes.io/hostname\"},"
+			       "{\"labelSelector\":{\"matchLabels\":{\"app\":\"cache\"}},\"namespaceSelector\":{\"matchLabels\":"
+			       "{\"team\":\"a\"}},\"topologyKey\":\"kubernetes.io/hostname\"},"
+			       "{\"labelSelector\":{\"matchLabels\":{\"app\":\"q\"}},\"matchLabelKeys\":[\"pod-template-hash\"],"
+			       "\"topologyKey\":\"kubernetes.io/hostname\"}]}},"
+			       "\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]"), "pod");
+		ASSERT_STRHAS(p.unsupported, "topology.kubernetes.io/zone", "unsupported as a pending pod: the first");
+		ASSERT_EQ(p.nr_anti, 4, "every term kept");
+		ASSERT_STRHAS(p.anti[0].unevaluable, "topologyKey", "zone: unevaluable");
+		ASSERT_STREQ(p.anti[1].unevaluable, "", "hostname: evaluated");
+		ASSERT_TRUE(sched_anti_matches(&p.anti[1], "default", "default", "app=web\n"), "the hostname term after it");
+		ASSERT_STRHAS(p.anti[2].unevaluable, "namespaceSelector", "namespaceSelector: unevaluable");
+		ASSERT_STRHAS(p.anti[3].unevaluable, "matchLabelKeys", "matchLabelKeys: unevaluable");
+		ASSERT_TRUE(sched_anti_may_match(&p.anti[0], "default", "default", "app=db\n"), "zone term may select db");
+		ASSERT_FALSE(sched_anti_may_match(&p.anti[0], "default", "other", "app=db\n"), "own namespace only");
+		ASSERT_FALSE(sched_anti_may_match(&p.anti[0], "default", "default", "app=web\n"), "not web");
+		ASSERT_TRUE(sched_anti_may_match(&p.anti[2], "default", "other", "app=cache\n"),
+			    "a namespaceSelector with labels: any namespace may be selected");
+		ASSERT_FALSE(sched_anti_may_match(&p.anti[2], "default", "other", "app=web\n"), "its selector still holds");
+		ASSERT_TRUE(sched_anti_may_match(&p.anti[3], "default", "default", "app=q\npod-template-hash=1\n"),
+			    "matchLabelKeys only narrow it");
+		/* past the bounds: the last term held stands for any pod */
+		ASSERT_OK(pod(&p, "\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":["
+			       "{\"labelSelector\":{\"matchLabels\":{\"a\":\"1\"}},\"topologyKey\":\"kubernetes.io/hostname\"},"
+			       "{\"labelSelector\":{\"matchLabels\":{\"a\":\"2\"}},\"topologyKey\":\"kubernetes.io/hostname\"},"
+			       "{\"labelSelector\":{\"matchLabels\":{\"a\":\"3\"}},\"topologyKey\":\"kubernetes.io/hostname\"},"
+			       "{\"labelSelector\":{\"matchLabels\":{\"a\":\"4\"}},\"topologyKey\":\"kubernetes.io/hostname\"},"
+			       "{\"labelSelector\":{\"matchLabels\":{\"a\":\"5\"}},\"topologyKey\":\"kubernetes.io/hostname\"}]}},"
+			       "\"containers\":[{\"name\":\"a\",\"image\":\"x\"}]"), "pod");
+		ASSERT_EQ(p.nr_anti, 4, "bounded");
+		ASSERT_STREQ(p.anti[0].unevaluable, "", "the first ones evaluated");
+		ASSERT_STRHAS(p.anti[3].unevaluable, "more than 4 terms", "the last stands for the rest");
+		ASSERT_TRUE(sched_anti_may_match(&p.anti[3], "default", "elsewhere", "z=9\n"), "and may select any pod");
+	}
 	if (test__start_subtest("node_name_field")) {
 		ASSERT_OK(node_of_json(&n, "\"cpu\":\"4\",\"memory\":\"8Gi\""), "node n1");
 		ASSERT_OK(pod(&p, "\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"

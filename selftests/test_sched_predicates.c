@@ -3,7 +3,9 @@
  * ksense-scheduler's predicates beyond CPU and memory, end to end against
  * the fake API server: the node's pod capacity (its ksense agent counts
  * too), extended resources, host ports, required pod anti-affinity on
- * kubernetes.io/hostname both ways, and every constraint it does not
+ * kubernetes.io/hostname both ways (also a bound pod's hostname term after
+ * a term the model cannot evaluate), a pending pod that a bound pod's
+ * unevaluable term may select, and every constraint it does not
  * evaluate: such a pod stays Pending with a FailedScheduling Event that
  * names the constraint and points to the extender; a gated pod waits
  * silently.
@@ -153,6 +155,35 @@ KS_TEST_F(scheduler_predicates, KS_SAN | KS_HOST)
 		/* without a term of its own, a web pod is still kept away by theirs */
 		ASSERT_OK(seed_pod(&f, "webish-0", "\"app\":\"web\"", "", ""), "webish-0");
 		pending_with(&f, "webish-0", "there has anti-affinity against this pod");
+	}
+	if (test__start_subtest("bound_anti_affinity")) {
+		/* a pod already bound on n2 (the best node with room) whose
+		 * zone term comes before a hostname term: the hostname term is
+		 * still checked, and a pod the zone term may select waits */
+		ASSERT_OK(seed_pod(&f, "guard-0", "\"app\":\"guard\"",
+				   "\"nodeName\":\"n2\",\"affinity\":{\"podAntiAffinity\":{\"requiredDuringScheduling"
+				   "IgnoredDuringExecution\":[{\"labelSelector\":{\"matchLabels\":{\"app\":\"db\"}},"
+				   "\"topologyKey\":\"topology.kubernetes.io/zone\"},{\"labelSelector\":{\"matchLabels\":"
+				   "{\"app\":\"api\"}},\"topologyKey\":\"kubernetes.io/hostname\"}]}}", ""), "guard-0");
+		usleep(500 * 1000); /* the watch shows it */
+		ASSERT_OK(seed_pod(&f, "api-0", "\"app\":\"api\"", "", ""), "api-0");
+		ASSERT_TRUE(sfx_wait_bound(&f, "api-0", 1, 10000), "api-0 bound");
+		node_of(&f, "api-0", node, sizeof(node));
+		ASSERT_STREQ(node, "n3", "not next to guard-0 (its hostname term), though n2 scores better");
+		ASSERT_OK(seed_pod(&f, "db-0", "\"app\":\"db\"", "", ""), "db-0");
+		if (ASSERT_TRUE(wait_event(&f, "db-0", "FailedScheduling", "pod default/guard-0 has required pod "
+					   "anti-affinity with topologyKey \"topology.kubernetes.io/zone\"", msg,
+					   sizeof(msg), 10000), "held back by guard-0's zone term"))
+			ASSERT_STRHAS(msg, "ksense-scheduler --extender", "points to the extender");
+		else
+			printf("  db-0: last FailedScheduling: %s\n", msg);
+		node_of(&f, "db-0", node, sizeof(node));
+		ASSERT_STREQ(node, "", "db-0 never bound");
+		/* a pod neither term selects is placed as usual */
+		ASSERT_OK(seed_pod(&f, "other-0", "\"app\":\"other\"", "", ""), "other-0");
+		ASSERT_TRUE(sfx_wait_bound(&f, "other-0", 1, 10000), "other-0 bound");
+		node_of(&f, "other-0", node, sizeof(node));
+		ASSERT_STREQ(node, "n2", "the best node");
 	}
 	if (test__start_subtest("unsupported_constraints")) {
 		static const struct { const char *name, *spec, *says; } cases[] = {

@@ -108,11 +108,66 @@ static void node_unlink(struct pod_ent *p)
 	p->on = NULL;
 }
 
+static void odd_unlink(struct scheduler *s, struct pod_ent *p)
+{
+	if (!p->odd_anti)
+		return;
+	if (p->odd_prev)
+		p->odd_prev->odd_next = p->odd_next;
+	else
+		s->odd_anti = p->odd_next;
+	if (p->odd_next)
+		p->odd_next->odd_prev = p->odd_prev;
+	p->odd_next = p->odd_prev = NULL;
+	p->odd_anti = false;
+}
+
+static void odd_link(struct scheduler *s, struct pod_ent *p)
+{
+	int i;
+
+	for (i = 0; i < p->nr_anti && !p->anti[i].unevaluable[0]; i++)
+		;
+	if (i == p->nr_anti || p->odd_anti)
+		return;
+	p->odd_anti = true;
+	p->odd_prev = NULL;
+	p->odd_next = s->odd_anti;
+	if (s->odd_anti)
+		s->odd_anti->odd_prev = p;
+	s->odd_anti = p;
+}
+
+const struct pod_ent *sched_odd_anti_against(const struct scheduler *s, const struct pod_ent *p,
+					    const struct sched_anti **term)
+{
+	const struct pod_ent *q;
+	char qns[SCHED_NAME_LEN];
+	int i;
+
+	if (!p->pending)
+		return NULL;
+	for (q = s->odd_anti; q; q = q->odd_next) {
+		const char *slash = strchr(q->key, '/');
+
+		if (q == p)
+			continue;
+		snprintf(qns, sizeof(qns), "%.*s", (int)(slash ? slash - q->key : 0), q->key);
+		for (i = 0; i < q->nr_anti; i++)
+			if (q->anti[i].unevaluable[0] &&
+			    sched_anti_may_match(&q->anti[i], qns, p->pending->ns, p->pending->labels)) {
+				*term = &q->anti[i];
+				return q;
+			}
+	}
+	return NULL;
+}
+
 static void uncount(struct scheduler *s, struct pod_ent *p)
 {
-	(void)s;
 	if (!p->counted_node[0])
 		return;
+	odd_unlink(s, p);
 	node_unlink(p);
 	p->counted_node[0] = '\0';
 	p->counted_cpu_milli = p->counted_mem_bytes = 0;
@@ -155,6 +210,7 @@ static void count(struct scheduler *s, struct pod_ent *p, const char *node, cons
 	p->labels = strdup(sp->labels);
 	if ((sp->nr_req_ext && !p->ext) || (sp->nr_ports && !p->ports) || (sp->nr_anti && !p->anti) || !p->labels)
 		ks_err("out of memory", "what=pod_usage pod=%s", p->key);
+	odd_link(s, p);
 	if (n)
 		node_link(n, p);
 }

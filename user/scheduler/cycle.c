@@ -281,13 +281,17 @@ static bool pods_allow(const struct sched_pod *p, const struct node_ent *e, char
 		if (!p->nr_anti && !q->nr_anti)
 			continue;
 		snprintf(qns, sizeof(qns), "%.*s", (int)(slash ? slash - q->key : 0), q->key);
+		/* an unevaluable term is never evaluated as a hostname one:
+		 * its pod is unsupported (p) or holds p back (q,
+		 * sched_odd_anti_against) */
 		for (i = 0; i < p->nr_anti; i++)
-			if (sched_anti_matches(&p->anti[i], p->ns, qns, q->labels ? q->labels : "")) {
+			if (!p->anti[i].unevaluable[0] &&
+			    sched_anti_matches(&p->anti[i], p->ns, qns, q->labels ? q->labels : "")) {
 				snprintf(why, whylen, "pod anti-affinity: pod %.200s runs there", q->key);
 				return false;
 			}
 		for (i = 0; i < q->nr_anti; i++)
-			if (sched_anti_matches(&q->anti[i], qns, p->ns, p->labels)) {
+			if (!q->anti[i].unevaluable[0] && sched_anti_matches(&q->anti[i], qns, p->ns, p->labels)) {
 				snprintf(why, whylen, "pod %.180s there has anti-affinity against this pod", q->key);
 				return false;
 			}
@@ -517,6 +521,8 @@ int sched_step(struct scheduler *s, long long now)
 		max = s->o.max_per_cycle;
 	for (;;) {
 		struct pod_ent *p = sched_queue_top(s);
+		const struct sched_anti *term;
+		const struct pod_ent *odd;
 		struct node_ent *e;
 
 		if (!p || p->due_ms > now)
@@ -543,6 +549,16 @@ int sched_step(struct scheduler *s, long long now)
 				 "standalone mode; schedule it with kube-scheduler and the ksense extender "
 				 "(ksense-scheduler --extender, k8s/extender)", p->pending->unsupported);
 			p->attempts = p->attempts > 8 ? p->attempts : 8; /* the longest backoff */
+			unschedulable(s, p, now, why);
+			decided++;
+			continue;
+		}
+		if ((odd = sched_odd_anti_against(s, p, &term))) {
+			/* the bound pod's term may forbid this pod on nodes the
+			 * model cannot tell: never a binding that ignores it */
+			snprintf(why, sizeof(why), "pod %.200s has %s that may select this pod, which ksense-scheduler "
+				 "does not evaluate in standalone mode; schedule it with kube-scheduler and the ksense "
+				 "extender (ksense-scheduler --extender, k8s/extender)", odd->key, term->unevaluable);
 			unschedulable(s, p, now, why);
 			decided++;
 			continue;

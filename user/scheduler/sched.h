@@ -81,6 +81,10 @@ struct pod_ent {
 	char *labels;                      /* "k=v\n"... */
 	int nr_anti;
 	struct sched_anti *anti;
+	/* on scheduler.odd_anti: it carries an anti-affinity term the model
+	 * cannot evaluate */
+	bool odd_anti;
+	struct pod_ent *odd_next, *odd_prev;
 	bool is_agent;
 	bool agent_ok;                     /* an agent pod that serves: */
 	struct ks_agent_ep agent_ep;       /* where */
@@ -140,6 +144,9 @@ struct scheduler {
 	struct pod_ent **heap;
 	int nheap, heap_cap;
 	int nwaiting;                      /* pods in WAIT_SCORES */
+	/* counted pods whose anti-affinity has a term the model cannot
+	 * evaluate: a pending pod such a term may select waits */
+	struct pod_ent *odd_anti;
 	/* nodes: an array for order and sampling, a hash by name */
 	struct node_ent **node;
 	int nnodes, node_cap;
@@ -185,6 +192,10 @@ void sched_unassume(struct scheduler *s, struct pod_ent *p);
 /* Bindings to node not yet sent are taken back and their pods decided
  * again: the node changed after the decision. */
 void sched_node_changed(struct scheduler *s, const char *node, const char *why);
+/* The first counted pod (not p) with an anti-affinity term the model
+ * cannot evaluate that may select p, and the term; NULL: none. */
+const struct pod_ent *sched_odd_anti_against(const struct scheduler *s, const struct pod_ent *p,
+					    const struct sched_anti **term);
 /* Leadership lost: every assumption and queued write dropped. */
 void sched_drop_assumed(struct scheduler *s, const char *why);
 

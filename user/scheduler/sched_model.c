@@ -337,16 +337,21 @@ static enum sched_op op_of(const char *s, bool *ok)
 	return OP_IN;
 }
 
+/* The first reason into buf: later ones do not replace it. */
+static void first_reason(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	if (!buf[0])
+		vsnprintf(buf, len, fmt, ap);
+}
+
 /* The first constraint the model cannot evaluate, kept for the Event. */
 static void unsupported(struct sched_pod *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void unsupported(struct sched_pod *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->unsupported[0])
-		return;
 	va_start(ap, fmt);
-	vsnprintf(p->unsupported, sizeof(p->unsupported), fmt, ap);
+	first_reason(p->unsupported, sizeof(p->unsupported), fmt, ap);
 	va_end(ap);
 }
 
@@ -451,6 +456,7 @@ static int parse_selector(const struct ks_json *j, int sel, struct sched_selecto
 	out->nr_match = read_map(j, ml, out->match, SCHED_MAX_SEL, "labelSelector.matchLabels", err, errlen);
 	if (out->nr_match == -E2BIG) {
 		out->nr_match = 0;
+		out->truncated = true;
 		unsupported(p, "a label selector with more than %d matchLabels", SCHED_MAX_SEL);
 		return 0;
 	}
@@ -460,12 +466,14 @@ static int parse_selector(const struct ks_json *j, int sel, struct sched_selecto
 		struct sched_expr *e;
 
 		if (out->nr_exprs == SCHED_MAX_EXPRS) {
+			out->truncated = true;
 			unsupported(p, "a label selector with more than %d matchExpressions", SCHED_MAX_EXPRS);
 			return 0;
 		}
 		e = &out->exprs[out->nr_exprs++];
 		rc = parse_expr(j, ex, e, err, errlen);
 		if (rc == -E2BIG) {
+			out->truncated = true;
 			unsupported(p, "a label selector with more than %d values in an expression", SCHED_MAX_VALUES);
 			return 0;
 		}
@@ -479,6 +487,21 @@ static int parse_selector(const struct ks_json *j, int sel, struct sched_selecto
 	return 0;
 }
 
+/* The term's reason the model cannot evaluate it, the first one. */
+static void unevaluable(struct sched_anti *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void unevaluable(struct sched_anti *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	first_reason(t->unevaluable, sizeof(t->unevaluable), fmt, ap);
+	va_end(ap);
+}
+
+/* Every term is read, evaluable or not: a pod already bound keeps its
+ * terms for the pods that come after it (pods_allow, and the pending pods
+ * an unevaluable term may select wait).  A pending pod with any term the
+ * model cannot evaluate is unsupported itself. */
 static int parse_pod_affinity(const struct ks_json *j, struct sched_pod *p, char *err, size_t errlen)
 {
 	int req = ks_json_path(j, "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution");
@@ -491,41 +514,51 @@ static int parse_pod_affinity(const struct ks_json *j, struct sched_pod *p, char
 		char topo[SCHED_KEY_LEN] = "";
 		int nss = ks_json_member(j, el, "namespaceSelector"), nsl = ks_json_member(j, el, "namespaces");
 
-		str_at(j, ks_json_member(j, el, "topologyKey"), topo, sizeof(topo));
-		if (strcmp(topo, "kubernetes.io/hostname")) {
-			unsupported(p, "required pod anti-affinity with topologyKey \"%.64s\" (only kubernetes.io/hostname is "
-				    "evaluated)", topo);
-			return 0;
-		}
-		if (present(j, ks_json_member(j, el, "matchLabelKeys")) ||
-		    present(j, ks_json_member(j, el, "mismatchLabelKeys"))) {
-			unsupported(p, "required pod anti-affinity with matchLabelKeys/mismatchLabelKeys");
-			return 0;
-		}
 		if (p->nr_anti == SCHED_MAX_ANTI) {
-			unsupported(p, "required pod anti-affinity with more than %d terms", SCHED_MAX_ANTI);
-			return 0;
+			/* the last one held stands for all the rest: it may
+			 * select any pod */
+			t = &p->anti[SCHED_MAX_ANTI - 1];
+			memset(t, 0, sizeof(*t));
+			t->sel.truncated = t->any_namespace = true;
+			snprintf(t->unevaluable, sizeof(t->unevaluable), "required pod anti-affinity with more than %d "
+				 "terms", SCHED_MAX_ANTI);
+			unsupported(p, "%s", t->unevaluable);
+			break;
 		}
 		t = &p->anti[p->nr_anti++];
+		str_at(j, ks_json_member(j, el, "topologyKey"), topo, sizeof(topo));
+		if (strcmp(topo, "kubernetes.io/hostname"))
+			unevaluable(t, "required pod anti-affinity with topologyKey \"%.64s\" (only kubernetes.io/hostname "
+				    "is evaluated)", topo);
+		if (present(j, ks_json_member(j, el, "matchLabelKeys")) ||
+		    present(j, ks_json_member(j, el, "mismatchLabelKeys")))
+			unevaluable(t, "required pod anti-affinity with matchLabelKeys/mismatchLabelKeys");
 		rc = parse_selector(j, ks_json_member(j, el, "labelSelector"), &t->sel, p, err, errlen);
 		if (rc)
 			return rc;
+		if (t->sel.truncated)
+			unevaluable(t, "required pod anti-affinity with a label selector past the bounds (%d matchLabels, "
+				    "%d matchExpressions of %d values)", SCHED_MAX_SEL, SCHED_MAX_EXPRS, SCHED_MAX_VALUES);
 		if (nss >= 0 && !ks_json_is_null(j, nss)) {
 			/* {} is every namespace; a real selector needs the
 			 * namespaces' labels, which the scheduler does not watch */
 			if (!ks_json_is_object(j, nss) || j->tok[nss].size) {
-				unsupported(p, "required pod anti-affinity with a namespaceSelector");
-				return 0;
+				unevaluable(t, "required pod anti-affinity with a namespaceSelector");
+				t->any_namespace = true;
+			} else {
+				t->all_namespaces = true;
 			}
-			t->all_namespaces = true;
 		}
 		FOR_EACH_ELEM(j, nsl, v, kk) {
 			if (t->nr_ns == SCHED_MAX_NS) {
-				unsupported(p, "required pod anti-affinity naming more than %d namespaces", SCHED_MAX_NS);
-				return 0;
+				unevaluable(t, "required pod anti-affinity naming more than %d namespaces", SCHED_MAX_NS);
+				t->any_namespace = true;
+				break;
 			}
 			str_at(j, v, t->ns[t->nr_ns++], sizeof(t->ns[0]));
 		}
+		if (t->unevaluable[0])
+			unsupported(p, "%s", t->unevaluable);
 	}
 	return 0;
 }
@@ -998,6 +1031,15 @@ bool sched_anti_matches(const struct sched_anti *t, const char *owner_ns, const 
 	for (i = 0; !ns_ok && i < t->nr_ns; i++)
 		ns_ok = !strcmp(t->ns[i], ns);
 	return ns_ok && sched_selector_matches(&t->sel, labels);
+}
+
+bool sched_anti_may_match(const struct sched_anti *t, const char *owner_ns, const char *ns, const char *labels)
+{
+	if (t->sel.truncated)
+		return true;
+	if (t->any_namespace)
+		return sched_selector_matches(&t->sel, labels);
+	return sched_anti_matches(t, owner_ns, ns, labels);
 }
 
 static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)

@@ -86,19 +86,28 @@ struct sched_port {
  * DoesNotExist), all ANDed.  A null selector matches nothing. */
 struct sched_selector {
 	bool null;
+	bool truncated;         /* more than the bounds: not all of it is held */
 	int nr_match;
 	struct sched_kv match[SCHED_MAX_SEL];
 	int nr_exprs;
 	struct sched_expr exprs[SCHED_MAX_EXPRS];
 };
 
-/* One required pod anti-affinity term with topologyKey
- * kubernetes.io/hostname: no pod it selects may share the node. */
+/* One required pod anti-affinity term.  With topologyKey
+ * kubernetes.io/hostname and a plain selector no pod it selects may share
+ * the node, and the model evaluates it.  Any other term (another
+ * topologyKey, matchLabelKeys, a namespaceSelector with labels, more than
+ * the bounds) is kept too, with what the model cannot evaluate in
+ * unevaluable: a pod already bound that carries one keeps every pending
+ * pod the term may select Pending (sched_anti_may_match). */
 struct sched_anti {
 	struct sched_selector sel;
 	bool all_namespaces;    /* namespaceSelector: {} */
+	bool any_namespace;     /* a namespaceSelector with labels, or namespaces
+				 * past the bound: which namespaces is not known */
 	int nr_ns;              /* namespaces; none: the pod's own */
 	char ns[SCHED_MAX_NS][SCHED_NAME_LEN];
+	char unevaluable[128];  /* "": evaluated; else what is not */
 };
 
 struct sched_node {
@@ -195,8 +204,13 @@ bool sched_ports_conflict(const struct sched_port *a, const struct sched_port *b
 /* labels is "k=v\n"...; whether sel selects them. */
 bool sched_selector_matches(const struct sched_selector *sel, const char *labels);
 /* Whether anti-affinity term t of a pod in owner_ns excludes a pod in ns
- * with labels. */
+ * with labels (an evaluable term, t->unevaluable ""). */
 bool sched_anti_matches(const struct sched_anti *t, const char *owner_ns, const char *ns, const char *labels);
+/* Whether term t, evaluable or not, may select a pod in ns with labels:
+ * what is not known is taken as matching (a namespaceSelector with labels
+ * selects every namespace, a truncated selector every pod; matchLabelKeys
+ * only narrow the selector). */
+bool sched_anti_may_match(const struct sched_anti *t, const char *owner_ns, const char *ns, const char *labels);
 
 /* One candidate node as the scheduler sees it for one pod. */
 struct sched_candidate {

@@ -39,8 +39,10 @@ struct ks_nodestate {
 	char cur_status[16];         /* KernelStress status on the node, "" none */
 	char cur_since[40];          /* its lastTransitionTime */
 	char written_reason[64];
-	unsigned long long last_write_ms, next_ok_ms, next_taint_ok_ms;
-	unsigned int attempt, taint_attempt;
+	unsigned long long last_write_ms;  /* the condition's, for the heartbeat */
+	unsigned long long last_taint_ms;  /* the taint's last write */
+	unsigned long long next_ok_ms;     /* no PATCH of the node before: one gate for all */
+	unsigned int attempt;
 	bool tainted;                /* our taint is on the node */
 	struct ks_buf other_taints;  /* the node's other taints, JSON, comma separated */
 	char rv[KUBE_RV_MAX];
@@ -264,6 +266,55 @@ static unsigned long long backoff(unsigned int *attempt, unsigned int interval_m
 	return d < interval_ms ? interval_ms : d;
 }
 
+/* One write (condition or taint) per interval_ms for the whole Node, and
+ * the node read again (an empty patch) only right before a write the gate
+ * already allows: a conflict or an error is retried an interval later at
+ * the soonest, never at once. */
+static void write_one(struct ks_nodestate *s, const struct ks_node_verdict *v, unsigned long long now,
+		      unsigned int interval_ms)
+{
+	bool cond_changed = strcmp(status_of(v), s->cur_status) || strcmp(v->reason, s->written_reason);
+	bool cond_due = cond_changed || !s->last_write_ms || now >= s->last_write_ms + s->o.heartbeat_s * 1000ull;
+	bool want_taint = s->o.taint && v->have && v->deny;
+	bool taint_due = s->o.taint && want_taint != s->tainted;
+	int rc;
+
+	/* a changed verdict before a heartbeat; condition and taint both
+	 * owed: the one written longer ago (an oscillating score must not
+	 * starve the taint) */
+	if (cond_changed && taint_due)
+		cond_due = s->last_write_ms <= s->last_taint_ms;
+	else
+		cond_due = cond_changed || (cond_due && !taint_due);
+	if (cond_due) {
+		s->last_write_ms = now;
+		rc = write_condition(s, v);
+	} else if (taint_due) {
+		s->last_taint_ms = now;
+		rc = write_taint(s, want_taint);
+	} else {
+		return;
+	}
+	if (!rc) {
+		s->attempt = 0;
+		s->next_ok_ms = now + interval_ms;
+		return;
+	}
+	/* read it again before the next write; a 409 (someone changed the
+	 * node) is no API failure: an interval, not a growing backoff */
+	s->known = false;
+	s->next_ok_ms = now + (rc == -EEXIST ? interval_ms : backoff(&s->attempt, interval_ms));
+}
+
+/* Whether a write is owed now or later (not counting the gate). */
+static bool write_owed(const struct ks_nodestate *s, const struct ks_node_verdict *v)
+{
+	bool want_taint = s->o.taint && v->have && v->deny;
+
+	return strcmp(status_of(v), s->cur_status) || strcmp(v->reason, s->written_reason) ||
+	       (s->o.taint && want_taint != s->tainted);
+}
+
 static void *run(void *arg)
 {
 	struct ks_nodestate *s = arg;
@@ -272,7 +323,7 @@ static void *run(void *arg)
 	for (;;) {
 		struct ks_node_verdict v;
 		unsigned long long now = mono_ms(), wake;
-		bool due, want_taint;
+		bool due;
 		struct timespec until;
 
 		pthread_mutex_lock(&s->mu);
@@ -288,48 +339,17 @@ static void *run(void *arg)
 			/* an empty patch reads the node and writes nothing */
 			if (patch(s, "read", true, "{}"))
 				s->next_ok_ms = now + backoff(&s->attempt, interval_ms);
-			else
-				s->attempt = 0;
 		}
-		due = due && s->known &&
-		      (strcmp(status_of(&v), s->cur_status) || strcmp(v.reason, s->written_reason) ||
-		       now >= s->last_write_ms + s->o.heartbeat_s * 1000ull || !s->last_write_ms);
-		if (due && now >= s->next_ok_ms) {
-			s->last_write_ms = now;
-			if (write_condition(s, &v)) {
-				s->next_ok_ms = now + backoff(&s->attempt, interval_ms);
-				s->known = false; /* read it again before the next write */
-			} else {
-				s->attempt = 0;
-				s->next_ok_ms = now + interval_ms;
-			}
-		}
-		want_taint = s->o.taint && v.have && v.deny;
-		if (s->known && s->o.taint && want_taint != s->tainted && now >= s->next_taint_ok_ms) {
-			int rc = write_taint(s, want_taint);
-
-			if (rc) {
-				/* 409: someone changed the node; read it and try again */
-				s->known = false;
-				s->next_taint_ok_ms = now + (rc == -EEXIST ? 0 : backoff(&s->taint_attempt, interval_ms));
-			} else {
-				s->taint_attempt = 0;
-				s->next_taint_ok_ms = now + interval_ms;
-			}
-		}
+		if (due && s->known && now >= s->next_ok_ms)
+			write_one(s, &v, now, interval_ms);
 
 		/* sleep until the next thing that can be due, or a new verdict */
 		now = mono_ms();
 		wake = now + 60000;
-		if (!s->known && s->have_want) {
+		if (!s->known && s->have_want)
 			wake = s->next_ok_ms; /* a read is owed */
-		} else if (s->known) {
-			bool changed = strcmp(status_of(&v), s->cur_status) || strcmp(v.reason, s->written_reason);
-
-			wake = changed ? s->next_ok_ms : s->last_write_ms + s->o.heartbeat_s * 1000ull;
-			if (s->o.taint && want_taint != s->tainted && s->next_taint_ok_ms < wake)
-				wake = s->next_taint_ok_ms;
-		}
+		else if (s->known)
+			wake = write_owed(s, &v) ? s->next_ok_ms : s->last_write_ms + s->o.heartbeat_s * 1000ull;
 		if (wake < now + 10)
 			wake = now + 10;
 		clock_gettime(CLOCK_REALTIME, &until);
