@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tools/gen-webhook-certs, tools/plot and ksense-workloads, run as a user would (from the
- * repository root, as every test is).  Exit codes: 0 ok, 1 failure, 2 usage.
+ * tools/gen-webhook-certs, tools/plot, ksense-workloads and tools/bench_scheduler's arguments, run
+ * as a user would (from the repository root, as every test is).  Exit codes: 0 ok, 1 failure, 2 usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,5 +209,31 @@ KS_TEST_F(tools_workloads, KS_HOST)
 		ASSERT_STRHAS(out, "{\"name\":\"napper\",", "napper started");
 		ASSERT_FALSE(strstr(out, "{\"name\":\"burner\","), "the burner was left out");
 		ASSERT_TRUE(access(dir, F_OK) != 0, "its cgroups are gone afterwards");
+	}
+}
+
+/* Only the argument checks: the bench itself is run by make bench, never timed in a test. */
+KS_TEST_F(tools_bench_scheduler, KS_HOST)
+{
+	if (test__start_subtest("bad_usage")) {
+		ASSERT_EQ(sh("tools/bench_scheduler --rounds 0 2>&1"), 2, "--rounds 0");
+		ASSERT_STRHAS(out, "--rounds must be at least 1", "says why");
+		ASSERT_EQ(sh("tools/bench_scheduler --rounds -3 2>&1"), 2, "negative --rounds");
+		ASSERT_STRHAS(out, "--rounds must be at least 1", "says why");
+		ASSERT_EQ(sh("tools/bench_scheduler --rounds seven 2>&1"), 2, "--rounds not a number");
+		ASSERT_STRHAS(out, "--rounds: invalid int value", "says why");
+		ASSERT_EQ(sh("tools/bench_scheduler --rounds 2>&1"), 2, "--rounds without a value");
+		ASSERT_EQ(sh("tools/bench_scheduler --pods 0 2>&1"), 2, "--pods 0");
+		ASSERT_STRHAS(out, "must be positive", "says why");
+		ASSERT_EQ(sh("tools/bench_scheduler --seed-pods -1 2>&1"), 2, "negative --seed-pods");
+		ASSERT_EQ(sh("tools/bench_scheduler --only medium 2>&1"), 2, "--only with an unknown cluster");
+		ASSERT_EQ(sh("tools/bench_scheduler --bogus 2>&1"), 2, "unknown flag");
+	}
+	if (test__start_subtest("help")) {
+		ASSERT_EQ(sh("tools/bench_scheduler --help 2>&1"), 0, "--help");
+		ASSERT_STRHAS(out, "--rounds", "documents --rounds");
+		ASSERT_STRHAS(out, "default 7", "the default rounds");
+		ASSERT_STRHAS(out, "median (min..max)", "how cells are printed");
+		ASSERT_STRHAS(out, "--only", "documents --only");
 	}
 }
