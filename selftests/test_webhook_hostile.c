@@ -423,12 +423,15 @@ out:
 	wh_stop(&w);
 }
 
+/* Bodies stalled halfway on the TLS port, where /validate is served (the
+ * API server's connections): what the budget is for. */
 static void stalled_bodies(void)
 {
 	static const char *const args[] = { "--memory-limit=16Mi", "--request-timeout-ms=60000", NULL };
 	static char half[300 * 1024];
 	const size_t limit = 16u << 20;
-	int fds[40], nfds = 0, i, refused = 0, retry_after = 0;
+	struct tlsc *conns[40];
+	int nconns = 0, i, refused = 0, retry_after = 0;
 	double budget, peak;
 	long hwm_kb;
 	struct wh w;
@@ -438,20 +441,23 @@ static void stalled_bodies(void)
 	memset(half, ' ', sizeof(half));
 	for (i = 0; i < 40; i++) {
 		char hdr[256];
-		int fd = lb_connect(w.agent_port), n;
+		struct tlsc *t = tlsc_connect(w.tls_port, 3000);
+		int n;
 
-		if (fd < 0)
+		if (!t)
 			break;
 		n = snprintf(hdr, sizeof(hdr), "POST /validate HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
 			     "Content-Length: %d\r\n\r\n", 1024 * 1024);
-		send(fd, hdr, (size_t)n, MSG_NOSIGNAL);
-		send(fd, half, sizeof(half), MSG_NOSIGNAL | MSG_DONTWAIT);
-		fds[nfds++] = fd;
+		/* a refused one is closed mid-body: its write fails */
+		if (!tlsc_write(t, hdr, (size_t)n))
+			tlsc_write(t, half, sizeof(half));
+		conns[nconns++] = t;
 	}
+	ASSERT_EQ(nconns, 40, "TLS connections");
 	usleep(1000 * 1000);
-	for (i = 0; i < nfds; i++) {
+	for (i = 0; i < nconns; i++) {
 		char buf[1024];
-		ssize_t n = recv(fds[i], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		ssize_t n = tlsc_read(conns[i], buf, sizeof(buf) - 1, 20);
 
 		if (n > 0) {
 			buf[n] = '\0';
@@ -471,6 +477,69 @@ static void stalled_bodies(void)
 	ASSERT_LE(peak, budget + 64 * 1024, "buffered bytes stay within the budget");
 	/* before: 316 MB for 300 such connections */
 	ASSERT_LE(hwm_kb, (long)(limit / 1024), "RSS within the memory limit");
+	for (i = 0; i < nconns; i++)
+		tlsc_close(conns[i]);
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+/*
+ * The agent port is read-only: a POST there is answered as soon as its
+ * head arrives, and the body it announces is never read nor buffered
+ * (before: up to 1 MiB held per connection, then a 404).
+ */
+static void agent_refuses_bodies(void)
+{
+	static char part[64 * 1024];
+	int fds[20], nfds = 0, i, answered = 0, closed = 0;
+	double peak;
+	struct wh w;
+
+	if (wh_start(&w, "agentpost", 0, NULL))
+		goto out;
+	memset(part, ' ', sizeof(part));
+	for (i = 0; i < 20; i++) {
+		char hdr[256];
+		int fd = lb_connect(w.agent_port), n;
+
+		if (fd < 0)
+			break;
+		n = snprintf(hdr, sizeof(hdr), "POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %d\r\n\r\n", i % 2 ? "/validate" : "/score", 1024 * 1024);
+		send(fd, hdr, (size_t)n, MSG_NOSIGNAL);
+		send(fd, part, sizeof(part), MSG_NOSIGNAL | MSG_DONTWAIT);
+		fds[nfds++] = fd;
+	}
+	ASSERT_EQ(nfds, 20, "connected");
+	/* the rest of each body never comes: only an answer to the head ends
+	 * these requests before the 10 s request timeout */
+	for (i = 0; i < nfds; i++) {
+		struct pollfd pf = { .fd = fds[i], .events = POLLIN };
+		char buf[2048];
+		ssize_t n;
+
+		if (poll(&pf, 1, 2000) <= 0)
+			continue;
+		n = recv(fds[i], buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (i % 2) {
+			answered += strstr(buf, "HTTP/1.1 404") && strstr(buf, "HTTPS port only");
+		} else {
+			answered += strstr(buf, "HTTP/1.1 405") && strstr(buf, "Allow: GET, HEAD");
+		}
+		if (strstr(buf, "Connection: close"))
+			closed++;
+	}
+	peak = metric(&w, "ksense_webhook_buffered_peak_bytes");
+	printf("    20 POSTs of 1 MiB to the agent port: %d answered at their head, buffered peak %.0f KiB\n",
+	       answered, peak / 1024);
+	ASSERT_EQ(answered, 20, "404 (/validate) or 405 (/score) before the body");
+	ASSERT_EQ(closed, 20, "each with Connection: close");
+	/* 20 connections' structs (a few KiB each), no body (64 KiB each) */
+	ASSERT_LE(peak, 20 * 16 * 1024, "no body buffered");
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 out:
@@ -590,6 +659,8 @@ KS_TEST(webhook_hostile)
 		idle_exhaustion();
 	if (test__start_subtest("stalled_bodies"))
 		stalled_bodies();
+	if (test__start_subtest("agent_refuses_bodies"))
+		agent_refuses_bodies();
 	if (test__start_subtest("admission_contract"))
 		admission_contract();
 	if (!test__verbose() && !test__failed())

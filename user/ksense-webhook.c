@@ -219,7 +219,8 @@ int main(int argc, char **argv)
 {
 	static struct ks_app app;
 	struct ks_server_hooks hooks = {
-		.app = &app, .handle = ks_app_handle, .offload = ks_app_offload, .tick = tick,
+		.app = &app, .handle = ks_app_handle, .refuse_early = ks_app_refuse_early,
+		.offload = ks_app_offload, .tick = tick,
 		.observe = ks_app_observe,
 	};
 	struct ks_nodestate_opts nso = { .interval_s = 10, .heartbeat_s = 60 };

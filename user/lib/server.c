@@ -75,6 +75,7 @@ struct conn {
 	bool hs_wants_write;
 	bool closing;             /* close once out is written */
 	bool reading_request;     /* bytes of an unfinished request seen */
+	bool head_checked;        /* its head was offered to hooks->refuse_early */
 	bool served_one;          /* at least one request answered */
 	bool on_ready;
 	unsigned int armed;       /* epoll events now registered */
@@ -626,6 +627,34 @@ static bool over_budget(struct conn *c)
 	return S.buffered_bytes - held + promised > S.budget_bytes;
 }
 
+/* A head whose body is still to come, for a route that will refuse it
+ * anyway (a POST to the read-only agent port, a wrong method): answered
+ * now and the connection closed, so no body is read or buffered for it. */
+static bool refused_early(struct conn *c)
+{
+	const struct ks_http_request *head = ks_http_receiving_body(&c->parser);
+	struct ks_response resp = { .status = 200, .content_type = "application/json" };
+	struct ks_http_request req;
+
+	if (!head || c->head_checked || !S.h->refuse_early)
+		return false;
+	c->head_checked = true;
+	ks_buf_init(&resp.body, 4096);
+	if (!S.h->refuse_early(S.h->app, head, c->li == LI_TLS, &resp)) {
+		ks_buf_free(&resp.body);
+		return false;
+	}
+	req = *head;
+	req.keep_alive = false;
+	send_resp(c, &req, &resp, c->request_start_ns);
+	ks_buf_free(&resp.body);
+	c->closing = true;
+	c->reading_request = false;
+	ks_http_parser_free(&c->parser);
+	ks_buf_free(&c->in);
+	return true;
+}
+
 /* Parse what arrived; serve complete requests while the connection may
  * and its turn lasts.  Returns the bytes used (the rest waits in c->in). */
 static size_t feed(struct conn *c, const char *data, size_t len, int *served)
@@ -639,6 +668,7 @@ static size_t feed(struct conn *c, const char *data, size_t len, int *served)
 
 		if (!c->reading_request) {
 			c->reading_request = true;
+			c->head_checked = false;
 			c->request_start_ns = now_ns();
 			c->deadline_ms = S.now_ms + S.o->request_timeout_ms;
 		}
@@ -653,6 +683,8 @@ static size_t feed(struct conn *c, const char *data, size_t len, int *served)
 		}
 		if (rc == KS_HTTP_NEED_MORE) {
 			account(c);
+			if (refused_early(c))
+				return len;
 			if (over_budget(c)) {
 				S.rejected[KS_REJECT_MEMORY]++;
 				reject(c, 503, "server busy: request memory budget spent; retry",

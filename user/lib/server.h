@@ -70,6 +70,11 @@ struct ks_server_hooks {
 	 * it must touch only what is safe from another thread. */
 	void (*handle)(void *app, const struct ks_http_request *req, bool tls,
 		       struct ks_response *resp);
+	/* Offered a request's head once its body is still to come: true
+	 * with resp filled answers it now (on the loop) and closes the
+	 * connection without reading the body; false reads the body. */
+	bool (*refuse_early)(void *app, const struct ks_http_request *head, bool tls,
+			     struct ks_response *resp);
 	/* true: answer this request on the worker thread (it is heavy). */
 	bool (*offload)(void *app, const struct ks_http_request *req, bool tls);
 	/* Called about every tick_ms (CSV writers poll the pins here). */

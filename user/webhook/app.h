@@ -44,6 +44,8 @@ struct ks_app {
 /* true: the request is answered on the worker thread (server.h). */
 bool ks_app_offload(void *app, const struct ks_http_request *req, bool tls);
 
+/* true with r filled: a request the head already refuses (404, 405). */
+bool ks_app_refuse_early(void *app, const struct ks_http_request *head, bool tls, struct ks_response *r);
 void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *resp);
 void ks_app_tick(void *app);
 void ks_app_observe(void *app, const struct ks_http_request *req, int status,

@@ -391,7 +391,9 @@ bool ks_app_offload(void *app, const struct ks_http_request *req, bool tls)
 	return rt->id != R_VALIDATE || req->body_len > VALIDATE_INLINE_MAX_BYTES;
 }
 
-void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)
+/* The route serving req on this listener, or NULL with r filled with
+ * the 404 or 405 (a head is enough: the body plays no part). */
+static const struct route *route_or_error(const struct ks_http_request *req, bool tls, struct ks_response *r)
 {
 	const struct route *rt = route_find(req->path, tls);
 
@@ -399,15 +401,31 @@ void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struc
 		ks_response_error(r, 404, !tls && !strcmp(req->path, "/validate")
 				  ? "not found: /validate is served on the HTTPS port only"
 				  : "not found");
-		return;
+		return NULL;
 	}
 	if (!method_ok(rt, req->method)) {
 		ks_response_error(r, 405, "method not allowed");
 		snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: %s\r\n",
 			 rt->post ? "POST" : "GET, HEAD");
-		return;
+		return NULL;
 	}
-	rt->fn(app, req, r);
+	return rt;
+}
+
+/* A body for a route that refuses it is never read (a POST to the
+ * read-only agent port would otherwise hold up to 1 MiB first). */
+bool ks_app_refuse_early(void *app, const struct ks_http_request *head, bool tls, struct ks_response *r)
+{
+	(void)app;
+	return !route_or_error(head, tls, r);
+}
+
+void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)
+{
+	const struct route *rt = route_or_error(req, tls, r);
+
+	if (rt)
+		rt->fn(app, req, r);
 }
 void ks_app_tick(void *app)
 {
