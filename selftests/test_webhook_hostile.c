@@ -106,11 +106,13 @@ static double metric(const struct wh *w, const char *series)
  * /healthz polled every 50 ms on both listeners while an attack runs: on
  * the agent port a fresh plain connection each time (as the kubelet's
  * probe does), on the TLS port one keep-alive connection (the handshake
- * is not what is measured).  A poll that gets no 200 within its 3 s
- * timeout counts as its full time.
+ * is not what is measured), or with fresh_tls a new connection and
+ * handshake each time (what a listener that refuses newcomers fails).
+ * A poll that gets no 200 within its 3 s timeout counts as its full time.
  */
 struct poller {
 	const struct wh *w;
+	bool fresh_tls;
 	volatile bool stop;
 	pthread_t th;
 	int polls[2];
@@ -158,7 +160,7 @@ static void *poll_main(void *arg)
 				ok = strstr(buf, "HTTP/1.1 200") != NULL;
 			}
 		}
-		if (!ok && t) {
+		if ((!ok || p->fresh_tls) && t) {
 			tlsc_close(t);
 			t = NULL;
 		}
@@ -170,10 +172,11 @@ static void *poll_main(void *arg)
 	return NULL;
 }
 
-static void poller_start(struct poller *p, const struct wh *w)
+static void poller_start(struct poller *p, const struct wh *w, bool fresh_tls)
 {
 	memset(p, 0, sizeof(*p));
 	p->w = w;
+	p->fresh_tls = fresh_tls;
 	pthread_create(&p->th, NULL, poll_main, p);
 }
 
@@ -252,7 +255,7 @@ static void pipelined_flood(void)
 	if (wh_start(&w, "flood", 0, NULL))
 		goto out;
 	f.port = w.tls_port;
-	poller_start(&p, &w);
+	poller_start(&p, &w, false);
 	pthread_create(&f.th, NULL, flood_main, &f);
 	pthread_join(f.th, NULL);
 	poller_stop(&p, "40 pipelined 1 MiB deep bodies on one connection");
@@ -397,7 +400,9 @@ static void idle_exhaustion(void)
 
 	if (wh_start(&w, "idle", 0, args))
 		goto out;
-	poller_start(&p, &w);
+	/* every TLS poll a new connection: the TLS listener must accept
+	 * newcomers while the agent port is full */
+	poller_start(&p, &w, true);
 	for (i = 0; i < 200; i++) {
 		int fd = lb_connect(w.agent_port);
 
@@ -410,8 +415,9 @@ static void idle_exhaustion(void)
 	poller_stop(&p, "200 idle connections on an agent port capped at 50");
 	ASSERT_EQ(nfds, 200, "connected");
 	/* the TLS listener has its own cap; the agent port evicts idle ones */
-	ASSERT_EQ(p.failed[1], 0, "TLS /healthz answered");
-	ASSERT_LE(p.worst_ms[1], 500, "TLS /healthz within 500 ms");
+	ASSERT_GE(p.polls[1], 5, "TLS polled during the attack");
+	ASSERT_EQ(p.failed[1], 0, "TLS /healthz answered on a new connection each time");
+	ASSERT_LE(p.worst_ms[1], 500, "TLS connect, handshake and /healthz within 500 ms");
 	ASSERT_EQ(p.failed[0], 0, "agent /healthz answered (idle connections evicted)");
 	ASSERT_LE(metric(&w, "ksense_webhook_connections{listener=\"agent\"}"), 50, "agent cap held");
 	ASSERT_GE(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"evicted_idle\"}"), 150,
@@ -547,6 +553,114 @@ out:
 	wh_stop(&w);
 }
 
+/* Closed by the server: EOF (or a reset) within timeout_ms. */
+static bool closed_within(int fd, int timeout_ms)
+{
+	long long end = lb_mono_ms() + timeout_ms;
+
+	for (;;) {
+		long long left = end - lb_mono_ms();
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		char sink[4096];
+
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			return false;
+		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			return true;
+	}
+}
+
+/*
+ * A connection that sends nothing, plain or after its TLS handshake, is
+ * closed after --first-byte-timeout-ms and counted as first_byte_timeout;
+ * one that sent its request in time is not.
+ */
+static void first_byte_timeout(void)
+{
+	static const char *const args[] = { "--first-byte-timeout-ms=1000", NULL };
+	static const char livez[] = "GET /livez HTTP/1.1\r\nHost: t\r\n\r\n";
+	struct tlsc *t = NULL;
+	int fd = -1, talker = -1;
+	char buf[2048];
+	struct wh w;
+
+	if (wh_start(&w, "firstbyte", 0, args))
+		goto out;
+	fd = lb_connect(w.agent_port);
+	talker = lb_connect(w.agent_port);
+	t = tlsc_connect(w.tls_port, 3000);
+	if (!ASSERT_GE(fd, 0, "connect") || !ASSERT_GE(talker, 0, "connect") || !ASSERT_OK_PTR(t, "TLS connect"))
+		goto out;
+	send(talker, livez, sizeof(livez) - 1, MSG_NOSIGNAL);
+	/* a deadline never fires early */
+	ASSERT_FALSE(closed_within(fd, 300), "silent connection still open at 300 ms");
+	/* the deadline, then the next sweep (a tick: 250 ms) */
+	ASSERT_TRUE(closed_within(fd, 5000), "silent plain connection closed");
+	ASSERT_EQ(tlsc_read(t, buf, sizeof(buf), 5000), 0, "silent TLS connection closed after its handshake");
+	ASSERT_EQ(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"first_byte_timeout\"}"), 2,
+		  "both counted as first_byte_timeout");
+	ASSERT_EQ(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"request_timeout\"}"), 0,
+		  "not as request_timeout");
+	/* the one that asked in time is answered and kept (idle timeout 60 s) */
+	ASSERT_FALSE(closed_within(talker, 200), "a connection that sent its request is kept");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (talker >= 0)
+		close(talker);
+	tlsc_close(t);
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
+/*
+ * The loop's lag in /livez and /healthz: stopped for 1 s (SIGSTOP, as a
+ * loop stuck in a handler would be) with --max-loop-lag-ms=300, both
+ * answer 503 saying so, then 200 again once the 10-20 s lag window has
+ * passed.
+ */
+static void loop_lag(void)
+{
+	static const char *const args[] = { "--max-loop-lag-ms=300", NULL };
+	char buf[4096];
+	long long t0, back_ms = -1;
+	double lag_s;
+	struct wh w;
+
+	if (wh_start(&w, "lag", 0, args))
+		goto out;
+	ASSERT_TRUE(lb_get_ok(w.agent_port, "/livez", buf, sizeof(buf), 3000), "/livez 200 before");
+	ASSERT_STRHAS(buf, "\"loop_lag_ms\":", "/livez says the lag");
+	ASSERT_TRUE(lb_get_ok(w.agent_port, "/healthz", buf, sizeof(buf), 3000), "/healthz 200 before");
+	ASSERT_STRHAS(buf, "\"loop_lag_ms\":", "/healthz says the lag");
+	kill(w.pid, SIGSTOP);
+	usleep(1000 * 1000);
+	kill(w.pid, SIGCONT);
+	/* the turn that wakes up measures the lag after answering what it
+	 * found waiting: a request of the next turn sees it */
+	usleep(100 * 1000);
+	lb_get_ok(w.agent_port, "/livez", buf, sizeof(buf), 3000);
+	ASSERT_STRHAS(buf, "HTTP/1.1 503", "/livez 503 after a 1 s stall");
+	ASSERT_STRHAS(buf, "event loop lagging", "/livez says why");
+	lb_get_ok(w.agent_port, "/healthz", buf, sizeof(buf), 3000);
+	ASSERT_STRHAS(buf, "HTTP/1.1 503", "/healthz 503 after a 1 s stall");
+	ASSERT_STRHAS(buf, "event loop lagging", "/healthz says why");
+	lag_s = metric(&w, "ksense_webhook_loop_lag_seconds");
+	printf("    after a 1 s SIGSTOP: loop lag %.3f s\n", lag_s);
+	ASSERT_GE(lag_s, 0.5, "/metrics shows the lag");
+	for (t0 = lb_mono_ms(); lb_mono_ms() - t0 < 25000; usleep(500 * 1000))
+		if (lb_get_ok(w.agent_port, "/livez", buf, sizeof(buf), 3000)) {
+			back_ms = lb_mono_ms() - t0;
+			break;
+		}
+	printf("    /livez 200 again after %lld ms\n", back_ms);
+	ASSERT_GE(back_ms, 0, "/livez 200 again once the lag window passed");
+	ASSERT_TRUE(lb_get_ok(w.agent_port, "/healthz", buf, sizeof(buf), 3000), "/healthz 200 again");
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
 static const char *review =
 	"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
 	"\"uid\":\"%s\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},"
@@ -661,6 +775,10 @@ KS_TEST(webhook_hostile)
 		stalled_bodies();
 	if (test__start_subtest("agent_refuses_bodies"))
 		agent_refuses_bodies();
+	if (test__start_subtest("first_byte_timeout"))
+		first_byte_timeout();
+	if (test__start_subtest("loop_lag"))
+		loop_lag();
 	if (test__start_subtest("admission_contract"))
 		admission_contract();
 	if (!test__verbose() && !test__failed())
