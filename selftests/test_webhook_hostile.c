@@ -577,15 +577,17 @@ static bool closed_within(int fd, int timeout_ms)
  */
 static void first_byte_timeout(void)
 {
-	static const char *const args[] = { "--first-byte-timeout-ms=1000", NULL };
+	/* --request-timeout-ms also bounds the TLS handshake (default 5 s) */
+	static const char *const args[] = { "--first-byte-timeout-ms=1000", "--request-timeout-ms=1500", NULL };
 	static const char livez[] = "GET /livez HTTP/1.1\r\nHost: t\r\n\r\n";
 	struct tlsc *t = NULL;
-	int fd = -1, talker = -1;
+	int fd = -1, talker = -1, no_hello = -1;
 	char buf[2048];
 	struct wh w;
 
 	if (wh_start(&w, "firstbyte", 0, args))
 		goto out;
+	no_hello = lb_connect(w.tls_port);
 	fd = lb_connect(w.agent_port);
 	talker = lb_connect(w.agent_port);
 	t = tlsc_connect(w.tls_port, 3000);
@@ -603,7 +605,13 @@ static void first_byte_timeout(void)
 		  "not as request_timeout");
 	/* the one that asked in time is answered and kept (idle timeout 60 s) */
 	ASSERT_FALSE(closed_within(talker, 200), "a connection that sent its request is kept");
+	/* 1.5 s and a tick after it connected, well before 5 s */
+	ASSERT_TRUE(closed_within(no_hello, 2500), "no ClientHello: closed by --request-timeout-ms");
+	ASSERT_EQ(metric(&w, "ksense_webhook_rejected_connections_total{reason=\"handshake\"}"), 1,
+		  "counted as handshake");
 out:
+	if (no_hello >= 0)
+		close(no_hello);
 	if (fd >= 0)
 		close(fd);
 	if (talker >= 0)
