@@ -338,6 +338,78 @@ out:
 	wh_stop(&w);
 }
 
+/* A plain connection to 127.0.0.1:port whose receive window stays
+ * small: what the server sends and the client never reads piles up in
+ * the server, not in the kernel.  fd or -1. */
+static int connect_small_window(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rcvbuf = 4096;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Many clients that pipeline GET /metrics and never read: the responses
+ * they leave count against the same budget as bodies; past it they get a
+ * 503 (Retry-After) and are closed, and /healthz is still answered (small
+ * answers keep a reserve).  Before: each held 256 KiB and more of
+ * responses, the budget was never checked for them.
+ */
+static void unread_responses(void)
+{
+	static const char *const args[] = { "--memory-limit=16Mi", NULL };
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
+	static char burst[(sizeof(req) - 1) * 400];
+	int fds[60], nfds = 0, i;
+	double budget, peak, refused;
+	long hwm_kb;
+	struct poller p;
+	struct wh w;
+
+	if (wh_start(&w, "unread", 0, args))
+		goto out;
+	for (i = 0; i < 400; i++)
+		memcpy(burst + i * (sizeof(req) - 1), req, sizeof(req) - 1);
+	poller_start(&p, &w, false);
+	for (i = 0; i < 60; i++) {
+		int fd = connect_small_window(w.agent_port);
+
+		if (fd < 0)
+			break;
+		send(fd, burst, sizeof(burst), MSG_NOSIGNAL | MSG_DONTWAIT);
+		fds[nfds++] = fd;
+	}
+	sleep(3);
+	poller_stop(&p, "60 clients pipelining /metrics, reading nothing");
+	budget = metric(&w, "ksense_webhook_buffer_budget_bytes");
+	peak = metric(&w, "ksense_webhook_buffered_peak_bytes");
+	refused = metric(&w, "ksense_webhook_rejected_connections_total{reason=\"memory\"}");
+	hwm_kb = lb_proc_status_kb(w.pid, "VmHWM");
+	printf("    buffered peak %.0f KiB of a %.0f KiB budget, %.0f refused for memory, RSS peak %ld KiB\n",
+	       peak / 1024, budget / 1024, refused, hwm_kb);
+	ASSERT_EQ(nfds, 60, "connected");
+	/* before: 32 MiB */
+	ASSERT_LE(peak, budget + 64 * 1024, "unread responses stay within the budget");
+	ASSERT_LE(hwm_kb, 16 * 1024, "RSS within the 16 MiB memory limit");
+	ASSERT_GE(refused, 1, "refused with 503 past it");
+	ASSERT_GE(p.polls[0], 5, "polled during the attack");
+	ASSERT_EQ(p.failed[0] + p.failed[1], 0, "/healthz 200 throughout");
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+out:
+	dump_log_on_failure(&w);
+	wh_stop(&w);
+}
+
 static void fd_limit(void)
 {
 	/* caps above what 64 fds allow: accept itself fails with EMFILE */
@@ -775,6 +847,8 @@ KS_TEST(webhook_hostile)
 		pipelined_flood();
 	if (test__start_subtest("never_reading"))
 		never_reading();
+	if (test__start_subtest("unread_responses"))
+		unread_responses();
 	if (test__start_subtest("fd_limit"))
 		fd_limit();
 	if (test__start_subtest("idle_exhaustion"))

@@ -40,6 +40,11 @@
 #define OUT_HIGH_BYTES     (256u << 10)
 #define OUT_MAX_BYTES      (4u << 20)
 #define RESP_MAX_BYTES     (2u << 20)
+/* The last 1/16 of the budget is kept for small answers (a probe's, an
+ * error's): bodies and larger responses stop short of it, so /healthz is
+ * still answered while they hold the rest. */
+#define BUDGET_RESERVE_DIV 16
+#define SMALL_RESP_BYTES   4096
 /* Buffers kept across requests; bigger ones are freed once drained. */
 #define BUF_KEEP_BYTES     (64u << 10)
 /* What a connection costs besides its buffers: the struct (the parser's
@@ -526,15 +531,70 @@ static void queue_response(struct conn *c, const struct ks_http_request *req, in
 		S.h->observe(S.h->app, req, status, now_ns() - start_ns);
 }
 
+static size_t budget_short_of_reserve(void)
+{
+	return S.budget_bytes - S.budget_bytes / BUDGET_RESERVE_DIV;
+}
+
+/* Large answers and bodies are held back: only small ones may be queued. */
+static bool budget_tight(void)
+{
+	return S.buffered_bytes > budget_short_of_reserve();
+}
+
+/* What queuing n more bytes of output adds to c's buffer (buf.c doubles
+ * it from 256 bytes): its capacity is what the budget counts. */
+static size_t out_growth(const struct conn *c, size_t n)
+{
+	size_t want = c->out.len + n + 1, cap = c->out.cap ? c->out.cap : 256;
+
+	if (want <= c->out.cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	return cap - c->out.cap;
+}
+
+/* Stop serving c for lack of memory: what it sent after is dropped
+ * unanswered (HTTP lets a client retry the requests a closed connection
+ * left unanswered), what it was sent is written out, then it closes. */
+static void shed(struct conn *c)
+{
+	S.rejected[KS_REJECT_MEMORY]++;
+	c->closing = true;
+	c->reading_request = false;
+	ks_http_parser_free(&c->parser);
+	ks_buf_free(&c->in);
+}
+
+/* Queue resp, unless it does not fit the budget: then a 503 with
+ * Retry-After that closes the connection, or, for a connection that has
+ * not taken its earlier answers, none (a client that never reads would
+ * otherwise fill the reserve with them). */
 static void send_resp(struct conn *c, const struct ks_http_request *req, struct ks_response *resp,
 		      unsigned long long start_ns)
 {
+	bool keep_alive = req->keep_alive;
+	size_t n, grow;
+
 	if (resp->body.overflow) {
 		ks_response_error(resp, 500, "response too large");
 		resp->extra_headers[0] = '\0';
 	}
+	n = 256 + strlen(resp->extra_headers) + (strcmp(req->method, "HEAD") ? resp->body.len : 0);
+	grow = out_growth(c, n);
+	if (S.buffered_bytes + grow > (grow <= SMALL_RESP_BYTES ? S.budget_bytes : budget_short_of_reserve())) {
+		if (c->out.len) {
+			shed(c);
+			return;
+		}
+		S.rejected[KS_REJECT_MEMORY]++;
+		ks_response_error(resp, 503, "server busy: response memory budget spent; retry");
+		snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Retry-After: 1\r\n");
+		keep_alive = false;
+	}
 	queue_response(c, req, resp->status, resp->content_type, resp->body.data ? resp->body.data : "",
-		       resp->body.len, req->keep_alive, resp->extra_headers[0] ? resp->extra_headers : NULL,
+		       resp->body.len, keep_alive, resp->extra_headers[0] ? resp->extra_headers : NULL,
 		       start_ns);
 }
 
@@ -571,6 +631,12 @@ static void dispatch(struct conn *c, const struct ks_http_request *req)
 	struct ks_response resp = { .status = 200, .content_type = "application/json" };
 	struct ks_job *j;
 
+	/* its earlier answers wait unread and the budget is tight: this one
+	 * would only add to them */
+	if (c->out.len && budget_tight()) {
+		shed(c);
+		return;
+	}
 	if (S.h->offload && S.h->offload(S.h->app, req, tls)) {
 		if (ks_worker_queued(&S.worker) >= S.o->worker_queue_max) {
 			S.rejected[KS_REJECT_BUSY]++;
@@ -612,7 +678,8 @@ static bool can_read(const struct conn *c)
 }
 
 /* The body the head promises (Content-Length), or what a chunked one has
- * grown to, must fit the budget: else 503 now, before it is sent. */
+ * grown to, must fit the budget short of its reserve: else 503 now,
+ * before it is sent. */
 static bool over_budget(struct conn *c)
 {
 	const struct ks_http_request *head = ks_http_receiving_body(&c->parser);
@@ -624,7 +691,7 @@ static bool over_budget(struct conn *c)
 	promised = head->chunked ? held : head->content_length;
 	if (promised < held)
 		promised = held;
-	return S.buffered_bytes - held + promised > S.budget_bytes;
+	return S.buffered_bytes - held + promised > budget_short_of_reserve();
 }
 
 /* A head whose body is still to come, for a route that will refuse it

@@ -11,8 +11,10 @@
  * the next turn with the rest; it reads nothing while its output is over a
  * high-water mark or while its heavy request is with the worker; every
  * byte buffered for any client (input, bodies, output) counts against one
- * budget, beyond which requests get 503 with Retry-After; each listener has
- * its own connection cap, and a full listener closes its longest-idle
+ * budget, beyond which bodies and responses get 503 with Retry-After (a
+ * reserve at its end for small answers) and connections that do not read
+ * their answers are served no more; each listener has its own connection
+ * cap, and a full listener closes its longest-idle
  * connection for a newcomer; deadlines close connections that send
  * nothing, never finish a request, sit idle, or stop reading; when the
  * process runs out of file descriptors accepting pauses with a backoff.
@@ -43,7 +45,7 @@ enum ks_reject_reason {
 	KS_REJECT_FIRST_BYTE,      /* sent nothing within first_byte_timeout_ms */
 	KS_REJECT_REQUEST_TIMEOUT, /* 408: a request not finished in time */
 	KS_REJECT_WRITE_TIMEOUT,   /* stopped reading its responses */
-	KS_REJECT_MEMORY,          /* 503: the buffer budget was spent */
+	KS_REJECT_MEMORY,          /* 503 or shed: the buffer budget was spent */
 	KS_REJECT_BUSY,            /* 503: the worker's queue was full */
 	KS_REJECT_HANDSHAKE,       /* TLS handshake failed or timed out */
 	KS_REJECT_NR
