@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,8 +208,23 @@ int ks_server_bound_port(bool tls)
 	return S.lst[tls ? LI_TLS : LI_AGENT].port;
 }
 
+/* The stats as of the end of the loop's last turn, for any thread
+ * (/metrics is rendered on the worker). */
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ks_server_stats stats_published;
+
 void ks_server_stats(struct ks_server_stats *s)
 {
+	pthread_mutex_lock(&stats_mu);
+	*s = stats_published;
+	pthread_mutex_unlock(&stats_mu);
+}
+
+/* On the loop, once a turn: a mutex and a copy of ~150 bytes. */
+static void publish_stats(void)
+{
+	struct ks_server_stats st, *s = &st;
+
 	memset(s, 0, sizeof(*s));
 	memcpy(s->rejected, S.rejected, sizeof(s->rejected));
 	s->buffered_bytes = S.buffered_bytes;
@@ -221,6 +237,9 @@ void ks_server_stats(struct ks_server_stats *s)
 	s->worker_queued = S.worker.started ? ks_worker_queued(&S.worker) : 0;
 	s->loop_lag_ms = S.lag_ms[0] > S.lag_ms[1] ? S.lag_ms[0] : S.lag_ms[1];
 	s->loop_turn_max_ms = S.turn_ms[0] > S.turn_ms[1] ? S.turn_ms[0] : S.turn_ms[1];
+	pthread_mutex_lock(&stats_mu);
+	stats_published = st;
+	pthread_mutex_unlock(&stats_mu);
 }
 
 static void note_lag(unsigned long long lag, unsigned long long turn)
@@ -1175,6 +1194,7 @@ int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *
 		S.budget_bytes);
 
 	next_tick = S.now_ms + o->tick_ms;
+	publish_stats();
 	while (!S.stop) {
 		unsigned long long turn_start;
 
@@ -1222,6 +1242,7 @@ int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *
 			note_lag(0, S.now_ms - turn_start);
 		}
 		free_dead();
+		publish_stats();
 	}
 	ks_info("stopping", "open_connections=%d", S.lst[LI_TLS].nr + S.lst[LI_AGENT].nr);
 out:

@@ -116,7 +116,8 @@ void ks_server_opts_for_memory(struct ks_server_opts *o, size_t memory_limit_byt
 int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *h);
 /* Ports the listeners actually bound (after port 0), for tests. */
 int ks_server_bound_port(bool tls);
-/* The server's counters and gauges (from the loop's thread only). */
+/* The server's counters and gauges as of the loop's last turn (from any
+ * thread). */
 void ks_server_stats(struct ks_server_stats *s);
 
 #endif
