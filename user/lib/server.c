@@ -574,16 +574,22 @@ static size_t out_growth(const struct conn *c, size_t n)
 	return cap - c->out.cap;
 }
 
-/* Stop serving c for lack of memory: what it sent after is dropped
- * unanswered (HTTP lets a client retry the requests a closed connection
- * left unanswered), what it was sent is written out, then it closes. */
-static void shed(struct conn *c)
+/* Read and parse nothing more from c: what it sent since is dropped,
+ * what it was sent is written out, then it closes. */
+static void stop_reading(struct conn *c)
 {
-	S.rejected[KS_REJECT_MEMORY]++;
 	c->closing = true;
 	c->reading_request = false;
 	ks_http_parser_free(&c->parser);
 	ks_buf_free(&c->in);
+}
+
+/* For lack of memory: its requests not yet answered stay so (HTTP lets a
+ * client retry what a closed connection left unanswered). */
+static void shed(struct conn *c)
+{
+	S.rejected[KS_REJECT_MEMORY]++;
+	stop_reading(c);
 }
 
 /* Queue resp, unless it does not fit the budget: then a 503 with
@@ -628,11 +634,8 @@ static void reject(struct conn *c, int status, const char *reason, const char *e
 	n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", reason);
 	queue_response(c, &no_request, status, "application/json", body, (size_t)n, false, extra,
 		       c->request_start_ns);
-	c->closing = true;
-	c->reading_request = false;
 	/* whatever it was sending is not wanted any more */
-	ks_http_parser_free(&c->parser);
-	ks_buf_free(&c->in);
+	stop_reading(c);
 }
 
 static void request_done(struct conn *c)
@@ -734,10 +737,7 @@ static bool refused_early(struct conn *c)
 	req.keep_alive = false;
 	send_resp(c, &req, &resp, c->request_start_ns);
 	ks_buf_free(&resp.body);
-	c->closing = true;
-	c->reading_request = false;
-	ks_http_parser_free(&c->parser);
-	ks_buf_free(&c->in);
+	stop_reading(c);
 	return true;
 }
 
