@@ -702,12 +702,17 @@ out:
 /*
  * The loop's lag in /livez and /healthz: stopped for 1 s (SIGSTOP, as a
  * loop stuck in a handler would be) with --max-loop-lag-ms=300, both
- * answer 503 saying so, then 200 again once the 10-20 s lag window has
- * passed.
+ * answer 503 saying so, the probes that waited through the stall too,
+ * then 200 again once the 10-20 s lag window has passed.
  */
 static void loop_lag(void)
 {
 	static const char *const args[] = { "--max-loop-lag-ms=300", NULL };
+	static const char *const probes[2] = {
+		"GET /livez HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+		"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+	};
+	int waiting[2] = { -1, -1 }, i;
 	char buf[4096];
 	long long t0, back_ms = -1;
 	double lag_s;
@@ -719,12 +724,30 @@ static void loop_lag(void)
 	ASSERT_STRHAS(buf, "\"loop_lag_ms\":", "/livez says the lag");
 	ASSERT_TRUE(lb_get_ok(w.agent_port, "/healthz", buf, sizeof(buf), 3000), "/healthz 200 before");
 	ASSERT_STRHAS(buf, "\"loop_lag_ms\":", "/healthz says the lag");
+	/* probes on connections it accepted, asked during the stall: the
+	 * first turn after it reads and answers them */
+	waiting[0] = lb_connect(w.agent_port);
+	waiting[1] = lb_connect(w.agent_port);
+	usleep(100 * 1000);
 	kill(w.pid, SIGSTOP);
+	for (i = 0; i < 2; i++)
+		if (waiting[i] >= 0)
+			send(waiting[i], probes[i], strlen(probes[i]), MSG_NOSIGNAL);
 	usleep(1000 * 1000);
 	kill(w.pid, SIGCONT);
-	/* the turn that wakes up measures the lag after answering what it
-	 * found waiting: a request of the next turn sees it */
-	usleep(100 * 1000);
+	for (i = 0; i < 2; i++) {
+		struct pollfd pf = { .fd = waiting[i], .events = POLLIN };
+		ssize_t n = -1;
+
+		buf[0] = '\0';
+		if (waiting[i] >= 0 && poll(&pf, 1, 3000) > 0)
+			n = recv(waiting[i], buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		/* the turn that wakes up notes the stall before answering them */
+		if (!ASSERT_STRHAS(buf, "HTTP/1.1 503", "a probe that waited through the stall: 503"))
+			printf("    probe: %s", probes[i]);
+		ASSERT_STRHAS(buf, "event loop lagging", "says why");
+	}
 	lb_get_ok(w.agent_port, "/livez", buf, sizeof(buf), 3000);
 	ASSERT_STRHAS(buf, "HTTP/1.1 503", "/livez 503 after a 1 s stall");
 	ASSERT_STRHAS(buf, "event loop lagging", "/livez says why");
@@ -743,6 +766,9 @@ static void loop_lag(void)
 	ASSERT_GE(back_ms, 0, "/livez 200 again once the lag window passed");
 	ASSERT_TRUE(lb_get_ok(w.agent_port, "/healthz", buf, sizeof(buf), 3000), "/healthz 200 again");
 out:
+	for (i = 0; i < 2; i++)
+		if (waiting[i] >= 0)
+			close(waiting[i]);
 	dump_log_on_failure(&w);
 	wh_stop(&w);
 }

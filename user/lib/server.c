@@ -1205,6 +1205,12 @@ int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *
 			break;
 		}
 		S.now_ms = turn_start = mono_ms();
+		/* a stall shows before this turn answers the probes that
+		 * waited through it */
+		if (S.now_ms > next_tick) {
+			note_lag(S.now_ms - next_tick, 0);
+			publish_stats();
+		}
 		S.turn++;
 		S.turn_busy_ns = 0;
 		/* the ready list first: it holds last turn's leftovers */
