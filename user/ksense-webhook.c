@@ -64,7 +64,9 @@ static void usage(FILE *out)
 		"                      KSENSE_NODE_CONDITION_INTERVAL_S (default 10)\n"
 		"  --node-condition-heartbeat-s S  the condition is rewritten at least this\n"
 		"                      often, env KSENSE_NODE_CONDITION_HEARTBEAT_S (default 60)\n"
-		"  --request-timeout-ms MS  time a client has to send a whole request (10000)\n"
+		"  --request-timeout-ms MS  time a client has to send a whole request (10000);\n"
+		"                      when given, also the time a TLS handshake may take\n"
+		"                      (else 5000)\n"
 		"  --idle-timeout-ms MS     keep-alive connections idle longer are closed (60000)\n"
 		"  --first-byte-timeout-ms MS  a new connection (after its TLS handshake)\n"
 		"                      that sends nothing this long is closed (5000)\n"
@@ -91,8 +93,8 @@ static void usage(FILE *out)
 		"Endpoints: GET/HEAD /healthz (pins, window age, loop lag), /livez (loop\n"
 		"lag only: the liveness probe), /score, /metrics, /pods on both ports;\n"
 		"POST /validate on the HTTPS port only (the agent port is read-only).\n"
-		"/validate and /pods run on a worker thread, so a heavy or hostile request\n"
-		"never holds the others.\n"
+		"/validate (bodies over 16 KiB), /pods and /metrics run on a worker thread,\n"
+		"so a heavy or hostile request never holds the others.\n"
 		"\n"
 		"GET /pods: each pod with a recently active cgroup on this node, its class\n"
 		"(CPU, BLOCK, OFFCPU, THROTTLED, IDLE) and an OFFCPU pod's cause (LOCK,\n"
@@ -219,7 +221,8 @@ int main(int argc, char **argv)
 {
 	static struct ks_app app;
 	struct ks_server_hooks hooks = {
-		.app = &app, .handle = ks_app_handle, .offload = ks_app_offload, .tick = tick,
+		.app = &app, .handle = ks_app_handle, .refuse_early = ks_app_refuse_early,
+		.offload = ks_app_offload, .tick = tick,
 		.observe = ks_app_observe,
 	};
 	struct ks_nodestate_opts nso = { .interval_s = 10, .heartbeat_s = 60 };

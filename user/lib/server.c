@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,11 @@
 #define OUT_HIGH_BYTES     (256u << 10)
 #define OUT_MAX_BYTES      (4u << 20)
 #define RESP_MAX_BYTES     (2u << 20)
+/* The last 1/16 of the budget is kept for small answers (a probe's, an
+ * error's): bodies and larger responses stop short of it, so /healthz is
+ * still answered while they hold the rest. */
+#define BUDGET_RESERVE_DIV 16
+#define SMALL_RESP_BYTES   4096
 /* Buffers kept across requests; bigger ones are freed once drained. */
 #define BUF_KEEP_BYTES     (64u << 10)
 /* What a connection costs besides its buffers: the struct (the parser's
@@ -75,6 +81,7 @@ struct conn {
 	bool hs_wants_write;
 	bool closing;             /* close once out is written */
 	bool reading_request;     /* bytes of an unfinished request seen */
+	bool head_checked;        /* its head was offered to hooks->refuse_early */
 	bool served_one;          /* at least one request answered */
 	bool on_ready;
 	unsigned int armed;       /* epoll events now registered */
@@ -201,8 +208,23 @@ int ks_server_bound_port(bool tls)
 	return S.lst[tls ? LI_TLS : LI_AGENT].port;
 }
 
+/* The stats as of the end of the loop's last turn, for any thread
+ * (/metrics is rendered on the worker). */
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ks_server_stats stats_published;
+
 void ks_server_stats(struct ks_server_stats *s)
 {
+	pthread_mutex_lock(&stats_mu);
+	*s = stats_published;
+	pthread_mutex_unlock(&stats_mu);
+}
+
+/* On the loop, once a turn: a mutex and a copy of ~150 bytes. */
+static void publish_stats(void)
+{
+	struct ks_server_stats st, *s = &st;
+
 	memset(s, 0, sizeof(*s));
 	memcpy(s->rejected, S.rejected, sizeof(s->rejected));
 	s->buffered_bytes = S.buffered_bytes;
@@ -215,6 +237,9 @@ void ks_server_stats(struct ks_server_stats *s)
 	s->worker_queued = S.worker.started ? ks_worker_queued(&S.worker) : 0;
 	s->loop_lag_ms = S.lag_ms[0] > S.lag_ms[1] ? S.lag_ms[0] : S.lag_ms[1];
 	s->loop_turn_max_ms = S.turn_ms[0] > S.turn_ms[1] ? S.turn_ms[0] : S.turn_ms[1];
+	pthread_mutex_lock(&stats_mu);
+	stats_published = st;
+	pthread_mutex_unlock(&stats_mu);
 }
 
 static void note_lag(unsigned long long lag, unsigned long long turn)
@@ -525,15 +550,76 @@ static void queue_response(struct conn *c, const struct ks_http_request *req, in
 		S.h->observe(S.h->app, req, status, now_ns() - start_ns);
 }
 
+static size_t budget_short_of_reserve(void)
+{
+	return S.budget_bytes - S.budget_bytes / BUDGET_RESERVE_DIV;
+}
+
+/* Large answers and bodies are held back: only small ones may be queued. */
+static bool budget_tight(void)
+{
+	return S.buffered_bytes > budget_short_of_reserve();
+}
+
+/* What queuing n more bytes of output adds to c's buffer (buf.c doubles
+ * it from 256 bytes): its capacity is what the budget counts. */
+static size_t out_growth(const struct conn *c, size_t n)
+{
+	size_t want = c->out.len + n + 1, cap = c->out.cap ? c->out.cap : 256;
+
+	if (want <= c->out.cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	return cap - c->out.cap;
+}
+
+/* Read and parse nothing more from c: what it sent since is dropped,
+ * what it was sent is written out, then it closes. */
+static void stop_reading(struct conn *c)
+{
+	c->closing = true;
+	c->reading_request = false;
+	ks_http_parser_free(&c->parser);
+	ks_buf_free(&c->in);
+}
+
+/* For lack of memory: its requests not yet answered stay so (HTTP lets a
+ * client retry what a closed connection left unanswered). */
+static void shed(struct conn *c)
+{
+	S.rejected[KS_REJECT_MEMORY]++;
+	stop_reading(c);
+}
+
+/* Queue resp, unless it does not fit the budget: then a 503 with
+ * Retry-After that closes the connection, or, for a connection that has
+ * not taken its earlier answers, none (a client that never reads would
+ * otherwise fill the reserve with them). */
 static void send_resp(struct conn *c, const struct ks_http_request *req, struct ks_response *resp,
 		      unsigned long long start_ns)
 {
+	bool keep_alive = req->keep_alive;
+	size_t n, grow;
+
 	if (resp->body.overflow) {
 		ks_response_error(resp, 500, "response too large");
 		resp->extra_headers[0] = '\0';
 	}
+	n = 256 + strlen(resp->extra_headers) + (strcmp(req->method, "HEAD") ? resp->body.len : 0);
+	grow = out_growth(c, n);
+	if (S.buffered_bytes + grow > (grow <= SMALL_RESP_BYTES ? S.budget_bytes : budget_short_of_reserve())) {
+		if (c->out.len) {
+			shed(c);
+			return;
+		}
+		S.rejected[KS_REJECT_MEMORY]++;
+		ks_response_error(resp, 503, "server busy: response memory budget spent; retry");
+		snprintf(resp->extra_headers, sizeof(resp->extra_headers), "Retry-After: 1\r\n");
+		keep_alive = false;
+	}
 	queue_response(c, req, resp->status, resp->content_type, resp->body.data ? resp->body.data : "",
-		       resp->body.len, req->keep_alive, resp->extra_headers[0] ? resp->extra_headers : NULL,
+		       resp->body.len, keep_alive, resp->extra_headers[0] ? resp->extra_headers : NULL,
 		       start_ns);
 }
 
@@ -548,11 +634,8 @@ static void reject(struct conn *c, int status, const char *reason, const char *e
 	n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", reason);
 	queue_response(c, &no_request, status, "application/json", body, (size_t)n, false, extra,
 		       c->request_start_ns);
-	c->closing = true;
-	c->reading_request = false;
 	/* whatever it was sending is not wanted any more */
-	ks_http_parser_free(&c->parser);
-	ks_buf_free(&c->in);
+	stop_reading(c);
 }
 
 static void request_done(struct conn *c)
@@ -570,6 +653,12 @@ static void dispatch(struct conn *c, const struct ks_http_request *req)
 	struct ks_response resp = { .status = 200, .content_type = "application/json" };
 	struct ks_job *j;
 
+	/* its earlier answers wait unread and the budget is tight: this one
+	 * would only add to them */
+	if (c->out.len && budget_tight()) {
+		shed(c);
+		return;
+	}
 	if (S.h->offload && S.h->offload(S.h->app, req, tls)) {
 		if (ks_worker_queued(&S.worker) >= S.o->worker_queue_max) {
 			S.rejected[KS_REJECT_BUSY]++;
@@ -611,7 +700,8 @@ static bool can_read(const struct conn *c)
 }
 
 /* The body the head promises (Content-Length), or what a chunked one has
- * grown to, must fit the budget: else 503 now, before it is sent. */
+ * grown to, must fit the budget short of its reserve: else 503 now,
+ * before it is sent. */
 static bool over_budget(struct conn *c)
 {
 	const struct ks_http_request *head = ks_http_receiving_body(&c->parser);
@@ -623,7 +713,32 @@ static bool over_budget(struct conn *c)
 	promised = head->chunked ? held : head->content_length;
 	if (promised < held)
 		promised = held;
-	return S.buffered_bytes - held + promised > S.budget_bytes;
+	return S.buffered_bytes - held + promised > budget_short_of_reserve();
+}
+
+/* A head whose body is still to come, for a route that will refuse it
+ * anyway (a POST to the read-only agent port, a wrong method): answered
+ * now and the connection closed, so no body is read or buffered for it. */
+static bool refused_early(struct conn *c)
+{
+	const struct ks_http_request *head = ks_http_receiving_body(&c->parser);
+	struct ks_response resp = { .status = 200, .content_type = "application/json" };
+	struct ks_http_request req;
+
+	if (!head || c->head_checked || !S.h->refuse_early)
+		return false;
+	c->head_checked = true;
+	ks_buf_init(&resp.body, 4096);
+	if (!S.h->refuse_early(S.h->app, head, c->li == LI_TLS, &resp)) {
+		ks_buf_free(&resp.body);
+		return false;
+	}
+	req = *head;
+	req.keep_alive = false;
+	send_resp(c, &req, &resp, c->request_start_ns);
+	ks_buf_free(&resp.body);
+	stop_reading(c);
+	return true;
 }
 
 /* Parse what arrived; serve complete requests while the connection may
@@ -639,6 +754,7 @@ static size_t feed(struct conn *c, const char *data, size_t len, int *served)
 
 		if (!c->reading_request) {
 			c->reading_request = true;
+			c->head_checked = false;
 			c->request_start_ns = now_ns();
 			c->deadline_ms = S.now_ms + S.o->request_timeout_ms;
 		}
@@ -653,6 +769,8 @@ static size_t feed(struct conn *c, const char *data, size_t len, int *served)
 		}
 		if (rc == KS_HTTP_NEED_MORE) {
 			account(c);
+			if (refused_early(c))
+				return len;
 			if (over_budget(c)) {
 				S.rejected[KS_REJECT_MEMORY]++;
 				reject(c, 503, "server busy: request memory budget spent; retry",
@@ -1076,6 +1194,7 @@ int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *
 		S.budget_bytes);
 
 	next_tick = S.now_ms + o->tick_ms;
+	publish_stats();
 	while (!S.stop) {
 		unsigned long long turn_start;
 
@@ -1086,6 +1205,12 @@ int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *
 			break;
 		}
 		S.now_ms = turn_start = mono_ms();
+		/* a stall shows before this turn answers the probes that
+		 * waited through it */
+		if (S.now_ms > next_tick) {
+			note_lag(S.now_ms - next_tick, 0);
+			publish_stats();
+		}
 		S.turn++;
 		S.turn_busy_ns = 0;
 		/* the ready list first: it holds last turn's leftovers */
@@ -1123,6 +1248,7 @@ int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *
 			note_lag(0, S.now_ms - turn_start);
 		}
 		free_dead();
+		publish_stats();
 	}
 	ks_info("stopping", "open_connections=%d", S.lst[LI_TLS].nr + S.lst[LI_AGENT].nr);
 out:

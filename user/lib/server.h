@@ -11,8 +11,10 @@
  * the next turn with the rest; it reads nothing while its output is over a
  * high-water mark or while its heavy request is with the worker; every
  * byte buffered for any client (input, bodies, output) counts against one
- * budget, beyond which requests get 503 with Retry-After; each listener has
- * its own connection cap, and a full listener closes its longest-idle
+ * budget, beyond which bodies and responses get 503 with Retry-After (a
+ * reserve at its end for small answers) and connections that do not read
+ * their answers are served no more; each listener has its own connection
+ * cap, and a full listener closes its longest-idle
  * connection for a newcomer; deadlines close connections that send
  * nothing, never finish a request, sit idle, or stop reading; when the
  * process runs out of file descriptors accepting pauses with a backoff.
@@ -43,7 +45,7 @@ enum ks_reject_reason {
 	KS_REJECT_FIRST_BYTE,      /* sent nothing within first_byte_timeout_ms */
 	KS_REJECT_REQUEST_TIMEOUT, /* 408: a request not finished in time */
 	KS_REJECT_WRITE_TIMEOUT,   /* stopped reading its responses */
-	KS_REJECT_MEMORY,          /* 503: the buffer budget was spent */
+	KS_REJECT_MEMORY,          /* 503 or shed: the buffer budget was spent */
 	KS_REJECT_BUSY,            /* 503: the worker's queue was full */
 	KS_REJECT_HANDSHAKE,       /* TLS handshake failed or timed out */
 	KS_REJECT_NR
@@ -70,6 +72,11 @@ struct ks_server_hooks {
 	 * it must touch only what is safe from another thread. */
 	void (*handle)(void *app, const struct ks_http_request *req, bool tls,
 		       struct ks_response *resp);
+	/* Offered a request's head once its body is still to come: true
+	 * with resp filled answers it now (on the loop) and closes the
+	 * connection without reading the body; false reads the body. */
+	bool (*refuse_early)(void *app, const struct ks_http_request *head, bool tls,
+			     struct ks_response *resp);
 	/* true: answer this request on the worker thread (it is heavy). */
 	bool (*offload)(void *app, const struct ks_http_request *req, bool tls);
 	/* Called about every tick_ms (CSV writers poll the pins here). */
@@ -109,7 +116,8 @@ void ks_server_opts_for_memory(struct ks_server_opts *o, size_t memory_limit_byt
 int ks_server_run(const struct ks_server_opts *o, const struct ks_server_hooks *h);
 /* Ports the listeners actually bound (after port 0), for tests. */
 int ks_server_bound_port(bool tls);
-/* The server's counters and gauges (from the loop's thread only). */
+/* The server's counters and gauges as of the loop's last turn (from any
+ * thread). */
 void ks_server_stats(struct ks_server_stats *s);
 
 #endif

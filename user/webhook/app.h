@@ -28,15 +28,16 @@ struct ks_app {
 	char pods_exclude[KS_MAX_NAMESPACES][64]; /* left out of /pods */
 	int nr_pods_exclude;
 	struct ks_pods *pods;         /* /pods state, made on first use (the worker's) */
-	struct ks_pods *pods_metrics; /* the same for /metrics (the loop's) */
+	struct ks_pods *pods_metrics; /* the same for /metrics (the worker's too) */
 	struct ks_podmeta *meta;      /* pod names from the API, NULL without */
 	struct ks_csvlog csv;
 	/* /healthz and /livez answer 503 when the loop lags more than this */
 	unsigned int max_loop_lag_ms;
-	/* the daemon's own metrics (the loop's thread) */
-	unsigned long long requests[R_NR][6];  /* by status class 1xx..5xx, [0] other */
-	unsigned long long latency_bucket[R_NR][KS_LAT_BUCKETS + 1];
-	double latency_sum_s[R_NR];
+	/* the daemon's own metrics: counted on the loop's thread, read by
+	 * /metrics on the worker's */
+	_Atomic unsigned long long requests[R_NR][6];  /* by status class 1xx..5xx, [0] other */
+	_Atomic unsigned long long latency_bucket[R_NR][KS_LAT_BUCKETS + 1];
+	_Atomic unsigned long long latency_sum_ns[R_NR];
 	/* written by the worker thread (/validate), read by /metrics */
 	_Atomic unsigned long long admissions_recorded, admissions_denied_warned, admissions_dry_run;
 };
@@ -44,6 +45,8 @@ struct ks_app {
 /* true: the request is answered on the worker thread (server.h). */
 bool ks_app_offload(void *app, const struct ks_http_request *req, bool tls);
 
+/* true with r filled: a request the head already refuses (404, 405). */
+bool ks_app_refuse_early(void *app, const struct ks_http_request *head, bool tls, struct ks_response *r);
 void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *resp);
 void ks_app_tick(void *app);
 void ks_app_observe(void *app, const struct ks_http_request *req, int status,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include "names.h"
@@ -286,8 +287,7 @@ static void validate(struct ks_app *a, const struct ks_http_request *req, struct
 
 static const char *const *route_names(void);
 
-/* On the loop thread only (not offloaded): route_names() fills its table
- * on the first call without a lock. */
+/* On the worker: it walks every pod's cgroups, as /pods does. */
 static void metrics(struct ks_app *a, const struct ks_http_request *req, struct ks_response *r)
 {
 	(void)req;
@@ -321,9 +321,11 @@ enum { ON_TLS = 1, ON_AGENT = 2, ON_BOTH = 3 };
  * Every route: the agent port is read-only (GET and HEAD only); /validate
  * records admissions and is served on the TLS listener alone.  offload:
  * answered on the worker thread (worker.h), since it may take long
- * (/validate: when its body is over VALIDATE_INLINE_MAX_BYTES); such a
- * handler touches only what is safe from another thread (pins, its own
- * state, atomics).  HEAD is GET without the body (server.c).
+ * (/pods and /metrics walk every pod's cgroups, their cost grows with
+ * the node's pods; /validate: when its body is over
+ * VALIDATE_INLINE_MAX_BYTES); such a handler touches only what is safe
+ * from another thread (pins, its own state, atomics, the server's
+ * published stats).  HEAD is GET without the body (server.c).
  */
 static const struct route {
 	const char *path;
@@ -337,7 +339,7 @@ static const struct route {
 	{ "/healthz", R_HEALTHZ, false, ON_BOTH, false, "healthz", healthz },
 	{ "/livez", R_LIVEZ, false, ON_BOTH, false, "livez", livez },
 	{ "/score", R_SCORE, false, ON_BOTH, false, "score", score },
-	{ "/metrics", R_METRICS, false, ON_BOTH, false, "metrics", metrics },
+	{ "/metrics", R_METRICS, false, ON_BOTH, true, "metrics", metrics },
 	{ "/pods", R_PODS, false, ON_BOTH, true, "pods", pods },
 	{ "/validate", R_VALIDATE, true, ON_TLS, true, "validate", validate },
 };
@@ -353,19 +355,24 @@ static const struct route *route_find(const char *path, bool tls)
 	return NULL;
 }
 
+static const char *route_name_table[R_NR];
+static pthread_once_t route_names_once = PTHREAD_ONCE_INIT;
+
+static void route_names_fill(void)
+{
+	size_t i;
+
+	for (i = 0; i < R_NR; i++)
+		route_name_table[i] = "other";
+	for (i = 0; i < NR_ROUTES; i++)
+		route_name_table[routes[i].id] = routes[i].metric;
+}
+
 /* Each route's label value for /metrics, by id, from the table above. */
 static const char *const *route_names(void)
 {
-	static const char *names[R_NR];
-	size_t i;
-
-	if (!names[R_OTHER]) {
-		for (i = 0; i < R_NR; i++)
-			names[i] = "other";
-		for (i = 0; i < NR_ROUTES; i++)
-			names[routes[i].id] = routes[i].metric;
-	}
-	return names;
+	pthread_once(&route_names_once, route_names_fill);
+	return route_name_table;
 }
 
 static bool method_ok(const struct route *rt, const char *method)
@@ -383,7 +390,9 @@ bool ks_app_offload(void *app, const struct ks_http_request *req, bool tls)
 	return rt->id != R_VALIDATE || req->body_len > VALIDATE_INLINE_MAX_BYTES;
 }
 
-void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)
+/* The route serving req on this listener, or NULL with r filled with
+ * the 404 or 405 (a head is enough: the body plays no part). */
+static const struct route *route_or_error(const struct ks_http_request *req, bool tls, struct ks_response *r)
 {
 	const struct route *rt = route_find(req->path, tls);
 
@@ -391,15 +400,31 @@ void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struc
 		ks_response_error(r, 404, !tls && !strcmp(req->path, "/validate")
 				  ? "not found: /validate is served on the HTTPS port only"
 				  : "not found");
-		return;
+		return NULL;
 	}
 	if (!method_ok(rt, req->method)) {
 		ks_response_error(r, 405, "method not allowed");
 		snprintf(r->extra_headers, sizeof(r->extra_headers), "Allow: %s\r\n",
 			 rt->post ? "POST" : "GET, HEAD");
-		return;
+		return NULL;
 	}
-	rt->fn(app, req, r);
+	return rt;
+}
+
+/* A body for a route that refuses it is never read (a POST to the
+ * read-only agent port would otherwise hold up to 1 MiB first). */
+bool ks_app_refuse_early(void *app, const struct ks_http_request *head, bool tls, struct ks_response *r)
+{
+	(void)app;
+	return !route_or_error(head, tls, r);
+}
+
+void ks_app_handle(void *app, const struct ks_http_request *req, bool tls, struct ks_response *r)
+{
+	const struct route *rt = route_or_error(req, tls, r);
+
+	if (rt)
+		rt->fn(app, req, r);
 }
 void ks_app_tick(void *app)
 {
@@ -419,9 +444,10 @@ void ks_app_observe(void *app, const struct ks_http_request *req, int status,
 	double s = latency_ns / 1e9;
 	int k, cls = status / 100;
 
-	a->requests[route][cls >= 1 && cls <= 5 ? cls : 0]++;
+	/* one writer (the loop): relaxed adds, whole values for the reader */
+	atomic_fetch_add_explicit(&a->requests[route][cls >= 1 && cls <= 5 ? cls : 0], 1, memory_order_relaxed);
 	for (k = 0; k < KS_LAT_BUCKETS && s > ks_lat_bounds_s[k]; k++)
 		;
-	a->latency_bucket[route][k]++;
-	a->latency_sum_s[route] += s;
+	atomic_fetch_add_explicit(&a->latency_bucket[route][k], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&a->latency_sum_ns[route], latency_ns, memory_order_relaxed);
 }

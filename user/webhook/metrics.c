@@ -218,7 +218,7 @@ static void requests(struct ks_buf *b, const struct ks_app *a, const char *const
 		ks_buf_printf(b, "ksense_webhook_request_duration_seconds_bucket{path=\"%s\",le=\"+Inf\"} %llu\n"
 			      "ksense_webhook_request_duration_seconds_sum{path=\"%s\"} %.9f\n"
 			      "ksense_webhook_request_duration_seconds_count{path=\"%s\"} %llu\n",
-			      route_names[i], total, route_names[i], a->latency_sum_s[i],
+			      route_names[i], total, route_names[i], a->latency_sum_ns[i] / 1e9,
 			      route_names[i], total);
 	}
 }
