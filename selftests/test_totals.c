@@ -150,10 +150,12 @@ static void *spin(void *arg)
 }
 
 /* The PSI stall counters grow as the kernel's own /proc/pressure total=
- * over the same span, under CPU pressure made for it (two spinners per
- * CPU, for 10 s).  The totals take the kernel's averaged stall time, which
- * trails /proc's by up to one PSI_FREQ (2 s) plus a window at each end of
- * the span: that is the tolerance. */
+ * over the same span, under CPU pressure made for it (three spinners per
+ * CPU, for 12 s).  The totals take the kernel's averaged stall time, which
+ * trails /proc's by up to one PSI_FREQ (2 s) plus two windows at each end
+ * of the span; the two lags, each in [0, that], cancel but for their
+ * difference: that, and a second for a tick running late on a loaded
+ * machine (an emulated guest trailed by 1.5 s), is the tolerance. */
 static void psi_matches_proc(void)
 {
 	static const struct { const char *res, *which; size_t off; } sig[] = {
@@ -163,10 +165,10 @@ static void psi_matches_proc(void)
 		{ "memory", "some", offsetof(struct ksense_totals, psi_mem_some_ns) },
 		{ "memory", "full", offsetof(struct ksense_totals, psi_mem_full_ns) },
 	};
-	const long long tol_ns = 2 * (2000000000LL + 2LL * FIXTURE_WINDOW_MS * 1000000);
+	const long long tol_ns = 3000000000LL + 2LL * FIXTURE_WINDOW_MS * 1000000;
 	long long p1[5], p2[5];
 	pthread_t sp[16];
-	int nsp = 2 * (int)sysconf(_SC_NPROCESSORS_ONLN), i;
+	int nsp = 3 * (int)sysconf(_SC_NPROCESSORS_ONLN), i;
 	struct ksense_state st;
 
 	if (access("/proc/pressure/cpu", R_OK)) {
@@ -176,8 +178,9 @@ static void psi_matches_proc(void)
 	if (!ASSERT_OK(ks_read_state(&st), "state") ||
 	    !ASSERT_EQ(st.psi_source, KSENSE_PSI_KERNEL, "the tick reads the kernel's PSI"))
 		return;
-	/* two on every CPU: system-wide "some" is the CPUs' shares averaged */
-	nsp = nsp < 2 ? 2 : nsp > 16 ? 16 : nsp;
+	/* three on every CPU: system-wide "some" is the CPUs' shares averaged
+	 * (with two per CPU one CI run saw only 54 % of the span) */
+	nsp = nsp < 3 ? 3 : nsp > 16 ? 16 : nsp;
 	atomic_store(&spin_stop, false);
 	for (i = 0; i < nsp; i++)
 		pthread_create(&sp[i], NULL, spin, NULL);
@@ -185,7 +188,7 @@ static void psi_matches_proc(void)
 	ASSERT_OK(ks_read_totals(&t1), "totals");
 	for (i = 0; i < 5; i++)
 		p1[i] = proc_psi_ns(sig[i].res, sig[i].which);
-	usleep(10 * 1000 * 1000);
+	usleep(12 * 1000 * 1000);
 	ASSERT_OK(ks_read_totals(&t2), "totals again");
 	for (i = 0; i < 5; i++)
 		p2[i] = proc_psi_ns(sig[i].res, sig[i].which);
@@ -200,7 +203,7 @@ static void psi_matches_proc(void)
 		       dp / 1000000);
 		if (!ASSERT_GE(p1[i], 0, "/proc/pressure read"))
 			continue;
-		ASSERT_LE(dt > dp ? dt - dp : dp - dt, tol_ns, "the same stall time as /proc/pressure (2 s + 2 windows)");
+		ASSERT_LE(dt > dp ? dt - dp : dp - dt, tol_ns, "the same stall time as /proc/pressure (3 s + 2 windows)");
 	}
 	/* the spinners made CPU pressure: the comparison above was not 0 = 0 */
 	ASSERT_GT(p2[0] - p1[0], tol_ns + 1000000000LL, "CPU some stall grew past the tolerance (spinners)");
