@@ -196,6 +196,64 @@ out:
 	fakeapi_stop(&f);
 }
 
+/* A pod no node has room for waits out its backoff, unless room frees:
+ * when a bound pod goes, the unschedulable pods are tried again at once
+ * (as kube-scheduler does on an assigned pod's deletion).  The backoff
+ * here is 10 s, so a bind within 3 s of the deletion is that retry. */
+KS_TEST_F(scheduler_room_freed, KS_SAN | KS_HOST)
+{
+	static const char *const extra[] = { "--backoff-initial-ms", "10000", "--backoff-max-ms", "10000", NULL };
+	struct fake_agent ag[3] = {};
+	struct bound_count bc;
+	struct fakeapi f;
+	char nodes[4096], msg[4096], log[600], node[254];
+	long long t;
+	int i;
+	pid_t sp = -1;
+
+	if (fakeapi_missing()) {
+		test__skip("%s", fakeapi_missing());
+		return;
+	}
+	if (!ASSERT_OK(fakeapi_start(&f, "roomfreed"), "fake API server"))
+		return;
+	for (i = 1; i <= 2; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		if (!ASSERT_OK(fake_agent_start(&f, &ag[i], name, i == 1 ? "20 allow" : "30 allow"), "agent"))
+			goto out;
+		fake_node_json(nodes, sizeof(nodes), name, 4000, &ag[i]);
+		if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed node"))
+			goto out;
+	}
+	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "sched.log"));
+	sp = start_sched(&f, log, "sched-room", extra, NULL);
+	/* both nodes nearly full */
+	ASSERT_OK(seed_pods(&f, "fill", 0, 2, "3500m"), "two pods of 3.5 CPUs");
+	if (!ASSERT_TRUE(wait_bound(&f, "fill", 0, 2, 15000, &bc), "both bound"))
+		goto out;
+	ASSERT_OK(seed_pods(&f, "late", 0, 1, "1"), "a pod of 1 CPU");
+	if (!ASSERT_TRUE(wait_event(&f, "late-0", "FailedScheduling", "insufficient cpu", msg, sizeof(msg), 10000),
+			 "no room: FailedScheduling"))
+		goto out;
+	node_of(&f, "late-0", node, sizeof(node));
+	ASSERT_STREQ(node, "", "Pending, its next try 10 s away");
+	t = sfx_now_ms();
+	fakeapi_call(&f, "DELETE", "/api/v1/namespaces/default/pods/fill-0", NULL, NULL);
+	if (ASSERT_TRUE(wait_bound(&f, "late", 0, 1, 3000, &bc), "bound once a pod's room is free, not after its backoff"))
+		printf("    bound %lld ms after the deletion\n", sfx_now_ms() - t);
+	ASSERT_TRUE(wait_log(log, "unschedulable pods retried now", "room freed on a node", 2000), "and says why");
+out:
+	if (sp > 0)
+		fx_stop(sp);
+	for (i = 1; i <= 2; i++)
+		fake_agent_stop(&ag[i]);
+	if (test__failed())
+		dump_log(log);
+	fakeapi_stop(&f);
+}
+
 KS_TEST_F(scheduler_replicas, KS_SAN | KS_HOST)
 {
 	struct fake_agent ag[3] = {};

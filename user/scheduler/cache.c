@@ -367,6 +367,10 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 	snprintf(key, sizeof(key), "%s/%s", sp->ns, sp->name);
 	slot = pod_slot(s, key);
 	if (!strcmp(type, "DELETED")) {
+		/* a bound pod's room is free again (an assumed one is ours:
+		 * its binding's outcome says what to do) */
+		if (*slot && (*slot)->counted_node[0] && !(*slot)->assumed)
+			s->room_freed = true;
 		if (*slot)
 			pod_remove(s, slot);
 		goto out;
@@ -409,6 +413,9 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 		if (moved)
 			sched_node_changed(s, sp->node_name, "a pod was bound there");
 	} else if (!p->assumed) {
+		/* a bound pod that finished frees its room as one deleted */
+		if (p->counted_node[0])
+			s->room_freed = true;
 		uncount(s, p);
 	}
 	p->is_agent = is_agent_pod(s, j);

@@ -515,6 +515,12 @@ int sched_step(struct scheduler *s, long long now)
 	s->step_more = false;
 	if (!s->leading || !s->pods.synced || !s->nodes.synced || now < s->next_cycle_ms)
 		return 0;
+	/* once per step however many pods went: as kube-scheduler moves its
+	 * unschedulable pods on an assigned pod's deletion */
+	if (s->room_freed) {
+		s->room_freed = false;
+		sched_requeue_all(s, "room freed on a node");
+	}
 	room = 2 * s->o.bind_workers - binder_bind_load(s->binder);
 	max = s->o.step_pods;
 	if (s->o.max_per_cycle > 0 && s->o.max_per_cycle < max)

@@ -158,6 +158,7 @@ struct scheduler {
 	bool window_prefetched;
 	long long wait_check_ms;           /* WAIT_SCORES pods are woken by then at the latest */
 	bool step_more;                    /* the last step left due work it had room for */
+	bool room_freed;                   /* a bound pod went since the last step: retry the unschedulable */
 	long long last_decision_ms;
 	/* score requests gathered in a step */
 	struct score_req *score_batch;
