@@ -332,10 +332,15 @@ static void forget_pending(struct scheduler *s, struct pod_ent *p)
 	pending_free(p);
 }
 
+/* A pod gone (deleted, or missing from a relist): a bound one's room is
+ * free again (an assumed one is ours: its binding's outcome says what to
+ * do). */
 static void pod_remove(struct scheduler *s, struct pod_ent **slot)
 {
 	struct pod_ent *p = *slot;
 
+	if (p->counted_node[0] && !p->assumed)
+		s->room_freed = true;
 	forget_pending(s, p);
 	uncount(s, p);
 	agent_detach(s, p);
@@ -367,10 +372,6 @@ static void pod_apply(void *arg, const char *type, const char *json, size_t len,
 	snprintf(key, sizeof(key), "%s/%s", sp->ns, sp->name);
 	slot = pod_slot(s, key);
 	if (!strcmp(type, "DELETED")) {
-		/* a bound pod's room is free again (an assumed one is ours:
-		 * its binding's outcome says what to do) */
-		if (*slot && (*slot)->counted_node[0] && !(*slot)->assumed)
-			s->room_freed = true;
 		if (*slot)
 			pod_remove(s, slot);
 		goto out;
