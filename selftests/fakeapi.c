@@ -325,6 +325,25 @@ int fake_node_json_pods(char *out, size_t len, const char *node, int cpu_milli, 
 	return n < (int)len ? 0 : -ENOSPC;
 }
 
+int fake_agent_nodes(struct fakeapi *f, struct fake_agent *ag, int nr, const char *const *scores, int cpu_milli)
+{
+	char name[16], json[4096];
+	int i;
+
+	for (i = 1; i <= nr; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		if (fake_agent_start(f, &ag[i], name, scores[i])) {
+			printf("  the agent of %s did not start\n", name);
+			return -1;
+		}
+		if (fake_node_json(json, sizeof(json), name, cpu_milli, &ag[i]) || fakeapi_seed(f, json)) {
+			printf("  %s could not be seeded\n", name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int fx_deploy_replicas(struct kube_client *k, const char *ns, const char *name)
 {
 	char path[512], err[256];

@@ -71,5 +71,9 @@ void fake_agent_stop(struct fake_agent *a);
 int fake_node_json(char *out, size_t len, const char *node, int cpu_milli, const struct fake_agent *a);
 /* The same with a pod capacity other than 110. */
 int fake_node_json_pods(char *out, size_t len, const char *node, int cpu_milli, int pods, const struct fake_agent *a);
+/* Nodes n1..n<nr> of cpu_milli each, seeded into f, node i with the agent
+ * ag[i] answering scores[i] (both indexed from 1).  0, or -1 (it says
+ * which node failed). */
+int fake_agent_nodes(struct fakeapi *f, struct fake_agent *ag, int nr, const char *const *scores, int cpu_milli);
 
 #endif

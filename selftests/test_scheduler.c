@@ -25,7 +25,7 @@ KS_TEST_F(scheduler, KS_SAN | KS_HOST)
 	struct fakeapi f;
 	struct bound_count bc;
 	struct bind_log bl;
-	char nodes[4096], msg[4096], log[600], node[254];
+	char msg[4096], log[600], node[254];
 	const char *scores[4] = { "", "90 deny", "40 allow", "60 allow" };
 	int i, slow_fd = -1, slow_port = 0, rc;
 	pid_t sp = -1;
@@ -36,16 +36,8 @@ KS_TEST_F(scheduler, KS_SAN | KS_HOST)
 	}
 	if (!ASSERT_OK(fakeapi_start(&f, "sched"), "fake API server"))
 		return;
-	for (i = 1; i <= 3; i++) {
-		char name[8];
-
-		snprintf(name, sizeof(name), "n%d", i);
-		if (!ASSERT_OK(fake_agent_start(&f, &ag[i], name, scores[i]), "agent"))
-			goto out;
-		fake_node_json(nodes, sizeof(nodes), name, 4000, &ag[i]);
-		if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed node"))
-			goto out;
-	}
+	if (!ASSERT_OK(fake_agent_nodes(&f, ag, 3, scores, 4000), "nodes n1..n3 with their agents"))
+		goto out;
 	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "sched.log"));
 	sp = start_sched(&f, log, "sched-a", NULL, NULL);
 
@@ -203,10 +195,11 @@ out:
 KS_TEST_F(scheduler_room_freed, KS_SAN | KS_HOST)
 {
 	static const char *const extra[] = { "--backoff-initial-ms", "10000", "--backoff-max-ms", "10000", NULL };
+	static const char *const scores[3] = { "", "20 allow", "30 allow" };
 	struct fake_agent ag[3] = {};
 	struct bound_count bc;
 	struct fakeapi f;
-	char nodes[4096], msg[4096], log[600], node[254];
+	char msg[4096], log[600], node[254];
 	long long t;
 	int i;
 	pid_t sp = -1;
@@ -217,16 +210,8 @@ KS_TEST_F(scheduler_room_freed, KS_SAN | KS_HOST)
 	}
 	if (!ASSERT_OK(fakeapi_start(&f, "roomfreed"), "fake API server"))
 		return;
-	for (i = 1; i <= 2; i++) {
-		char name[8];
-
-		snprintf(name, sizeof(name), "n%d", i);
-		if (!ASSERT_OK(fake_agent_start(&f, &ag[i], name, i == 1 ? "20 allow" : "30 allow"), "agent"))
-			goto out;
-		fake_node_json(nodes, sizeof(nodes), name, 4000, &ag[i]);
-		if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed node"))
-			goto out;
-	}
+	if (!ASSERT_OK(fake_agent_nodes(&f, ag, 2, scores, 4000), "nodes n1, n2 with their agents"))
+		goto out;
 	snprintf(log, sizeof(log), "%s", fakeapi_path(&f, "sched.log"));
 	sp = start_sched(&f, log, "sched-room", extra, NULL);
 	/* both nodes nearly full */
@@ -260,7 +245,8 @@ KS_TEST_F(scheduler_replicas, KS_SAN | KS_HOST)
 	struct fakeapi f;
 	struct bound_count bc;
 	struct bind_log bl;
-	char nodes[4096], loga[600], logb[600];
+	static const char *const scores[3] = { "", "30 allow", "50 allow" };
+	char loga[600], logb[600];
 	int i, la, lb;
 	pid_t a = -1, b = -1;
 
@@ -270,16 +256,8 @@ KS_TEST_F(scheduler_replicas, KS_SAN | KS_HOST)
 	}
 	if (!ASSERT_OK(fakeapi_start(&f, "replicas"), "fake API server"))
 		return;
-	for (i = 1; i <= 2; i++) {
-		char name[8];
-
-		snprintf(name, sizeof(name), "n%d", i);
-		if (!ASSERT_OK(fake_agent_start(&f, &ag[i], name, i == 1 ? "30 allow" : "50 allow"), "agent"))
-			goto out;
-		fake_node_json(nodes, sizeof(nodes), name, 64000, &ag[i]);
-		if (!ASSERT_OK(fakeapi_seed(&f, nodes), "seed node"))
-			goto out;
-	}
+	if (!ASSERT_OK(fake_agent_nodes(&f, ag, 2, scores, 64000), "nodes n1, n2 with their agents"))
+		goto out;
 	snprintf(loga, sizeof(loga), "%s", fakeapi_path(&f, "a.log"));
 	snprintf(logb, sizeof(logb), "%s", fakeapi_path(&f, "b.log"));
 	a = start_sched(&f, loga, "replica-a", NULL, NULL);
